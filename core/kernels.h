@@ -1,0 +1,74 @@
+// Kernels: plain functions on pointers and sizes, the only place that knows about SIMD.
+// Each kernel has a scalar reference implementation (kernels_scalar.cpp) and AVX2+FMA and
+// AVX-512 versions (kernels_avx2.cpp, kernels_avx512.cpp). One path is chosen at start-up from
+// CPUID; MINIREC_SIMD=scalar|avx2|avx512 forces one. Single-threaded on purpose.
+// Conventions (as llm.c): outputs first, then inputs, then sizes. Outputs may alias inputs
+// for the elementwise kernels. Deliberately left out: threads, other dtypes, ARM.
+#pragma once
+#include <cstddef>
+
+namespace minirec {
+namespace kernels {
+
+enum class Isa { scalar, avx2, avx512 };
+
+// One implementation of every kernel. kernels_dispatch.cpp holds one table per ISA.
+struct KernelTable {
+    Isa isa;
+    const char* name;
+    // C (MxN) = alpha * op(A) (MxK) * op(B) (KxN) + beta * C, all row-major with leading
+    // dimensions lda, ldb, ldc; op(X) = X^T when trans_x. beta == 0 ignores C's old contents.
+    void (*sgemm)(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                  int lda, const float* B, int ldb, float beta, float* C, int ldc);
+    void (*add)(float* y, const float* a, const float* b, size_t n);   // y = a + b
+    void (*sub)(float* y, const float* a, const float* b, size_t n);   // y = a - b
+    void (*mul)(float* y, const float* a, const float* b, size_t n);   // y = a * b
+    void (*div)(float* y, const float* a, const float* b, size_t n);   // y = a / b
+    void (*add_scalar)(float* y, const float* x, float s, size_t n);   // y = x + s
+    void (*mul_scalar)(float* y, const float* x, float s, size_t n);   // y = x * s
+    void (*axpy)(float* y, float alpha, const float* x, size_t n);     // y += alpha * x
+    float (*sum)(const float* x, size_t n);
+    float (*max)(const float* x, size_t n);                           // n > 0
+    float (*dot)(const float* a, const float* b, size_t n);
+    void (*exp)(float* y, const float* x, size_t n);
+    void (*log)(float* y, const float* x, size_t n);                   // natural log
+    void (*tanh)(float* y, const float* x, size_t n);
+    void (*sigmoid)(float* y, const float* x, size_t n);
+    void (*relu)(float* y, const float* x, size_t n);
+    // Row-wise numerically stable softmax of a (rows x cols) matrix: y_ij = e^(x_ij - m_i) / Z_i.
+    void (*softmax_rows)(float* y, const float* x, int rows, int cols);
+};
+
+// The scalar table always exists; the others exist when compiled in.
+const KernelTable& table(Isa isa);
+bool isa_supported(Isa isa);          // compiled in and the CPU has it
+const KernelTable& active();          // the table every call below goes through
+void set_active(Isa isa);             // for tests and benchmarks; throws if unsupported
+const char* isa_name(Isa isa);        // "scalar", "avx2", "avx512"
+
+// Convenience wrappers that go through active().
+inline void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                  const float* B, int ldb, float beta, float* C, int ldc) {
+    active().sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+inline void add(float* y, const float* a, const float* b, size_t n) { active().add(y, a, b, n); }
+inline void sub(float* y, const float* a, const float* b, size_t n) { active().sub(y, a, b, n); }
+inline void mul(float* y, const float* a, const float* b, size_t n) { active().mul(y, a, b, n); }
+inline void div(float* y, const float* a, const float* b, size_t n) { active().div(y, a, b, n); }
+inline void add_scalar(float* y, const float* x, float s, size_t n) { active().add_scalar(y, x, s, n); }
+inline void mul_scalar(float* y, const float* x, float s, size_t n) { active().mul_scalar(y, x, s, n); }
+inline void axpy(float* y, float alpha, const float* x, size_t n) { active().axpy(y, alpha, x, n); }
+inline float sum(const float* x, size_t n) { return active().sum(x, n); }
+inline float max(const float* x, size_t n) { return active().max(x, n); }
+inline float dot(const float* a, const float* b, size_t n) { return active().dot(a, b, n); }
+inline void exp(float* y, const float* x, size_t n) { active().exp(y, x, n); }
+inline void log(float* y, const float* x, size_t n) { active().log(y, x, n); }
+inline void tanh(float* y, const float* x, size_t n) { active().tanh(y, x, n); }
+inline void sigmoid(float* y, const float* x, size_t n) { active().sigmoid(y, x, n); }
+inline void relu(float* y, const float* x, size_t n) { active().relu(y, x, n); }
+inline void softmax_rows(float* y, const float* x, int rows, int cols) {
+    active().softmax_rows(y, x, rows, cols);
+}
+
+}  // namespace kernels
+}  // namespace minirec

@@ -1,0 +1,33 @@
+// Internal: the blocked GEMM driver shared by the AVX2 and AVX-512 paths (kernels_gemm.cpp).
+// Each ISA file supplies only a register-blocked micro-kernel and its block sizes; the loops,
+// the packing and the cache blocking are the same for every ISA. Nothing outside core/ includes this.
+#pragma once
+
+namespace minirec {
+namespace kernels {
+
+// A micro-kernel computes one MR x NR tile of C from packed panels:
+//   C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C[0:m, 0:n]      (beta == 0: ignore old C)
+// Ap is an MR x kc panel stored column by column (kc groups of MR floats), Bp a kc x NR panel
+// stored row by row (kc groups of NR floats). Panels are zero-padded, so the kernel always
+// multiplies a full tile in registers; m <= MR and n <= NR only limit what it writes back.
+using MicroKernel = void (*)(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
+                             int n, float alpha, float beta);
+
+// The register tile (mr x nr) and the cache blocks (see kernels_gemm.cpp for the picture):
+//   kc: depth of one rank-kc update; a kc x nr sliver of B should stay in L1,
+//   mc: rows of A packed at once; an mc x kc block of A should stay in L2,
+//   nc: columns of B packed at once; a kc x nc panel of B should stay in L3 (or L2).
+struct GemmBlocking {
+    int mr, nr;
+    int mc, kc, nc;
+    MicroKernel kernel;
+};
+
+// C (MxN) = alpha * op(A) (MxK) * op(B) (KxN) + beta * C, row-major, as KernelTable::sgemm.
+void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, int N, int K,
+                  float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+                  float* C, int ldc);
+
+}  // namespace kernels
+}  // namespace minirec

@@ -1,0 +1,104 @@
+// The scalar reference kernels: the plainest correct code for every kernel in kernels.h.
+// The SIMD paths are tested against these; they are also what runs with MINIREC_SIMD=scalar.
+// Deliberately left out: any cleverness. The GEMM here is the textbook triple loop (i, k, j order
+// so the inner loop walks rows of B and C contiguously).
+#include <cmath>
+
+#include "core/kernels_isa.h"
+
+namespace minirec {
+namespace kernels {
+namespace scalar {  // a named namespace, so these don't clash with the wrappers in kernels.h
+
+// Element (i, j) of op(X) where X is row-major with leading dimension ld.
+inline float at(const float* X, int ld, bool trans, int i, int j) {
+    return trans ? X[static_cast<size_t>(j) * ld + i] : X[static_cast<size_t>(i) * ld + j];
+}
+
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+    for (int i = 0; i < M; ++i) {
+        float* c = C + static_cast<size_t>(i) * ldc;
+        // beta == 0 means "ignore C", even if it holds NaN (as BLAS does).
+        for (int j = 0; j < N; ++j) c[j] = (beta == 0.0f) ? 0.0f : beta * c[j];
+        for (int k = 0; k < K; ++k) {
+            const float a = alpha * at(A, lda, ta, i, k);
+            for (int j = 0; j < N; ++j) c[j] += a * at(B, ldb, tb, k, j);
+        }
+    }
+}
+
+void add(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i]; }
+void sub(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] - b[i]; }
+void mul(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] * b[i]; }
+void div(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] / b[i]; }
+void add_scalar(float* y, const float* x, float s, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = x[i] + s; }
+void mul_scalar(float* y, const float* x, float s, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = x[i] * s; }
+void axpy(float* y, float alpha, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] += alpha * x[i]; }
+
+float sum(const float* x, size_t n) {
+    // We accumulate in double so the reference is more accurate than any SIMD path.
+    double s = 0.0;
+    for (size_t i = 0; i < n; ++i) s += x[i];
+    return static_cast<float>(s);
+}
+
+float max(const float* x, size_t n) {
+    float m = x[0];
+    for (size_t i = 1; i < n; ++i) m = (x[i] > m || std::isnan(x[i])) ? x[i] : m;
+    return m;
+}
+
+float dot(const float* a, const float* b, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+    return static_cast<float>(s);
+}
+
+void exp(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]); }
+void log(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::log(x[i]); }
+void tanh(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]); }
+
+void sigmoid(float* y, const float* x, size_t n) {
+    // Two branches so that e^(-x) never overflows: for x < 0 we use e^x / (1 + e^x).
+    for (size_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        if (v >= 0.0f) {
+            y[i] = 1.0f / (1.0f + std::exp(-v));
+        } else {
+            const float e = std::exp(v);
+            y[i] = e / (1.0f + e);
+        }
+    }
+}
+
+void relu(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f; }
+
+void softmax_rows(float* y, const float* x, int rows, int cols) {
+    for (int r = 0; r < rows; ++r) {
+        const float* xr = x + static_cast<size_t>(r) * cols;
+        float* yr = y + static_cast<size_t>(r) * cols;
+        const float m = max(xr, cols);  // subtract the row maximum: e^(x - m) <= 1, no overflow
+        double z = 0.0;
+        for (int j = 0; j < cols; ++j) {
+            yr[j] = std::exp(xr[j] - m);
+            z += yr[j];
+        }
+        const float inv = static_cast<float>(1.0 / z);
+        for (int j = 0; j < cols; ++j) yr[j] *= inv;
+    }
+}
+
+}  // namespace scalar
+
+const KernelTable& scalar_table() {
+    static const KernelTable t{Isa::scalar, "scalar", scalar::sgemm, scalar::add, scalar::sub,
+                               scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
+                               scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
+                               scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
+                               scalar::softmax_rows};
+    return t;
+}
+
+}  // namespace kernels
+}  // namespace minirec

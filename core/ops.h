@@ -1,0 +1,107 @@
+// The differentiable ops: the table of contents of what a model can compute.
+// Each op is one free function; its forward and backward sit side by side in one of
+//   ops_elementwise.cpp  arithmetic with broadcasting, unary maths and activations
+//   ops_reduce.cpp       sums, means, maxima, softmax, log-softmax, layer-norm, l2-normalize
+//   ops_shape.cpp        matmul, reshape, transpose, permute, concat, split, slice, gather
+// Shapes use the dimension letters of the book: B batch, F fields, D embedding size, T sequence
+// length, H heads, N items. Every op checks its shapes and throws naming itself and the shapes.
+// Deliberately left out: in-place ops, views, ops on integer tensors.
+#pragma once
+#include <vector>
+
+#include "core/autograd.h"
+
+namespace minirec {
+
+// ---- Arithmetic with numpy broadcasting (scalar, row, column, leading batch, ...) ------------
+Var add(const Var& a, const Var& b);
+Var sub(const Var& a, const Var& b);
+Var mul(const Var& a, const Var& b);
+Var div(const Var& a, const Var& b);
+Var neg(const Var& x);
+Var add(const Var& a, float s);
+Var mul(const Var& a, float s);
+Var operator+(const Var& a, const Var& b);
+Var operator-(const Var& a, const Var& b);
+Var operator*(const Var& a, const Var& b);
+Var operator/(const Var& a, const Var& b);
+Var operator-(const Var& x);
+Var operator+(const Var& a, float s);
+Var operator-(const Var& a, float s);
+Var operator*(const Var& a, float s);
+Var operator/(const Var& a, float s);
+Var operator+(float s, const Var& a);
+Var operator-(float s, const Var& a);
+Var operator*(float s, const Var& a);
+
+// ---- Unary maths and activations (elementwise, any shape) ----------------------------------
+Var exp(const Var& x);
+Var log(const Var& x);
+Var sqrt(const Var& x);
+Var pow(const Var& x, float p);
+Var abs(const Var& x);                        // d|x|/dx = sign(x), 0 at 0
+Var clamp(const Var& x, float lo, float hi);  // gradient passes only strictly inside (lo, hi)
+Var relu(const Var& x);
+Var leaky_relu(const Var& x, float slope = 0.01f);
+Var sigmoid(const Var& x);
+Var tanh(const Var& x);
+Var gelu(const Var& x);                       // x * Phi(x), the erf form (BERT)
+Var softplus(const Var& x);                   // log(1 + e^x), stable for large |x|
+Var log_sigmoid(const Var& x);                // log(sigmoid(x)) = -softplus(-x), stable
+
+// where mask == 0, the result is `value` (and no gradient flows); mask broadcasts to x.
+Var masked_fill(const Var& x, const Tensor& mask, float value);
+// Inverted dropout: in training, zero each element with probability p and scale the rest by
+// 1/(1-p); the identity when !training or p == 0. Draws from rng, so runs are reproducible.
+Var dropout(const Var& x, float p, bool training, Rng& rng);
+
+// ---- Reductions ---------------------------------------------------------------------------
+Var sum(const Var& x);                                    // all elements -> scalar
+Var mean(const Var& x);
+Var sum(const Var& x, int axis, bool keepdim = false);
+Var mean(const Var& x, int axis, bool keepdim = false);
+Var max(const Var& x, int axis, bool keepdim = false);    // gradient to the (first) argmax
+Var max(const Var& x);
+Var logsumexp(const Var& x, int axis, bool keepdim = false);  // stable: m + log sum e^(x-m)
+
+// ---- Normalisations over the last axis ------------------------------------------------------
+// mask (optional, 1 = keep, 0 = masked out) broadcasts to x. Masked entries get probability 0;
+// a row with every entry masked gets all zeros (and no NaN).
+Var softmax(const Var& x, const Tensor* mask = nullptr);
+Var log_softmax(const Var& x, const Tensor* mask = nullptr);
+// (x - mean) / sqrt(var + eps) * gamma + beta; gamma and beta have shape {D} (last axis).
+Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
+Var layer_norm(const Var& x, float eps = 1e-5f);          // without affine parameters
+// x / max(||x||_2, eps) along the last axis.
+Var l2_normalize(const Var& x, float eps = 1e-12f);
+
+// ---- Linear algebra -------------------------------------------------------------------------
+// 2-D: (M,K) x (K,N) -> (M,N). 3-D batched: (B,M,K) x (B,K,N) -> (B,M,N); a 2-D right operand
+// is shared across the batch: (B,M,K) x (K,N) -> (B,M,N). trans_a / trans_b transpose the last
+// two axes of that operand first (so matmul(q, k, false, true) is q k^T).
+Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
+
+// ---- Shapes ---------------------------------------------------------------------------------
+Var reshape(const Var& x, Shape shape);                   // one dim may be -1
+Var transpose(const Var& x);                              // swap the last two axes
+Var permute(const Var& x, std::vector<int> dims);         // any axis order (rank 2-4)
+Var concat(const std::vector<Var>& xs, int axis);
+std::vector<Var> split(const Var& x, const std::vector<int>& sizes, int axis);
+Var slice(const Var& x, int axis, int start, int end);    // [start, end) along axis
+Var unsqueeze(const Var& x, int axis);                    // insert a size-1 axis
+Var squeeze(const Var& x, int axis);                      // remove a size-1 axis
+Var broadcast_to(const Var& x, const Shape& shape);
+
+// ---- Lookups (embeddings) ------------------------------------------------------------------
+// table (N,D), ids (n) -> (n,D): row ids[i] of table. Backward scatter-adds into the rows.
+// Every id must be in [0, N) (ArgumentError otherwise).
+Var gather_rows(const Var& table, const Ids& ids);
+// Multi-hot fields: segment s owns ids[offsets[s] .. offsets[s+1]) (offsets has S+1 entries,
+// starting at 0 and ending at ids.size()). Result (S,D): the sum (or mean) of those rows of
+// table, optionally weighted by per_id_weights (same length as ids). An empty segment gives 0.
+Var segment_sum(const Var& table, const Ids& ids, const std::vector<int>& offsets,
+                const std::vector<float>* per_id_weights = nullptr);
+Var segment_mean(const Var& table, const Ids& ids, const std::vector<int>& offsets,
+                 const std::vector<float>* per_id_weights = nullptr);
+
+}  // namespace minirec

@@ -1,0 +1,354 @@
+// Tensor storage, shape arithmetic and graph-free arithmetic with numpy broadcasting.
+// Broadcasting is done by one strided 4-D loop (every shape is padded to rank 4 on the left);
+// its innermost row goes through the SIMD kernels whenever the row is contiguous.
+#include "core/tensor.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <sstream>
+
+#include "core/kernels.h"
+#include "core/rng.h"
+
+namespace minirec {
+
+size_t numel(const Shape& shape) {
+    size_t n = 1;
+    for (int d : shape) n *= static_cast<size_t>(d);
+    return n;
+}
+
+static void check_shape(const Shape& shape, const char* op) {
+    if (shape.size() > 4) shape_fail(op, shape, "rank above 4 is not supported");
+    for (int d : shape)
+        if (d < 0) shape_fail(op, shape, "negative dimension");
+}
+
+Tensor::Tensor() : shape_{}, data_(1, 0.0f) {}
+
+Tensor::Tensor(Shape shape, float fill) : shape_(std::move(shape)) {
+    check_shape(shape_, "Tensor");
+    data_.assign(numel(shape_), fill);
+}
+
+Tensor::Tensor(Shape shape, std::vector<float> values) : shape_(std::move(shape)), data_(std::move(values)) {
+    check_shape(shape_, "Tensor");
+    if (data_.size() != numel(shape_))
+        shape_fail("Tensor", shape_, "needs " + std::to_string(numel(shape_)) + " values, got " +
+                                         std::to_string(data_.size()));
+}
+
+Tensor Tensor::scalar(float v) { return Tensor(Shape{}, v); }
+
+Tensor Tensor::uniform(Shape shape, Rng& rng, float lo, float hi) {
+    Tensor t(std::move(shape));
+    for (float& v : t.data_) v = rng.uniform(lo, hi);
+    return t;
+}
+
+Tensor Tensor::normal(Shape shape, Rng& rng, float mean, float stddev) {
+    Tensor t(std::move(shape));
+    for (float& v : t.data_) v = rng.normal(mean, stddev);
+    return t;
+}
+
+Tensor Tensor::arange(int n) {
+    Tensor t({n});
+    for (int i = 0; i < n; ++i) t.data_[static_cast<size_t>(i)] = static_cast<float>(i);
+    return t;
+}
+
+int norm_axis(int axis, int rank, const char* op) {
+    const int a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank)
+        arg_fail(op, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    return a;
+}
+
+int Tensor::dim(int axis) const { return shape_[static_cast<size_t>(norm_axis(axis, rank(), "Tensor::dim"))]; }
+
+static size_t flat_index(const Shape& shape, std::initializer_list<int> index) {
+    if (index.size() != shape.size())
+        shape_fail("Tensor::at", shape, "index has " + std::to_string(index.size()) + " coordinates");
+    size_t flat = 0, k = 0;
+    for (int i : index) {
+        if (i < 0 || i >= shape[k])
+            shape_fail("Tensor::at", shape, "index " + std::to_string(i) + " out of range on axis " + std::to_string(k));
+        flat = flat * static_cast<size_t>(shape[k]) + static_cast<size_t>(i);
+        ++k;
+    }
+    return flat;
+}
+
+float& Tensor::at(std::initializer_list<int> index) { return data_[flat_index(shape_, index)]; }
+float Tensor::at(std::initializer_list<int> index) const { return data_[flat_index(shape_, index)]; }
+
+float Tensor::item() const {
+    if (data_.size() != 1) shape_fail("item", shape_, "needs exactly one element");
+    return data_[0];
+}
+
+// Resolves a -1 in `shape` and checks that the element count is unchanged.
+static Shape resolve_reshape(const Shape& from, Shape to) {
+    size_t known = 1;
+    int infer = -1;
+    for (size_t i = 0; i < to.size(); ++i) {
+        if (to[i] == -1) {
+            if (infer >= 0) shape_fail("reshape", from, to, "more than one -1");
+            infer = static_cast<int>(i);
+        } else {
+            known *= static_cast<size_t>(std::max(to[i], 0));
+        }
+    }
+    const size_t n = numel(from);
+    if (infer >= 0) {
+        if (known == 0 || n % known != 0) shape_fail("reshape", from, to, "cannot infer the -1 dimension");
+        to[static_cast<size_t>(infer)] = static_cast<int>(n / known);
+    }
+    check_shape(to, "reshape");
+    if (numel(to) != n) shape_fail("reshape", from, to, "element counts differ");
+    return to;
+}
+
+Tensor Tensor::reshape(Shape new_shape) const& {
+    Tensor t = *this;
+    t.shape_ = resolve_reshape(shape_, std::move(new_shape));
+    return t;
+}
+
+Tensor Tensor::reshape(Shape new_shape) && {
+    shape_ = resolve_reshape(shape_, std::move(new_shape));
+    return std::move(*this);
+}
+
+void Tensor::fill(float v) { std::fill(data_.begin(), data_.end(), v); }
+
+std::string Tensor::str(int max_per_dim) const {
+    std::ostringstream os;
+    os << "Tensor" << shape_str(shape_) << " {";
+    const size_t show = std::min(data_.size(), static_cast<size_t>(max_per_dim) * static_cast<size_t>(max_per_dim));
+    for (size_t i = 0; i < show; ++i) os << (i ? ", " : "") << data_[i];
+    if (show < data_.size()) os << ", ...";
+    os << "}";
+    return os.str();
+}
+
+// ---- Broadcasting ---------------------------------------------------------------------------
+
+Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
+    const size_t r = std::max(a.size(), b.size());
+    Shape out(r);
+    for (size_t i = 0; i < r; ++i) {
+        // Right-align: position i from the right.
+        const int da = i < a.size() ? a[a.size() - 1 - i] : 1;
+        const int db = i < b.size() ? b[b.size() - 1 - i] : 1;
+        if (da != db && da != 1 && db != 1)
+            shape_fail(op, a, b, "cannot broadcast (dims " + std::to_string(da) + " and " +
+                                     std::to_string(db) + " differ and neither is 1)");
+        out[r - 1 - i] = (da == 1) ? db : da;
+    }
+    return out;
+}
+
+namespace {
+
+// A shape padded to rank 4 on the left, with the strides (in elements) that reading a tensor of
+// shape `own` at positions of shape `out` needs: stride 0 along broadcast axes.
+struct Layout4 {
+    std::array<int, 4> dims{1, 1, 1, 1};
+    std::array<size_t, 4> stride{0, 0, 0, 0};
+};
+
+Layout4 layout(const Shape& own, const Shape& out) {
+    Layout4 l;
+    const size_t off = 4 - out.size();
+    for (size_t i = 0; i < out.size(); ++i) l.dims[off + i] = out[i];
+    // Own strides, right-aligned against out.
+    size_t s = 1;
+    for (size_t k = 0; k < own.size(); ++k) {
+        const size_t i = own.size() - 1 - k;  // axis in own
+        const size_t j = 3 - k;               // axis in the padded out
+        l.stride[j] = (own[i] == 1 && l.dims[j] != 1) ? 0 : s;
+        s *= static_cast<size_t>(own[i]);
+    }
+    return l;
+}
+
+enum class BinOp { add, sub, mul, div };
+
+void row_op(BinOp op, float* y, const float* a, size_t sa, const float* b, size_t sb, size_t n) {
+    if (sa == 1 && sb == 1) {
+        switch (op) {
+            case BinOp::add: kernels::add(y, a, b, n); return;
+            case BinOp::sub: kernels::sub(y, a, b, n); return;
+            case BinOp::mul: kernels::mul(y, a, b, n); return;
+            case BinOp::div: kernels::div(y, a, b, n); return;
+        }
+    }
+    if (sa == 1 && sb == 0) {  // row op scalar
+        switch (op) {
+            case BinOp::add: kernels::add_scalar(y, a, b[0], n); return;
+            case BinOp::sub: kernels::add_scalar(y, a, -b[0], n); return;
+            case BinOp::mul: kernels::mul_scalar(y, a, b[0], n); return;
+            case BinOp::div: break;  // a / b is not a * (1/b) bit for bit; use the loop
+        }
+    }
+    for (size_t i = 0; i < n; ++i) {
+        const float x = a[i * sa], z = b[i * sb];
+        switch (op) {
+            case BinOp::add: y[i] = x + z; break;
+            case BinOp::sub: y[i] = x - z; break;
+            case BinOp::mul: y[i] = x * z; break;
+            case BinOp::div: y[i] = x / z; break;
+        }
+    }
+}
+
+const char* op_name(BinOp op) {
+    switch (op) {
+        case BinOp::add: return "add";
+        case BinOp::sub: return "sub";
+        case BinOp::mul: return "mul";
+        case BinOp::div: return "div";
+    }
+    return "?";
+}
+
+Tensor binary(BinOp op, const Tensor& a, const Tensor& b) {
+    const Shape out_shape = broadcast_shape(a.shape(), b.shape(), op_name(op));
+    Tensor y(out_shape);
+    if (a.shape() == b.shape()) {  // the common case: one kernel call
+        row_op(op, y.data(), a.data(), 1, b.data(), 1, a.size());
+        return y;
+    }
+    const Layout4 la = layout(a.shape(), out_shape), lb = layout(b.shape(), out_shape);
+    const auto& d = la.dims;
+    float* py = y.data();
+    for (int i0 = 0; i0 < d[0]; ++i0)
+        for (int i1 = 0; i1 < d[1]; ++i1)
+            for (int i2 = 0; i2 < d[2]; ++i2) {
+                const float* pa = a.data() + i0 * la.stride[0] + i1 * la.stride[1] + i2 * la.stride[2];
+                const float* pb = b.data() + i0 * lb.stride[0] + i1 * lb.stride[1] + i2 * lb.stride[2];
+                if (la.stride[3] == 0 && lb.stride[3] != 0 && op != BinOp::sub && op != BinOp::div)
+                    row_op(op, py, pb, lb.stride[3], pa, 0, static_cast<size_t>(d[3]));  // commutative
+                else
+                    row_op(op, py, pa, la.stride[3], pb, lb.stride[3], static_cast<size_t>(d[3]));
+                py += d[3];
+            }
+    return y;
+}
+
+}  // namespace
+
+Tensor broadcast_to(const Tensor& t, const Shape& shape) {
+    if (broadcast_shape(t.shape(), shape, "broadcast_to") != shape)
+        shape_fail("broadcast_to", t.shape(), shape, "the target shape is smaller");
+    if (t.shape() == shape) return t;
+    Tensor y(shape);
+    const Layout4 l = layout(t.shape(), shape);
+    float* py = y.data();
+    for (int i0 = 0; i0 < l.dims[0]; ++i0)
+        for (int i1 = 0; i1 < l.dims[1]; ++i1)
+            for (int i2 = 0; i2 < l.dims[2]; ++i2) {
+                const float* p = t.data() + i0 * l.stride[0] + i1 * l.stride[1] + i2 * l.stride[2];
+                for (int i3 = 0; i3 < l.dims[3]; ++i3) *py++ = p[i3 * l.stride[3]];
+            }
+    return y;
+}
+
+Tensor sum_to(const Tensor& t, const Shape& shape) {
+    if (t.shape() == shape) return t;
+    if (broadcast_shape(shape, t.shape(), "sum_to") != t.shape())
+        shape_fail("sum_to", t.shape(), shape, "the target does not broadcast to the source");
+    Tensor y(shape);
+    const Layout4 l = layout(shape, t.shape());  // where each source element lands in y
+    const float* pt = t.data();
+    for (int i0 = 0; i0 < l.dims[0]; ++i0)
+        for (int i1 = 0; i1 < l.dims[1]; ++i1)
+            for (int i2 = 0; i2 < l.dims[2]; ++i2) {
+                float* p = y.data() + i0 * l.stride[0] + i1 * l.stride[1] + i2 * l.stride[2];
+                if (l.stride[3] == 1) {
+                    kernels::add(p, p, pt, static_cast<size_t>(l.dims[3]));
+                } else {
+                    p[0] += kernels::sum(pt, static_cast<size_t>(l.dims[3]));
+                }
+                pt += l.dims[3];
+            }
+    return y;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return binary(BinOp::add, a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return binary(BinOp::sub, a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return binary(BinOp::mul, a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return binary(BinOp::div, a, b); }
+
+Tensor operator-(const Tensor& a) { return a * -1.0f; }
+
+Tensor operator+(const Tensor& a, float s) {
+    Tensor y(a.shape());
+    kernels::add_scalar(y.data(), a.data(), s, a.size());
+    return y;
+}
+Tensor operator-(const Tensor& a, float s) { return a + (-s); }
+Tensor operator*(const Tensor& a, float s) {
+    Tensor y(a.shape());
+    kernels::mul_scalar(y.data(), a.data(), s, a.size());
+    return y;
+}
+Tensor operator/(const Tensor& a, float s) {
+    Tensor y(a.shape());
+    for (size_t i = 0; i < a.size(); ++i) y[i] = a[i] / s;
+    return y;
+}
+Tensor operator+(float s, const Tensor& a) { return a + s; }
+Tensor operator-(float s, const Tensor& a) {
+    Tensor y(a.shape());
+    for (size_t i = 0; i < a.size(); ++i) y[i] = s - a[i];
+    return y;
+}
+Tensor operator*(float s, const Tensor& a) { return a * s; }
+Tensor operator/(float s, const Tensor& a) {
+    Tensor y(a.shape());
+    for (size_t i = 0; i < a.size(); ++i) y[i] = s / a[i];
+    return y;
+}
+
+Tensor& operator+=(Tensor& a, const Tensor& b) {
+    if (a.shape() == b.shape()) {
+        kernels::add(a.data(), a.data(), b.data(), a.size());
+    } else {
+        if (broadcast_shape(a.shape(), b.shape(), "+=") != a.shape())
+            shape_fail("+=", a.shape(), b.shape(), "the right side must broadcast to the left");
+        a = a + b;
+    }
+    return a;
+}
+
+Tensor& operator-=(Tensor& a, const Tensor& b) {
+    if (a.shape() == b.shape()) {
+        kernels::sub(a.data(), a.data(), b.data(), a.size());
+    } else {
+        if (broadcast_shape(a.shape(), b.shape(), "-=") != a.shape())
+            shape_fail("-=", a.shape(), b.shape(), "the right side must broadcast to the left");
+        a = a - b;
+    }
+    return a;
+}
+
+Tensor& operator*=(Tensor& a, float s) {
+    kernels::mul_scalar(a.data(), a.data(), s, a.size());
+    return a;
+}
+
+float max_abs_diff(const Tensor& a, const Tensor& b) {
+    if (a.shape() != b.shape()) shape_fail("max_abs_diff", a.shape(), b.shape(), "shapes differ");
+    float m = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i) {
+        const float d = std::fabs(a[i] - b[i]);
+        if (d > m || std::isnan(d)) m = d;
+    }
+    return m;
+}
+
+}  // namespace minirec
