@@ -1,0 +1,50 @@
+// An impression -> click -> action -> purchase funnel for ESMM / ESM2, with sparse purchases,
+// shared features and the true probability of every stage. Deliberately left out: delays
+// (every purchase is observed) and multiple purchases per impression.
+//
+// Planted structure (ESM2's decomposition). Every impression has features x in R^d, x ~ N(0, I),
+// and an item id (Zipf over num_items). Each stage's logit is intercept + s_stage(x) where
+//   s_stage(x) = share * <w_shared, x> + (1 - share) * <w_stage, x>  + item_effect_stage[item]
+// so that the stages share a common direction (what multi-task models can exploit).
+//   click      ~ Bernoulli(p_click)
+//   d_action   ~ Bernoulli(p_daction)        only after a click (cart / wishlist: the "deterministic action")
+//   o_action   = click and not d_action      (any other action)
+//   purchase   ~ Bernoulli(p_buy_d) after a d_action, Bernoulli(p_buy_o) after an o_action
+// Intercepts are set by bisection on the generated features so that the mean probabilities
+// equal the target rates (ctr, daction_rate given click, buy rates given each action).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minirec {
+namespace datasets {
+
+struct FunnelOptions {
+    int n = 50000;
+    uint64_t seed = 1;
+    int dim = 8;                   // d
+    int num_items = 200;
+    double share = 0.6;            // how much the stages share their direction, in [0, 1]
+    double signal = 1.0;           // std of each stage's feature score
+    double ctr = 0.05;             // target mean P(click)
+    double daction_rate = 0.2;     // target mean P(d_action | click)
+    double buy_after_daction = 0.15;  // target mean P(purchase | d_action)
+    double buy_after_oaction = 0.01;  // target mean P(purchase | o_action)
+};
+
+struct FunnelData {
+    Tensor x;                      // (N, d)
+    Ids item;                      // (N)
+    std::vector<float> click, daction, oaction, purchase;   // (N) 0/1 labels
+    // True probabilities of each stage given x (the conditional ones, whatever happened before).
+    std::vector<float> p_click, p_daction, p_buy_d, p_buy_o;
+    std::vector<float> p_purchase; // P(purchase | impression) = p_click (p_daction p_buy_d + (1 - p_daction) p_buy_o)
+    double intercept_click = 0, intercept_daction = 0, intercept_buy_d = 0, intercept_buy_o = 0;
+};
+
+FunnelData funnel(const FunnelOptions& opts);
+
+}  // namespace datasets
+}  // namespace minirec

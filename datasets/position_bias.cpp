@@ -1,0 +1,72 @@
+// Ranked lists with examination x relevance clicks and a noisy production ranker.
+// Deliberately left out: cascade and dependent-click models.
+#include "datasets/position_bias.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "datasets/sampling.h"
+
+namespace minirec {
+namespace datasets {
+
+static double relevance(const PositionBiasData& d, int u, int i) {
+    const int k = d.user_vectors.dim(1);
+    double s = d.item_quality[i];
+    for (int c = 0; c < k; ++c) s += double(d.user_vectors[size_t(u) * k + c]) * d.item_vectors[size_t(i) * k + c];
+    return sigmoid(s);
+}
+
+PositionBiasData position_bias_logs(const PositionBiasOptions& o) {
+    if (o.list_size < 1 || o.list_size > o.num_items || o.num_users < 1 || o.latent_dim < 1 || o.num_lists < 0)
+        arg_fail("position_bias_logs", "need 1 <= list_size <= num_items, num_users >= 1, latent_dim >= 1");
+    Rng rng(o.seed);
+    PositionBiasData d;
+    d.num_users = o.num_users;
+    d.num_items = o.num_items;
+    d.list_size = o.list_size;
+    for (int k = 0; k < o.list_size; ++k) d.exam_prob.push_back(static_cast<float>(std::pow(1.0 / (k + 1), o.exam_power)));
+    // Latent vectors with N(0, s^2) entries give <u, i> a std of s^2 sqrt(D) = affinity_std.
+    const float s = static_cast<float>(std::sqrt(o.affinity_std / std::sqrt(double(o.latent_dim))));
+    d.user_vectors = Tensor::normal({o.num_users, o.latent_dim}, rng, 0.0f, s);
+    d.item_vectors = Tensor::normal({o.num_items, o.latent_dim}, rng, 0.0f, s);
+    for (int i = 0; i < o.num_items; ++i) d.item_quality.push_back(rng.normal(float(o.quality_mean), float(o.quality_std)));
+    if (o.with_bids)
+        for (int i = 0; i < o.num_items; ++i) d.bids.push_back(std::exp(0.5f * rng.normal()));
+
+    for (int r = 0; r < o.num_lists; ++r) {
+        int user = rng.randint(o.num_users);
+        // Candidates: list_size distinct items uniformly; the ranker sorts them by a noisy score.
+        std::vector<int> perm = rng.permutation(o.num_items);
+        std::vector<int> cand(perm.begin(), perm.begin() + o.list_size);
+        std::vector<double> rel(o.list_size), score(o.list_size);
+        for (int j = 0; j < o.list_size; ++j) {
+            rel[j] = relevance(d, user, cand[j]);
+            score[j] = std::log(rel[j] / (1.0 - rel[j])) + o.ranker_noise * rng.normal();
+        }
+        std::vector<int> order(o.list_size);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score[a] > score[b]; });
+        for (int pos = 0; pos < o.list_size; ++pos) {
+            int j = order[pos];
+            bool examined = rng.uniform_double() < d.exam_prob[pos];
+            bool attracted = rng.uniform_double() < rel[j];
+            d.rows.push_back({r, user, cand[j], pos, examined ? 1.0f : 0.0f, static_cast<float>(rel[j]),
+                              (examined && attracted) ? 1.0f : 0.0f});
+        }
+    }
+    return d;
+}
+
+std::vector<double> ctr_by_position(const PositionBiasData& d) {
+    std::vector<double> clicks(d.list_size, 0.0), shown(d.list_size, 0.0);
+    for (const ShownItem& s : d.rows) clicks[s.position] += s.click, shown[s.position] += 1.0;
+    for (int k = 0; k < d.list_size; ++k) clicks[k] = shown[k] > 0 ? clicks[k] / shown[k] : 0.0;
+    return clicks;
+}
+
+}  // namespace datasets
+}  // namespace minirec
