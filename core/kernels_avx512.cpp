@@ -1,0 +1,347 @@
+// The AVX-512 kernel table: 16 floats per register, masked tails, a 12x32 GEMM micro-kernel.
+// Every function carries a target attribute, so this file builds with plain -O2 and only runs
+// when dispatch has seen AVX-512 in CPUID. Deliberately left out: AVX-512 FP16/BF16, threads.
+#include "core/kernels_gemm.h"
+#include "core/kernels_isa.h"
+
+#if defined(__x86_64__)
+#include <cmath>
+#include <cstdint>
+
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 headers when they are inlined into
+// functions with a target attribute (the "undefined" vectors the headers use on purpose). The
+// warning is spurious, so we silence it for this include only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// The one macro of this file: the instruction sets every function here may use.
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+
+namespace minirec {
+namespace kernels {
+// A named namespace (not only an anonymous one) so that our add, exp, ... do not clash with the
+// dispatching wrappers of the same names in kernels.h.
+namespace avx512 {
+namespace {
+
+constexpr int W = 16;  // floats per __m512
+
+// Lanes [0, n) set, for a tail of n < 16 elements.
+TARGET_AVX512 inline __mmask16 tail_mask(size_t n) {
+    return static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM micro-kernel: a 12 x 32 tile of C lives in 24 zmm registers (12 rows x 2 registers of 16).
+// Each step k loads one row of the B sliver (2 registers), broadcasts the 12 values of the A
+// column one at a time and issues 24 FMAs: 768 flops per 2 loads + 12 broadcasts. With 2 FMA
+// units the loop can keep both busy, which is the whole point of register blocking.
+
+constexpr int MR = 12;
+constexpr int NR = 32;
+
+TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
+                                int n, float alpha, float beta) {
+    __m512 acc[MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+
+    for (int k = 0; k < kc; ++k) {
+        const __m512 b0 = _mm512_loadu_ps(Bp);
+        const __m512 b1 = _mm512_loadu_ps(Bp + W);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; ++i) {
+            const __m512 a = _mm512_set1_ps(Ap[i]);
+            acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+        }
+        Ap += MR;
+        Bp += NR;
+    }
+
+    // Write back rows [0, m) and columns [0, n): C = alpha * acc + beta * C. Masks cover a
+    // partial last tile; beta == 0 must not read C (it may hold garbage or NaN).
+    const __mmask16 mask0 = n >= W ? __mmask16(0xFFFF) : tail_mask(n);
+    const __mmask16 mask1 = n >= NR ? __mmask16(0xFFFF) : n > W ? tail_mask(n - W) : __mmask16(0);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+        if (i >= m) break;
+        float* c = C + static_cast<size_t>(i) * ldc;
+        __m512 r0 = _mm512_mul_ps(va, acc[i][0]);
+        __m512 r1 = _mm512_mul_ps(va, acc[i][1]);
+        if (beta != 0.0f) {
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask0, c), r0);
+            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask1, c + W), r1);
+        }
+        _mm512_mask_storeu_ps(c, mask0, r0);
+        _mm512_mask_storeu_ps(c + W, mask1, r1);
+    }
+}
+
+// Block sizes for a core with 48 KiB L1d and 2 MiB L2 (Sapphire Rapids), measured with
+// bench/bench_gemm: a kc x 32 sliver of B (kc = 256: 32 KiB) fills most of L1, an mc x kc block
+// of A (mc = 192: 192 KiB) sits comfortably in L2 next to the kc x nc panel of B.
+constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/192, /*kc=*/256, /*nc=*/2048, micro_kernel};
+
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+    gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise kernels. One template walks the array in registers of 16 and finishes with one
+// masked register, so an operation is written once as a small function object.
+
+template <class Op>
+TARGET_AVX512 void map_unary(float* y, const float* x, size_t n, Op op) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) _mm512_storeu_ps(y + i, op(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, op(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+template <class Op>
+TARGET_AVX512 void map_binary(float* y, const float* a, const float* b, size_t n, Op op) {
+    size_t i = 0;
+    for (; i + W <= n; i += W)
+        _mm512_storeu_ps(y + i, op(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m,
+                              op(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+    }
+}
+
+struct Add { TARGET_AVX512 __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); } };
+struct Sub { TARGET_AVX512 __m512 operator()(__m512 a, __m512 b) const { return _mm512_sub_ps(a, b); } };
+struct Mul { TARGET_AVX512 __m512 operator()(__m512 a, __m512 b) const { return _mm512_mul_ps(a, b); } };
+struct Div { TARGET_AVX512 __m512 operator()(__m512 a, __m512 b) const { return _mm512_div_ps(a, b); } };
+struct AddS { __m512 s; TARGET_AVX512 __m512 operator()(__m512 x) const { return _mm512_add_ps(x, s); } };
+struct MulS { __m512 s; TARGET_AVX512 __m512 operator()(__m512 x) const { return _mm512_mul_ps(x, s); } };
+// y + alpha * x, with (y, x) as the two inputs and y as the output.
+struct Axpy { __m512 alpha; TARGET_AVX512 __m512 operator()(__m512 y, __m512 x) const { return _mm512_fmadd_ps(alpha, x, y); } };
+// max(x, 0) returns its second operand when x is NaN: relu(NaN) = 0, as in the scalar path.
+struct Relu { TARGET_AVX512 __m512 operator()(__m512 x) const { return _mm512_max_ps(x, _mm512_setzero_ps()); } };
+
+TARGET_AVX512 void add(float* y, const float* a, const float* b, size_t n) { map_binary(y, a, b, n, Add{}); }
+TARGET_AVX512 void sub(float* y, const float* a, const float* b, size_t n) { map_binary(y, a, b, n, Sub{}); }
+TARGET_AVX512 void mul(float* y, const float* a, const float* b, size_t n) { map_binary(y, a, b, n, Mul{}); }
+TARGET_AVX512 void div(float* y, const float* a, const float* b, size_t n) { map_binary(y, a, b, n, Div{}); }
+TARGET_AVX512 void add_scalar(float* y, const float* x, float s, size_t n) { map_unary(y, x, n, AddS{_mm512_set1_ps(s)}); }
+TARGET_AVX512 void mul_scalar(float* y, const float* x, float s, size_t n) { map_unary(y, x, n, MulS{_mm512_set1_ps(s)}); }
+TARGET_AVX512 void axpy(float* y, float alpha, const float* x, size_t n) { map_binary(y, y, x, n, Axpy{_mm512_set1_ps(alpha)}); }
+TARGET_AVX512 void relu(float* y, const float* x, size_t n) { map_unary(y, x, n, Relu{}); }
+
+// ---------------------------------------------------------------------------------------------
+// Reductions. Four independent accumulators hide the 4-cycle latency of the adds; the result
+// therefore sums in a different order than the scalar loop and may differ in the last bits.
+
+TARGET_AVX512 float sum(const float* x, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + i));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + i + W));
+        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(x + i + 2 * W));
+        s3 = _mm512_add_ps(s3, _mm512_loadu_ps(x + i + 3 * W));
+    }
+    for (; i + W <= n; i += W) s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + i));
+    if (i < n) s1 = _mm512_add_ps(s1, _mm512_maskz_loadu_ps(tail_mask(n - i), x + i));
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+TARGET_AVX512 float dot(const float* a, const float* b, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + W), _mm512_loadu_ps(b + i + W), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 2 * W), _mm512_loadu_ps(b + i + 2 * W), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 3 * W), _mm512_loadu_ps(b + i + 3 * W), s3);
+    }
+    for (; i + W <= n; i += W) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+// The maximum; any NaN in x makes the result NaN (as the scalar path). vmaxps alone would drop
+// NaNs, so we record them separately with an "unordered" compare.
+TARGET_AVX512 float max(const float* x, size_t n) {
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    __m512 m = neg_inf;
+    __mmask16 nan = 0;
+    size_t i = 0;
+    for (; i + W <= n; i += W) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_max_ps(m, v);
+    }
+    if (i < n) {
+        const __m512 v = _mm512_mask_loadu_ps(neg_inf, tail_mask(n - i), x + i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_max_ps(m, v);
+    }
+    return nan ? NAN : _mm512_reduce_max_ps(m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcendentals. The same recipes as kernels_avx2.cpp (which explains them at more length);
+// AVX-512 adds two instructions that make them shorter: scalef (v * 2^n, with correct overflow
+// and denormal results) and getexp/getmant (x = m * 2^e, denormal inputs included).
+
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693145751953125f;     // ln 2 to 15 bits, so n * kLn2Hi is exact
+constexpr float kLn2Lo = 1.42860682030941723e-6f; // ln 2 - kLn2Hi
+
+// e^r - 1 for |r| <= ln(2)/2 by its Taylor series to r^7 (the next term is below 2^-27 r).
+TARGET_AVX512 inline __m512 expm1_reduced(__m512 r) {
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_mul_ps(p, r);
+}
+
+// x = n ln2 + r with n an integer and |r| <= ln(2)/2 (Cody-Waite: ln 2 in two pieces).
+TARGET_AVX512 inline __m512 reduce_ln2(__m512 x, __m512* n) {
+    *n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(kLn2Hi), x);
+    return _mm512_fnmadd_ps(*n, _mm512_set1_ps(kLn2Lo), r);
+}
+
+// e^x = 2^n e^r. We clamp x to [-104, 89] first (min/max with x as the second operand keep NaN);
+// beyond that range the answer is 0 or inf anyway, and scalef produces both, and denormals.
+TARGET_AVX512 inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_min_ps(_mm512_set1_ps(89.0f), x));
+    __m512 n;
+    const __m512 r = reduce_ln2(x, &n);
+    const __m512 er = _mm512_add_ps(expm1_reduced(r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(er, n);
+}
+
+// ln x = e ln2 + ln m with x = m 2^e, m in [0.75, 1.5). With f = m - 1 and s = f / (2 + f):
+// ln m = ln((1 + s) / (1 - s)) = 2 (s + s^3/3 + s^5/5 + ...), and |s| <= 0.2 so s^11 suffices.
+TARGET_AVX512 inline __m512 log16(__m512 x) {
+    const __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_zero);
+    // getexp gives floor(log2 x); when getmant halved the mantissa (m < 1) we add one back.
+    const __m512 e = _mm512_sub_ps(_mm512_getexp_ps(x), _mm512_getexp_ps(m));
+    const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
+    const __m512 s = _mm512_div_ps(f, _mm512_add_ps(f, _mm512_set1_ps(2.0f)));
+    const __m512 s2 = _mm512_mul_ps(s, s);
+    __m512 t = _mm512_set1_ps(1.0f / 11);
+    t = _mm512_fmadd_ps(t, s2, _mm512_set1_ps(1.0f / 9));
+    t = _mm512_fmadd_ps(t, s2, _mm512_set1_ps(1.0f / 7));
+    t = _mm512_fmadd_ps(t, s2, _mm512_set1_ps(1.0f / 5));
+    t = _mm512_fmadd_ps(t, s2, _mm512_set1_ps(1.0f / 3));
+    t = _mm512_mul_ps(t, s2);
+    const __m512 two_s = _mm512_add_ps(s, s);
+    const __m512 ln_m = _mm512_fmadd_ps(two_s, t, two_s);
+    __m512 y = _mm512_fmadd_ps(e, _mm512_set1_ps(kLn2Hi), _mm512_fmadd_ps(e, _mm512_set1_ps(kLn2Lo), ln_m));
+    // The special inputs: ln 0 = -inf, ln inf = inf, ln(negative or NaN) = NaN.
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ), y,
+                             _mm512_set1_ps(-INFINITY));
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ), y, x);
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ), y,
+                             _mm512_set1_ps(NAN));
+    return y;
+}
+
+// tanh |x| = -u / (2 + u) with u = e^(-2|x|) - 1, then the sign of x. Computing u as expm1
+// (2^n (e^r - 1) + (2^n - 1)) keeps full relative accuracy for tiny x, where tanh x ~ x, and
+// u -> -1 gives exactly 1 for large |x|. We clamp |x| <= 20: tanh is 1 in float from 9.1 on.
+TARGET_AVX512 inline __m512 tanh16(__m512 x) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    const __m512 ax = _mm512_min_ps(_mm512_set1_ps(20.0f), _mm512_andnot_ps(sign, x));
+    __m512 n;
+    const __m512 r = reduce_ln2(_mm512_mul_ps(ax, _mm512_set1_ps(-2.0f)), &n);
+    const __m512 p2n = _mm512_scalef_ps(_mm512_set1_ps(1.0f), n);  // exact: n in [-58, 0]
+    const __m512 u = _mm512_fmadd_ps(p2n, expm1_reduced(r), _mm512_sub_ps(p2n, _mm512_set1_ps(1.0f)));
+    const __m512 t = _mm512_div_ps(_mm512_sub_ps(_mm512_setzero_ps(), u),
+                                   _mm512_add_ps(u, _mm512_set1_ps(2.0f)));
+    return _mm512_or_ps(_mm512_andnot_ps(sign, t), _mm512_and_ps(sign, x));  // copysign(t, x)
+}
+
+// sigmoid x = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0, with z = e^(-|x|) <= 1: never
+// overflows, and keeps relative accuracy (denormals included) far into the negative tail.
+TARGET_AVX512 inline __m512 sigmoid16(__m512 x) {
+    const __m512 z = exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));  // e^(-|x|)
+    const __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(z, _mm512_set1_ps(1.0f)));
+    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(s, neg, s, z);
+}
+
+struct Exp { TARGET_AVX512 __m512 operator()(__m512 x) const { return exp16(x); } };
+struct Log { TARGET_AVX512 __m512 operator()(__m512 x) const { return log16(x); } };
+struct Tanh { TARGET_AVX512 __m512 operator()(__m512 x) const { return tanh16(x); } };
+struct Sigmoid { TARGET_AVX512 __m512 operator()(__m512 x) const { return sigmoid16(x); } };
+
+TARGET_AVX512 void exp(float* y, const float* x, size_t n) { map_unary(y, x, n, Exp{}); }
+TARGET_AVX512 void log(float* y, const float* x, size_t n) { map_unary(y, x, n, Log{}); }
+TARGET_AVX512 void tanh(float* y, const float* x, size_t n) { map_unary(y, x, n, Tanh{}); }
+TARGET_AVX512 void sigmoid(float* y, const float* x, size_t n) { map_unary(y, x, n, Sigmoid{}); }
+
+// Row-wise softmax: m = max of the row, y = e^(x - m) (all <= 1, no overflow), then y /= sum y.
+TARGET_AVX512 void softmax_rows(float* y, const float* x, int rows, int cols) {
+    const size_t n = static_cast<size_t>(cols);
+    for (int r = 0; r < rows; ++r) {
+        const float* xr = x + static_cast<size_t>(r) * n;
+        float* yr = y + static_cast<size_t>(r) * n;
+        const __m512 m = _mm512_set1_ps(max(xr, n));
+        __m512 z = _mm512_setzero_ps();
+        size_t i = 0;
+        for (; i + W <= n; i += W) {
+            const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(xr + i), m));
+            _mm512_storeu_ps(yr + i, e);
+            z = _mm512_add_ps(z, e);
+        }
+        if (i < n) {
+            const __mmask16 k = tail_mask(n - i);
+            const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, xr + i), m));
+            _mm512_mask_storeu_ps(yr + i, k, e);
+            z = _mm512_mask_add_ps(z, k, z, e);
+        }
+        mul_scalar(yr, yr, 1.0f / _mm512_reduce_add_ps(z), n);
+    }
+}
+
+}  // namespace
+}  // namespace avx512
+
+const KernelTable* avx512_table() {
+    static const KernelTable t{Isa::avx512,      "avx512",      avx512::sgemm,   avx512::add,
+                               avx512::sub,      avx512::mul,   avx512::div,     avx512::add_scalar,
+                               avx512::mul_scalar, avx512::axpy, avx512::sum,    avx512::max,
+                               avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
+                               avx512::sigmoid,  avx512::relu,  avx512::softmax_rows};
+    return &t;
+}
+
+}  // namespace kernels
+}  // namespace minirec
+
+#else  // not x86-64: no AVX-512 path
+
+namespace minirec {
+namespace kernels {
+const KernelTable* avx512_table() { return nullptr; }
+}  // namespace kernels
+}  // namespace minirec
+
+#endif
