@@ -18,7 +18,7 @@ OPT      ?= -O2 -g
 LDSAN    :=
 endif
 CXXFLAGS ?=
-CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra -I. -MMD -MP
+CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra $(if $(WERROR),-Werror) -I. -MMD -MP
 LDFLAGS  += $(LDSAN)
 LDLIBS   += -lm
 

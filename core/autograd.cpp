@@ -14,6 +14,24 @@ bool grad_enabled() { return g_grad_enabled; }
 NoGrad::NoGrad() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGrad::~NoGrad() { g_grad_enabled = previous_; }
 
+// Freeing a graph by plain shared_ptr destruction recurses once per node along a chain, which
+// overflows the stack for long recurrent graphs. We unroll it: a dying node hands its parents to
+// a local stack; a parent that this was the last owner of hands on its own parents (and drops
+// its closure, which owns parent handles too) before it dies, so no destructor nests deeply.
+Node::~Node() {
+    std::vector<std::shared_ptr<Node>> stack = std::move(parents);
+    backward = nullptr;
+    while (!stack.empty()) {
+        std::shared_ptr<Node> n = std::move(stack.back());
+        stack.pop_back();
+        if (n.use_count() == 1) {
+            for (auto& p : n->parents) stack.push_back(std::move(p));
+            n->parents.clear();
+            n->backward = nullptr;
+        }
+    }  // n dies here with no parents left to recurse into
+}
+
 Var::Var() : node_(std::make_shared<Node>()) {}
 
 Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {

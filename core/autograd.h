@@ -19,6 +19,11 @@ struct Node {
     const char* op = "leaf";     // the op that made this node, for error messages
     std::vector<std::shared_ptr<Node>> parents;
     std::function<void(const Tensor& gy)> backward;  // gy: gradient of the loss w.r.t. value
+
+    Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    ~Node();  // frees long chains of parents without recursion (see autograd.cpp)
 };
 
 class WeakVar;
