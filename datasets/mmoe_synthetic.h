@@ -24,8 +24,8 @@ struct MMoEOptions {
     uint64_t seed = 1;
     int input_dim = 100;           // d
     int num_sines = 10;            // m
-    std::vector<double> alpha;     // m values; empty means alpha_j = j / 2 (j = 1..m)
-    std::vector<double> beta;      // m values; empty means beta_j = j^2
+    std::vector<double> alpha = {};  // m values; empty means alpha_j = j / 2 (j = 1..m)
+    std::vector<double> beta = {};   // m values; empty means beta_j = j^2
     double c = 1.0;                // the scale of w1 and w2
     double noise_std = 0.1;        // the paper's N(0, 0.01) read as variance 0.01
 };
