@@ -1,0 +1,394 @@
+// Tests of the SIMD kernel tables: every path (AVX2, AVX-512) agrees with the scalar reference,
+// and the transcendentals stay within their documented error of double-precision std:: maths.
+// A path the CPU lacks is skipped with a message. Dispatch itself (MINIREC_SIMD) is tested elsewhere.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/kernels.h"
+#include "core/rng.h"
+
+using namespace minirec;
+using namespace minirec::kernels;
+
+namespace {
+
+const float kInf = std::numeric_limits<float>::infinity();
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// The documented bound (book/03_kernels.md) on the relative error of exp, log, tanh and sigmoid
+// against double precision, for results in the normal float range.
+const double kMaxRelError = 3e-7;
+
+// The SIMD tables this CPU can run; the others are reported and skipped.
+std::vector<const KernelTable*> simd_paths() {
+    std::vector<const KernelTable*> out;
+    for (Isa isa : {Isa::avx2, Isa::avx512}) {
+        if (isa_supported(isa))
+            out.push_back(&table(isa));
+        else
+            MESSAGE("skipping ", isa_name(isa), ": not supported on this CPU");
+    }
+    return out;
+}
+
+// The scalar reference first, then the SIMD paths: for the error measurements of every path.
+std::vector<const KernelTable*> all_paths() {
+    std::vector<const KernelTable*> out = {&table(Isa::scalar)};
+    for (const KernelTable* t : simd_paths()) out.push_back(t);
+    return out;
+}
+
+std::vector<float> uniform_vec(size_t n, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
+    std::vector<float> v(n);
+    for (float& x : v) x = rng.uniform(lo, hi);
+    return v;
+}
+
+// Runs the same GEMM on `t` and on the scalar table and compares every element of C (including
+// that the padding between rows, when ldc > N, is untouched).
+void check_gemm(const KernelTable& t, bool ta, bool tb, int M, int N, int K, float alpha,
+                float beta, int pad, Rng& rng) {
+    CAPTURE(t.name); CAPTURE(ta); CAPTURE(tb); CAPTURE(M); CAPTURE(N); CAPTURE(K);
+    CAPTURE(alpha); CAPTURE(beta); CAPTURE(pad);
+    // op(A) is M x K: stored K x M when transposed. Leading dims are the row width plus `pad`;
+    // the padding holds NaN, so a kernel that reads it poisons its result.
+    const int a_rows = ta ? K : M, a_cols = ta ? M : K;
+    const int b_rows = tb ? N : K, b_cols = tb ? K : N;
+    const int lda = a_cols + pad, ldb = b_cols + pad, ldc = N + pad;
+    std::vector<float> A(static_cast<size_t>(a_rows) * lda, kNaN), B(static_cast<size_t>(b_rows) * ldb, kNaN);
+    for (int i = 0; i < a_rows; ++i)
+        for (int j = 0; j < a_cols; ++j) A[static_cast<size_t>(i) * lda + j] = rng.uniform(-1, 1);
+    for (int i = 0; i < b_rows; ++i)
+        for (int j = 0; j < b_cols; ++j) B[static_cast<size_t>(i) * ldb + j] = rng.uniform(-1, 1);
+    // beta == 0 must ignore C entirely, so we start from NaN there.
+    std::vector<float> C0(static_cast<size_t>(M) * ldc);
+    for (float& c : C0) c = (beta == 0.0f) ? kNaN : rng.uniform(-1, 1);
+    std::vector<float> C = C0, R = C0;
+    t.sgemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+    table(Isa::scalar).sgemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, R.data(), ldc);
+    // Each element is a sum of K products of magnitude <= |alpha|, plus beta * C: summation
+    // order differs between paths, so we allow a few ulp of that magnitude per term.
+    const double tol = 1e-6 * (std::fabs(alpha) * (K + 1) + std::fabs(beta));
+    int bad = 0;
+    for (int i = 0; i < M; ++i) {
+        for (int j = 0; j < ldc; ++j) {
+            const size_t k = static_cast<size_t>(i) * ldc + j;
+            const bool ok = (j < N) ? std::fabs(C[k] - R[k]) <= tol
+                                    : std::memcmp(&C[k], &C0[k], sizeof(float)) == 0;
+            if (!ok && bad++ < 3) CHECK_MESSAGE(ok, "C[", i, ",", j, "] = ", C[k], " vs ", R[k]);
+        }
+    }
+    CHECK(bad == 0);
+}
+
+// Max relative error of f (a kernel) against ref (double precision) over xs; results that are
+// denormal or zero in float are held to an absolute error of one denormal step instead.
+template <class Ref>
+double max_rel_error(void (*f)(float*, const float*, size_t), Ref ref, const std::vector<float>& xs,
+                     float* worst_x) {
+    std::vector<float> y(xs.size());
+    f(y.data(), xs.data(), xs.size());
+    double worst = 0.0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+        const double r = ref(static_cast<double>(xs[i]));
+        const double err = std::fabs(y[i] - r);
+        double rel;
+        if (std::fabs(r) < std::numeric_limits<float>::min())
+            rel = err <= std::numeric_limits<float>::denorm_min() ? 0.0 : 1.0;
+        else
+            rel = err / std::fabs(r);
+        if (!(rel <= worst)) {  // also catches NaN
+            worst = std::isnan(rel) ? 1.0 : rel;
+            *worst_x = xs[i];
+        }
+    }
+    return worst;
+}
+
+// A sweep over [lo, hi]: n evenly spaced points plus n random ones, and the end points.
+std::vector<float> sweep(float lo, float hi, int n, Rng& rng) {
+    std::vector<float> xs;
+    for (int i = 0; i <= n; ++i) xs.push_back(lo + (hi - lo) * static_cast<float>(i) / n);
+    for (int i = 0; i < n; ++i) xs.push_back(rng.uniform(lo, hi));
+    return xs;
+}
+
+// Positive floats with random bit patterns: every exponent from denormals to FLT_MAX.
+std::vector<float> random_positive_floats(int n, Rng& rng) {
+    std::vector<float> xs;
+    while (static_cast<int>(xs.size()) < n) {
+        const uint32_t bits = rng.next_u32() & 0x7FFFFFFFu;
+        float x;
+        std::memcpy(&x, &bits, sizeof x);
+        if (std::isfinite(x) && x > 0.0f) xs.push_back(x);
+    }
+    return xs;
+}
+
+// f at a handful of special inputs, one call.
+std::vector<float> at(void (*f)(float*, const float*, size_t), std::vector<float> xs) {
+    std::vector<float> y(xs.size());
+    f(y.data(), xs.data(), xs.size());
+    return y;
+}
+
+double sigmoid_ref(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+}  // namespace
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("every kernel table names its ISA") {
+    CHECK(table(Isa::scalar).isa == Isa::scalar);
+    for (const KernelTable* t : simd_paths()) CHECK(std::strcmp(t->name, isa_name(t->isa)) == 0);
+}
+
+TEST_CASE("sgemm: every SIMD path agrees with the scalar reference") {
+    Rng rng(7);
+    struct Size { int M, N, K; };
+    // Odd sizes, sizes that cross the mc (192), kc (256) and nc (2048) blocks, and a model shape.
+    const Size sizes[] = {{1, 1, 1}, {7, 13, 5},   {65, 33, 129}, {12, 32, 1}, {13, 33, 17},
+                          {200, 40, 300}, {3, 2100, 3}, {256, 512, 256}};
+    for (const KernelTable* t : simd_paths())
+        for (const Size& s : sizes)
+            for (int trans = 0; trans < 4; ++trans)
+                check_gemm(*t, trans & 1, trans & 2, s.M, s.N, s.K, 1.0f, 0.0f, 0, rng);
+}
+
+TEST_CASE("sgemm: alpha, beta and leading dimensions larger than the rows") {
+    Rng rng(8);
+    for (const KernelTable* t : simd_paths())
+        for (int trans = 0; trans < 4; ++trans) {
+            check_gemm(*t, trans & 1, trans & 2, 7, 13, 5, 0.5f, 1.0f, 3, rng);
+            check_gemm(*t, trans & 1, trans & 2, 65, 33, 129, -2.0f, 0.25f, 5, rng);
+            check_gemm(*t, trans & 1, trans & 2, 31, 47, 300, 1.5f, 0.0f, 1, rng);
+            check_gemm(*t, trans & 1, trans & 2, 1, 1, 1, 3.0f, -1.0f, 2, rng);
+        }
+}
+
+TEST_CASE("sgemm: empty sizes, K = 0 and alpha = 0 only scale C") {
+    for (const KernelTable* t : simd_paths()) {
+        CAPTURE(t->name);
+        float A[4] = {1, 2, 3, 4}, B[4] = {1, 2, 3, 4};
+        std::vector<float> C = {1, 2, 3, 4};
+        t->sgemm(false, false, 0, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C.data(), 2);  // M = 0: nothing
+        t->sgemm(false, false, 2, 0, 2, 1.0f, A, 2, B, 2, 0.0f, C.data(), 2);  // N = 0: nothing
+        CHECK(C == std::vector<float>{1, 2, 3, 4});
+        t->sgemm(false, false, 2, 2, 0, 1.0f, A, 2, B, 2, 2.0f, C.data(), 2);  // K = 0: C = 2C
+        CHECK(C == std::vector<float>{2, 4, 6, 8});
+        t->sgemm(false, false, 2, 2, 2, 0.0f, A, 2, B, 2, 0.5f, C.data(), 2);  // alpha = 0
+        CHECK(C == std::vector<float>{1, 2, 3, 4});
+        C = {kNaN, kNaN, kNaN, kNaN};
+        t->sgemm(false, false, 2, 2, 0, 1.0f, A, 2, B, 2, 0.0f, C.data(), 2);  // beta = 0 clears NaN
+        CHECK(C == std::vector<float>{0, 0, 0, 0});
+    }
+}
+
+TEST_CASE("elementwise kernels agree with the scalar reference at every tail length") {
+    Rng rng(9);
+    const KernelTable& s = table(Isa::scalar);
+    for (const KernelTable* t : simd_paths()) {
+        for (size_t n : {0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 1001}) {
+            CAPTURE(t->name); CAPTURE(n);
+            const std::vector<float> a = uniform_vec(n, rng, -3, 3);
+            std::vector<float> b = uniform_vec(n, rng, 0.5f, 2);
+            std::vector<float> y(n), r(n);
+            for (auto op : {&KernelTable::add, &KernelTable::sub, &KernelTable::mul, &KernelTable::div}) {
+                (t->*op)(y.data(), a.data(), b.data(), n);
+                (s.*op)(r.data(), a.data(), b.data(), n);
+                CHECK(y == r);  // one IEEE operation each: bit-identical
+            }
+            t->add_scalar(y.data(), a.data(), 0.3f, n);
+            s.add_scalar(r.data(), a.data(), 0.3f, n);
+            CHECK(y == r);
+            t->mul_scalar(y.data(), a.data(), -1.7f, n);
+            s.mul_scalar(r.data(), a.data(), -1.7f, n);
+            CHECK(y == r);
+            t->relu(y.data(), a.data(), n);
+            s.relu(r.data(), a.data(), n);
+            CHECK(y == r);
+            // axpy uses a fused multiply-add on the SIMD paths: equal up to one rounding.
+            y = b;
+            r = b;
+            t->axpy(y.data(), 0.7f, a.data(), n);
+            s.axpy(r.data(), 0.7f, a.data(), n);
+            for (size_t i = 0; i < n; ++i) CHECK(y[i] == doctest::Approx(r[i]).epsilon(1e-6));
+            // Outputs may alias inputs.
+            y = a;
+            t->add(y.data(), y.data(), b.data(), n);
+            s.add(r.data(), a.data(), b.data(), n);
+            CHECK(y == r);
+        }
+        float nan_in[3] = {kNaN, -1.0f, 2.0f}, out[3];
+        t->relu(out, nan_in, 3);
+        CHECK(out[0] == 0.0f);  // relu(NaN) = 0, as the scalar path
+    }
+}
+
+TEST_CASE("reductions: sum, dot and max agree with the scalar reference") {
+    Rng rng(10);
+    const KernelTable& s = table(Isa::scalar);
+    for (const KernelTable* t : simd_paths()) {
+        for (size_t n : {1, 5, 16, 17, 63, 64, 65, 1000, 4099}) {
+            CAPTURE(t->name); CAPTURE(n);
+            const std::vector<float> a = uniform_vec(n, rng), b = uniform_vec(n, rng);
+            double abs_sum = 0.0, abs_dot = 0.0;
+            for (size_t i = 0; i < n; ++i) {
+                abs_sum += std::fabs(a[i]);
+                abs_dot += std::fabs(a[i] * b[i]);
+            }
+            CHECK(std::fabs(t->sum(a.data(), n) - s.sum(a.data(), n)) <= 1e-6 * abs_sum + 1e-7);
+            CHECK(std::fabs(t->dot(a.data(), b.data(), n) - s.dot(a.data(), b.data(), n)) <=
+                  1e-6 * abs_dot + 1e-7);
+            CHECK(t->max(a.data(), n) == s.max(a.data(), n));
+        }
+        std::vector<float> v = {-kInf, -kInf, -kInf};
+        CHECK(t->max(v.data(), 3) == -kInf);
+        v = {1, 2, kNaN, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+        CHECK(std::isnan(t->max(v.data(), v.size())));
+        CHECK(std::isnan(t->max(v.data() + 2, 1)));
+    }
+}
+
+TEST_CASE("exp: relative error and special values") {
+    Rng rng(11);
+    // Normal results, then the denormal range (held to one denormal step), then tiny |x|.
+    std::vector<float> xs = sweep(-87.3f, 88.7f, 200000, rng);
+    for (float x : sweep(-104.0f, -87.3f, 20000, rng)) xs.push_back(x);
+    for (float x : sweep(-1e-3f, 1e-3f, 20000, rng)) xs.push_back(x);
+    for (const KernelTable* t : all_paths()) {
+        float worst_x = 0;
+        const double err = max_rel_error(t->exp, [](double x) { return std::exp(x); }, xs, &worst_x);
+        MESSAGE(std::string(t->name), " exp: max relative error ", err, " at x = ", worst_x);
+        CHECK(err <= kMaxRelError);
+        const std::vector<float> y = at(t->exp, {0.0f, 89.0f, 1000.0f, kInf, -200.0f, -kInf, kNaN, -103.0f});
+        CHECK(y[0] == 1.0f);
+        CHECK(y[1] == kInf);  // overflow
+        CHECK(y[2] == kInf);
+        CHECK(y[3] == kInf);
+        CHECK(y[4] == 0.0f);  // underflow
+        CHECK(y[5] == 0.0f);
+        CHECK(std::isnan(y[6]));
+        CHECK(y[7] > 0.0f);  // a denormal, not flushed to zero
+        CHECK(y[7] < std::numeric_limits<float>::min());
+    }
+}
+
+TEST_CASE("log: relative error and special values") {
+    Rng rng(12);
+    std::vector<float> xs = random_positive_floats(200000, rng);  // denormals to FLT_MAX
+    for (float x : sweep(0.5f, 2.0f, 100000, rng)) xs.push_back(x);  // around 1, where ln x -> 0
+    for (const KernelTable* t : all_paths()) {
+        float worst_x = 0;
+        const double err = max_rel_error(t->log, [](double x) { return std::log(x); }, xs, &worst_x);
+        MESSAGE(std::string(t->name), " log: max relative error ", err, " at x = ", worst_x);
+        CHECK(err <= kMaxRelError);
+        const std::vector<float> y = at(t->log, {1.0f, 0.0f, -0.0f, -1.0f, kInf, -kInf, kNaN,
+                                                 std::numeric_limits<float>::denorm_min()});
+        CHECK(y[0] == 0.0f);
+        CHECK(y[1] == -kInf);
+        CHECK(y[2] == -kInf);
+        CHECK(std::isnan(y[3]));
+        CHECK(y[4] == kInf);
+        CHECK(std::isnan(y[5]));
+        CHECK(std::isnan(y[6]));
+        CHECK(y[7] == doctest::Approx(-103.278929903431851103).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("tanh: relative error, tiny inputs and saturation") {
+    Rng rng(13);
+    std::vector<float> xs = sweep(-20.0f, 20.0f, 200000, rng);
+    for (float x : sweep(-0.01f, 0.01f, 20000, rng)) xs.push_back(x);
+    for (float x : {1e-30f, -1e-30f, 1e-40f, 1e-20f, 3e-8f}) xs.push_back(x);
+    for (const KernelTable* t : all_paths()) {
+        float worst_x = 0;
+        const double err = max_rel_error(t->tanh, [](double x) { return std::tanh(x); }, xs, &worst_x);
+        MESSAGE(std::string(t->name), " tanh: max relative error ", err, " at x = ", worst_x);
+        CHECK(err <= kMaxRelError);
+        const std::vector<float> y = at(t->tanh, {0.0f, 9.5f, -9.5f, 100.0f, kInf, -kInf, kNaN, -0.0f});
+        CHECK(y[0] == 0.0f);
+        CHECK(y[1] == 1.0f);
+        CHECK(y[2] == -1.0f);
+        CHECK(y[3] == 1.0f);
+        CHECK(y[4] == 1.0f);
+        CHECK(y[5] == -1.0f);
+        CHECK(std::isnan(y[6]));
+        CHECK(std::signbit(y[7]));
+    }
+}
+
+TEST_CASE("sigmoid: relative error, tails and saturation") {
+    Rng rng(14);
+    // Down to -87: sigmoid x ~ e^x is still a normal float there.
+    const std::vector<float> xs = sweep(-87.0f, 40.0f, 200000, rng);
+    for (const KernelTable* t : all_paths()) {
+        float worst_x = 0;
+        const double err = max_rel_error(t->sigmoid, sigmoid_ref, xs, &worst_x);
+        MESSAGE(std::string(t->name), " sigmoid: max relative error ", err, " at x = ", worst_x);
+        CHECK(err <= kMaxRelError);
+        const std::vector<float> y = at(t->sigmoid, {0.0f, 20.0f, kInf, -kInf, kNaN, -95.0f, -200.0f});
+        CHECK(y[0] == 0.5f);
+        CHECK(y[1] == 1.0f);
+        CHECK(y[2] == 1.0f);
+        CHECK(y[3] == 0.0f);
+        CHECK(std::isnan(y[4]));
+        CHECK(y[5] > 0.0f);  // e^-95 is a denormal, still represented
+        CHECK(y[6] == 0.0f);
+    }
+}
+
+TEST_CASE("transcendentals agree with the scalar path element by element") {
+    Rng rng(15);
+    const KernelTable& s = table(Isa::scalar);
+    const std::vector<float> xs = sweep(-30.0f, 30.0f, 5003, rng);
+    const std::vector<float> pos = random_positive_floats(5003, rng);
+    std::vector<float> y(xs.size()), r(xs.size());
+    for (const KernelTable* t : simd_paths()) {
+        CAPTURE(t->name);
+        for (auto f : {&KernelTable::exp, &KernelTable::tanh, &KernelTable::sigmoid, &KernelTable::log}) {
+            const std::vector<float>& in = (f == &KernelTable::log) ? pos : xs;
+            (t->*f)(y.data(), in.data(), in.size());
+            (s.*f)(r.data(), in.data(), in.size());
+            int bad = 0;
+            for (size_t i = 0; i < in.size(); ++i)
+                bad += !(std::fabs(y[i] - r[i]) <= 2 * kMaxRelError * std::fabs(r[i]) + 1e-44);
+            CHECK(bad == 0);
+        }
+    }
+}
+
+TEST_CASE("softmax_rows: agrees with the scalar path, rows sum to one, no overflow") {
+    Rng rng(16);
+    const KernelTable& s = table(Isa::scalar);
+    struct Shape { int rows, cols; };
+    for (const KernelTable* t : simd_paths()) {
+        for (Shape sh : {Shape{1, 1}, Shape{3, 7}, Shape{5, 17}, Shape{2, 100}, Shape{4, 1000}}) {
+            CAPTURE(t->name); CAPTURE(sh.rows); CAPTURE(sh.cols);
+            const size_t n = static_cast<size_t>(sh.rows) * sh.cols;
+            // Large logits: e^1000 would overflow without the max subtraction.
+            std::vector<float> x = uniform_vec(n, rng, -10, 10);
+            for (size_t i = 0; i < n; i += 3) x[i] += 1000.0f;
+            std::vector<float> y(n), r(n);
+            t->softmax_rows(y.data(), x.data(), sh.rows, sh.cols);
+            s.softmax_rows(r.data(), x.data(), sh.rows, sh.cols);
+            for (size_t i = 0; i < n; ++i) CHECK(y[i] == doctest::Approx(r[i]).epsilon(2e-6));
+            for (int row = 0; row < sh.rows; ++row) {
+                double z = 0.0;
+                for (int j = 0; j < sh.cols; ++j) z += y[static_cast<size_t>(row) * sh.cols + j];
+                CHECK(z == doctest::Approx(1.0).epsilon(1e-5));
+            }
+            // In place: y and x may be the same buffer.
+            t->softmax_rows(x.data(), x.data(), sh.rows, sh.cols);
+            CHECK(x == y);
+        }
+    }
+}
+
+}  // TEST_SUITE
