@@ -1,0 +1,137 @@
+// Helpers that serve a training loop without hiding it: seeded batching, a progress display,
+// NaN/Inf checks, a CSV logger and the command-line flags every tutorial shares.
+// Each tutorial still writes its own loop (batch, forward, loss, backward, step, log).
+// Deliberately left out: a fit() function, callbacks, data loaders with threads.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/rng.h"
+#include "nn/params.h"
+
+namespace minirec {
+
+// ---- Batching ---------------------------------------------------------------------------------
+// One epoch of mini-batches over `indices` (e.g. the training rows): shuffled with rng when
+// shuffle is true (each call draws a new order, so pass the same Rng every epoch), then cut into
+// chunks of batch_size; the last chunk is smaller unless drop_last. Every index appears once.
+std::vector<std::vector<int>> make_batches(const std::vector<int>& indices, int batch_size, Rng& rng,
+                                           bool shuffle = true, bool drop_last = false);
+// The same over 0 .. n-1.
+std::vector<std::vector<int>> make_batches(int n, int batch_size, Rng& rng, bool shuffle = true,
+                                           bool drop_last = false);
+
+// ---- Progress ---------------------------------------------------------------------------------
+// "epoch 2/10  step 140/313  loss 0.4312  5120 ex/s": a bar redrawn in place when the stream is a
+// terminal, otherwise one plain line every `interval_s` seconds and at the end of each epoch (so
+// logs stay readable). The loss shown is the mean over the epoch so far.
+class Progress {
+public:
+    enum class Mode { automatic, bar, lines, quiet };
+    Progress(int epochs, int steps_per_epoch, Mode mode = Mode::automatic, std::FILE* out = stderr,
+             double interval_s = 5.0);
+    void start_epoch(int epoch);                      // 0-based
+    void step(double loss, int examples);             // after each optimizer step
+    void end_epoch();                                 // prints the epoch's summary line
+    double epoch_loss() const;                        // mean loss of the current epoch so far
+    Mode mode() const { return mode_; }
+private:
+    void print(bool final_line);
+    int epochs_, steps_per_epoch_;
+    Mode mode_;
+    std::FILE* out_;
+    double interval_s_;
+    int epoch_ = 0, step_ = 0;
+    double loss_sum_ = 0.0;
+    long examples_ = 0;
+    std::chrono::steady_clock::time_point epoch_start_, last_print_;
+};
+
+// ---- Non-finite detection ---------------------------------------------------------------------
+// Thrown when training produced a NaN or an Inf: the message says at which step and in what.
+struct NonFiniteError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// Throws NonFiniteError("step 17: loss is nan") unless value is finite.
+void check_finite(double value, long step, const std::string& what = "loss");
+// Checks every parameter's value and gradient: "step 17: gradient of 'mlp.0.weight' [16,8] has
+// inf at element 5 (and 3 more non-finite elements)".
+void check_finite(const NamedParams& params, long step);
+
+// ---- CSV logging ------------------------------------------------------------------------------
+// Writes a header once and one row per call; flushed after every row so a crashed run keeps
+// its log. Creates missing parent directories. Numbers use %.9g (float round trip).
+class CsvLogger {
+public:
+    CsvLogger(const std::string& path, std::vector<std::string> columns);
+    void row(const std::vector<double>& values);       // one value per column
+    void row(const std::vector<std::string>& cells);   // text cells (quoted when needed)
+    const std::string& path() const { return path_; }
+private:
+    std::string path_;
+    std::vector<std::string> columns_;
+    std::ofstream f_;
+};
+
+// Creates a directory and its parents (no-op when it exists); throws on failure.
+void ensure_dir(const std::string& dir);
+
+// ---- Command-line flags -----------------------------------------------------------------------
+struct FlagError : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+// The flags every tutorial takes, plus the ones a chapter registers:
+//     Flags flags("ch07_losses", "Compare losses on a synthetic CTR task.");
+//     flags.epochs = 5;                                  // the chapter's default
+//     int hidden = 64;  flags.add("hidden", &hidden, "MLP hidden size");
+//     flags.parse_or_exit(argc, argv);
+// Syntax: --name value or --name=value; a bool flag alone (--quick) means true.
+class Flags {
+public:
+    Flags(std::string program, std::string description);
+
+    uint64_t seed = 42;       // --seed: every random choice of the run derives from it
+    bool quick = false;       // --quick: a seconds-long configuration for tests and CI
+    int epochs = 10;          // --epochs
+    std::string out;          // --out DIR: where CSV/SVG/PNG results go ("" = write nothing)
+    std::string data;         // --data PATH: a real dataset instead of the synthetic one
+
+    void add(const std::string& name, int* target, const std::string& help);
+    void add(const std::string& name, long* target, const std::string& help);
+    void add(const std::string& name, uint64_t* target, const std::string& help);
+    void add(const std::string& name, float* target, const std::string& help);
+    void add(const std::string& name, double* target, const std::string& help);
+    void add(const std::string& name, bool* target, const std::string& help);
+    void add(const std::string& name, std::string* target, const std::string& help);
+
+    // Parses the arguments (without the program name). Returns false when --help was asked for
+    // (the caller prints help() and exits); throws FlagError for an unknown flag (listing the
+    // valid ones), a missing or malformed value, or a positional argument.
+    bool parse(const std::vector<std::string>& args);
+    // For main(): prints help and exits 0 on --help, prints the error and exits 2 on a mistake.
+    void parse_or_exit(int argc, char** argv);
+    std::string help() const;
+
+private:
+    enum class Type { i32, i64, u64, f32, f64, boolean, text };
+    struct Flag {
+        std::string name, help;
+        Type type;
+        void* target;
+    };
+    void add_flag(const std::string& name, Type type, void* target, const std::string& help);
+    void set(const Flag& f, const std::string& value);
+    static std::string value_text(const Flag& f);
+    std::string program_, description_;
+    std::vector<Flag> flags_;
+};
+
+}  // namespace minirec
