@@ -136,9 +136,10 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
         return;
     }
     const int mr = blk.mr, nr = blk.nr;
-    // Blocks never need to be larger than the (rounded-up) problem: small GEMMs pack small.
-    const int mc_max = std::min(blk.mc, round_up(M, mr));
-    const int nc_max = std::min(blk.nc, round_up(N, nr));
+    // Blocks never need to be larger than the problem: small GEMMs pack small. Packed blocks
+    // are whole slivers, so we round up to mr and nr (mc and nc need not be multiples of them).
+    const int mc_max = round_up(std::min(blk.mc, M), mr);
+    const int nc_max = round_up(std::min(blk.nc, N), nr);
     const int kc_max = std::min(blk.kc, K);
     thread_local Scratch a_buf, b_buf;
     float* Ap = a_buf.get(static_cast<size_t>(mc_max) * kc_max);
