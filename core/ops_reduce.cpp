@@ -265,8 +265,11 @@ static void log_softmax_forward(float* y, const float* x, const float* keep, siz
         kernels::exp(y, y, d);
         if (kr)
             for (size_t j = 0; j < d; ++j) y[j] = kr[j] != 0.0f ? y[j] : 0.0f;
-        const float lse = m + std::log(kernels::sum(y, d));
-        kernels::add_scalar(y, x, -lse, d);
+        // y = (x - m) - log sum: subtracting m first keeps y's own precision; x - (m + log sum)
+        // would round m + log sum, an error of ulp(|x|) / 2 (5e-4 for logits near 1e4).
+        const float log_s = std::log(kernels::sum(y, d));
+        kernels::add_scalar(y, x, -m, d);
+        kernels::add_scalar(y, y, -log_s, d);
         if (kr)
             for (size_t j = 0; j < d; ++j) y[j] = kr[j] != 0.0f ? y[j] : 0.0f;
     }
