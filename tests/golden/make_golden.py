@@ -115,7 +115,8 @@ def case(op, label, inputs, fn, params=None, consts=None):
     for y in ys:
         assert torch.isfinite(y).all(), (op, label)
     loss = sum((y * g.to(torch.float64)).sum() for y, g in zip(ys, gys))
-    grads = torch.autograd.grad(loss, xs, allow_unused=True)
+    # an output that ignores its inputs (segments without ids) has no graph: all gradients are 0
+    grads = torch.autograd.grad(loss, xs, allow_unused=True) if loss.requires_grad else [None] * len(xs)
     LINES.append("case %s %s" % (op, label))
     for k, v in params.items():
         vs = v if isinstance(v, (list, tuple)) else [v]
@@ -319,8 +320,15 @@ case("layer_norm", "eps0.1_small_var", [("x", normal((3, 6), 0.2))],
 case("layer_norm_affine", "eps1e-3", [("x", normal((2, 2, 4))), ("gamma", normal((4,))), ("beta", normal((4,)))],
      lambda x, g, b: F.layer_norm(x, (4,), g, b, eps=1e-3), {"eps": 1e-3})
 
+# a constant row: var = 0, so y = 0 and dx = (g - mean g) / sqrt(eps)
+x_const = torch.cat([torch.full((1, 5), 0.75), normal((2, 5))], 0)
+case("layer_norm", "constant_row", [("x", x_const)], lambda x: F.layer_norm(x, (5,), eps=1e-5), {"eps": 1e-5})
+
 for label, s in (("4x8", (4, 8)), ("2x3x5", (2, 3, 5)), ("3x1", (3, 1))):
     case("l2_normalize", label, [("x", normal(s))], lambda x: F.normalize(x, dim=-1, eps=1e-12), {"eps": 1e-12})
+# a zero row: y = 0 and dx = gy / eps (1e12 gy): the clamp stops the norm's gradient
+case("l2_normalize", "zero_row", [("x", torch.cat([torch.zeros(1, 3), normal((1, 3))], 0))],
+     lambda x: F.normalize(x, dim=-1, eps=1e-12), {"eps": 1e-12})
 # eps bites on the small rows: there y = x / eps and the norm gets no gradient
 x_small = torch.cat([normal((2, 4)), normal((2, 4), 0.05)], 0)
 case("l2_normalize", "eps0.5_small_rows", [("x", x_small)], lambda x: F.normalize(x, dim=-1, eps=0.5), {"eps": 0.5})
@@ -338,6 +346,8 @@ def mm(a, b, ta, tb):
 
 MM = [  # (label, M, K, N, batch a, batch b)  batch b None = 2-D right operand
     ("1x1x1", 1, 1, 1, None, None),
+    ("1x37x1_dot", 1, 37, 1, None, None),
+    ("6x1x4_outer", 6, 1, 4, None, None),
     ("3x4x5", 3, 4, 5, None, None),
     ("5x13x3", 5, 13, 3, None, None),
     ("b2_3x4x5", 3, 4, 5, 2, 2),
@@ -426,7 +436,7 @@ def segments(t, ids, offsets, w, mean):
 def segment_sum_bag(t, ids, offsets, w):
     # the same thing as nn.EmbeddingBag(mode="sum"), with minirec's S+1 offsets
     psw = None if w is None else torch.tensor(w, dtype=t.dtype)
-    return F.embedding_bag(torch.tensor(ids), t, torch.tensor(offsets), mode="sum",
+    return F.embedding_bag(torch.tensor(ids, dtype=torch.long), t, torch.tensor(offsets), mode="sum",
                            per_sample_weights=psw, include_last_offset=True)
 
 
@@ -435,6 +445,7 @@ SEG = [  # (label, N, D, ids, offsets)
     ("empty_segments", 5, 3, [0, 3, 3, 2], [0, 0, 3, 3, 4]),
     ("one_id_each", 4, 6, [3, 1, 2], [0, 1, 2, 3]),
     ("random", 12, 5, randint(20, 12), [0, 3, 4, 9, 9, 15, 20]),
+    ("no_ids", 3, 2, [], [0, 0, 0]),
 ]
 for label, N, D, ids, offsets in SEG:
     w = [round(v, 3) for v in uniform((len(ids),), -1.0, 2.0).tolist()]
@@ -453,7 +464,7 @@ for label, N, D, ids, offsets in SEG:
         case("segment_sum", label + sfx, [("table", tbl)],
              lambda t, ids=ids, offsets=offsets, ww=ww: segment_sum_bag(t, ids, offsets, ww), params)
         if not weighted:
-            m_bag = F.embedding_bag(torch.tensor(ids), tbl.double(), torch.tensor(offsets), mode="mean",
+            m_bag = F.embedding_bag(torch.tensor(ids, dtype=torch.long), tbl.double(), torch.tensor(offsets), mode="mean",
                                     include_last_offset=True)
             assert torch.allclose(segments(tbl.double(), ids, offsets, None, True), m_bag, rtol=0, atol=1e-12)
         case("segment_mean", label + sfx, [("table", normal((N, D)))],
