@@ -415,7 +415,7 @@ TEST_CASE("segment_sum and segment_mean: gradients") {
                      "segment_mean weighted") <= 1.0f);
     // By hand: the mean spreads gy_s / n_s over each id of the segment.
     Var table = parameter(Tensor({2, 1}));
-    backward(segment_mean(table, {0, 1, 1, 1}, {0, 4}), Tensor({1, 1}, {8}));
+    backward(segment_mean(table, {0, 1, 1, 1}, {0, 4}), Tensor({1, 1}, std::vector<float>{8}));
     CHECK(table.grad().vec() == std::vector<float>{2, 6});
 }
 
