@@ -123,10 +123,10 @@ TEST_CASE("optimizers match PyTorch step by step (golden fixture)") {
 
 TEST_CASE("clip_grad_norm scales all gradients together") {
     Var a = parameter(Tensor(Shape{2}, {0.0f, 0.0f}));
-    Var b = parameter(Tensor(Shape{1}, {0.0f}));
+    Var b = parameter(Tensor(Shape{1}, 0.0f));
     Var unused = parameter(Tensor(Shape{3}, 1.0f));  // no gradient: counts as zero
     a.accumulate_grad(Tensor(Shape{2}, {3.0f, 4.0f}));
-    b.accumulate_grad(Tensor(Shape{1}, {12.0f}));
+    b.accumulate_grad(Tensor(Shape{1}, 12.0f));
     CHECK(grad_norm({a, b, unused}) == doctest::Approx(13.0));
     CHECK(clip_grad_norm({a, b, unused}, 100.0f) == doctest::Approx(13.0));
     CHECK(a.grad()[0] == 3.0f);  // below the limit: untouched, bit for bit
@@ -134,7 +134,7 @@ TEST_CASE("clip_grad_norm scales all gradients together") {
     CHECK(a.grad()[1] == doctest::Approx(2.0).epsilon(1e-6));
     CHECK(b.grad()[0] == doctest::Approx(6.0).epsilon(1e-6));
     CHECK(grad_norm({a, b}) == doctest::Approx(6.5).epsilon(1e-6));
-    b.accumulate_grad(Tensor(Shape{1}, {NAN}));
+    b.accumulate_grad(Tensor(Shape{1}, NAN));
     CHECK_THROWS_WITH_AS(clip_grad_norm({a, b}, 1.0f), doctest::Contains("NaN or Inf"), std::runtime_error);
 }
 
