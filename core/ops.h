@@ -66,7 +66,8 @@ Var logsumexp(const Var& x, int axis, bool keepdim = false);  // stable: m + log
 
 // ---- Normalisations over the last axis ------------------------------------------------------
 // mask (optional, 1 = keep, 0 = masked out) broadcasts to x. Masked entries get probability 0;
-// a row with every entry masked gets all zeros (and no NaN).
+// a row with every entry masked gets all zeros (and no NaN). log_softmax writes 0, not -inf, at
+// masked entries (so -sum(target * log_softmax) stays finite); they receive no gradient.
 Var softmax(const Var& x, const Tensor* mask = nullptr);
 Var log_softmax(const Var& x, const Tensor* mask = nullptr);
 // (x - mean) / sqrt(var + eps) * gamma + beta; gamma and beta have shape {D} (last axis).

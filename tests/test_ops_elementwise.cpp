@@ -107,7 +107,7 @@ TEST_CASE("arithmetic: shape errors name the op and both shapes") {
                             {static_cast<Binary>(sub), "sub"},
                             {static_cast<Binary>(mul), "mul"},
                             {static_cast<Binary>(div), "div"}}) {
-        const std::string msg = message_of<ShapeError>([&] { op(a, b); });
+        const std::string msg = message_of<ShapeError>([&, f = op] { f(a, b); });  // (C++17 cannot capture a binding)
         CHECK_MESSAGE(msg.find(name) != std::string::npos, msg);
         CHECK_MESSAGE(msg.find("[2,3]") != std::string::npos, msg);
         CHECK_MESSAGE(msg.find("[4]") != std::string::npos, msg);

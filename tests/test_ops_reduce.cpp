@@ -258,9 +258,9 @@ TEST_CASE("l2_normalize: values and gradients") {
     // The zero row stays zero (we divide by eps, not by 0).
     CHECK(close(l2_normalize(x).value(), Tensor({2, 2}, {0.6f, 0.8f, 0, 0})));
     check_shapes([](const Var& v) { return l2_normalize(v); }, "l2_normalize", {{4}, {3, 4}, {2, 3, 4}}, kAny);
-    // With a large eps the second row (norm 0.05) is in the clamped branch: y = x / eps.
-    const Tensor two({2, 3}, {1, 2, -2, 0.03f, 0.04f, 0.0f});
-    CHECK(close(l2_normalize(constant(two), 0.5f).value(), Tensor({2, 3}, {1.f / 3, 2.f / 3, -2.f / 3, 0.06f, 0.08f, 0}), 1e-6f));
+    // With a large eps the second row (norm 0.4 < 0.5) is in the clamped branch: y = x / eps.
+    const Tensor two({2, 3}, {1, 2, -2, 0.24f, -0.32f, 0.0f});
+    CHECK(close(l2_normalize(constant(two), 0.5f).value(), Tensor({2, 3}, {1.f / 3, 2.f / 3, -2.f / 3, 0.48f, -0.64f, 0}), 1e-6f));
     const float worst = grad_check([](const std::vector<Var>& v) { return l2_normalize(v[0], 0.5f); }, {two}, {},
                                    "l2_normalize clamped");
     CHECK(worst <= 1.0f);
