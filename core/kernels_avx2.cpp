@@ -60,6 +60,13 @@ TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
 
+    // We ask for the C tile now (its first and last float per row) so that the loads at the end
+    // do not wait for memory: with a wide ldc the tile's rows fall in few cache sets.
+    for (int i = 0; i < m; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(C + static_cast<size_t>(i) * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(C + static_cast<size_t>(i) * ldc + NR - 1), _MM_HINT_T0);
+    }
+
     for (int k = 0; k < kc; ++k) {
         const __m256 b0 = _mm256_loadu_ps(Bp);
         const __m256 b1 = _mm256_loadu_ps(Bp + W);
