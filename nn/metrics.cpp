@@ -202,4 +202,15 @@ double nan_mean(const std::vector<double>& values) {
     return n ? s / static_cast<double>(n) : kNaN;
 }
 
+// Sorted v and position p = q (n - 1): the value at p, interpolated between v[floor p] and v[ceil p].
+double quantile(std::vector<double> values, double q) {
+    if (!(q >= 0.0 && q <= 1.0)) arg_fail("quantile", "q must be in [0, 1]");
+    if (values.empty()) return kNaN;
+    std::sort(values.begin(), values.end());
+    const double pos = q * static_cast<double>(values.size() - 1);
+    const size_t lo = static_cast<size_t>(pos);
+    const size_t hi = std::min(lo + 1, values.size() - 1);
+    return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
 }  // namespace minirec

@@ -65,4 +65,9 @@ int rank_of(const std::vector<float>& scores, int target);
 // Mean of the non-NaN values (skipping users whose metric is undefined); NaN if there are none.
 double nan_mean(const std::vector<double>& values);
 
+// The q-quantile (0 <= q <= 1) of values, interpolating linearly between order statistics as
+// numpy's default: quantile(v, 0.5) is the median, 0.25 and 0.75 bound the inter-quartile range.
+// For summaries over repeated runs, where a few stalled runs would drag a mean. NaN when empty.
+double quantile(std::vector<double> values, double q);
+
 }  // namespace minirec

@@ -123,4 +123,16 @@ TEST_CASE("top_k and rank_of: deterministic ties, pessimistic rank") {
     CHECK_THROWS_AS(rank_of({0.5f}, 1), ArgumentError);
 }
 
+TEST_CASE("quantile: numpy's linear interpolation, median and quartiles, unsorted input") {
+    CHECK(quantile({3.0, 1.0, 2.0}, 0.5) == 2.0);
+    CHECK(quantile({4.0, 1.0, 3.0, 2.0}, 0.5) == doctest::Approx(2.5));
+    CHECK(quantile({1.0, 2.0, 3.0, 4.0, 5.0}, 0.25) == doctest::Approx(2.0));
+    CHECK(quantile({1.0, 2.0, 3.0, 4.0}, 0.75) == doctest::Approx(3.25));  // numpy: 3.25
+    CHECK(quantile({7.0}, 0.9) == 7.0);
+    CHECK(quantile({5.0, 1.0}, 0.0) == 1.0);
+    CHECK(quantile({5.0, 1.0}, 1.0) == 5.0);
+    CHECK(std::isnan(quantile({}, 0.5)));
+    CHECK_THROWS_AS(quantile({1.0}, 1.5), ArgumentError);
+}
+
 }  // TEST_SUITE
