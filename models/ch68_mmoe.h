@@ -1,0 +1,189 @@
+// The three multi-task models of Ma et al. (KDD 2018), "Modeling Task Relationships in Multi-task
+// Learning with Multi-gate Mixture-of-Experts": Shared-Bottom, OMoE (one gate) and MMoE (one gate
+// per task), each a plain struct whose forward follows the paper's equations. Regression heads only;
+// deliberately left out: gate noise or sparsity, expert dropout, multi-layer experts.
+//
+// Sizes as in the paper's synthetic experiment (section 5.3), for input size d:
+//   experts:  E = 8 single-layer ReLU networks of h = 16 units,  f_i(x) = relu(x W_i + b_i)
+//   towers:   one per task, a ReLU layer of t = 8 units, then a linear output,  h^k
+//   gates:    g^k(x) = softmax(x W_gk),  W_gk (d, E), no bias (eq. 8)
+// The paper matches budgets on the weights of experts and towers: d h E + h t K (13,056 for
+// d = 100), and gives Shared-Bottom a single bottom layer of that many weights divided by
+// d + t K, i.e. 113 units for d = 100 (72 for d = 16). budget() counts every parameter.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+
+namespace minirec {
+
+struct MultiTaskOptions {
+    int input = 16;           // d
+    int tasks = 2;            // K
+    int experts = 8;          // E (OMoE, MMoE)
+    int expert_hidden = 16;   // h, the size of each expert's output
+    int tower_hidden = 8;     // t
+    int bottom_hidden = 0;    // Shared-Bottom's layer; 0 = matched to the experts' budget (below)
+};
+
+// The paper's matching rule: Shared-Bottom's bottom gets as many weights in its bottom layer and
+// towers as the experts and towers of the MoE models, d h E + h t K = b (d + t K), rounded.
+inline int matched_bottom_hidden(const MultiTaskOptions& o) {
+    const double weights = double(o.input) * o.expert_hidden * o.experts +
+                           double(o.expert_hidden) * o.tower_hidden * o.tasks;
+    return static_cast<int>(weights / (o.input + o.tower_hidden * o.tasks) + 0.5);
+}
+
+// A task's tower h^k: (B, in) -> (B, 1), a ReLU layer and a linear output.
+inline MLP make_tower(int in, const MultiTaskOptions& o, Rng& rng) {
+    MLPOptions tower;
+    tower.sizes = {in, o.tower_hidden, 1};
+    return MLP(tower, rng);
+}
+
+// What every model returns: one (B, 1) prediction per task, and the gates it used (none for
+// Shared-Bottom, one (B, E) gate for OMoE, one per task for MMoE) so the tutorial can draw them.
+struct MultiTaskOutput {
+    std::vector<Var> y;
+    std::vector<Var> gates;
+};
+
+// How many numbers a model trains (weights and biases); the report prints it.
+inline long count_parameters(const NamedParams& params) {
+    long n = 0;
+    for (const auto& p : params) n += static_cast<long>(p.second.size());
+    return n;
+}
+
+// ---- Shared-Bottom (eq. 1):  y_k = h^k(f(x)) ---------------------------------------------------
+struct SharedBottom {
+    Linear bottom;              // f: (d) -> (b), ReLU
+    std::vector<MLP> towers;    // h^k, one per task
+
+    SharedBottom(const MultiTaskOptions& o, Rng& rng) {
+        const int b = o.bottom_hidden > 0 ? o.bottom_hidden : matched_bottom_hidden(o);
+        bottom = Linear(o.input, b, rng, true, Init::kaiming_uniform);
+        for (int k = 0; k < o.tasks; ++k) towers.push_back(make_tower(b, o, rng));
+    }
+
+    // x (B, d) -> one (B, 1) prediction per task.
+    MultiTaskOutput forward(const Var& x) {
+        Var f = relu(bottom(x));                                  // f(x): (B, b), shared by all tasks
+        MultiTaskOutput out;
+        for (MLP& tower : towers) out.y.push_back(tower(f));      // eq. 1: y_k = h^k(f(x))
+        return out;
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = bottom.named_parameters("bottom.");
+        for (size_t k = 0; k < towers.size(); ++k)
+            append(p, towers[k].named_parameters("tower" + std::to_string(k) + "."));
+        return p;
+    }
+};
+
+// ---- The experts, shared by OMoE and MMoE --------------------------------------------------------
+// E single-layer networks f_i(x) = relu(x W_i + b_i). We store W_1 .. W_E side by side as one
+// (d, E h) matrix, so one matmul computes every expert; each W_i is still initialised from its own
+// fan-in d (Kaiming), exactly as E separate layers would be.
+struct Experts {
+    Linear layer;                // (d) -> (E h)
+    int experts = 0, hidden = 0;
+
+    Experts() = default;
+    Experts(const MultiTaskOptions& o, Rng& rng)
+        : layer(o.input, o.experts * o.expert_hidden, rng, true, Init::kaiming_uniform),
+          experts(o.experts), hidden(o.expert_hidden) {}
+
+    // x (B, d) -> f (B, E, h): row i of f[b] is expert i's output f_i(x_b).
+    Var operator()(const Var& x) const {
+        return reshape(relu(layer(x)), {x.dim(0), experts, hidden});
+    }
+};
+
+// A softmax gate over the experts, eq. 8: g(x) = softmax(x W_g), x (B, d) -> g (B, E), rows sum to 1.
+// We start W_g at zero, so every gate begins uniform (1/E each) and all of MMoE's gates begin equal:
+// whatever difference between the tasks' gates we measure later, training put it there. (The paper
+// does not say how it initialised W_g; random gates begin far apart and blur that measurement.)
+struct Gate {
+    Linear linear;               // W_g (d, E), no bias as in the paper
+
+    Gate() = default;
+    Gate(const MultiTaskOptions& o, Rng& rng) : linear(o.input, o.experts, rng, false) {
+        linear.weight.value_mut().fill(0.0f);
+    }
+    Var operator()(const Var& x) const { return softmax(linear(x)); }
+};
+
+// The mixture of eq. 5 and eq. 7: sum_i g(x)_i f_i(x).  g (B, E), f (B, E, h) -> (B, h).
+inline Var mix_experts(const Var& g, const Var& f) {
+    return sum(unsqueeze(g, 2) * f, 1);                           // (B, E, 1) * (B, E, h), sum over E
+}
+
+// ---- OMoE (eq. 5 inside eq. 1): one gate shared by every task -----------------------------------
+//   f(x) = sum_i g(x)_i f_i(x),  y_k = h^k(f(x))
+struct OMoE {
+    Experts experts;
+    Gate gate;
+    std::vector<MLP> towers;
+
+    OMoE(const MultiTaskOptions& o, Rng& rng) : experts(o, rng), gate(o, rng) {
+        for (int k = 0; k < o.tasks; ++k) towers.push_back(make_tower(o.expert_hidden, o, rng));
+    }
+
+    MultiTaskOutput forward(const Var& x) {
+        Var f_i = experts(x);                                     // (B, E, h)
+        Var g = gate(x);                                          // eq. 8 with a single gate: (B, E)
+        Var f = mix_experts(g, f_i);                              // eq. 5: (B, h), the same for all tasks
+        MultiTaskOutput out{{}, {g}};
+        for (MLP& tower : towers) out.y.push_back(tower(f));      // eq. 1: y_k = h^k(f(x))
+        return out;
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = experts.layer.named_parameters("experts.");
+        append(p, gate.linear.named_parameters("gate."));
+        for (size_t k = 0; k < towers.size(); ++k)
+            append(p, towers[k].named_parameters("tower" + std::to_string(k) + "."));
+        return p;
+    }
+};
+
+// ---- MMoE (eqs. 6-8): one gate per task over the same experts -----------------------------------
+//   g^k(x) = softmax(x W_gk),  f^k(x) = sum_i g^k(x)_i f_i(x),  y_k = h^k(f^k(x))
+struct MMoE {
+    Experts experts;
+    std::vector<Gate> gates;    // g^k, one per task
+    std::vector<MLP> towers;    // h^k
+
+    MMoE(const MultiTaskOptions& o, Rng& rng) : experts(o, rng) {
+        for (int k = 0; k < o.tasks; ++k) gates.emplace_back(o, rng);
+        for (int k = 0; k < o.tasks; ++k) towers.push_back(make_tower(o.expert_hidden, o, rng));
+    }
+
+    MultiTaskOutput forward(const Var& x) {
+        Var f_i = experts(x);                                     // (B, E, h), computed once for all tasks
+        MultiTaskOutput out;
+        for (size_t k = 0; k < towers.size(); ++k) {
+            Var g_k = gates[k](x);                                // eq. 8: g^k(x), (B, E)
+            Var f_k = mix_experts(g_k, f_i);                      // eq. 7: f^k(x), (B, h)
+            out.y.push_back(towers[k](f_k));                      // eq. 6: y_k = h^k(f^k(x))
+            out.gates.push_back(g_k);
+        }
+        return out;
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = experts.layer.named_parameters("experts.");
+        for (size_t k = 0; k < gates.size(); ++k)
+            append(p, gates[k].linear.named_parameters("gate" + std::to_string(k) + "."));
+        for (size_t k = 0; k < towers.size(); ++k)
+            append(p, towers[k].named_parameters("tower" + std::to_string(k) + "."));
+        return p;
+    }
+};
+
+}  // namespace minirec
