@@ -4,6 +4,8 @@
 #   make demo       build and run the first demo (logistic regression trained by the engine)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   make bench      build the benchmarks (run them yourself: build/bench/bench_gemm)
+#   make fuzz       build the libFuzzer targets with clang (needs clang and libclang-rt-14-dev) and
+#                   run each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
 # Sources are found by wildcard: a new .cpp in core/, nn/ or datasets/ joins the library,
 # a new tests/*.cpp joins the test binary, a new tutorials/*.cpp becomes an executable.
 
@@ -37,7 +39,7 @@ HAVE_DOCTEST   := $(shell test -f /usr/include/doctest/doctest.h && echo 1)
 HAVE_BENCHMARK := $(shell test -f /usr/include/benchmark/benchmark.h && echo 1)
 HAVE_OPENBLAS  := $(shell test -f /usr/include/x86_64-linux-gnu/cblas.h -o -f /usr/include/cblas.h && echo 1)
 
-.PHONY: all lib tests tutorials bench test demo clean deps-test
+.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz
 
 all: lib tutorials $(if $(HAVE_DOCTEST),tests) $(if $(HAVE_BENCHMARK),bench)
 lib: $(LIB)
@@ -81,7 +83,28 @@ test: deps-test
 demo: $(BUILD)/tutorials/demo_logreg
 	$(BUILD)/tutorials/demo_logreg
 
+# libFuzzer targets: one per loader, built with clang and the sanitizers. The loaders' sources
+# (datasets/ and core/) are compiled with the fuzzer's coverage instrumentation too.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c++17 -g -O1 -I. -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS    := $(patsubst %.cpp,build-fuzz/%.o,$(sort $(wildcard core/*.cpp datasets/*.cpp)))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.cpp))
+build-fuzz/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJS)
+	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	    name=$$(basename $$t | sed 's/^fuzz_//'); \
+	    rm -rf build-fuzz/corpus_$$name && cp -r tests/fuzz/corpus_$$name build-fuzz/corpus_$$name; \
+	    echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 build-fuzz/corpus_$$name \
+	        -artifact_prefix=build-fuzz/ 2>build-fuzz/$$name.log || { tail -n 40 build-fuzz/$$name.log; exit 1; }; \
+	    grep -E 'stat::number_of_executed_units|Done' build-fuzz/$$name.log | tail -n 2; \
+	done
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,6 +1,6 @@
 // Tests of the file loaders with small files written here: good input, CRLF, missing final
-// newline, Latin-1, and every kind of bad input (each must name file and line). The last tests
-// read the real files in ../shared/datasets and skip when they are absent.
+// newline, Latin-1, and every kind of bad input (each must name file and line). Tests never read
+// the real files in ../shared/datasets: the tutorials do, with --data.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -38,13 +38,6 @@ std::string error_of(F f) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-bool exists(const std::string& path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0;
-}
-
-const std::string kShared = "../shared/datasets/";
 
 std::string criteo_header() {
     std::string h = "label";
@@ -233,50 +226,6 @@ TEST_CASE("criteo: malformed input") {
     CriteoRaw r = parse_criteo(criteo_row('\t', "1", "1", "a") + "\nbroken\n", "c.txt", {.skip_bad_lines = true});
     CHECK(r.rows.size() == 1);
     CHECK(r.report.lines_skipped == 1);
-}
-
-TEST_CASE("real files: ml-100k counts from the datasets README (skipped when absent)") {
-    if (!exists(kShared + "ml-100k/u.data")) {
-        MESSAGE("skipped: " << kShared << "ml-100k not found (run from the project root)");
-        return;
-    }
-    MovieLens100k ml = load_movielens_100k(kShared + "ml-100k");
-    CHECK(ml.ratings.rows.size() == 100000);
-    CHECK(ml.ratings.num_users == 943);
-    CHECK(ml.ratings.num_items == 1682);
-    CHECK(ml.users.size() == 943);
-    CHECK(ml.movies.size() == 1682);
-    long hist[6] = {0, 0, 0, 0, 0, 0};
-    for (const Rating& r : ml.ratings.rows) hist[int(r.value)]++;
-    CHECK(hist[1] == 6110);
-    CHECK(hist[5] == 21201);
-    CHECK(ml.movies[542].title == "Mis\xc3\xa9rables, Les (1995)");   // item 543, Latin-1 in the file
-    CHECK(ml.movies[245].title == ml.movies[267].title);              // Chasing Amy, ids 246 and 268
-    Split loo = leave_one_out(ml.ratings.rows);
-    CHECK(loo.test.size() == 943);
-    Ratings ua = load_ml_ratings(kShared + "ml-100k/ua.test");
-    CHECK(ua.rows.size() == 9430);
-}
-
-TEST_CASE("real files: criteo sample counts from the datasets README (skipped when absent)") {
-    const std::string path = kShared + "criteo-sample/criteo_sample.txt";
-    if (!exists(path)) {
-        MESSAGE("skipped: " << path << " not found (run from the project root)");
-        return;
-    }
-    CriteoRaw raw = load_criteo_raw(path);
-    CHECK(raw.format == CriteoFormat::CsvWithHeader);
-    CHECK(raw.rows.size() == 200);
-    CHECK(raw.missing_cells == 1101);
-    int clicks = 0, minus_one = 0;
-    for (const CriteoRow& r : raw.rows) {
-        clicks += r.label == 1.0f;
-        for (int i = 0; i < 13; ++i) minus_one += !r.int_missing[i] && r.ints[i] == -1;
-    }
-    CHECK(clicks == 49);
-    CHECK(minus_one == 15);
-    CriteoData d = load_criteo(path, 2);
-    CHECK(d.fields.size() == size_t(200) * 39);
 }
 
 }  // TEST_SUITE

@@ -1,6 +1,6 @@
 // libFuzzer target for the Criteo parser and encoder: parse, fit, encode; only DataError may
 // escape. Build and run (from the project root):
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_criteo.cpp \
+//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_criteo.cpp \
 //     datasets/text_reader.cpp datasets/movielens.cpp datasets/criteo.cpp core/*.cpp -o /tmp/fuzz_criteo
 #include <cstdint>
 #include <string>

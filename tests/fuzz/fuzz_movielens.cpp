@@ -1,6 +1,6 @@
 // libFuzzer target for the MovieLens and sequence parsers: any input must either parse or throw
 // DataError, never crash, hang or trip a sanitizer. Build and run (from the project root):
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_movielens.cpp \
+//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_movielens.cpp \
 //     datasets/text_reader.cpp datasets/movielens.cpp core/error.cpp -o /tmp/fuzz_ml && /tmp/fuzz_ml -max_total_time=60
 #include <cstdint>
 #include <string>
