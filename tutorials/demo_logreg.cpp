@@ -4,6 +4,7 @@
 // then the test AUC next to the AUC of the true model (the best any model can do).
 // Deliberately left out: layers, optimizers and metrics from nn/ (this demo uses core/ only).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
