@@ -7,6 +7,34 @@
 
 using namespace minirec;
 
+namespace {
+// The four claims on a quick budget: rho in {0.5, 1.0}, OMoE and MMoE, 10 runs of 1500
+// steps per cell (about 10 s at -O2), run once and shared by the four test cases below. Over
+// master seeds 1..10 the worst seed still had an MMoE/OMoE median ratio of 0.88, a degradation gap
+// of 0.17 and a gate-TV gap of 0.078 (book/ch68_mmoe.md); with 8 runs of 1000 steps one seed in
+// nine failed all three claims, so we do not go smaller.
+const ch68::StudyReport& quick_study() {
+    static const ch68::StudyReport report = [] {
+        ch68::StudyOptions o;
+        o.rhos = {0.5, 1.0};
+        o.runs = 10;
+        o.steps = 1500;
+        o.eval_every = 500;         // only the final loss matters here
+        o.test_rows = 500;
+        o.pearson_rows = 2000;
+        o.shared_bottom = false;
+        o.verbose = false;
+        o.seed = 1;
+        return ch68::run_study(o);
+    }();
+    return report;
+}
+double median_loss(int rho_index, int model) {
+    return quick_study().cells[size_t(rho_index)][size_t(model)].quantile_loss(0.5);
+}
+constexpr int kOMoE = 1, kMMoE = 2, kRho05 = 0, kRho10 = 1;
+}  // namespace
+
 TEST_SUITE("ch68") {
 
 TEST_CASE("models: output shapes, gates are distributions, budgets as in the paper") {
@@ -58,38 +86,26 @@ TEST_CASE("MMoE gates receive gradients and the study is reproducible") {
     CHECK(a.cells[0][2].gate_tv[0] > 0.0);
 }
 
-// The four claims on a quick budget: rho in {0.5, 1.0}, 8 runs of 1000 steps per cell.
-// Margins seen over master seeds 1..8 are in book/ch68_mmoe.md; the thresholds below sit well
-// inside the worst seed.
-TEST_CASE("the paper's claims at a quick budget") {
-    ch68::StudyOptions o;
-    o.rhos = {0.5, 1.0};
-    o.runs = 8;
-    o.steps = 1000;
-    o.test_rows = 500;
-    o.shared_bottom = false;
-    o.verbose = false;
-    o.seed = 1;
-    const ch68::StudyReport rep = ch68::run_study(o);
-    const ch68::Cell &omoe_lo = rep.cells[0][1], &mmoe_lo = rep.cells[0][2];
-    const ch68::Cell &omoe_hi = rep.cells[1][1], &mmoe_hi = rep.cells[1][2];
+TEST_CASE("claim: the label correlation rises with rho") {
+    const std::vector<double>& p = quick_study().pearson;  // at rho = 0, 0.2, ..., 0.9, 1.0
+    for (size_t i = 1; i < p.size(); ++i) CHECK(p[i] > p[i - 1] - 0.02);
+    CHECK(p.back() > 0.95);
+    CHECK(p.back() - p.front() > 0.9);
+}
 
-    SUBCASE("the label correlation rises with rho") {
-        for (size_t i = 1; i < rep.pearson.size(); ++i) CHECK(rep.pearson[i] > rep.pearson[i - 1] - 0.02);
-        CHECK(rep.pearson.back() > 0.95);
-        CHECK(rep.pearson.back() - rep.pearson.front() > 0.9);
-    }
-    SUBCASE("at rho = 0.5, MMoE's median final loss is below OMoE's") {
-        CHECK(mmoe_lo.quantile_loss(0.5) < 0.9 * omoe_lo.quantile_loss(0.5));
-    }
-    SUBCASE("OMoE degrades more than MMoE from rho = 1.0 to 0.5") {
-        const double d_omoe = omoe_lo.quantile_loss(0.5) - omoe_hi.quantile_loss(0.5);
-        const double d_mmoe = mmoe_lo.quantile_loss(0.5) - mmoe_hi.quantile_loss(0.5);
-        CHECK(d_omoe > d_mmoe + 0.05);
-    }
-    SUBCASE("the two tasks' gates differ more at rho = 0.5 than at rho = 1.0") {
-        CHECK(quantile(mmoe_lo.gate_tv, 0.5) > quantile(mmoe_hi.gate_tv, 0.5) + 0.03);
-    }
+TEST_CASE("claim: at rho = 0.5, MMoE's median final loss is below OMoE's") {
+    CHECK(median_loss(kRho05, kMMoE) < 0.95 * median_loss(kRho05, kOMoE));
+}
+
+TEST_CASE("claim: OMoE degrades more than MMoE from rho = 1.0 to 0.5") {
+    const double d_omoe = median_loss(kRho05, kOMoE) - median_loss(kRho10, kOMoE);
+    const double d_mmoe = median_loss(kRho05, kMMoE) - median_loss(kRho10, kMMoE);
+    CHECK(d_omoe > d_mmoe + 0.1);
+}
+
+TEST_CASE("claim: the two tasks' gates differ more at rho = 0.5 than at rho = 1.0") {
+    const ch68::StudyReport& rep = quick_study();
+    CHECK(quantile(rep.cells[kRho05][kMMoE].gate_tv, 0.5) > quantile(rep.cells[kRho10][kMMoE].gate_tv, 0.5) + 0.03);
 }
 
 }  // TEST_SUITE
