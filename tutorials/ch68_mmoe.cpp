@@ -130,7 +130,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
         write_text_file(dir + "/final_losses_rho" + rho + ".svg", line_chart_svg(sorted));
     }
     // The gates of MMoE's first run at each rho: one row per (rho, task), one column per expert.
-    Heatmap map{"MMoE: each task's mean gate over the experts (run 1)", "expert", "rho, task", 0, 0, {}, {}, {}, 28};
+    Heatmap map{"MMoE mean gates (run 1)", "expert", "rho, task", 0, 0, {}, {}, {}, 28};
     for (size_t i = 0; i < o.rhos.size(); ++i)
         for (size_t g = 0; g < rep.cells[i][2].mean_gate.size(); ++g) {
             for (double w : rep.cells[i][2].mean_gate[g]) map.values.push_back(float(w));

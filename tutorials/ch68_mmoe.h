@@ -70,32 +70,35 @@ inline uint64_t run_seed(uint64_t master, int i, int r, int salt) {
     return splitmix64(master ^ splitmix64(1000003ull * (uint64_t(i) + 1) + 7919ull * uint64_t(r) + uint64_t(salt)));
 }
 
-// Mean per-task MSE on (x, y): (1/K) sum_k mean_b (y_k(x_b) - y_bk)^2. With gates, also their
-// per-row TV distance and each gate's mean distribution.
+// What we measure on the test set: the mean per-task MSE (1/K) sum_k mean_b (y_k(x_b) - y_bk)^2,
+// and, for models with gates, how far apart the two tasks' gates are and what each looks like.
+struct Evaluation {
+    double loss = 0.0;
+    double gate_tv = 0.0;                        // mean over rows of TV(g^1(x), g^2(x)); 0 with < 2 gates
+    std::vector<std::vector<double>> mean_gate;  // [gate][expert]: each gate averaged over the rows
+};
+
 template <class Model>
-double evaluate(Model& model, const datasets::MMoEData& test, double* tv = nullptr,
-                std::vector<std::vector<double>>* mean_gate = nullptr) {
+Evaluation evaluate(Model& model, const datasets::MMoEData& test) {
     NoGrad no_grad;
     const MultiTaskOutput out = model.forward(constant(test.x));
+    Evaluation ev;
+    ev.loss = mse_loss(concat(out.y, 1), test.y).item();   // (B, K) vs (B, K): mean over rows and tasks
     const int n = test.x.dim(0);
-    const double mse = mse_loss(concat(out.y, 1), test.y).item();  // mean over rows and tasks
-    if (out.gates.size() == 2 && tv) {  // TV(p, q) = 1/2 sum_i |p_i - q_i|, in [0, 1]
-        const Tensor &g1 = out.gates[0].value(), &g2 = out.gates[1].value();
+    if (out.gates.size() == 2) {                           // TV(p, q) = 1/2 sum_i |p_i - q_i|, in [0, 1]
+        const Tensor &g1 = out.gates[0].value(), &g2 = out.gates[1].value();  // (B, E) each
         double s = 0.0;
         for (size_t i = 0; i < g1.size(); ++i) s += std::fabs(g1[i] - g2[i]);
-        *tv = 0.5 * s / n;
+        ev.gate_tv = 0.5 * s / n;
     }
-    if (mean_gate) {
-        mean_gate->clear();
-        for (const Var& g : out.gates) {  // (B, E) -> (E): the average gate over the test rows
-            const int e = g.dim(1);
-            std::vector<double> m(size_t(e), 0.0);
-            for (int b = 0; b < n; ++b)
-                for (int i = 0; i < e; ++i) m[size_t(i)] += g.value()[size_t(b) * e + i] / n;
-            mean_gate->push_back(m);
-        }
+    for (const Var& g : out.gates) {                       // (B, E) -> (E)
+        const int e = g.dim(1);
+        std::vector<double> m(size_t(e), 0.0);
+        for (int b = 0; b < n; ++b)
+            for (int i = 0; i < e; ++i) m[size_t(i)] += g.value()[size_t(b) * e + i] / n;
+        ev.mean_gate.push_back(m);
     }
-    return mse;
+    return ev;
 }
 
 // The MSE of the constant predictor y_k = mean(y_k): the loss of a model that learned nothing.
@@ -111,10 +114,12 @@ inline double mean_predictor_loss(const Tensor& y) {
     return total / k;
 }
 
+// We evaluate every eval_every steps and after the last one.
+inline bool is_eval_step(const StudyOptions& o, int step) { return step % o.eval_every == 0 || step == o.steps; }
+
 // One run: a fresh stream at correlation rho, a fresh model, `steps` Adam steps on fresh batches.
 template <class Model>
-void train_run(const StudyOptions& o, double rho, uint64_t data_seed, uint64_t model_seed, Cell& cell,
-               std::vector<int>& eval_steps) {
+void train_run(const StudyOptions& o, double rho, uint64_t data_seed, uint64_t model_seed, Cell& cell) {
     datasets::MMoEOptions data;
     data.rho = rho;
     data.input_dim = o.input;
@@ -132,7 +137,6 @@ void train_run(const StudyOptions& o, double rho, uint64_t data_seed, uint64_t m
     Adam adam(vars_of(params), adam_options);
 
     std::vector<double> curve;
-    eval_steps.clear();
     for (int step = 1; step <= o.steps; ++step) {
         const datasets::MMoEData batch = stream.next(o.batch);  // x (B, d), y (B, 2)
         const MultiTaskOutput out = model.forward(constant(batch.x));
@@ -141,20 +145,17 @@ void train_run(const StudyOptions& o, double rho, uint64_t data_seed, uint64_t m
         adam.zero_grad();
         backward(loss);
         adam.step();
-        if (step % o.eval_every == 0 || step == o.steps) {
+        if (is_eval_step(o, step)) {
             check_finite(loss.item(), step);
-            curve.push_back(evaluate(model, test));
-            eval_steps.push_back(step);
+            curve.push_back(evaluate(model, test).loss);
         }
     }
-    double tv = 0.0;
-    std::vector<std::vector<double>> mean_gate;
-    evaluate(model, test, &tv, &mean_gate);
+    const Evaluation last = evaluate(model, test);
     cell.curves.push_back(curve);
-    cell.final_loss.push_back(curve.back());
+    cell.final_loss.push_back(last.loss);
     cell.baseline.push_back(mean_predictor_loss(test.y));
-    cell.gate_tv.push_back(tv);
-    if (cell.mean_gate.empty()) cell.mean_gate = mean_gate;
+    cell.gate_tv.push_back(last.gate_tv);
+    if (cell.mean_gate.empty()) cell.mean_gate = last.mean_gate;
     cell.parameters = count_parameters(params);
 }
 
@@ -178,6 +179,8 @@ inline StudyReport run_study(const StudyOptions& o) {
         rep.pearson_rhos.push_back(rho);
         rep.pearson.push_back(label_pearson(rho, o.input, o.seed, 5, o.pearson_rows));
     }
+    for (int step = 1; step <= o.steps; ++step)
+        if (is_eval_step(o, step)) rep.eval_steps.push_back(step);
     rep.cells.assign(o.rhos.size(), std::vector<Cell>(kNumModels));
     for (size_t i = 0; i < o.rhos.size(); ++i) {
         for (int m = o.shared_bottom ? 0 : 1; m < kNumModels; ++m) {
@@ -186,9 +189,9 @@ inline StudyReport run_study(const StudyOptions& o) {
             for (int r = 0; r < o.runs; ++r) {
                 const uint64_t data_seed = run_seed(o.seed, int(i), r, 0);
                 const uint64_t model_seed = run_seed(o.seed, int(i), r, 1 + m);
-                if (m == 0) train_run<SharedBottom>(o, o.rhos[i], data_seed, model_seed, cell, rep.eval_steps);
-                if (m == 1) train_run<OMoE>(o, o.rhos[i], data_seed, model_seed, cell, rep.eval_steps);
-                if (m == 2) train_run<MMoE>(o, o.rhos[i], data_seed, model_seed, cell, rep.eval_steps);
+                if (m == 0) train_run<SharedBottom>(o, o.rhos[i], data_seed, model_seed, cell);
+                if (m == 1) train_run<OMoE>(o, o.rhos[i], data_seed, model_seed, cell);
+                if (m == 2) train_run<MMoE>(o, o.rhos[i], data_seed, model_seed, cell);
             }
             cell.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (o.verbose)
