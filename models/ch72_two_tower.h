@@ -1,0 +1,185 @@
+// Yi et al. (RecSys 2019), "Sampling-Bias-Corrected Neural Modeling for Large Corpus Item
+// Recommendations": the streaming frequency estimator (Algorithms 2 and 3: arrays A and B, several
+// hash functions) and the two-tower model with L2-normalised outputs (section 3, eq. 1 and 5.3).
+// The in-batch softmax with the log-probability correction (eqs. 4-7) is nn/losses.h's
+// in_batch_softmax_loss. Deliberately left out: sharing embeddings between the towers, the
+// reward weights r_i of eq. 3 (all 1 here), approximate nearest-neighbour serving.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+
+namespace minirec {
+
+// ---- Streaming frequency estimation (Algorithm 2; several hashings: Algorithm 3) --------------
+// Instead of counting items, we learn how many steps pass between two sightings of an item, its
+// gap delta. An item that is in a batch with probability p comes back every 1/p steps on average,
+// so p = 1/delta. Per hash function k we keep two arrays of H slots:
+//     A_k[h]  the last step at which an item hashed to slot h was seen
+//     B_k[h]  the running estimate of that slot's gap
+// and at step t, for every item y of the batch, in order (an item twice in one batch counts twice):
+//     B_k[h_k(y)] <- (1 - alpha) B_k[h_k(y)] + alpha (t - A_k[h_k(y)])      (Algorithm 2)
+//     A_k[h_k(y)] <- t
+// An item that shares a slot with others (H < number of items) sees the slot's gap shrink, so a
+// single hash overestimates p; with several hash functions we trust the largest gap:
+//     p(y) = 1 / max_k B_k[h_k(y)]                                           (Algorithm 3)
+// With repeats counted, the gap between occurrences averages 1 / (batch size x q_y): the estimate
+// is the expected number of times y is in a batch, the paper's label p_y = B q_y.
+struct FrequencyEstimatorOptions {
+    int buckets = 1000;            // H: slots per hash function
+    int hashes = 1;                // how many hash functions (each with its own A and B)
+    double alpha = 0.01;           // the step size of the gap estimate
+    bool collision_free = false;   // slot = item id, one hash (needs H > every id): the baseline
+                                   // that shows what hashing costs
+    bool stale_aware = false;      // beyond the paper: query with max(B, t - A), see probability()
+    bool first_gap_start = true;   // a slot's first sighting sets B = t - A (= t); false: the
+                                   // update runs from B = 0 and gives alpha t (see book/ch72)
+    uint64_t seed = 1;             // picks the hash functions
+};
+
+class StreamingFrequencyEstimator {
+public:
+    explicit StreamingFrequencyEstimator(const FrequencyEstimatorOptions& o) : opt_(o) {
+        if (o.buckets < 1 || o.hashes < 1 || !(o.alpha > 0.0 && o.alpha <= 1.0))
+            arg_fail("StreamingFrequencyEstimator", "need buckets >= 1, hashes >= 1, 0 < alpha <= 1");
+        if (o.collision_free) opt_.hashes = 1;
+        last_.assign(size_t(opt_.hashes), std::vector<long>(size_t(o.buckets), 0));
+        gap_.assign(size_t(opt_.hashes), std::vector<double>(size_t(o.buckets), 0.0));
+        for (int k = 0; k < opt_.hashes; ++k) salt_.push_back(splitmix64(o.seed * 0x9E3779B97F4A7C15ull + uint64_t(k)));
+    }
+
+    // One training step: t advances by 1 and every occurrence in the batch updates its slots.
+    void observe(const Ids& batch) {
+        ++t_;
+        for (int32_t y : batch)
+            for (int k = 0; k < opt_.hashes; ++k) {
+                const size_t h = slot(k, y);
+                const double seen_gap = double(t_ - last_[size_t(k)][h]);
+                double& b = gap_[size_t(k)][h];
+                // Algorithm 2. B = 0 means "never seen": by default we start the slot at its first
+                // gap, where the update from 0 would give alpha t (an estimate 1/alpha too high).
+                if (b == 0.0 && opt_.first_gap_start) b = seen_gap;
+                else b = (1.0 - opt_.alpha) * b + opt_.alpha * seen_gap;
+                last_[size_t(k)][h] = t_;
+            }
+    }
+
+    // The estimated gap of y at the current step: max_k B_k[h_k(y)] (Algorithm 3). With
+    // stale_aware, each slot's gap is at least the time since it was last seen, max(B, t - A):
+    // an item that stopped appearing then fades instead of keeping its old estimate forever.
+    double gap(int32_t y) const {
+        double g = 0.0;
+        for (int k = 0; k < opt_.hashes; ++k) {
+            const size_t h = slot(k, y);
+            double b = gap_[size_t(k)][h];
+            if (opt_.stale_aware) b = std::max(b, double(t_ - last_[size_t(k)][h]));
+            g = std::max(g, b);
+        }
+        return g;
+    }
+
+    // p(y) = 1 / gap(y): the expected number of occurrences of y per batch. 0 for a never-seen y.
+    double probability(int32_t y) const {
+        const double g = gap(y);
+        return g > 0.0 ? 1.0 / g : 0.0;
+    }
+
+    long step() const { return t_; }
+    const FrequencyEstimatorOptions& options() const { return opt_; }
+
+private:
+    // h_k(y): a seeded 64-bit mix of the id, reduced to [0, H). Ids must be >= 0.
+    size_t slot(int k, int32_t y) const {
+        if (opt_.collision_free) {
+            if (y < 0 || y >= opt_.buckets) arg_fail("StreamingFrequencyEstimator", "item id outside [0, H)");
+            return size_t(y);
+        }
+        return size_t(splitmix64(uint64_t(uint32_t(y)) ^ salt_[size_t(k)]) % uint64_t(opt_.buckets));
+    }
+
+    FrequencyEstimatorOptions opt_;
+    long t_ = 0;                                // the global step
+    std::vector<std::vector<long>> last_;       // A: [hash][slot]
+    std::vector<std::vector<double>> gap_;      // B: [hash][slot]; 0 = never seen
+    std::vector<uint64_t> salt_;                // one per hash function
+};
+
+// ---- The two towers (eq. 1 with the normalisation of section 5.3) ---------------------------
+// One tower turns an example's features into a unit vector of size k. Its input is the
+// concatenation of dense features (a query vector, an item's genres; F numbers, possibly none)
+// and a learned embedding of the example's id (possibly none):
+//     tower(f, id) = l2_normalize(MLP([f, E[id]]))            (B, F + e) -> (B, k)
+// The query tower gives u(x), the item tower v(y); the model's score is their inner product.
+struct TowerOptions {
+    int features = 0;     // F: dense input size (0 = none)
+    int ids = 0;          // how many ids get an embedding (0 = no id embedding)
+    int id_dim = 16;      // e: size of that embedding
+    int hidden = 64;      // the MLP's hidden layer (ReLU)
+    int out = 32;         // k: the size of u and v
+};
+
+struct Tower {
+    TowerOptions opt;
+    Embedding id_embedding;   // (ids, e), when opt.ids > 0
+    MLP mlp;                  // (F + e) -> hidden -> k
+
+    Tower() = default;
+    Tower(const TowerOptions& o, Rng& rng) : opt(o) {
+        if (o.features + (o.ids > 0 ? o.id_dim : 0) <= 0) arg_fail("Tower", "needs features or ids");
+        if (o.ids > 0) id_embedding = Embedding(o.ids, o.id_dim, rng, 0.1f);
+        MLPOptions m;
+        m.sizes = {o.features + (o.ids > 0 ? o.id_dim : 0), o.hidden, o.out};
+        mlp = MLP(m, rng);
+    }
+
+    // features (B, F) (ignored when F = 0), ids (B) (ignored without an id embedding) -> (B, k).
+    Var operator()(const Var& features, const Ids& ids) {
+        std::vector<Var> parts;
+        if (opt.features > 0) parts.push_back(features);
+        if (opt.ids > 0) parts.push_back(id_embedding(ids));                   // (B, e)
+        const Var input = parts.size() == 1 ? parts[0] : concat(parts, 1);     // (B, F + e)
+        return l2_normalize(mlp(input));                                       // ||out|| = 1
+    }
+
+    NamedParams named_parameters(const std::string& prefix) const {
+        NamedParams p = mlp.named_parameters(prefix + "mlp.");
+        if (opt.ids > 0) append(p, id_embedding.named_parameters(prefix + "ids."));
+        return p;
+    }
+};
+
+// The model: s(x, y) = <u(x), v(y)>, eq. 1, with both vectors of unit length (section 5.3), so
+// s is a cosine in [-1, 1]. The temperature tau of section 5.3 divides s inside the loss
+// (in_batch_softmax_loss's temperature): the logits the softmax sees are s / tau.
+struct TwoTowerOptions {
+    TowerOptions query, item;
+};
+
+struct TwoTower {
+    Tower query_tower, item_tower;
+
+    TwoTower(const TwoTowerOptions& o, Rng& rng) : query_tower(o.query, rng), item_tower(o.item, rng) {
+        if (o.query.out != o.item.out) arg_fail("TwoTower", "both towers must output k numbers");
+    }
+
+    Var u(const Var& query_features, const Ids& query_ids) { return query_tower(query_features, query_ids); }
+    Var v(const Var& item_features, const Ids& item_ids) { return item_tower(item_features, item_ids); }
+
+    // The in-batch score matrix of eq. 4: row i is query i, column j is the batch's item j.
+    // u (B, k), v (B, k) -> s (B, B), s_ij = <u_i, v_j>.
+    static Var scores(const Var& u, const Var& v) { return matmul(u, v, false, true); }
+
+    NamedParams named_parameters() const {
+        NamedParams p = query_tower.named_parameters("query.");
+        append(p, item_tower.named_parameters("item."));
+        return p;
+    }
+};
+
+}  // namespace minirec
