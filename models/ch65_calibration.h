@@ -1,0 +1,104 @@
+// Chapter 65: correcting predicted CTRs after negative down-sampling. The correction
+// q = p / (p + (1 - p) / w) and its inverse, and the two CTR models the chapter trains on sampled
+// data: a logistic regression on one-hot features and a small DNN over embeddings.
+// Deliberately left out: re-weighting the loss instead of correcting (see the book's exercises),
+// position or time features, and any learned recalibration (Platt scaling, isotonic regression).
+#pragma once
+#include <cmath>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+
+namespace minirec {
+
+// ---- The correction ---------------------------------------------------------------------------
+// Keep every positive and each negative with probability w (0 < w <= 1). For a feature vector x
+// with click probability p = P(y = 1 | x), the sampled data has, per impression of x,
+//     p expected positives and (1 - p) w expected negatives,
+// so a model fitted to it learns the apparent CTR
+//     p' = p / (p + (1 - p) w)                                                  (sampled_ctr)
+// Solving for p gives the correction, with q the corrected CTR:
+//     p' (p + (1 - p) w) = p   =>   p' w = p (1 - p' + p' w)
+//     q = p' w / (1 - p' + p' w) = p' / (p' + (1 - p') / w)                      (calibrate_ctr)
+// In odds the two are one line: odds' = odds / w, so logit q = logit p' + log w. Sampling only
+// shifts every logit by the same -log w, which is why it changes no ranking by pCTR alone (AUC)
+// but does change rankings by pCTR x price.
+inline double sampled_ctr(double p, double w) { return p / (p + (1.0 - p) * w); }
+inline double calibrate_ctr(double p, double w) { return p / (p + (1.0 - p) / w); }
+
+// The same on a vector of predictions (the tutorial corrects a whole test set at once).
+inline std::vector<float> calibrate_ctr(const std::vector<float>& p, double w) {
+    std::vector<float> q(p.size());
+    for (size_t i = 0; i < p.size(); ++i) q[i] = float(calibrate_ctr(p[i], w));
+    return q;
+}
+
+// ---- Inputs -----------------------------------------------------------------------------------
+// A batch of B impressions with F categorical fields (ids already offset into one id space of
+// size num_ids, so one table serves every field), a multi-hot tag field and one numeric field.
+struct CtrBatch {
+    Ids cat;                        // (B * F): cat[b * F + f]
+    int fields = 0;                 // F
+    std::vector<int> tag_offsets;   // (B + 1): the tags of row b are tag_ids[tag_offsets[b] .. [b+1])
+    Ids tag_ids;
+    Tensor numeric;                 // (B, 1)
+    int rows() const { return numeric.dim(0); }
+};
+
+// ---- Logistic regression on one-hot features -------------------------------------------------
+//   logit = b + sum_f w_f[x_f] + mean_{t in tags} w_tag[t] + w_num z,   pCTR = sigmoid(logit)
+// A one-dimensional embedding is a one-hot weight: row i of the (num_ids, 1) table is w[i].
+struct LogisticRegression {
+    Embedding weights;              // (num_ids, 1)
+    EmbeddingBag tag_weights;       // (num_tags, 1), mean over a row's tags
+    Linear numeric;                 // (1) -> (1): w_num and the bias b
+
+    LogisticRegression(int num_ids, int num_tags, Rng& rng)
+        : weights(num_ids, 1, rng), tag_weights(num_tags, 1, rng), numeric(1, 1, rng) {}
+
+    Var forward(const CtrBatch& x) const {                         // -> logits (B, 1)
+        const int B = x.rows();
+        Var first = sum(weights(x.cat, {B, x.fields}), 1);         // (B, F, 1) -> (B, 1)
+        return first + tag_weights(x.tag_ids, x.tag_offsets) + numeric(constant(x.numeric));
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = weights.named_parameters("w.");
+        append(p, tag_weights.named_parameters("tags."));
+        append(p, numeric.named_parameters("numeric."));
+        return p;
+    }
+};
+
+// ---- A small DNN over embeddings ---------------------------------------------------------------
+//   h = [e_1(x_1), ..., e_F(x_F), mean_{t in tags} e_tag(t), z]   (B, (F + 1) D + 1)
+//   logit = MLP(h),  hidden sizes {64, 32} with ReLU
+// It can learn the planted feature interactions that logistic regression cannot.
+struct SmallDNN {
+    Embedding embeddings;           // (num_ids, D)
+    EmbeddingBag tag_embeddings;    // (num_tags, D)
+    MLP mlp;                        // ((F + 1) D + 1) -> 64 -> 32 -> 1
+
+    SmallDNN(int num_ids, int num_tags, int fields, int dim, Rng& rng)
+        : embeddings(num_ids, dim, rng, 0.1f), tag_embeddings(num_tags, dim, rng, BagMode::mean, 0.1f) {
+        MLPOptions o;
+        o.sizes = {(fields + 1) * dim + 1, 64, 32, 1};
+        mlp = MLP(o, rng);
+    }
+
+    Var forward(const CtrBatch& x) {                               // -> logits (B, 1)
+        const int B = x.rows();
+        Var e = reshape(embeddings(x.cat, {B, x.fields}), {B, -1});  // (B, F, D) -> (B, F D)
+        Var t = tag_embeddings(x.tag_ids, x.tag_offsets);          // (B, D)
+        return mlp(concat({e, t, constant(x.numeric)}, 1));
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = embeddings.named_parameters("emb.");
+        append(p, tag_embeddings.named_parameters("tags."));
+        append(p, mlp.named_parameters("mlp."));
+        return p;
+    }
+};
+
+}  // namespace minirec
