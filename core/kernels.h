@@ -12,6 +12,15 @@ namespace kernels {
 
 enum class Isa { scalar, avx2, avx512 };
 
+// The per-step scalars of one Adam update (nn/optim.cpp forms them in double, rounds once).
+struct AdamCoefs {
+    float b1, one_minus_b1;   // beta1, 1 - beta1
+    float b2, one_minus_b2;   // beta2, 1 - beta2
+    float neg_step;           // -lr / (1 - beta1^t)
+    float bc2_sqrt;           // sqrt(1 - beta2^t)
+    float eps;
+};
+
 // One implementation of every kernel. kernels_dispatch.cpp holds one table per ISA.
 struct KernelTable {
     Isa isa;
@@ -37,6 +46,11 @@ struct KernelTable {
     void (*relu)(float* y, const float* x, size_t n);
     // Row-wise numerically stable softmax of a (rows x cols) matrix: y_ij = e^(x_ij - m_i) / Z_i.
     void (*softmax_rows)(float* y, const float* x, int rows, int cols);
+    // Adam's update of n parameters in place, one pass over p, m, v and g (no weight decay):
+    //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p += neg_step m / (sqrt(v) / bc2_sqrt + eps)
+    // Every path rounds each operation as the scalar one does (no fused multiply-add), so the
+    // paths agree bit for bit.
+    void (*adam)(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c);
 };
 
 // The scalar table always exists; the others exist when compiled in.
@@ -68,6 +82,9 @@ inline void sigmoid(float* y, const float* x, size_t n) { active().sigmoid(y, x,
 inline void relu(float* y, const float* x, size_t n) { active().relu(y, x, n); }
 inline void softmax_rows(float* y, const float* x, int rows, int cols) {
     active().softmax_rows(y, x, rows, cols);
+}
+inline void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
+    active().adam(p, m, v, g, n, c);
 }
 
 }  // namespace kernels

@@ -358,6 +358,45 @@ TARGET_AVX2 void softmax_rows(float* y, const float* x, int rows, int cols) {
     }
 }
 
+// Adam, 8 parameters per register. Mul and add must stay separate instructions (no FMA)
+// so that every rounding matches the scalar loop: the AVX-512, AVX2 and scalar paths agree exactly.
+// GCC would otherwise contract mul + add into FMA here, since this code may use FMA; clang only
+// contracts within one source expression, which the separate intrinsics are not.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+TARGET_AVX2 inline void adam_lanes(__m256& p, __m256& m, __m256& v, __m256 g, const AdamCoefs& c) {
+    m = _mm256_add_ps(_mm256_mul_ps(m, _mm256_set1_ps(c.b1)), _mm256_mul_ps(_mm256_set1_ps(c.one_minus_b1), g));
+    v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(c.b2)),
+                      _mm256_mul_ps(_mm256_set1_ps(c.one_minus_b2), _mm256_mul_ps(g, g)));
+    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(v), _mm256_set1_ps(c.bc2_sqrt)), _mm256_set1_ps(c.eps));
+    p = _mm256_add_ps(p, _mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(c.neg_step), m), denom));
+}
+
+TARGET_AVX2 void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
+    size_t k = 0;
+    for (; k + W <= n; k += W) {
+        __m256 pk = _mm256_loadu_ps(p + k), mk = _mm256_loadu_ps(m + k), vk = _mm256_loadu_ps(v + k);
+        adam_lanes(pk, mk, vk, _mm256_loadu_ps(g + k), c);
+        _mm256_storeu_ps(p + k, pk);
+        _mm256_storeu_ps(m + k, mk);
+        _mm256_storeu_ps(v + k, vk);
+    }
+    if (k < n) {  // the tail, with masked loads and stores
+        const __m256i t = lanes_below(static_cast<long>(n - k));
+        __m256 pk = _mm256_maskload_ps(p + k, t), mk = _mm256_maskload_ps(m + k, t);
+        __m256 vk = _mm256_maskload_ps(v + k, t);
+        adam_lanes(pk, mk, vk, _mm256_maskload_ps(g + k, t), c);
+        _mm256_maskstore_ps(p + k, t, pk);
+        _mm256_maskstore_ps(m + k, t, mk);
+        _mm256_maskstore_ps(v + k, t, vk);
+    }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 }  // namespace
 }  // namespace avx2
 
@@ -366,7 +405,7 @@ const KernelTable* avx2_table() {
                                avx2::sub,       avx2::mul,   avx2::div,     avx2::add_scalar,
                                avx2::mul_scalar, avx2::axpy, avx2::sum,     avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
-                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows};
+                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::adam};
     return &t;
 }
 

@@ -328,6 +328,45 @@ TARGET_AVX512 void softmax_rows(float* y, const float* x, int rows, int cols) {
     }
 }
 
+// Adam, 16 parameters per register. Mul and add must stay separate instructions (no FMA)
+// so that every rounding matches the scalar loop: the AVX-512, AVX2 and scalar paths agree exactly.
+// GCC would otherwise contract mul + add into FMA here, since this code may use FMA; clang only
+// contracts within one source expression, which the separate intrinsics are not.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+TARGET_AVX512 inline void adam_lanes(__m512& p, __m512& m, __m512& v, __m512 g, const AdamCoefs& c) {
+    m = _mm512_add_ps(_mm512_mul_ps(m, _mm512_set1_ps(c.b1)), _mm512_mul_ps(_mm512_set1_ps(c.one_minus_b1), g));
+    v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(c.b2)),
+                      _mm512_mul_ps(_mm512_set1_ps(c.one_minus_b2), _mm512_mul_ps(g, g)));
+    const __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(v), _mm512_set1_ps(c.bc2_sqrt)), _mm512_set1_ps(c.eps));
+    p = _mm512_add_ps(p, _mm512_div_ps(_mm512_mul_ps(_mm512_set1_ps(c.neg_step), m), denom));
+}
+
+TARGET_AVX512 void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
+    size_t k = 0;
+    for (; k + W <= n; k += W) {
+        __m512 pk = _mm512_loadu_ps(p + k), mk = _mm512_loadu_ps(m + k), vk = _mm512_loadu_ps(v + k);
+        adam_lanes(pk, mk, vk, _mm512_loadu_ps(g + k), c);
+        _mm512_storeu_ps(p + k, pk);
+        _mm512_storeu_ps(m + k, mk);
+        _mm512_storeu_ps(v + k, vk);
+    }
+    if (k < n) {  // the tail, with masked loads and stores
+        const __mmask16 t = tail_mask(n - k);
+        __m512 pk = _mm512_maskz_loadu_ps(t, p + k), mk = _mm512_maskz_loadu_ps(t, m + k);
+        __m512 vk = _mm512_maskz_loadu_ps(t, v + k);
+        adam_lanes(pk, mk, vk, _mm512_maskz_loadu_ps(t, g + k), c);
+        _mm512_mask_storeu_ps(p + k, t, pk);
+        _mm512_mask_storeu_ps(m + k, t, mk);
+        _mm512_mask_storeu_ps(v + k, t, vk);
+    }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 }  // namespace
 }  // namespace avx512
 
@@ -336,7 +375,7 @@ const KernelTable* avx512_table() {
                                avx512::sub,      avx512::mul,   avx512::div,     avx512::add_scalar,
                                avx512::mul_scalar, avx512::axpy, avx512::sum,    avx512::max,
                                avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
-                               avx512::sigmoid,  avx512::relu,  avx512::softmax_rows};
+                               avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::adam};
     return &t;
 }
 

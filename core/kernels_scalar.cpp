@@ -89,6 +89,15 @@ void softmax_rows(float* y, const float* x, int rows, int cols) {
     }
 }
 
+void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
+    for (size_t k = 0; k < n; ++k) {
+        m[k] = m[k] * c.b1 + c.one_minus_b1 * g[k];                  // m = b1 m + (1 - b1) g
+        v[k] = v[k] * c.b2 + c.one_minus_b2 * (g[k] * g[k]);         // v = b2 v + (1 - b2) g^2
+        const float denom = std::sqrt(v[k]) / c.bc2_sqrt + c.eps;     // sqrt(v_hat) + eps
+        p[k] = p[k] + c.neg_step * m[k] / denom;                      // p -= lr m_hat / denom
+    }
+}
+
 }  // namespace scalar
 
 const KernelTable& scalar_table() {
@@ -96,7 +105,7 @@ const KernelTable& scalar_table() {
                                scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
                                scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
-                               scalar::softmax_rows};
+                               scalar::softmax_rows, scalar::adam};
     return t;
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "core/kernels.h"
+
 namespace minirec {
 
 // ---- Optimizer --------------------------------------------------------------------------------
@@ -132,6 +134,14 @@ void Adam::update(size_t i, Tensor& p, const Tensor& g, long t) {
     float* pv = p.data();
     float* m = (*m_)[i].data();
     float* v = (*v_)[i].data();
+    // Without an L2 term in the gradient, the update is one pass of the SIMD Adam kernel (the
+    // same arithmetic as the loop below, 8 or 16 parameters at a time: a fifth of a small CTR
+    // model's step was this loop). AdamW's decay of p comes first, exactly as in the loop.
+    if (opt.weight_decay == 0.0 || decoupled_) {
+        if (opt.weight_decay != 0.0) kernels::mul_scalar(pv, pv, decay, n);
+        kernels::adam(pv, m, v, g.data(), n, {b1, one_minus_b1, b2, one_minus_b2, neg_step, bc2_sqrt, eps});
+        return;
+    }
     for (size_t k = 0; k < n; ++k) {
         float d = g[k];
         if (opt.weight_decay != 0.0) {
