@@ -35,10 +35,13 @@ Var Linear::operator()(const Var& x) const {
     if (x.rank() < 1 || x.dim(-1) != in)
         shape_fail("Linear", x.shape(), weight.shape(), "last axis of x must equal W's rows");
     Var y;
-    if (x.rank() == 2) {
-        y = matmul(x, weight);                       // (B, out)
+    if (x.rank() >= 2) {
+        // (B, in) or (B, T, in), ...: matmul shares a 2-D right operand across the leading axes
+        // and folds them into the GEMM's rows itself, so we need no reshape (each one a copy of
+        // the activations, forward and backward).
+        y = matmul(x, weight);                       // (..., out)
     } else {
-        // Any other rank: fold the leading axes into one, so it stays a single GEMM.
+        // A single vector (in): as one row.
         Shape out_shape = x.shape();
         out_shape.back() = out;
         y = reshape(matmul(reshape(x, {-1, in}), weight), out_shape);  // (..., out)
