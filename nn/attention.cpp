@@ -3,6 +3,7 @@
 // attention kernels; we materialise the (B, H, Tq, Tk) weights, which is fine for T <= 200.
 #include "nn/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace minirec {
@@ -51,12 +52,51 @@ MultiHeadAttention::MultiHeadAttention(const MultiHeadAttentionOptions& opt, Rng
 }
 
 namespace {
-// (B, T, H d) -> (B H, T, d): the heads become extra batch entries for one batched matmul.
+
+// Moves the heads between (B, T, H d), where a position's heads sit side by side, and
+// (B, H, T, d), where each head owns a contiguous (T, d) block and so becomes one entry of a
+// batched matmul. split: the first layout to the second; otherwise back. One copy of d floats per
+// (b, t, h). (The same as reshape + permute + reshape, but those copy three times.)
+void move_heads(float* y, const float* x, int B, int T, int H, int d, bool split) {
+    const size_t dd = static_cast<size_t>(d);
+    for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T; ++t)
+            for (int h = 0; h < H; ++h) {
+                const size_t packed = ((static_cast<size_t>(b) * T + t) * H + h) * dd;  // (B, T, H d)
+                const size_t heads = ((static_cast<size_t>(b) * H + h) * T + t) * dd;   // (B, H, T, d)
+                const float* src = x + (split ? packed : heads);
+                std::copy(src, src + dd, y + (split ? heads : packed));
+            }
+}
+
+// (B, T, H d) -> (B, H, T, d);  the gradient moves back: dx = merge(gy).
 Var split_heads(const Var& x, int H, int d) {
     const int B = x.dim(0), T = x.dim(1);
-    Var y = permute(reshape(x, {B, T, H, d}), {0, 2, 1, 3});  // (B, H, T, d)
-    return reshape(y, {B * H, T, d});
+    Tensor y({B, H, T, d});
+    move_heads(y.data(), x.value().data(), B, T, H, d, true);
+    Var r = make_result(std::move(y), {x}, "split_heads");
+    r.set_backward([x, B, T, H, d](const Tensor& gy) {
+        Tensor dx(x.shape());
+        move_heads(dx.data(), gy.data(), B, T, H, d, false);
+        x.accumulate_grad(std::move(dx));
+    });
+    return r;
 }
+
+// (B, H, T, d) -> (B, T, H d): concatenates the heads of each position;  dx = split(gy).
+Var merge_heads(const Var& x) {
+    const int B = x.dim(0), H = x.dim(1), T = x.dim(2), d = x.dim(3);
+    Tensor y({B, T, H * d});
+    move_heads(y.data(), x.value().data(), B, T, H, d, false);
+    Var r = make_result(std::move(y), {x}, "merge_heads");
+    r.set_backward([x, B, T, H, d](const Tensor& gy) {
+        Tensor dx(x.shape());
+        move_heads(dx.data(), gy.data(), B, T, H, d, true);
+        x.accumulate_grad(std::move(dx));
+    });
+    return r;
+}
+
 }  // namespace
 
 Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
@@ -71,21 +111,19 @@ Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
                    "key_value must be (B, Tk, " + std::to_string(options.kv_dim) + ")");
     const int B = query.dim(0), Tq = query.dim(1), Tk = key_value.dim(1);
 
-    Var Q = split_heads(q(query), H, d);      // (B H, Tq, d)
-    Var K = split_heads(k(key_value), H, d);  // (B H, Tk, d)
-    Var V = split_heads(v(key_value), H, d);  // (B H, Tk, d)
+    Var Q = split_heads(q(query), H, d);      // (B, H, Tq, d)
+    Var K = split_heads(k(key_value), H, d);  // (B, H, Tk, d)
+    Var V = split_heads(v(key_value), H, d);  // (B, H, Tk, d)
 
     // Scores Q K^T / sqrt(d), then a masked softmax over the keys.
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    Var scores = reshape(matmul(Q, K, false, true) * scale, {B, H, Tq, Tk});  // (B, H, Tq, Tk)
-    const Tensor m = build_attention_mask(mask, B, Tq, Tk);                  // (B, 1, Tq, Tk)
-    Var A = m.empty() ? softmax(scores) : softmax(scores, &m);                // (B, H, Tq, Tk)
+    Var scores = matmul(Q, K, false, true) * scale;                // (B, H, Tq, Tk)
+    const Tensor m = build_attention_mask(mask, B, Tq, Tk);        // (B, 1, Tq, Tk)
+    Var A = m.empty() ? softmax(scores) : softmax(scores, &m);      // (B, H, Tq, Tk)
     if (weights) *weights = A;
 
-    Var ctx = matmul(reshape(attn_dropout(A), {B * H, Tq, Tk}), V);  // (B H, Tq, d)
-    ctx = permute(reshape(ctx, {B, H, Tq, d}), {0, 2, 1, 3});        // (B, Tq, H, d)
-    ctx = reshape(ctx, {B, Tq, H * d});                              // (B, Tq, H d): concat heads
-    return options.out_proj ? o(ctx) : ctx;                          // (B, Tq, out)
+    Var ctx = merge_heads(matmul(attn_dropout(A), V));  // (B, H, Tq, d) -> (B, Tq, H d): concat heads
+    return options.out_proj ? o(ctx) : ctx;             // (B, Tq, out)
 }
 
 NamedParams MultiHeadAttention::named_parameters(const std::string& prefix) const {
