@@ -145,7 +145,7 @@ void train_run(const StudyOptions& o, double rho, uint64_t data_seed, uint64_t m
         adam.zero_grad();
         backward(loss);
         adam.step();
-        if (is_eval_step(o, step)) {
+        if (is_eval_step(o, step)) {                            // every eval_every steps, and the last
             check_finite(loss.item(), step);
             curve.push_back(evaluate(model, test).loss);
         }
