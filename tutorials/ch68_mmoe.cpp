@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
     StudyOptions o;
     int runs = 0, steps = 0;
     bool paper = false;
-    flags.add("runs", &runs, "runs per (rho, model) (default 20; --quick 3; --paper 200)");
-    flags.add("steps", &steps, "Adam steps per run, one fresh batch each (default 2000; --paper 10000)");
+    flags.add("runs", &runs, "runs per (rho, model); 0: the configuration's own (20; --quick 3; --paper 200)");
+    flags.add("steps", &steps, "Adam steps per run, one fresh batch each; 0: the configuration's own (2000; --quick 1000; --paper 10000)");
     flags.add("paper", &paper, "closer to the paper: input size 100, 10000 steps, 200 runs (hours)");
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.add("batch", &o.batch, "batch size");
