@@ -11,13 +11,15 @@
 using namespace minirec;
 
 namespace {
-// 40k training impressions, 2 epochs, 2 trainings per (model, w), w in {1, 1/2, 1/10}: about 2 s at
-// -O2. Margins were checked over master seeds 1..10 (book/ch65_calibration.md).
+// 80k training impressions, 2 epochs, 2 trainings per (model, w), w in {1, 1/2, 1/10}: about 2 s of
+// CPU at -O2. Every margin below held over master seeds 1..10; the comments give the worst seed.
+// With 40k impressions, one LR training in 20 put B above A even after the correction at w = 1/10
+// (3,000 negatives are too few), so we do not go smaller.
 const ch65::Report& quick_report() {
     static const ch65::Report report = [] {
         ch65::Options o;
-        o.n_train = 40000;
-        o.n_test = 20000;
+        o.n_train = 80000;
+        o.n_test = 40000;
         o.rates = {1.0, 0.5, 0.1};
         o.repeats = 2;
         o.epochs = 2;
@@ -76,20 +78,20 @@ TEST_CASE("claim: sampling wrecks calibration and the correction restores it") {
     REQUIRE(rep.cells.size() == 2);
     for (const std::vector<ch65::Cell>& row : rep.cells) {
         const double ece_full = ch65::mean_of(row[0].ece_raw);
-        CHECK(ece_full < 0.03);
+        CHECK(ece_full < 0.025);                                             // worst 0.010
         for (size_t i = 1; i < row.size(); ++i) {
-            CHECK(ch65::mean_of(row[i].ece_raw) > 0.08);                    // measured: >= 0.10 at w = 1/2
-            CHECK(ch65::mean_of(row[i].ece_cal) < ece_full + 0.04);         // measured: within 0.03
-            CHECK(ch65::mean_of(row[i].logloss_cal) < ch65::mean_of(row[i].logloss_raw) - 0.03);
-            CHECK(std::fabs(ch65::mean_of(row[i].ratio_cal) - 1.0) < 0.08);   // mean pCTR / CTR
-            CHECK(ch65::mean_of(row[i].ratio_raw) > 1.3);
+            CHECK(ch65::mean_of(row[i].ece_raw) > 0.08);                    // worst 0.104 (w = 1/2)
+            CHECK(ch65::mean_of(row[i].ece_cal) < ece_full + 0.035);        // worst gap 0.020 (LR, 1/10)
+            CHECK(ch65::mean_of(row[i].logloss_cal) < ch65::mean_of(row[i].logloss_raw) - 0.02);  // worst 0.033
+            CHECK(std::fabs(ch65::mean_of(row[i].ratio_cal) - 1.0) < 0.1);  // mean pCTR / CTR; worst 0.938
+            CHECK(ch65::mean_of(row[i].ratio_raw) > 1.3);                   // worst 1.41
         }
     }
 }
 
 TEST_CASE("claim: keeping half the negatives costs little AUC") {
     for (const std::vector<ch65::Cell>& row : quick_report().cells)
-        CHECK(ch65::mean_of(row[1].auc) > ch65::mean_of(row[0].auc) - 0.02);  // measured: at most 0.01
+        CHECK(ch65::mean_of(row[1].auc) > ch65::mean_of(row[0].auc) - 0.025);  // worst -0.0165 (DNN)
 }
 
 TEST_CASE("claim: the raw revenue order flips to B > A > C at w = 1/10; the corrected one never does") {
