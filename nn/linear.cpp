@@ -1,9 +1,13 @@
 // Linear, Embedding, EmbeddingBag, Dropout, activations and MLP, composed from core/ops.h.
-// The gradients come from the ops; this file only wires shapes and initialises parameters.
-// Deliberately left out: fused kernels (a Linear is one matmul and one broadcast add).
+// The gradients come from the ops; this file only wires shapes and initialises parameters,
+// except for Linear's forward and backward, which are written out as one op for speed.
+// Deliberately left out: other fused kernels.
 #include "nn/linear.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "core/kernels.h"
 
 namespace minirec {
 
@@ -30,23 +34,55 @@ Linear::Linear(int in, int out, Rng& rng, bool bias_, Init init) : has_bias(bias
     if (has_bias) bias = parameter(Tensor::zeros({out}));
 }
 
+// y = x W + b over the rows of x seen as (n, in), as ONE graph node:
+//   forward:  y = b (each row), then y += x W        (one GEMM with beta = 1)
+//   backward: dx = gy W^T,  dW = x^T gy,  db = sum over the rows of gy
+// It is the same as matmul(x, W) + b, but that made two (n, out) results and, in the backward
+// pass, a copy of gy for the add; a Linear runs in every layer of every model, so we fuse it.
+static Var linear_op(const Var& x, const Var& W, const Var* b) {
+    const int in = W.dim(0), out = W.dim(1);
+    const int n = static_cast<int>(x.size() / static_cast<size_t>(in));  // rows: every leading axis
+    Shape y_shape = x.shape();
+    y_shape.back() = out;
+    Tensor y(y_shape);                                                  // (..., out)
+    if (b)
+        for (int r = 0; r < n; ++r)
+            std::copy(b->value().data(), b->value().data() + out, y.data() + static_cast<size_t>(r) * out);
+    kernels::sgemm(false, false, n, out, in, 1.0f, x.value().data(), in, W.value().data(), out,
+                   b ? 1.0f : 0.0f, y.data(), out);
+    std::vector<Var> parents{x, W};
+    if (b) parents.push_back(*b);
+    Var r = make_result(std::move(y), parents, "linear");
+    r.set_backward([x, W, bias = b ? *b : Var(), has_bias = b != nullptr, n, in, out](const Tensor& gy) {
+        if (x.requires_grad()) {  // dx (n, in) = gy (n, out) W^T
+            Tensor dx(x.shape());
+            kernels::sgemm(false, true, n, in, out, 1.0f, gy.data(), out, W.value().data(), out, 0.0f,
+                           dx.data(), in);
+            x.accumulate_grad(std::move(dx));
+        }
+        if (W.requires_grad()) {  // dW (in, out) = x^T (in, n) gy (n, out)
+            Tensor dW(W.shape());
+            kernels::sgemm(true, false, in, out, n, 1.0f, x.value().data(), in, gy.data(), out, 0.0f,
+                           dW.data(), out);
+            W.accumulate_grad(std::move(dW));
+        }
+        if (has_bias && bias.requires_grad()) {  // db (out) = the column sums of gy
+            Tensor db(bias.shape());
+            for (int r = 0; r < n; ++r) kernels::add(db.data(), db.data(), gy.data() + static_cast<size_t>(r) * out, out);
+            bias.accumulate_grad(std::move(db));
+        }
+    });
+    return r;
+}
+
 Var Linear::operator()(const Var& x) const {
     const int in = in_features(), out = out_features();
     if (x.rank() < 1 || x.dim(-1) != in)
         shape_fail("Linear", x.shape(), weight.shape(), "last axis of x must equal W's rows");
-    Var y;
-    if (x.rank() >= 2) {
-        // (B, in) or (B, T, in), ...: matmul shares a 2-D right operand across the leading axes
-        // and folds them into the GEMM's rows itself, so we need no reshape (each one a copy of
-        // the activations, forward and backward).
-        y = matmul(x, weight);                       // (..., out)
-    } else {
-        // A single vector (in): as one row.
-        Shape out_shape = x.shape();
-        out_shape.back() = out;
-        y = reshape(matmul(reshape(x, {-1, in}), weight), out_shape);  // (..., out)
-    }
-    return has_bias ? y + bias : y;                   // b (out) broadcasts over the rows
+    if (x.rank() >= 2) return linear_op(x, weight, has_bias ? &bias : nullptr);  // (..., out)
+    // A single vector (in): as one row.
+    Var y = reshape(linear_op(reshape(x, {1, in}), weight, has_bias ? &bias : nullptr), {out});
+    return y;
 }
 
 NamedParams Linear::named_parameters(const std::string& prefix) const {
