@@ -247,19 +247,26 @@ Var tanh(const Var& x) {
 }
 
 // y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2));  dy/dx = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
+// erf is the expensive part (no SIMD kernel), so the forward keeps Phi(x) for the backward.
 Var gelu(const Var& x) {
     constexpr float inv_sqrt2 = 0.70710678118654752f;
     constexpr float inv_sqrt_2pi = 0.39894228040143268f;
-    Var y = make_result(map(x.value(), [](float v) { return 0.5f * v * (1.0f + std::erf(v * inv_sqrt2)); }),
-                        {x}, "gelu");
-    y.set_backward([x](const Tensor& gy) {
-        x.accumulate_grad(zip(gy, x.value(), [](float g, float v) {
-            const float cdf = 0.5f * (1.0f + std::erf(v * inv_sqrt2));
+    Tensor cdf(x.shape());  // Phi(x)
+    Tensor y(x.shape());
+    const float* px = x.value().data();
+    for (size_t i = 0; i < y.size(); ++i) {
+        const float e = std::erf(px[i] * inv_sqrt2);
+        y[i] = 0.5f * px[i] * (1.0f + e);
+        cdf[i] = 0.5f * (1.0f + e);
+    }
+    Var r = make_result(std::move(y), {x}, "gelu");
+    r.set_backward([x, cdf = std::move(cdf)](const Tensor& gy) {
+        x.accumulate_grad(zip3(gy, x.value(), cdf, [](float g, float v, float phi) {
             const float pdf = inv_sqrt_2pi * std::exp(-0.5f * v * v);
-            return g * (cdf + v * pdf);
+            return g * (phi + v * pdf);
         }));
     });
-    return y;
+    return r;
 }
 
 // y = log(1 + e^x), computed as max(x, 0) + log1p(e^(-|x|)) so e^x never overflows;
