@@ -80,8 +80,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory tests HAVE_DOCTEST=1
 	$(TEST_BIN)
 
-demo: $(BUILD)/tutorials/demo_logreg
-	$(BUILD)/tutorials/demo_logreg
+demo: $(BUILD)/tutorials/demo_ctr
+	$(BUILD)/tutorials/demo_ctr
 
 # libFuzzer targets: one per loader, built with clang and the sanitizers. The loaders' sources
 # (datasets/ and core/) are compiled with the fuzzer's coverage instrumentation too.
