@@ -35,7 +35,8 @@ static void print_frequency(const FrequencyStudyOptions& o, const FrequencyRepor
     }
     std::printf("\nThe alpha that balances both (lowest mean error over the whole run): %s.\n\n", best->name.c_str());
 
-    std::printf("### Hash functions (alpha = %g)\n\n", o.hash_alpha);
+    std::printf("### Hash functions (H = %d slots each, alpha = %g; collision-free: one slot per item)\n\n",
+                o.buckets, o.hash_alpha);
     std::printf("| estimator | steady-state error | relative to 1 hash |\n|---|---|---|\n");
     for (const EstimatorTrace& t : rep.hashes)
         std::printf("| %s | %.5f | %.2f |\n", t.name.c_str(), t.steady, t.steady / rep.hashes[0].steady);
@@ -116,7 +117,7 @@ static void write_outputs(const FrequencyReport& f, const RetrievalReport& r, co
                     line_chart_svg(error_chart("Estimation error vs step, by alpha (popularity flips halfway)",
                                                f.alphas, f.window_end, false)));
     write_text_file(dir + "/frequency_hashes.svg",
-                    line_chart_svg(error_chart("Estimation error vs step: hash functions vs a collision-free array",
+                    line_chart_svg(error_chart("Estimation error vs step: hash functions vs no collisions",
                                                f.hashes, f.window_end, false)));
     write_text_file(dir + "/frequency_stale.svg",
                     line_chart_svg(error_chart("Error over the whole catalogue: 1/B vs 1/max(B, t - A)", f.stale,
@@ -139,8 +140,6 @@ int main(int argc, char** argv) {
                                   "softmax retrieval plain / corrected / oracle (synthetic, or --data ml-100k).");
     FrequencyStudyOptions fo;
     RetrievalOptions ro;
-    ro.estimator.hashes = 4;
-    ro.estimator.alpha = 0.01;
     flags.epochs = ro.epochs;
     std::string taus = "0.01,0.02,0.1,0.2";  // and --tau
     bool no_sweep = false;

@@ -64,6 +64,12 @@ struct FrequencyReport {
     double seconds = 0;
 };
 
+inline std::string short_number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
 // The study's estimators all read the same stream, so their differences are not sampling noise.
 inline FrequencyReport frequency_study(const FrequencyStudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
@@ -78,23 +84,23 @@ inline FrequencyReport frequency_study(const FrequencyStudyOptions& o) {
     exact.collision_free = true;
     for (double a : o.alphas) {
         exact.alpha = a;
-        add(rep.alphas, "alpha " + std::to_string(a).substr(0, 5), exact);
+        add(rep.alphas, "alpha " + short_number(a), exact);
     }
     exact.alpha = o.hash_alpha;
     exact.first_gap_start = false;
-    add(rep.alphas, "alpha " + std::to_string(o.hash_alpha).substr(0, 5) + ", B from 0", exact);
+    add(rep.alphas, "alpha " + short_number(o.hash_alpha) + ", B=0", exact);  // the update from B = 0
     exact.first_gap_start = true;
     for (int h : o.hash_counts) {
         FrequencyEstimatorOptions e;
         e.buckets = o.buckets;
         e.hashes = h;
         e.alpha = o.hash_alpha;
-        add(rep.hashes, std::to_string(h) + (h == 1 ? " hash" : " hashes") + ", H = " + std::to_string(o.buckets), e);
+        add(rep.hashes, std::to_string(h) + (h == 1 ? " hash" : " hashes"), e);
     }
-    add(rep.hashes, "collision-free, H = M", exact);
-    add(rep.stale, "1 / B (paper)", exact);
+    add(rep.hashes, "collision-free", exact);
+    add(rep.stale, "1/B (paper)", exact);
     exact.stale_aware = true;
-    add(rep.stale, "1 / max(B, t - A)", exact);
+    add(rep.stale, "1/max(B, t-A)", exact);
 
     std::vector<EstimatorTrace*> traces;
     for (auto* group : {&rep.alphas, &rep.hashes, &rep.stale})
@@ -190,7 +196,8 @@ struct RetrievalOptions {
     int epochs = 8;
     double lr = 3e-3;
     float tau = 0.05f;                   // temperature
-    FrequencyEstimatorOptions estimator; // for Correction::streaming (buckets 0 = items / 2)
+    // The estimator behind Correction::streaming: H = 0 means items / 2; 4 hash functions; alpha.
+    FrequencyEstimatorOptions estimator = {0, 4, 0.01};
     double head_mass = 0.5;              // head = the most popular items holding this much of q
     std::vector<int> ks = {10, 50};
     uint64_t seed = 42;
@@ -335,7 +342,7 @@ inline RetrievalResult train_two_tower(const RetrievalData& d, const RetrievalOp
     Adam adam(vars_of(model.named_parameters()), adam_options);
 
     FrequencyEstimatorOptions eo = o.estimator;
-    if (eo.buckets <= 0) eo.buckets = std::max(1, d.num_items / 2);
+    if (eo.buckets <= 0) eo.buckets = std::max(1, d.num_items / 2);         // H = N/2: collisions happen
     StreamingFrequencyEstimator estimator(eo);
     const Var queries = constant(d.query_features), items = constant(d.item_features);
     const bool has_query_features = d.query_features.dim(1) > 0;  // MovieLens queries are ids only
