@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     Options o;
     flags.epochs = o.epochs;
     int n_train = 0, repeats = 0;
-    flags.add("n-train", &n_train, "training impressions before sampling (default 300000; --quick 40000)");
+    flags.add("n-train", &n_train, "training impressions before sampling (default 300000; --quick 40000, with 20000 test rows)");
     flags.add("repeats", &repeats, "trainings per (model, w) (default 3; --quick 2)");
     flags.add("equal-steps", &o.equal_steps, "train sampled runs for as many steps as w = 1 (more epochs)");
     flags.add("lr-dnn", &o.lr_dnn, "Adam learning rate of the DNN (cosine decay to 0)");
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     }
     o.seed = flags.seed;
     o.epochs = flags.epochs;
-    if (flags.quick) o.n_train = 40000, o.n_test = 20000, o.repeats = 2, o.epochs = 2;
+    if (flags.quick) o.n_train = 40000, o.n_test = 20000, o.repeats = 2;
     if (n_train > 0) o.n_train = n_train;
     if (repeats > 0) o.repeats = repeats;
 
