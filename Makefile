@@ -1,7 +1,7 @@
 # minirec: build everything with plain g++ and make (meson.build builds the same sources).
 #   make            library, tests, tutorials, benchmarks (benchmarks only if Google Benchmark is installed)
 #   make test       build and run the whole test suite (installs doctest-dev first if it is missing)
-#   make demo       build and run the first demo (logistic regression trained by the engine)
+#   make demo       build and run the demo (a small CTR model, embeddings + MLP, trained by the engine)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   make bench      build the benchmarks (run them yourself: build/bench/bench_gemm)
 #   make fuzz       build the libFuzzer targets with clang (needs clang and libclang-rt-14-dev) and
