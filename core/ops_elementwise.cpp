@@ -15,7 +15,7 @@ namespace {
 // y_i = f(x_i): a one-pass map for the ops that have no SIMD kernel.
 template <class F>
 Tensor map(const Tensor& x, F f) {
-    Tensor y(x.shape());
+    Tensor y = Tensor::uninitialized(x.shape());  // each helper here writes every element
     const float* px = x.data();
     float* py = y.data();
     for (size_t i = 0; i < x.size(); ++i) py[i] = f(px[i]);
@@ -25,7 +25,7 @@ Tensor map(const Tensor& x, F f) {
 // y_i = f(a_i, b_i) for two tensors of one shape (the backward closures' workhorse).
 template <class F>
 Tensor zip(const Tensor& a, const Tensor& b, F f) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     const float* pa = a.data();
     const float* pb = b.data();
     float* py = y.data();
@@ -36,7 +36,7 @@ Tensor zip(const Tensor& a, const Tensor& b, F f) {
 // y_i = f(a_i, b_i, c_i), three tensors of one shape.
 template <class F>
 Tensor zip3(const Tensor& a, const Tensor& b, const Tensor& c, F f) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     const float* pa = a.data();
     const float* pb = b.data();
     const float* pc = c.data();
@@ -47,7 +47,7 @@ Tensor zip3(const Tensor& a, const Tensor& b, const Tensor& c, F f) {
 
 // y = kernel(x) through one of the SIMD elementwise kernels (exp, log, tanh, sigmoid, relu).
 Tensor apply(void (*kernel)(float*, const float*, size_t), const Tensor& x) {
-    Tensor y(x.shape());
+    Tensor y = Tensor::uninitialized(x.shape());
     kernel(y.data(), x.data(), x.size());
     return y;
 }
@@ -251,8 +251,8 @@ Var tanh(const Var& x) {
 Var gelu(const Var& x) {
     constexpr float inv_sqrt2 = 0.70710678118654752f;
     constexpr float inv_sqrt_2pi = 0.39894228040143268f;
-    Tensor cdf(x.shape());  // Phi(x)
-    Tensor y(x.shape());
+    Tensor cdf = Tensor::uninitialized(x.shape());  // Phi(x)
+    Tensor y = Tensor::uninitialized(x.shape());
     const float* px = x.value().data();
     for (size_t i = 0; i < y.size(); ++i) {
         const float e = std::erf(px[i] * inv_sqrt2);

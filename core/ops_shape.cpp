@@ -118,7 +118,8 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
     const size_t sc = static_cast<size_t>(d.M) * d.N;
     const bool empty = d.M == 0 || d.N == 0 || d.K == 0;  // the result is all zeros
 
-    Tensor c(out);
+    // Every element of c (and of da, db below) is written by a beta = 0 GEMM unless empty.
+    Tensor c = empty ? Tensor(out) : Tensor::uninitialized(out);
     if (!empty)
         for (size_t i = 0; i < d.batch; ++i)
             matmul_forward(c.data() + i * sc, a.value().data() + i * sa, b.value().data() + i * sb,
@@ -127,7 +128,7 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
     Var y = make_result(std::move(c), {a, b}, "matmul");
     y.set_backward([a, b, d, sa, sb, sc, empty, trans_a, trans_b](const Tensor& gy) {
         if (a.requires_grad()) {
-            Tensor da(a.shape());
+            Tensor da = empty ? Tensor(a.shape()) : Tensor::uninitialized(a.shape());
             if (!empty)
                 for (size_t i = 0; i < d.batch; ++i)
                     matmul_backward_a(da.data() + i * sa, gy.data() + i * sc, b.value().data() + i * sb,
@@ -135,7 +136,7 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
             a.accumulate_grad(std::move(da));
         }
         if (b.requires_grad()) {
-            Tensor db(b.shape());
+            Tensor db = empty ? Tensor(b.shape()) : Tensor::uninitialized(b.shape());
             // A shared b collects the sum over the batch: beta = 1 after the first product.
             if (!empty)
                 for (size_t i = 0; i < d.batch; ++i)

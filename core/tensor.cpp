@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <sstream>
+#include <unordered_map>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -42,6 +43,71 @@ static bool keep_freed_memory() {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
     return true;
+}
+
+// ---- Recycling buffers ------------------------------------------------------------------------
+// std::vector<float> zero-fills every new buffer, and most ops then overwrite all of it at once:
+// in the AutoInt step a third of the time went into that fill. Tensor keeps std::vector (vec() is
+// public), so instead we recycle: a dying tensor hands a large buffer to a per-thread pool keyed
+// by its exact size, and Tensor::uninitialized takes one back, already the right size, so
+// nothing is filled. A training step allocates the same sizes in every step, so after the first
+// step almost every request finds a buffer. Small buffers (under kMinFloats) are cheap to fill and
+// go back to malloc; the pool holds at most kMaxBytes, about the peak working set of a step.
+namespace {
+
+constexpr size_t kMinFloats = 1024;          // 4 KiB
+constexpr size_t kMaxBytes = size_t{256} << 20;
+
+struct BufferPool {
+    std::unordered_map<size_t, std::vector<std::vector<float>>> free;  // size -> buffers
+    size_t bytes = 0;
+    BufferPool();
+    ~BufferPool();
+};
+
+// This thread's pool: not yet made, alive, or already destroyed (at thread exit; tensors in
+// static storage die after it and then simply free their buffers).
+enum class PoolState { unborn, alive, dead };
+thread_local PoolState pool_state = PoolState::unborn;
+
+BufferPool::BufferPool() { pool_state = PoolState::alive; }
+BufferPool::~BufferPool() { pool_state = PoolState::dead; }
+
+BufferPool& pool() {
+    thread_local BufferPool p;
+    return p;
+}
+
+}  // namespace
+
+Tensor::~Tensor() {
+    const size_t n = data_.size();
+    if (n < kMinFloats || pool_state != PoolState::alive) return;
+    BufferPool& p = pool();
+    if (p.bytes + n * sizeof(float) > kMaxBytes) return;
+    try {
+        p.free[n].push_back(std::move(data_));
+        p.bytes += n * sizeof(float);
+    } catch (...) {  // out of memory for the pool's own bookkeeping: just free the buffer
+    }
+}
+
+Tensor Tensor::uninitialized(Shape shape) {
+    check_shape(shape, "Tensor");
+    const size_t n = numel(shape);
+    if (n >= kMinFloats && pool_state != PoolState::dead) {
+        BufferPool& p = pool();
+        auto it = p.free.find(n);
+        if (it != p.free.end() && !it->second.empty()) {
+            Tensor t;
+            t.shape_ = std::move(shape);
+            t.data_ = std::move(it->second.back());
+            it->second.pop_back();
+            p.bytes -= n * sizeof(float);
+            return t;
+        }
+    }
+    return Tensor(std::move(shape));  // nothing to recycle: a fresh, zero-filled buffer
 }
 
 Tensor::Tensor() : shape_{}, data_(1, 0.0f) {}
@@ -238,7 +304,7 @@ const char* op_name(BinOp op) {
 
 Tensor binary(BinOp op, const Tensor& a, const Tensor& b) {
     const Shape out_shape = broadcast_shape(a.shape(), b.shape(), op_name(op));
-    Tensor y(out_shape);
+    Tensor y = Tensor::uninitialized(out_shape);  // every element is written below
     if (a.shape() == b.shape()) {  // the common case: one kernel call
         row_op(op, y.data(), a.data(), 1, b.data(), 1, a.size());
         return y;
@@ -266,7 +332,7 @@ Tensor broadcast_to(const Tensor& t, const Shape& shape) {
     if (broadcast_shape(t.shape(), shape, "broadcast_to") != shape)
         shape_fail("broadcast_to", t.shape(), shape, "the target shape is smaller");
     if (t.shape() == shape) return t;
-    Tensor y(shape);
+    Tensor y = Tensor::uninitialized(shape);  // every element is written below
     const Layout4 l = layout(t.shape(), shape);
     float* py = y.data();
     for (int i0 = 0; i0 < l.dims[0]; ++i0)
@@ -307,30 +373,30 @@ Tensor operator/(const Tensor& a, const Tensor& b) { return binary(BinOp::div, a
 Tensor operator-(const Tensor& a) { return a * -1.0f; }
 
 Tensor operator+(const Tensor& a, float s) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     kernels::add_scalar(y.data(), a.data(), s, a.size());
     return y;
 }
 Tensor operator-(const Tensor& a, float s) { return a + (-s); }
 Tensor operator*(const Tensor& a, float s) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     kernels::mul_scalar(y.data(), a.data(), s, a.size());
     return y;
 }
 Tensor operator/(const Tensor& a, float s) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     for (size_t i = 0; i < a.size(); ++i) y[i] = a[i] / s;
     return y;
 }
 Tensor operator+(float s, const Tensor& a) { return a + s; }
 Tensor operator-(float s, const Tensor& a) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     for (size_t i = 0; i < a.size(); ++i) y[i] = s - a[i];
     return y;
 }
 Tensor operator*(float s, const Tensor& a) { return a * s; }
 Tensor operator/(float s, const Tensor& a) {
-    Tensor y(a.shape());
+    Tensor y = Tensor::uninitialized(a.shape());
     for (size_t i = 0; i < a.size(); ++i) y[i] = s / a[i];
     return y;
 }

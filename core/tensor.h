@@ -28,6 +28,19 @@ public:
     Tensor();                                      // scalar 0
     explicit Tensor(Shape shape, float fill = 0.0f);
     Tensor(Shape shape, std::vector<float> values);  // values.size() must equal numel(shape)
+    // Value semantics as before; the destructor hands large buffers to a per-thread recycling
+    // pool (see uninitialized), so the copy and move members are spelled out.
+    Tensor(const Tensor&) = default;
+    Tensor(Tensor&&) noexcept = default;
+    Tensor& operator=(const Tensor&) = default;
+    Tensor& operator=(Tensor&&) noexcept = default;
+    ~Tensor();
+
+    // A tensor whose elements are unspecified (valid floats, but any values): for ops that write
+    // every element right away, such as a GEMM with beta = 0 or an elementwise kernel. It reuses
+    // a buffer of exactly this size that an earlier tensor released, so it skips the zero-fill
+    // that std::vector would do (a training step allocates the same sizes every time).
+    static Tensor uninitialized(Shape shape);
 
     static Tensor scalar(float v);
     static Tensor zeros(Shape shape) { return Tensor(std::move(shape), 0.0f); }

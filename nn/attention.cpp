@@ -72,11 +72,11 @@ void move_heads(float* y, const float* x, int B, int T, int H, int d, bool split
 // (B, T, H d) -> (B, H, T, d);  the gradient moves back: dx = merge(gy).
 Var split_heads(const Var& x, int H, int d) {
     const int B = x.dim(0), T = x.dim(1);
-    Tensor y({B, H, T, d});
+    Tensor y = Tensor::uninitialized({B, H, T, d});  // move_heads writes every element
     move_heads(y.data(), x.value().data(), B, T, H, d, true);
     Var r = make_result(std::move(y), {x}, "split_heads");
     r.set_backward([x, B, T, H, d](const Tensor& gy) {
-        Tensor dx(x.shape());
+        Tensor dx = Tensor::uninitialized(x.shape());
         move_heads(dx.data(), gy.data(), B, T, H, d, false);
         x.accumulate_grad(std::move(dx));
     });
@@ -86,11 +86,11 @@ Var split_heads(const Var& x, int H, int d) {
 // (B, H, T, d) -> (B, T, H d): concatenates the heads of each position;  dx = split(gy).
 Var merge_heads(const Var& x) {
     const int B = x.dim(0), H = x.dim(1), T = x.dim(2), d = x.dim(3);
-    Tensor y({B, T, H * d});
+    Tensor y = Tensor::uninitialized({B, T, H * d});
     move_heads(y.data(), x.value().data(), B, T, H, d, false);
     Var r = make_result(std::move(y), {x}, "merge_heads");
     r.set_backward([x, B, T, H, d](const Tensor& gy) {
-        Tensor dx(x.shape());
+        Tensor dx = Tensor::uninitialized(x.shape());
         move_heads(dx.data(), gy.data(), B, T, H, d, true);
         x.accumulate_grad(std::move(dx));
     });

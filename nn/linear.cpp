@@ -44,7 +44,7 @@ static Var linear_op(const Var& x, const Var& W, const Var* b) {
     const int n = static_cast<int>(x.size() / static_cast<size_t>(in));  // rows: every leading axis
     Shape y_shape = x.shape();
     y_shape.back() = out;
-    Tensor y(y_shape);                                                  // (..., out)
+    Tensor y = Tensor::uninitialized(y_shape);  // (..., out); the GEMM (beta 0 without bias) writes all
     if (b)
         for (int r = 0; r < n; ++r)
             std::copy(b->value().data(), b->value().data() + out, y.data() + static_cast<size_t>(r) * out);
@@ -55,13 +55,13 @@ static Var linear_op(const Var& x, const Var& W, const Var* b) {
     Var r = make_result(std::move(y), parents, "linear");
     r.set_backward([x, W, bias = b ? *b : Var(), has_bias = b != nullptr, n, in, out](const Tensor& gy) {
         if (x.requires_grad()) {  // dx (n, in) = gy (n, out) W^T
-            Tensor dx(x.shape());
+            Tensor dx = Tensor::uninitialized(x.shape());  // written by the beta = 0 GEMM
             kernels::sgemm(false, true, n, in, out, 1.0f, gy.data(), out, W.value().data(), out, 0.0f,
                            dx.data(), in);
             x.accumulate_grad(std::move(dx));
         }
         if (W.requires_grad()) {  // dW (in, out) = x^T (in, n) gy (n, out)
-            Tensor dW(W.shape());
+            Tensor dW = Tensor::uninitialized(W.shape());  // written by the beta = 0 GEMM
             kernels::sgemm(true, false, in, out, n, 1.0f, x.value().data(), in, gy.data(), out, 0.0f,
                            dW.data(), out);
             W.accumulate_grad(std::move(dW));
