@@ -102,9 +102,83 @@ TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C
 // the mc x kc block of A (mc = 144: 144 KiB) in L2; measured with bench/bench_gemm.
 constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, micro_kernel};
 
+// The small-product path (see use_small_gemm in kernels_gemm.h), as in kernels_avx512.cpp: no
+// packing; an R x (8 NV) tile of C from op(A) read in place with strides (a_i to the next row,
+// a_k to the next k) and a row-major op(B) read with masked loads. cols (1 .. 8 NV) is the
+// tile's real width. With 16 ymm registers we use NV <= 2 and R <= 6, the micro-kernel's tile.
+template <int R, int NV>
+TARGET_AVX2 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const float* B, int ldb,
+                            float* C, int ldc, int cols, float alpha, float beta) {
+    __m256i mask[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) mask[v] = lanes_below(cols - v * W);
+    __m256 acc[R][NV];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+    for (int k = 0; k < K; ++k) {
+        const float* b = B + static_cast<size_t>(k) * ldb;
+        __m256 bv[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) bv[v] = _mm256_maskload_ps(b + v * W, mask[v]);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; ++r) {
+            const __m256 a = _mm256_broadcast_ss(A + r * a_i + k * a_k);
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, bv[v], acc[r][v]);
+        }
+    }
+    // C = alpha * acc + beta * C; beta == 0 must not read C (it may hold garbage or NaN).
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            float* c = C + static_cast<size_t>(r) * ldc + v * W;
+            __m256 out = _mm256_mul_ps(va, acc[r][v]);
+            if (beta != 0.0f) out = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, mask[v]), out);
+            _mm256_maskstore_ps(c, mask[v], out);
+        }
+}
+
+// All rows of one block of at most 8 NV columns: tiles of 6 rows, then pairs, then single rows.
+template <int NV>
+TARGET_AVX2 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k, const float* B,
+                             int ldb, float* C, int ldc, int cols, float alpha, float beta) {
+    int i = 0;
+    for (; i + 6 <= M; i += 6)
+        small_tile<6, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta);
+    for (; i + 2 <= M; i += 2)
+        small_tile<2, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta);
+    for (; i < M; ++i)
+        small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta);
+}
+
+TARGET_AVX2 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
+                            int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+    int ldb_row = 0;
+    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
+    const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
+    for (int j = 0; j < N; j += 2 * W) {  // column blocks of up to 16
+        const int cols = N - j < 2 * W ? N - j : 2 * W;
+        if (cols > W)
+            small_block<2>(M, K, A, a_i, a_k, Brow + j, ldb_row, C + j, ldc, cols, alpha, beta);
+        else
+            small_block<1>(M, K, A, a_i, a_k, Brow + j, ldb_row, C + j, ldc, cols, alpha, beta);
+    }
+}
+
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {
-    gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    // K == 0 and alpha == 0 (C = beta C) are the blocked driver's business.
+    if (M > 0 && N > 0 && K > 0 && alpha != 0.0f && use_small_gemm(M, N, K))
+        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include "core/kernels_isa.h"
 
 #if defined(__x86_64__)
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -98,9 +99,94 @@ TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float*
 // of A (mc = 192: 192 KiB) sits comfortably in L2 next to the kc x nc panel of B.
 constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/192, /*kc=*/256, /*nc=*/2048, micro_kernel};
 
+// The small-product path (see use_small_gemm in kernels_gemm.h): no packing. One call computes
+// an R x (16 NV) tile of C straight from op(A), read in place with strides (a_i to the next row,
+// a_k to the next k), and from a row-major op(B) (leading dimension ldb). For each k it loads NV
+// registers of B's row k (masked, so a partial last tile needs no padding) and broadcasts R
+// values of A's column k: R NV FMAs per NV loads + R broadcasts, as in the micro-kernel.
+// cols (1 .. 16 NV) is the tile's real width.
+template <int R, int NV>
+TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const float* B,
+                              int ldb, float* C, int ldc, int cols, float alpha, float beta) {
+    __mmask16 mask[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+        const int left = cols - v * W;
+        mask[v] = left >= W ? __mmask16(0xFFFF) : tail_mask(static_cast<size_t>(left));
+    }
+    __m512 acc[R][NV];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; ++k) {
+        const float* b = B + static_cast<size_t>(k) * ldb;
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + v * W);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; ++r) {
+            const __m512 a = _mm512_set1_ps(A[r * a_i + k * a_k]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+        }
+    }
+    // C = alpha * acc + beta * C; beta == 0 must not read C (it may hold garbage or NaN).
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            float* c = C + static_cast<size_t>(r) * ldc + v * W;
+            __m512 out = _mm512_mul_ps(va, acc[r][v]);
+            if (beta != 0.0f) out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], c), out);
+            _mm512_mask_storeu_ps(c, mask[v], out);
+        }
+}
+
+// All rows of one block of at most 16 NV columns: tiles of R rows, then pairs, then single rows.
+template <int NV>
+TARGET_AVX512 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k,
+                               const float* B, int ldb, float* C, int ldc, int cols, float alpha,
+                               float beta) {
+    constexpr int R = NV <= 2 ? 6 : 4;  // R NV accumulators + NV rows of B: at most 20 of 32 zmm
+    int i = 0;
+    for (; i + R <= M; i += R)
+        small_tile<R, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta);
+    for (; i + 2 <= M; i += 2)
+        small_tile<2, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta);
+    for (; i < M; ++i)
+        small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta);
+}
+
+TARGET_AVX512 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
+                              int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+    int ldb_row = 0;
+    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
+    const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
+    for (int j = 0; j < N; j += 4 * W) {  // column blocks of up to 64
+        const int cols = std::min(4 * W, N - j);
+        const float* b = Brow + j;
+        float* c = C + j;
+        switch ((cols + W - 1) / W) {
+            case 1: small_block<1>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
+            case 2: small_block<2>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
+            case 3: small_block<3>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
+            default: small_block<4>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
+        }
+    }
+}
+
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {
-    gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    // K == 0 and alpha == 0 (C = beta C) are the blocked driver's business.
+    if (M > 0 && N > 0 && K > 0 && alpha != 0.0f && use_small_gemm(M, N, K))
+        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -169,5 +169,20 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
     }
 }
 
+const float* small_gemm_b(bool trans_b, int K, int N, const float* B, int ldb, int* ld) {
+    if (!trans_b) {
+        *ld = ldb;
+        return B;
+    }
+    thread_local Scratch bt_buf;
+    float* Bt = bt_buf.get(static_cast<size_t>(K) * N);
+    for (int j = 0; j < N; ++j) {          // row j of B is column j of op(B)
+        const float* src = B + static_cast<size_t>(j) * ldb;
+        for (int k = 0; k < K; ++k) Bt[static_cast<size_t>(k) * N + j] = src[k];
+    }
+    *ld = N;
+    return Bt;
+}
+
 }  // namespace kernels
 }  // namespace minirec

@@ -29,5 +29,19 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
                   float alpha, const float* A, int lda, const float* B, int ldb, float beta,
                   float* C, int ldc);
 
+// The small-product path. Packing costs O(M K + K N) copies, which only pays off when each packed
+// value is reused many times. Attention multiplies hundreds of tiny matrices per step (50 x 32
+// times 32 x 50 in BERT4Rec), where packing cost as much as the multiply. For those the ISA
+// files skip packing and read A and B in place (see small_gemm_b and each file's gemm_small).
+// True when (M, N, K) is small enough for that path: K short enough that the rows of op(B) the
+// kernel streams through stay in L1 (K <= 128), and few columns (N <= 64) or a small product.
+inline bool use_small_gemm(int M, int N, int K) {
+    return K <= 128 && (N <= 64 || static_cast<long>(M) * N * K <= 64L * 64 * 64);
+}
+
+// op(B) as a row-major K x N matrix with leading dimension *ld: B itself when not transposed,
+// else B^T copied into a per-thread scratch buffer (K N floats, reused across calls).
+const float* small_gemm_b(bool trans_b, int K, int N, const float* B, int ldb, int* ld);
+
 }  // namespace kernels
 }  // namespace minirec
