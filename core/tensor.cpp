@@ -92,22 +92,25 @@ Tensor::~Tensor() {
     }
 }
 
+// Moves a pooled buffer of exactly n floats into `out`; false when there is none.
+static bool take_recycled(size_t n, std::vector<float>& out) {
+    if (n < kMinFloats || pool_state == PoolState::dead) return false;
+    BufferPool& p = pool();
+    auto it = p.free.find(n);
+    if (it == p.free.end() || it->second.empty()) return false;
+    out = std::move(it->second.back());
+    it->second.pop_back();
+    p.bytes -= n * sizeof(float);
+    return true;
+}
+
 Tensor Tensor::uninitialized(Shape shape) {
     check_shape(shape, "Tensor");
-    const size_t n = numel(shape);
-    if (n >= kMinFloats && pool_state != PoolState::dead) {
-        BufferPool& p = pool();
-        auto it = p.free.find(n);
-        if (it != p.free.end() && !it->second.empty()) {
-            Tensor t;
-            t.shape_ = std::move(shape);
-            t.data_ = std::move(it->second.back());
-            it->second.pop_back();
-            p.bytes -= n * sizeof(float);
-            return t;
-        }
-    }
-    return Tensor(std::move(shape));  // nothing to recycle: a fresh, zero-filled buffer
+    Tensor t;
+    if (!take_recycled(numel(shape), t.data_))
+        return Tensor(std::move(shape));  // nothing to recycle: a fresh, zero-filled buffer
+    t.shape_ = std::move(shape);
+    return t;
 }
 
 Tensor::Tensor() : shape_{}, data_(1, 0.0f) {}
@@ -116,7 +119,21 @@ Tensor::Tensor(Shape shape, float fill) : shape_(std::move(shape)) {
     static const bool tuned = keep_freed_memory();  // once, before the first real allocation
     (void)tuned;
     check_shape(shape_, "Tensor");
-    data_.assign(numel(shape_), fill);
+    // Filled tensors recycle too (a fill costs the same either way): if only uninitialized took
+    // buffers back, sizes made here would pile up in the pool until it hit kMaxBytes.
+    const size_t n = numel(shape_);
+    if (take_recycled(n, data_))
+        std::fill(data_.begin(), data_.end(), fill);
+    else
+        data_.assign(n, fill);
+}
+
+// A deep copy, into a recycled buffer when there is one (reshape copies, for one).
+Tensor::Tensor(const Tensor& other) : shape_(other.shape_) {
+    if (take_recycled(other.data_.size(), data_))
+        std::copy(other.data_.begin(), other.data_.end(), data_.begin());
+    else
+        data_ = other.data_;
 }
 
 Tensor::Tensor(Shape shape, std::vector<float> values) : shape_(std::move(shape)), data_(std::move(values)) {

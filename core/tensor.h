@@ -30,7 +30,7 @@ public:
     Tensor(Shape shape, std::vector<float> values);  // values.size() must equal numel(shape)
     // Value semantics as before; the destructor hands large buffers to a per-thread recycling
     // pool (see uninitialized), so the copy and move members are spelled out.
-    Tensor(const Tensor&) = default;
+    Tensor(const Tensor& other);
     Tensor(Tensor&&) noexcept = default;
     Tensor& operator=(const Tensor&) = default;
     Tensor& operator=(Tensor&&) noexcept = default;
