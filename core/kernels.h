@@ -51,6 +51,8 @@ struct KernelTable {
     // Every path rounds each operation as the scalar one does (no fused multiply-add), so the
     // paths agree bit for bit.
     void (*adam)(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c);
+    // The error function, erf x = 2/sqrt(pi) int_0^x e^(-t^2) dt (GELU's Phi(x) = (1 + erf(x/sqrt 2)) / 2).
+    void (*erf)(float* y, const float* x, size_t n);
 };
 
 // The scalar table always exists; the others exist when compiled in.
@@ -83,6 +85,7 @@ inline void relu(float* y, const float* x, size_t n) { active().relu(y, x, n); }
 inline void softmax_rows(float* y, const float* x, int rows, int cols) {
     active().softmax_rows(y, x, rows, cols);
 }
+inline void erf(float* y, const float* x, size_t n) { active().erf(y, x, n); }
 inline void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
     active().adam(p, m, v, g, n, c);
 }

@@ -398,12 +398,33 @@ TARGET_AVX2 inline __m256 sigmoid8(__m256 x) {
     return _mm256_blendv_ps(s, _mm256_mul_ps(s, z), neg);
 }
 
+// erf x, as erf16 in kernels_avx512.cpp: both polynomials of kernels_isa.h for every lane, then
+// a blend on |x| <= 1. NaN stays NaN: min(4, NaN) returns the NaN.
+TARGET_AVX2 inline __m256 erf8(__m256 x) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    const __m256 a = _mm256_andnot_ps(sign_bit, x);  // |x|
+    __m256 p = _mm256_set1_ps(kErfP[5]);
+    const __m256 t = _mm256_mul_ps(a, a);
+    for (int i = 4; i >= 0; --i) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(kErfP[i]));
+    const __m256 small = _mm256_mul_ps(a, p);        // a P(a^2)
+    const __m256 b = _mm256_min_ps(_mm256_set1_ps(4.0f), a);
+    const __m256 u = _mm256_div_ps(_mm256_set1_ps(1.0f), b);
+    __m256 q = _mm256_set1_ps(kErfQ[9]);
+    for (int i = 8; i >= 0; --i) q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(kErfQ[i]));
+    const __m256 e = exp8(_mm256_mul_ps(_mm256_xor_ps(b, sign_bit), b));  // e^(-b^2)
+    const __m256 large = _mm256_fnmadd_ps(e, q, _mm256_set1_ps(1.0f));      // 1 - e Q(1/b)
+    const __m256 is_small = _mm256_cmp_ps(a, _mm256_set1_ps(1.0f), _CMP_LE_OQ);
+    return _mm256_or_ps(_mm256_blendv_ps(large, small, is_small), _mm256_and_ps(x, sign_bit));
+}
+
 struct Exp { TARGET_AVX2 __m256 operator()(__m256 x) const { return exp8(x); } };
+struct Erf { TARGET_AVX2 __m256 operator()(__m256 x) const { return erf8(x); } };
 struct Log { TARGET_AVX2 __m256 operator()(__m256 x) const { return log8(x); } };
 struct Tanh { TARGET_AVX2 __m256 operator()(__m256 x) const { return tanh8(x); } };
 struct Sigmoid { TARGET_AVX2 __m256 operator()(__m256 x) const { return sigmoid8(x); } };
 
 TARGET_AVX2 void exp(float* y, const float* x, size_t n) { map_unary(y, x, n, Exp{}); }
+TARGET_AVX2 void erf(float* y, const float* x, size_t n) { map_unary(y, x, n, Erf{}); }
 TARGET_AVX2 void log(float* y, const float* x, size_t n) { map_unary(y, x, n, Log{}); }
 TARGET_AVX2 void tanh(float* y, const float* x, size_t n) { map_unary(y, x, n, Tanh{}); }
 TARGET_AVX2 void sigmoid(float* y, const float* x, size_t n) { map_unary(y, x, n, Sigmoid{}); }
@@ -479,7 +500,8 @@ const KernelTable* avx2_table() {
                                avx2::sub,       avx2::mul,   avx2::div,     avx2::add_scalar,
                                avx2::mul_scalar, avx2::axpy, avx2::sum,     avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
-                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::adam};
+                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::adam,
+                               avx2::erf};
     return &t;
 }
 

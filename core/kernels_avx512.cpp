@@ -380,12 +380,33 @@ TARGET_AVX512 inline __m512 sigmoid16(__m512 x) {
     return _mm512_mask_mul_ps(s, neg, s, z);
 }
 
+// erf x, with the two polynomials of kernels_isa.h (kErfP, kErfQ) evaluated by Horner's rule
+// for every lane, then blended by |x| <= 1. NaN stays NaN: min(4, NaN) returns the NaN.
+TARGET_AVX512 inline __m512 erf16(__m512 x) {
+    const __m512 sign_bit = _mm512_set1_ps(-0.0f);
+    const __m512 a = _mm512_andnot_ps(sign_bit, x);  // |x|
+    __m512 p = _mm512_set1_ps(kErfP[5]);
+    const __m512 t = _mm512_mul_ps(a, a);
+    for (int i = 4; i >= 0; --i) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(kErfP[i]));
+    const __m512 small = _mm512_mul_ps(a, p);        // a P(a^2)
+    const __m512 b = _mm512_min_ps(_mm512_set1_ps(4.0f), a);
+    const __m512 u = _mm512_div_ps(_mm512_set1_ps(1.0f), b);
+    __m512 q = _mm512_set1_ps(kErfQ[9]);
+    for (int i = 8; i >= 0; --i) q = _mm512_fmadd_ps(q, u, _mm512_set1_ps(kErfQ[i]));
+    const __m512 e = exp16(_mm512_mul_ps(_mm512_xor_ps(b, sign_bit), b));  // e^(-b^2)
+    const __m512 large = _mm512_fnmadd_ps(e, q, _mm512_set1_ps(1.0f));      // 1 - e Q(1/b)
+    const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(1.0f), _CMP_LE_OQ);
+    return _mm512_or_ps(_mm512_mask_blend_ps(is_small, large, small), _mm512_and_ps(x, sign_bit));
+}
+
 struct Exp { TARGET_AVX512 __m512 operator()(__m512 x) const { return exp16(x); } };
+struct Erf { TARGET_AVX512 __m512 operator()(__m512 x) const { return erf16(x); } };
 struct Log { TARGET_AVX512 __m512 operator()(__m512 x) const { return log16(x); } };
 struct Tanh { TARGET_AVX512 __m512 operator()(__m512 x) const { return tanh16(x); } };
 struct Sigmoid { TARGET_AVX512 __m512 operator()(__m512 x) const { return sigmoid16(x); } };
 
 TARGET_AVX512 void exp(float* y, const float* x, size_t n) { map_unary(y, x, n, Exp{}); }
+TARGET_AVX512 void erf(float* y, const float* x, size_t n) { map_unary(y, x, n, Erf{}); }
 TARGET_AVX512 void log(float* y, const float* x, size_t n) { map_unary(y, x, n, Log{}); }
 TARGET_AVX512 void tanh(float* y, const float* x, size_t n) { map_unary(y, x, n, Tanh{}); }
 TARGET_AVX512 void sigmoid(float* y, const float* x, size_t n) { map_unary(y, x, n, Sigmoid{}); }
@@ -461,7 +482,8 @@ const KernelTable* avx512_table() {
                                avx512::sub,      avx512::mul,   avx512::div,     avx512::add_scalar,
                                avx512::mul_scalar, avx512::axpy, avx512::sum,    avx512::max,
                                avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
-                               avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::adam};
+                               avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::adam,
+                               avx512::erf};
     return &t;
 }
 

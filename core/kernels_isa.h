@@ -6,6 +6,20 @@
 namespace minirec {
 namespace kernels {
 
+// erf for the SIMD paths, which work with a = |x| and put the sign back (erf is odd):
+//   a <= 1:  erf a = a P(a^2),            P(t) = sum kErfP[i] t^i fits erf(a) / a,
+//   a > 1:   erf a = 1 - e^(-a^2) Q(1/a),  Q(u) = sum kErfQ[i] u^i fits e^(a^2) erfc(a) on [1, 4];
+//   a > 4:   erfc a < 2e-8 is below half an ulp of 1, so erf a = 1 (we evaluate at a = 4).
+// Both are least-squares fits weighted to relative error, made for minirec with numpy (relative
+// error 4e-8 and 2e-8 in exact arithmetic, 1.6e-7 after float rounding); tests/test_kernels.cpp
+// compares them with std::erf.
+constexpr float kErfP[6] = {1.128379121e+00f, -3.761231977e-01f, 1.128013044e-01f,
+                            -2.670995240e-02f, 4.916024998e-03f, -5.625397480e-04f};
+constexpr float kErfQ[10] = {1.257534645e-04f, 5.616815593e-01f, 2.122366592e-02f,
+                             -3.789587311e-01f, 2.390804095e-01f, 2.225661459e-01f,
+                             -5.184029508e-01f, 4.245934106e-01f, -1.740031725e-01f,
+                             2.967749096e-02f};
+
 const KernelTable& scalar_table();
 const KernelTable* avx2_table();    // the AVX2+FMA table
 const KernelTable* avx512_table();  // the AVX-512 table

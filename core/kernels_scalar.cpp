@@ -57,6 +57,7 @@ float dot(const float* a, const float* b, size_t n) {
 
 void exp(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]); }
 void log(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::log(x[i]); }
+void erf(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::erf(x[i]); }
 void tanh(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]); }
 
 void sigmoid(float* y, const float* x, size_t n) {
@@ -105,7 +106,7 @@ const KernelTable& scalar_table() {
                                scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
                                scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
-                               scalar::softmax_rows, scalar::adam};
+                               scalar::softmax_rows, scalar::adam, scalar::erf};
     return t;
 }
 

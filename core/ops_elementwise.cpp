@@ -247,24 +247,28 @@ Var tanh(const Var& x) {
 }
 
 // y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2));  dy/dx = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
-// erf is the expensive part (no SIMD kernel), so the forward keeps Phi(x) for the backward.
+// erf and exp go through the SIMD kernels; the forward keeps Phi(x) for the backward.
 Var gelu(const Var& x) {
     constexpr float inv_sqrt2 = 0.70710678118654752f;
     constexpr float inv_sqrt_2pi = 0.39894228040143268f;
-    Tensor cdf = Tensor::uninitialized(x.shape());  // Phi(x)
-    Tensor y = Tensor::uninitialized(x.shape());
+    const size_t n = x.size();
     const float* px = x.value().data();
-    for (size_t i = 0; i < y.size(); ++i) {
-        const float e = std::erf(px[i] * inv_sqrt2);
-        y[i] = 0.5f * px[i] * (1.0f + e);
-        cdf[i] = 0.5f * (1.0f + e);
-    }
+    Tensor cdf = Tensor::uninitialized(x.shape());  // Phi(x), through the SIMD erf kernel
+    kernels::mul_scalar(cdf.data(), px, inv_sqrt2, n);
+    kernels::erf(cdf.data(), cdf.data(), n);
+    for (size_t i = 0; i < n; ++i) cdf[i] = 0.5f * (1.0f + cdf[i]);
+    Tensor y = Tensor::uninitialized(x.shape());
+    kernels::mul(y.data(), px, cdf.data(), n);      // x Phi(x)
     Var r = make_result(std::move(y), {x}, "gelu");
-    r.set_backward([x, cdf = std::move(cdf)](const Tensor& gy) {
-        x.accumulate_grad(zip3(gy, x.value(), cdf, [](float g, float v, float phi) {
-            const float pdf = inv_sqrt_2pi * std::exp(-0.5f * v * v);
-            return g * (phi + v * pdf);
-        }));
+    r.set_backward([x, cdf = std::move(cdf), n](const Tensor& gy) {
+        const float* pv = x.value().data();
+        Tensor gx = Tensor::uninitialized(x.shape());  // first e^(-x^2/2), by the SIMD exp kernel
+        float* pg = gx.data();
+        kernels::mul(pg, pv, pv, n);
+        kernels::mul_scalar(pg, pg, -0.5f, n);
+        kernels::exp(pg, pg, n);
+        for (size_t i = 0; i < n; ++i) pg[i] = gy[i] * (cdf[i] + pv[i] * inv_sqrt_2pi * pg[i]);
+        x.accumulate_grad(std::move(gx));
     });
     return r;
 }

@@ -373,6 +373,29 @@ TEST_CASE("sigmoid: relative error, tails and saturation") {
     }
 }
 
+TEST_CASE("erf: relative error, odd symmetry and special values") {
+    Rng rng(16);
+    // Both polynomial pieces (|x| <= 1 and 1 < |x| <= 4), the saturated range, and tiny |x|.
+    std::vector<float> xs = sweep(-6.0f, 6.0f, 200000, rng);
+    for (float x : sweep(-1e-3f, 1e-3f, 20000, rng)) xs.push_back(x);
+    for (float x : {0.999999f, 1.0f, 1.000001f, 3.999999f, 4.0f, 4.000001f, 1e-30f, -1e-40f}) xs.push_back(x);
+    for (const KernelTable* t : all_paths()) {
+        float worst_x = 0;
+        const double err = max_rel_error(t->erf, [](double x) { return std::erf(x); }, xs, &worst_x);
+        MESSAGE(std::string(t->name), " erf: max relative error ", err, " at x = ", worst_x);
+        CHECK(err <= kMaxRelError);
+        const std::vector<float> y = at(t->erf, {0.0f, -0.0f, 10.0f, -10.0f, kInf, -kInf, kNaN, 0.5f, -0.5f});
+        CHECK(y[0] == 0.0f);
+        CHECK(std::signbit(y[1]));
+        CHECK(y[2] == 1.0f);
+        CHECK(y[3] == -1.0f);
+        CHECK(y[4] == 1.0f);
+        CHECK(y[5] == -1.0f);
+        CHECK(std::isnan(y[6]));
+        CHECK(y[7] == -y[8]);
+    }
+}
+
 TEST_CASE("transcendentals agree with the scalar path element by element") {
     Rng rng(15);
     const KernelTable& s = table(Isa::scalar);
@@ -381,7 +404,8 @@ TEST_CASE("transcendentals agree with the scalar path element by element") {
     std::vector<float> y(xs.size()), r(xs.size());
     for (const KernelTable* t : simd_paths()) {
         CAPTURE(t->name);
-        for (auto f : {&KernelTable::exp, &KernelTable::tanh, &KernelTable::sigmoid, &KernelTable::log}) {
+        for (auto f : {&KernelTable::exp, &KernelTable::tanh, &KernelTable::sigmoid, &KernelTable::log,
+                       &KernelTable::erf}) {
             const std::vector<float>& in = (f == &KernelTable::log) ? pos : xs;
             (t->*f)(y.data(), in.data(), in.size());
             (s.*f)(r.data(), in.data(), in.size());
