@@ -64,12 +64,23 @@ void k_relu(float* y, const float* x, size_t n) { kernels::relu(y, x, n); }
 // The forward is Tensor arithmetic (tensor.cpp), which checks the shapes and names the op in
 // its ShapeError. The backward sums each gradient over the axes its operand was broadcast along.
 
+// Adds gy, summed down to x's shape, to x's gradient. An operand of gy's own shape (no
+// broadcasting, as in a residual connection) takes gy as it is: accumulate_grad(const Tensor&)
+// adds it in place, where sum_to would first have made a copy.
+static void accumulate_summed(const Var& x, const Tensor& gy) {
+    if (!x.requires_grad()) return;
+    if (x.shape() == gy.shape())
+        x.accumulate_grad(gy);
+    else
+        x.accumulate_grad(sum_to(gy, x.shape()));
+}
+
 // y = a + b;  dy/da = 1, dy/db = 1 (then summed over broadcast axes)
 Var add(const Var& a, const Var& b) {
     Var y = make_result(a.value() + b.value(), {a, b}, "add");
     y.set_backward([a, b](const Tensor& gy) {
-        if (a.requires_grad()) a.accumulate_grad(sum_to(gy, a.shape()));
-        if (b.requires_grad()) b.accumulate_grad(sum_to(gy, b.shape()));
+        accumulate_summed(a, gy);
+        accumulate_summed(b, gy);
     });
     return y;
 }
@@ -78,7 +89,7 @@ Var add(const Var& a, const Var& b) {
 Var sub(const Var& a, const Var& b) {
     Var y = make_result(a.value() - b.value(), {a, b}, "sub");
     y.set_backward([a, b](const Tensor& gy) {
-        if (a.requires_grad()) a.accumulate_grad(sum_to(gy, a.shape()));
+        accumulate_summed(a, gy);
         if (b.requires_grad()) b.accumulate_grad(-sum_to(gy, b.shape()));
     });
     return y;
