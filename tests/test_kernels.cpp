@@ -172,7 +172,7 @@ TEST_CASE("sgemm: alpha, beta and leading dimensions larger than the rows") {
         }
 }
 
-// Products with K <= 128 and few columns take the unpacked small path (use_small_gemm in
+// Products with K <= 256 and few columns take the unpacked small path (use_small_gemm in
 // core/kernels_gemm.h), tiled in R rows x 16 NV (AVX-512) or 8 NV (AVX2) columns. These sizes
 // fall on both sides of every row-tile (1, 2, 4, 6) and column-tile (8, 16, ..., 64) boundary,
 // with all transposes, alpha and beta, padded leading dimensions, and the attention shapes.
@@ -180,7 +180,7 @@ TEST_CASE("sgemm: the small-product path at every tile boundary") {
     Rng rng(9);
     const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 13};
     const int Ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 49, 63, 64, 65, 100};
-    const int Ks[] = {1, 3, 32, 128};
+    const int Ks[] = {1, 3, 32, 128, 256};
     for (const KernelTable* t : simd_paths())
         for (int M : Ms)
             for (int N : Ns)
@@ -192,7 +192,7 @@ TEST_CASE("sgemm: the small-product path at every tile boundary") {
                     }
     struct Size { int M, N, K; };
     const Size model[] = {{50, 50, 32}, {50, 32, 50}, {10, 10, 32}, {10, 32, 10}, {2560, 64, 64},
-                          {64, 64, 128}, {300, 20, 100}};
+                          {64, 64, 128}, {300, 20, 100}, {100, 16, 256}, {257, 64, 256}};
     for (const KernelTable* t : simd_paths())
         for (const Size& z : model)
             for (int trans = 0; trans < 4; ++trans) {
