@@ -12,7 +12,7 @@
 CXX      ?= g++
 ifeq ($(SAN),1)
 BUILD    ?= build-asan
-OPT      ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT      ?= -O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
 else
 BUILD    ?= build
