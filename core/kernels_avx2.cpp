@@ -7,6 +7,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -163,12 +164,18 @@ TARGET_AVX2 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, 
     int ldb_row = 0;
     const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
     const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
-    for (int j = 0; j < N; j += 2 * W) {  // column blocks of up to 16
-        const int cols = N - j < 2 * W ? N - j : 2 * W;
-        if (cols > W)
-            small_block<2>(M, K, A, a_i, a_k, Brow + j, ldb_row, C + j, ldc, cols, alpha, beta);
-        else
-            small_block<1>(M, K, A, a_i, a_k, Brow + j, ldb_row, C + j, ldc, cols, alpha, beta);
+    for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
+        const int kc = std::min(kSmallKc, K - k0);
+        const float beta_k = k0 == 0 ? beta : 1.0f;
+        const float* Ak = A + k0 * a_k;
+        const float* Bk = Brow + static_cast<size_t>(k0) * ldb_row;
+        for (int j = 0; j < N; j += 2 * W) {  // column blocks of up to 16
+            const int cols = N - j < 2 * W ? N - j : 2 * W;
+            if (cols > W)
+                small_block<2>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k);
+            else
+                small_block<1>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k);
+        }
     }
 }
 

@@ -167,15 +167,21 @@ TARGET_AVX512 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha
     int ldb_row = 0;
     const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
     const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
-    for (int j = 0; j < N; j += 4 * W) {  // column blocks of up to 64
-        const int cols = std::min(4 * W, N - j);
-        const float* b = Brow + j;
-        float* c = C + j;
-        switch ((cols + W - 1) / W) {
-            case 1: small_block<1>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
-            case 2: small_block<2>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
-            case 3: small_block<3>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
-            default: small_block<4>(M, K, A, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta); break;
+    for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
+        const int kc = std::min(kSmallKc, K - k0);
+        const float beta_k = k0 == 0 ? beta : 1.0f;
+        const float* Ak = A + k0 * a_k;
+        const float* Bk = Brow + static_cast<size_t>(k0) * ldb_row;
+        for (int j = 0; j < N; j += 4 * W) {  // column blocks of up to 64
+            const int cols = std::min(4 * W, N - j);
+            const float* b = Bk + j;
+            float* c = C + j;
+            switch ((cols + W - 1) / W) {
+                case 1: small_block<1>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
+                case 2: small_block<2>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
+                case 3: small_block<3>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
+                default: small_block<4>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
+            }
         }
     }
 }

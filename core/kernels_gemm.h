@@ -33,12 +33,14 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
 // value is reused many times. Attention multiplies hundreds of tiny matrices per step (50 x 32
 // times 32 x 50 in BERT4Rec), where packing cost as much as the multiply. For those the ISA
 // files skip packing and read A and B in place (see small_gemm_b and each file's gemm_small).
-// True when (M, N, K) is small enough for that path: K short enough that the block of op(B) the
-// kernel streams through (K x 64 floats) stays in L1 or L2 (K <= 256), and few columns (N <= 64)
-// or a small product. Measured on the training steps: with K up to 256, mmoe's 100 -> 16 experts
-// gain 20%; for wide products (BERT4Rec's FFN, its 1702 logits) packing still wins.
+// The path walks K in chunks of kSmallKc, so that the block of op(B) it streams through (at most
+// kSmallKc x 64 floats, 64 KiB) stays in L1 or L2; chunks after the first accumulate (beta = 1).
+// It is used for few columns (N <= 64: the per-head products, weight gradients x^T dy of the
+// narrow layers, mmoe's experts) and for small products. Measured on the training steps: for wide
+// products (BERT4Rec's FFN, its 1702 logits) packing still wins.
+constexpr int kSmallKc = 256;
 inline bool use_small_gemm(int M, int N, int K) {
-    return K <= 256 && (N <= 64 || static_cast<long>(M) * N * K <= 64L * 64 * 64);
+    return N <= 64 || (K <= kSmallKc && static_cast<long>(M) * N * K <= 64L * 64 * 64);
 }
 
 // op(B) as a row-major K x N matrix with leading dimension *ld: B itself when not transposed,

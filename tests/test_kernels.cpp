@@ -172,7 +172,7 @@ TEST_CASE("sgemm: alpha, beta and leading dimensions larger than the rows") {
         }
 }
 
-// Products with K <= 256 and few columns take the unpacked small path (use_small_gemm in
+// Products with few columns (any K, in chunks of 256) or small products take the unpacked small path (use_small_gemm in
 // core/kernels_gemm.h), tiled in R rows x 16 NV (AVX-512) or 8 NV (AVX2) columns. These sizes
 // fall on both sides of every row-tile (1, 2, 4, 6) and column-tile (8, 16, ..., 64) boundary,
 // with all transposes, alpha and beta, padded leading dimensions, and the attention shapes.
@@ -192,7 +192,8 @@ TEST_CASE("sgemm: the small-product path at every tile boundary") {
                     }
     struct Size { int M, N, K; };
     const Size model[] = {{50, 50, 32}, {50, 32, 50}, {10, 10, 32}, {10, 32, 10}, {2560, 64, 64},
-                          {64, 64, 128}, {300, 20, 100}, {100, 16, 256}, {257, 64, 256}};
+                          {64, 64, 128}, {300, 20, 100}, {100, 16, 256}, {257, 64, 256},
+                          {64, 64, 1000}, {70, 33, 700}, {13, 7, 513}};  // K past one chunk
     for (const KernelTable* t : simd_paths())
         for (const Size& z : model)
             for (int trans = 0; trans < 4; ++trans) {
