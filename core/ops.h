@@ -77,8 +77,9 @@ Var layer_norm(const Var& x, float eps = 1e-5f);          // without affine para
 Var l2_normalize(const Var& x, float eps = 1e-12f);
 
 // ---- Linear algebra -------------------------------------------------------------------------
-// 2-D: (M,K) x (K,N) -> (M,N). 3-D batched: (B,M,K) x (B,K,N) -> (B,M,N); a 2-D right operand
-// is shared across the batch: (B,M,K) x (K,N) -> (B,M,N). trans_a / trans_b transpose the last
+// 2-D: (M,K) x (K,N) -> (M,N). Batched: (B,M,K) x (B,K,N) -> (B,M,N), also with two leading
+// axes, (B,H,M,K) x (B,H,K,N) -> (B,H,M,N) for attention heads; a 2-D right operand is shared
+// across the batch: (B,M,K) x (K,N) -> (B,M,N). trans_a / trans_b transpose the last
 // two axes of that operand first (so matmul(q, k, false, true) is q k^T).
 Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
 
