@@ -115,7 +115,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
         mask[v] = left >= W ? __mmask16(0xFFFF) : tail_mask(static_cast<size_t>(left));
     }
     __m512 acc[R][NV];
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
@@ -124,7 +124,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
         __m512 bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + v * W);
-#pragma GCC unroll 6
+#pragma GCC unroll 12
         for (int r = 0; r < R; ++r) {
             const __m512 a = _mm512_set1_ps(A[r * a_i + k * a_k]);
 #pragma GCC unroll 4
@@ -133,7 +133,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
     }
     // C = alpha * acc + beta * C; beta == 0 must not read C (it may hold garbage or NaN).
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
@@ -144,18 +144,19 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
         }
 }
 
-// All rows of one block of at most 16 NV columns: tiles of R rows, then pairs, then single rows.
+// All rows of one block of at most 16 NV columns: tiles of R rows, then of 4, then single rows.
 template <int NV>
 TARGET_AVX512 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k,
                                const float* B, int ldb, float* C, int ldc, int cols, float alpha,
                                float beta) {
-    constexpr int R = NV <= 2 ? 6 : 4;  // R NV accumulators + NV rows of B: at most 20 of 32 zmm
+    // R NV accumulators + NV registers of B + 1 broadcast: at most 29 of the 32 zmm registers.
+    constexpr int R = NV == 1 ? 8 : NV == 2 ? 12 : 6;
     int i = 0;
     for (; i + R <= M; i += R)
         small_tile<R, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
                           cols, alpha, beta);
-    for (; i + 2 <= M; i += 2)
-        small_tile<2, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+    for (; i + 4 <= M; i += 4)
+        small_tile<4, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
                           cols, alpha, beta);
     for (; i < M; ++i)
         small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,

@@ -172,13 +172,14 @@ TEST_CASE("sgemm: alpha, beta and leading dimensions larger than the rows") {
         }
 }
 
-// Products with few columns (any K, in chunks of 256) or small products take the unpacked small path (use_small_gemm in
+// Products with few columns (any K, in chunks of 256) or small products take the unpacked
+// small path (use_small_gemm in
 // core/kernels_gemm.h), tiled in R rows x 16 NV (AVX-512) or 8 NV (AVX2) columns. These sizes
-// fall on both sides of every row-tile (1, 2, 4, 6) and column-tile (8, 16, ..., 64) boundary,
+// fall on both sides of every row-tile (1, 2, 4, 6, 8, 12) and column-tile (8, 16, ..., 64) boundary,
 // with all transposes, alpha and beta, padded leading dimensions, and the attention shapes.
 TEST_CASE("sgemm: the small-product path at every tile boundary") {
     Rng rng(9);
-    const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 13};
+    const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 25};
     const int Ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 49, 63, 64, 65, 100};
     const int Ks[] = {1, 3, 32, 128, 256};
     for (const KernelTable* t : simd_paths())
