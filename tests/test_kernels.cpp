@@ -173,10 +173,10 @@ TEST_CASE("sgemm: alpha, beta and leading dimensions larger than the rows") {
 }
 
 // Products with few columns (any K, in chunks of 256) or small products take the unpacked
-// small path (use_small_gemm in
-// core/kernels_gemm.h), tiled in R rows x 16 NV (AVX-512) or 8 NV (AVX2) columns. These sizes
-// fall on both sides of every row-tile (1, 2, 4, 6, 8, 12) and column-tile (8, 16, ..., 64) boundary,
-// with all transposes, alpha and beta, padded leading dimensions, and the attention shapes.
+// small path (use_small_gemm in core/kernels_gemm.h), tiled in R rows x 16 NV (AVX-512) or 8 NV
+// (AVX2) columns. These sizes fall on both sides of every row tile (1, 2, 4, 6, 8, 12), column
+// tile (8, 16, ..., 64) and K chunk (256), with all transposes, alpha and beta, padded leading
+// dimensions, and the attention shapes.
 TEST_CASE("sgemm: the small-product path at every tile boundary") {
     Rng rng(9);
     const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 25};
