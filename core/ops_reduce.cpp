@@ -240,11 +240,11 @@ Var softmax(const Var& x, const Tensor* mask) {
     size_t rows, d;
     last_axis(x.value(), "softmax", rows, d);
     Tensor keep = mask ? full_mask(x, *mask, "softmax") : Tensor(Shape{0});
-    Tensor y(x.shape());
+    Tensor y = Tensor::uninitialized(x.shape());  // softmax_forward writes every element
     softmax_forward(y.data(), x.value().data(), mask ? keep.data() : nullptr, rows, d);
     Var r = make_result(std::move(y), {x}, "softmax");
     r.set_backward([x, rw = r.weak(), rows, d](const Tensor& gy) {
-        Tensor gx(x.shape());
+        Tensor gx = Tensor::uninitialized(x.shape());  // so does softmax_backward
         softmax_backward(gx.data(), gy.data(), rw.value().data(), rows, d);
         x.accumulate_grad(std::move(gx));
     });
@@ -357,7 +357,8 @@ static Var layer_norm_impl(const Var& x, const Var* gamma, const Var* beta, floa
         if (gamma->shape() != want) shape_fail("layer_norm", x.shape(), gamma->shape(), "gamma must have shape [D]");
         if (beta->shape() != want) shape_fail("layer_norm", x.shape(), beta->shape(), "beta must have shape [D]");
     }
-    Tensor y(x.shape()), xhat(x.shape());  // (..., D)
+    // (..., D); layer_norm_forward writes every element of both (so no zero-fill first)
+    Tensor y = Tensor::uninitialized(x.shape()), xhat = Tensor::uninitialized(x.shape());
     std::vector<float> rstd(rows);         // one per row
     layer_norm_forward(y.data(), xhat.data(), rstd.data(), x.value().data(),
                        gamma ? gamma->value().data() : nullptr, beta ? beta->value().data() : nullptr,
@@ -367,7 +368,7 @@ static Var layer_norm_impl(const Var& x, const Var* gamma, const Var* beta, floa
     const Var g = gamma ? *gamma : Var(), b = beta ? *beta : Var();
     const bool affine = gamma != nullptr;
     r.set_backward([x, g, b, affine, xhat = std::move(xhat), rstd = std::move(rstd), rows, d](const Tensor& gy) {
-        Tensor gx(x.shape());
+        Tensor gx = Tensor::uninitialized(x.shape());  // written row by row; dgamma, dbeta add up
         Tensor dgamma(Shape{static_cast<int>(d)}), dbeta(Shape{static_cast<int>(d)});
         layer_norm_backward(gx.data(), affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr,
                             gy.data(), xhat.data(), rstd.data(), affine ? g.value().data() : nullptr, rows, d);
