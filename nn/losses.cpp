@@ -3,6 +3,7 @@
 // retrieval and sequence model: its forward and backward are written out together below.
 #include "nn/losses.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -37,12 +38,15 @@ Var cross_entropy_rows(const Var& logits, const Ids& targets, int skip) {
     }
     Var r = make_result(std::move(loss), {logits}, "cross_entropy");
     r.set_backward([logits, targets, skip, m = std::move(m), s = std::move(s), B, c](const Tensor& gy) {
-        Tensor dz(logits.shape());
+        Tensor dz = Tensor::uninitialized(logits.shape());  // every row is written below
         const float* z = logits.value().data();
         for (int b = 0; b < B; ++b) {
             const size_t bb = static_cast<size_t>(b);
-            if (targets[bb] == skip || !std::isfinite(m[bb])) continue;
             float* d = dz.data() + bb * c;
+            if (targets[bb] == skip || !std::isfinite(m[bb])) {  // no gradient
+                std::fill(d, d + c, 0.0f);
+                continue;
+            }
             kernels::add_scalar(d, z + bb * c, -m[bb], c);  // z - m
             kernels::add_scalar(d, d, -s[bb], c);           // log p
             kernels::exp(d, d, c);                          // p
