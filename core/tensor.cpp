@@ -136,6 +136,20 @@ Tensor::Tensor(const Tensor& other) : shape_(other.shape_) {
         data_ = other.data_;
 }
 
+// Copy assignment reuses our buffer when the sizes match and otherwise copies into a recycled
+// one (std::vector's own assignment would allocate a buffer outside the pool, and such buffers
+// pile up in it when they are released: accumulate_grad assigns a first gradient this way).
+Tensor& Tensor::operator=(const Tensor& other) {
+    if (this == &other) return *this;
+    if (data_.size() == other.data_.size()) {
+        shape_ = other.shape_;
+        std::copy(other.data_.begin(), other.data_.end(), data_.begin());
+    } else {
+        *this = Tensor(other);
+    }
+    return *this;
+}
+
 Tensor::Tensor(Shape shape, std::vector<float> values) : shape_(std::move(shape)), data_(std::move(values)) {
     check_shape(shape_, "Tensor");
     if (data_.size() != numel(shape_))

@@ -32,7 +32,7 @@ public:
     // pool (see uninitialized), so the copy and move members are spelled out.
     Tensor(const Tensor& other);
     Tensor(Tensor&&) noexcept = default;
-    Tensor& operator=(const Tensor&) = default;
+    Tensor& operator=(const Tensor& other);
     Tensor& operator=(Tensor&&) noexcept = default;
     ~Tensor();
 
