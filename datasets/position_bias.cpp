@@ -36,6 +36,9 @@ PositionBiasData position_bias_logs(const PositionBiasOptions& o) {
     for (int i = 0; i < o.num_items; ++i) d.item_quality.push_back(rng.normal(float(o.quality_mean), float(o.quality_std)));
     if (o.with_bids)
         for (int i = 0; i < o.num_items; ++i) d.bids.push_back(std::exp(0.5f * rng.normal()));
+    // Drawn only when asked for, so the default stream stays as it was.
+    if (o.ranker_item_bias > 0.0)
+        for (int i = 0; i < o.num_items; ++i) d.ranker_bias.push_back(rng.normal(0.0f, float(o.ranker_item_bias)));
 
     for (int r = 0; r < o.num_lists; ++r) {
         int user = rng.randint(o.num_users);
@@ -46,6 +49,7 @@ PositionBiasData position_bias_logs(const PositionBiasOptions& o) {
         for (int j = 0; j < o.list_size; ++j) {
             rel[j] = relevance(d, user, cand[j]);
             score[j] = std::log(rel[j] / (1.0 - rel[j])) + o.ranker_noise * rng.normal();
+            if (!d.ranker_bias.empty()) score[j] += d.ranker_bias[cand[j]];
         }
         std::vector<int> order(o.list_size);
         std::iota(order.begin(), order.end(), 0);

@@ -8,7 +8,8 @@
 //   click    = examined AND clicked_if_examined,  examined ~ Bernoulli(exam[k]),
 //              clicked_if_examined ~ Bernoulli(rel(u,i)), drawn independently.
 // Lists are ordered by a production ranker that sees rel(u,i) plus Gaussian noise
-// (ranker_noise), so top positions hold more relevant items: position and relevance are
+// (ranker_noise) and, when ranker_item_bias > 0, a fixed per-item offset (items it promotes
+// regardless of relevance), so top positions hold more relevant items: position and relevance are
 // confounded, as in real logs. With ranker_noise large the order is close to random.
 #pragma once
 #include <cstdint>
@@ -32,6 +33,8 @@ struct PositionBiasOptions {
     double affinity_std = 0.7;     // std of <user_u, item_i>
     double ranker_noise = 0.5;     // on the logit scale
     bool with_bids = false;        // give every item (ad) a bid ~ lognormal(0, 0.5)
+    double ranker_item_bias = 0.0; // std of a fixed per-item offset the ranker adds to its score
+                                   // (items it promotes whatever their relevance); 0 = none
 };
 
 // One shown slot: list r showed `item` to `user` at `position`.
@@ -48,6 +51,7 @@ struct PositionBiasData {
     std::vector<float> item_quality;   // (num_items)
     Tensor user_vectors, item_vectors; // (num_users, D), (num_items, D)
     std::vector<float> bids;       // (num_items) empty unless with_bids
+    std::vector<float> ranker_bias;    // (num_items) empty unless ranker_item_bias > 0
     int num_users = 0, num_items = 0, list_size = 0;
 };
 
