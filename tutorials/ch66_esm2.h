@@ -1,0 +1,222 @@
+// Chapter 66's experiment as a function: the naive click-space CVR model, ESMM and ESM2 trained on
+// the synthetic purchase funnel (datasets/funnel.h) at several purchase rates, and judged by how well
+// their pCVR ranks every test impression against the TRUE p(purchase | click, x), which the
+// generator knows. Printing and pictures live in ch66_esm2.cpp. Deliberately left out: the paper's
+// real data (Taobao logs), its GMV and online A/B numbers, and delayed purchases.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "datasets/funnel.h"
+#include "models/ch66_esm2.h"
+#include "nn/metrics.h"
+#include "nn/optim.h"
+#include "nn/train.h"
+
+namespace minirec {
+namespace ch66 {
+
+struct StudyOptions {
+    // The purchase-sparsity knob: both purchase rates (after a D-Action, after any other action)
+    // are multiplied by each scale. 1 is the generator's default, 15% and 1%.
+    std::vector<double> buy_scales = {4.0, 1.0, 0.25, 0.1};
+    int train_rows = 60000;
+    int test_rows = 20000;
+    double ctr = 0.1;            // mean p(click); the generator's default D-Action rate (20%) is kept
+    int runs = 5;                // runs per (scale, model), each on a fresh funnel
+    int epochs = 4;
+    int batch = 256;
+    double lr = 3e-3;
+    uint64_t seed = 42;          // the master seed; run r at scale i is one funnel for every model
+    bool verbose = true;         // one line per (scale, model) on stderr
+};
+
+const char* const kModels[] = {"naive CVR", "ESMM", "ESM2"};
+constexpr int kNumModels = 3;
+
+// What we measure on the test impressions (all of them, clicked or not).
+struct Evaluation {
+    double cvr_auc = 0.0;        // pCVR against the true p(purchase | click, x): the entire-space CVR AUC
+    double ctcvr_auc = NAN;      // pCTCVR against the true p(purchase | impression); NaN for the naive model
+    double cvr_ratio = 0.0;      // mean pCVR / mean true pCVR: 1 is calibrated on the entire space
+};
+
+struct Cell {
+    std::vector<Evaluation> runs;
+    long parameters = 0;
+    double seconds = 0.0;
+    double mean(double Evaluation::*field) const {
+        double s = 0.0;
+        for (const Evaluation& e : runs) s += e.*field / double(runs.size());
+        return s;
+    }
+};
+
+struct FunnelStats {
+    double clicks = 0, dactions = 0, purchases = 0;   // counts in the training rows (mean over runs)
+};
+
+struct StudyReport {
+    std::vector<std::vector<Cell>> cells;   // [scale][model]
+    std::vector<FunnelStats> stats;         // [scale]
+};
+
+// The expected AUC of scores s against soft labels p: each row counts as a positive with weight
+// p_i and as a negative with weight 1 - p_i, so
+//   AUC = sum_{i != j} p_i (1 - p_j) [s_i > s_j] (ties 1/2)  /  sum_{i != j} p_i (1 - p_j).
+// It is the mean AUC over every draw of labels from p, computed without drawing: no label noise.
+inline double expected_auc(const std::vector<float>& s, const std::vector<float>& p) {
+    std::vector<size_t> order(s.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s[a] < s[b]; });
+    double num = 0.0, neg_below = 0.0, pos_total = 0.0, neg_total = 0.0, self = 0.0;
+    for (size_t g = 0; g < order.size();) {           // one group of equal scores at a time
+        size_t e = g;
+        double pos = 0.0, neg = 0.0, own = 0.0;
+        for (; e < order.size() && s[order[e]] == s[order[g]]; ++e) {
+            const double pi = p[order[e]];
+            pos += pi, neg += 1.0 - pi, own += pi * (1.0 - pi);
+        }
+        num += pos * neg_below + 0.5 * (pos * neg - own);   // below the group, then ties within it
+        neg_below += neg, pos_total += pos, neg_total += neg, self += own;
+        g = e;
+    }
+    return num / (pos_total * neg_total - self);
+}
+
+// A mini-batch of funnel rows: features, item ids and the three labels, each (B, 1).
+struct Batch {
+    Tensor x, click, daction, purchase;
+    Ids item;
+};
+inline Batch make_batch(const datasets::FunnelData& f, const std::vector<int>& rows) {
+    const int b = int(rows.size()), d = f.x.dim(1);
+    Batch out{Tensor({b, d}), Tensor({b, 1}), Tensor({b, 1}), Tensor({b, 1}), Ids(size_t(b))};
+    for (int i = 0; i < b; ++i) {
+        const size_t r = size_t(rows[size_t(i)]);
+        std::copy(f.x.data() + r * d, f.x.data() + (r + 1) * d, out.x.data() + size_t(i) * d);
+        out.click[size_t(i)] = f.click[r], out.daction[size_t(i)] = f.daction[r];
+        out.purchase[size_t(i)] = f.purchase[r], out.item[size_t(i)] = f.item[r];
+    }
+    return out;
+}
+
+// Each model's loss. The naive model sees clicked rows only (so its labels are p(purchase | click));
+// ESMM and ESM2 see every impression and supervise only probabilities over the entire space.
+inline Var loss_of(const NaiveCVR&, const ConversionOutput& o, const Batch& b) {
+    return bce_probability(o.p_cvr, b.purchase);
+}
+inline Var loss_of(const ESMM&, const ConversionOutput& o, const Batch& b) {
+    return bce_probability(o.p_ctr, b.click) + bce_probability(o.p_ctcvr, b.purchase);
+}
+inline Var loss_of(const ESM2&, const ConversionOutput& o, const Batch& b) {
+    return bce_probability(o.p_ctr, b.click) + bce_probability(o.p_ctavr, b.daction) +
+           bce_probability(o.p_ctcvr, b.purchase);
+}
+inline bool clicked_only(const NaiveCVR&) { return true; }
+inline bool clicked_only(const ESMM&) { return false; }
+inline bool clicked_only(const ESM2&) { return false; }
+
+template <class Model>
+Evaluation evaluate(Model& model, const datasets::FunnelData& f, const std::vector<int>& test) {
+    NoGrad no_grad;
+    const Batch b = make_batch(f, test);
+    const ConversionOutput out = model.forward(b.x, b.item);
+    std::vector<float> p_cvr, p_ctcvr, true_cvr, true_ctcvr;
+    double pred = 0.0, truth = 0.0;
+    for (size_t i = 0; i < test.size(); ++i) {
+        const size_t r = size_t(test[i]);
+        const float cvr = f.p_daction[r] * f.p_buy_d[r] + (1.0f - f.p_daction[r]) * f.p_buy_o[r];
+        p_cvr.push_back(out.p_cvr.value()[i]), true_cvr.push_back(cvr);
+        if (!clicked_only(model)) p_ctcvr.push_back(out.p_ctcvr.value()[i]), true_ctcvr.push_back(f.p_purchase[r]);
+        pred += p_cvr.back(), truth += cvr;
+    }
+    Evaluation ev;
+    ev.cvr_auc = expected_auc(p_cvr, true_cvr);
+    if (!clicked_only(model)) ev.ctcvr_auc = expected_auc(p_ctcvr, true_ctcvr);
+    ev.cvr_ratio = pred / truth;
+    return ev;
+}
+
+// One run: a fresh model trained for `epochs` passes over its training rows, then evaluated.
+template <class Model>
+void train_run(const StudyOptions& o, const datasets::FunnelData& f, const std::vector<int>& train,
+               const std::vector<int>& test, uint64_t model_seed, Cell& cell) {
+    ConversionOptions co;
+    co.input = f.x.dim(1);
+    Rng rng(model_seed);
+    Model model(co, rng);
+    const NamedParams params = model.named_parameters();
+    AdamOptions adam_options;
+    adam_options.lr = o.lr;
+    Adam adam(vars_of(params), adam_options);
+
+    std::vector<int> rows;                                    // the naive model: clicked rows only
+    for (int r : train)
+        if (!clicked_only(model) || f.click[size_t(r)] > 0.5f) rows.push_back(r);
+    long step = 0;
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+        for (const std::vector<int>& idx : make_batches(rows, o.batch, rng)) {
+            const Batch b = make_batch(f, idx);               // x (B, d), item (B), labels (B, 1)
+            const ConversionOutput out = model.forward(b.x, b.item);
+            const Var loss = loss_of(model, out, b);
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+            if (++step % 100 == 0) check_finite(loss.item(), step);
+        }
+    }
+    cell.runs.push_back(evaluate(model, f, test));
+    cell.parameters = 0;
+    for (const auto& p : params) cell.parameters += long(p.second.size());
+}
+
+inline uint64_t run_seed(uint64_t master, int i, int r, int salt) {
+    return splitmix64(master ^ splitmix64(1000003ull * (uint64_t(i) + 1) + 7919ull * uint64_t(r) + uint64_t(salt)));
+}
+
+inline StudyReport run_study(const StudyOptions& o) {
+    StudyReport rep;
+    rep.cells.assign(o.buy_scales.size(), std::vector<Cell>(kNumModels));
+    rep.stats.assign(o.buy_scales.size(), FunnelStats{});
+    for (size_t i = 0; i < o.buy_scales.size(); ++i) {
+        for (int r = 0; r < o.runs; ++r) {
+            datasets::FunnelOptions fo;                       // one funnel per (scale, run), shared by all models
+            fo.n = o.train_rows + o.test_rows;
+            fo.ctr = o.ctr;
+            fo.buy_after_daction *= o.buy_scales[i];
+            fo.buy_after_oaction *= o.buy_scales[i];
+            fo.seed = run_seed(o.seed, int(i), r, 0);
+            const datasets::FunnelData f = datasets::funnel(fo);
+            std::vector<int> train, test;
+            for (int k = 0; k < fo.n; ++k) (k < o.train_rows ? train : test).push_back(k);
+            for (int k : train) {
+                rep.stats[i].clicks += f.click[size_t(k)] / o.runs;
+                rep.stats[i].dactions += f.daction[size_t(k)] / o.runs;
+                rep.stats[i].purchases += f.purchase[size_t(k)] / o.runs;
+            }
+            for (int m = 0; m < kNumModels; ++m) {
+                Cell& cell = rep.cells[i][size_t(m)];
+                const auto start = std::chrono::steady_clock::now();
+                const uint64_t model_seed = run_seed(o.seed, int(i), r, 1 + m);
+                if (m == 0) train_run<NaiveCVR>(o, f, train, test, model_seed, cell);
+                if (m == 1) train_run<ESMM>(o, f, train, test, model_seed, cell);
+                if (m == 2) train_run<ESM2>(o, f, train, test, model_seed, cell);
+                cell.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            }
+        }
+        if (o.verbose)
+            for (int m = 0; m < kNumModels; ++m)
+                std::fprintf(stderr, "buy scale %.2f  %-9s  %d runs  CVR AUC %.4f  %.1f s\n", o.buy_scales[i],
+                             kModels[m], o.runs, rep.cells[i][size_t(m)].mean(&Evaluation::cvr_auc),
+                             rep.cells[i][size_t(m)].seconds);
+    }
+    return rep;
+}
+
+}  // namespace ch66
+}  // namespace minirec
