@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
                                 "planted pairwise and 3-field interactions; AutoInt's attention heatmap.");
     ExperimentOptions o;
     int max_layers = 0;
-    flags.epochs = 0;   // --epochs: 0 keeps the configuration's own (2)
+    flags.epochs = o.epochs;   // --epochs: 2 unless told otherwise (--quick too)
     flags.add("layers", &max_layers, "AutoInt depths 1..L; 0: the configuration's own (3; --quick 2)");
     flags.add("rows", &o.train_rows, "training rows (--quick: 30000)");
     flags.add("lr", &o.lr, "Adam learning rate");
@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
         const ExperimentOptions q = quick_options(flags.seed);
         o.train_rows = q.train_rows, o.test_rows = q.test_rows, o.layers = q.layers, o.pairs_only = q.pairs_only;
     }
-    if (flags.epochs > 0) o.epochs = flags.epochs;
+    o.epochs = flags.epochs;
     if (max_layers > 0) {
         o.layers.clear();
         for (int l = 1; l <= max_layers; ++l) o.layers.push_back(l);
