@@ -23,6 +23,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch64 {  // each chapter's model in its own namespace: ch64 and ch65 both have a LogisticRegression
 
 // A mini-batch of synthetic_ctr rows in the form the models read: the categorical ids shifted
 // into one shared table (field f's value x sits at row offset_f + x), the tag bags, the numeric z.
@@ -209,4 +210,5 @@ struct AutoInt {
     }
 };
 
+}  // namespace ch64
 }  // namespace minirec

@@ -12,6 +12,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch65 {  // each chapter's model in its own namespace: ch64 and ch65 both have a LogisticRegression
 
 // ---- The correction ---------------------------------------------------------------------------
 // Keep every positive and each negative with probability w (0 < w <= 1). For a feature vector x
@@ -101,4 +102,5 @@ struct SmallDNN {
     }
 };
 
+}  // namespace ch65
 }  // namespace minirec

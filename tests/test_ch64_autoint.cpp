@@ -7,6 +7,7 @@
 #include "tutorials/ch64_autoint.h"
 
 using namespace minirec;
+using namespace minirec::ch64;
 
 namespace {
 // Master seeds 1..6 gave, at the quick size: AutoInt L=2 minus LR in AUC at least 0.017, FM minus

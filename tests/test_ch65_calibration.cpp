@@ -9,6 +9,7 @@
 #include "tutorials/ch65_calibration.h"
 
 using namespace minirec;
+using namespace minirec::ch65;
 
 namespace {
 // 80k training impressions, 2 epochs, 2 trainings per (model, w), w in {1, 1/2, 1/10}: about 2 s of
