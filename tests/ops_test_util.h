@@ -47,6 +47,9 @@ inline Tensor distinct(const Shape& shape, uint64_t seed, float gap = 0.1f) {
     return t;
 }
 
+// Whether `part` occurs in `s` (for checking error messages).
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 // The message of the exception `f` throws as type E; fails the test when nothing (or another
 // type) is thrown.
 template <class E>

@@ -9,8 +9,11 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "tests/gradcheck.h"
+#include "tests/ops_test_util.h"
 
 using namespace minirec;
+using minirec::testing::contains;
+using minirec::testing::message_of;
 using minirec::testing::grad_check;
 
 namespace {
@@ -19,20 +22,6 @@ Tensor rnd(Shape s, uint64_t seed) {
     Rng rng(seed);
     return Tensor::uniform(std::move(s), rng, -1.0f, 1.0f);
 }
-
-// The message of the exception `f` throws as E (fails the test when it throws nothing).
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL_CHECK("no exception thrown");
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Naive op(a) op(b) over any leading batch axes (b may be a shared 2-D), as a reference.
 Tensor naive_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {

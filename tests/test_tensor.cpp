@@ -10,23 +10,13 @@
 
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "tests/ops_test_util.h"
 
 using namespace minirec;
+using minirec::testing::contains;
+using minirec::testing::message_of;
 
 namespace {
-
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL_CHECK("no exception thrown");
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // a op b by explicit loops over a (2,3,4) result, reading each operand through its own shape
 // padded to rank 3 (size-1 axes read index 0). The reference the broadcasting code must match.
