@@ -100,8 +100,8 @@ struct CtrMlp {
 struct MmoeBench {
     static constexpr int B = 256;
     Rng rng{2};
-    MultiTaskOptions opt = [] {
-        MultiTaskOptions o;
+    ch68::MultiTaskOptions opt = [] {
+        ch68::MultiTaskOptions o;
         o.input = 100;
         o.experts = 8;
         o.expert_hidden = 16;
@@ -109,7 +109,7 @@ struct MmoeBench {
         o.tower_hidden = 8;
         return o;
     }();
-    MMoE model{opt, rng};
+    ch68::MMoE model{opt, rng};
     std::vector<Tensor> x, y1, y2;
 
     MmoeBench() {
@@ -131,7 +131,7 @@ struct MmoeBench {
     std::vector<Var> parameters() const { return vars_of(model.named_parameters()); }
     Var loss(size_t i) {
         const size_t k = i % x.size();
-        MultiTaskOutput out = model.forward(constant(x[k]));  // two (B, 1) predictions
+        ch68::MultiTaskOutput out = model.forward(constant(x[k]));  // two (B, 1) predictions
         return mse_loss(out.y[0], y1[k]) + mse_loss(out.y[1], y2[k]);
     }
 };

@@ -17,6 +17,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch66 {
 
 struct ConversionOptions {
     int input = 8;                    // d, dense features
@@ -149,4 +150,5 @@ struct ESM2 {
     }
 };
 
+}  // namespace ch66
 }  // namespace minirec

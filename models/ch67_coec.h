@@ -17,6 +17,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch67 {
 
 // Expected clicks of an ad from its impressions per position: sum_k n_k EC_k (the worked example).
 inline double expected_clicks(const std::vector<double>& impressions_at, const std::vector<double>& ctr_at) {
@@ -77,4 +78,5 @@ struct PositionBiasLR {
     }
 };
 
+}  // namespace ch67
 }  // namespace minirec

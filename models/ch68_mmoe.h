@@ -20,6 +20,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch68 {
 
 struct MultiTaskOptions {
     int input = 16;           // d
@@ -187,4 +188,5 @@ struct MMoE {
     }
 };
 
+}  // namespace ch68
 }  // namespace minirec

@@ -24,6 +24,12 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch69 {
+
+// Chapter 68's MMoE, reused as it is.
+using ch68::MMoE;
+using ch68::MultiTaskOptions;
+using ch68::MultiTaskOutput;
 
 struct YouTubeRankerOptions {
     int num_users = 0, num_items = 0;
@@ -109,4 +115,5 @@ struct YouTubeRanker {
     }
 };
 
+}  // namespace ch69
 }  // namespace minirec

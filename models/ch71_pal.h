@@ -17,6 +17,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch71 {
 
 // A factorisation machine (Rendle 2010) over F one-hot fields, each id already offset into one
 // shared vocabulary of N ids:
@@ -87,4 +88,5 @@ inline Var pal_loss(const Var& seen_logit, const Var& ctr_logit, const Tensor& y
     return -mean(yv * log_b + (1.0f - yv) * log_not_b);
 }
 
+}  // namespace ch71
 }  // namespace minirec

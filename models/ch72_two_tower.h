@@ -16,6 +16,7 @@
 #include "nn/layers.h"
 
 namespace minirec {
+namespace ch72 {
 
 // ---- Streaming frequency estimation (Algorithm 2; several hashings: Algorithm 3) --------------
 // Instead of counting items, we learn how many steps pass between two sightings of an item, its
@@ -182,4 +183,5 @@ struct TwoTower {
     }
 };
 
+}  // namespace ch72
 }  // namespace minirec

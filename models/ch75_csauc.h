@@ -16,6 +16,7 @@
 #include "nn/losses.h"
 
 namespace minirec {
+namespace ch75 {
 
 // The auction's ranking score for every candidate: eCPM_i = pCTR_i * bid_i.
 inline std::vector<float> ecpm(const std::vector<float>& pctr, const std::vector<float>& bid) {
@@ -69,4 +70,5 @@ inline Var weighted_bce(const Var& logits, const Tensor& y, const Tensor& weight
     return sum(per_example * constant(weights)) / total;
 }
 
+}  // namespace ch75
 }  // namespace minirec

@@ -7,6 +7,7 @@
 #include "tutorials/ch66_esm2.h"
 
 using namespace minirec;
+using namespace minirec::ch66;
 
 namespace {
 // The tutorial's --quick: buy scales 4 and 0.25, 30000 training rows, 2 runs, 4 epochs (about 1.5 s

@@ -6,6 +6,7 @@
 #include "tutorials/ch68_mmoe.h"
 
 using namespace minirec;
+using namespace minirec::ch68;
 
 namespace {
 // The four claims on a quick budget: rho in {0.5, 1.0}, OMoE and MMoE, 10 runs of 1500

@@ -7,6 +7,7 @@
 #include "tutorials/ch69_youtube_mtl.h"
 
 using namespace minirec;
+using namespace minirec::ch69;
 
 namespace {
 // The tutorial's --quick: 8000 lists, 4 epochs, both rankers (about 2 s at -O2), run once.

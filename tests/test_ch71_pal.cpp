@@ -9,6 +9,7 @@
 #include "tutorials/ch71_pal.h"
 
 using namespace minirec;
+using namespace minirec::ch71;
 
 namespace {
 // Ranker bias 2 only, 2 worlds of 12,000 lists (about 2 s at -O2), run once for the claims below.

@@ -9,6 +9,7 @@
 #include "tutorials/ch72_two_tower.h"
 
 using namespace minirec;
+using namespace minirec::ch72;
 
 namespace {
 FrequencyEstimatorOptions exact(double alpha) {
