@@ -262,6 +262,16 @@ void copy_band(float* dst, size_t dst_len, size_t dst_start, const float* src, s
     }
 }
 
+// dst's band [dst_start, dst_start + len) += all of src (len along the axis), for each outer index.
+void add_band(float* dst, size_t dst_len, size_t dst_start, const float* src, size_t len, size_t outer,
+              size_t inner) {
+    for (size_t o = 0; o < outer; ++o) {
+        float* d = dst + (o * dst_len + dst_start) * inner;
+        const float* s = src + o * len * inner;
+        for (size_t i = 0; i < len * inner; ++i) d[i] += s[i];
+    }
+}
+
 }  // namespace
 
 // y = [x_0, x_1, ..] along axis;  dx_k = the band of gy that x_k filled.
@@ -322,13 +332,16 @@ Var slice_impl(const Var& x, int axis, int start, int end, const char* op) {
     const size_t outer = prod(s, 0, static_cast<size_t>(ax)), inner = prod(s, static_cast<size_t>(ax) + 1, s.size());
     const size_t len = static_cast<size_t>(e - b), total = static_cast<size_t>(n), from = static_cast<size_t>(b);
 
-    Tensor y(out);
+    Tensor y = Tensor::uninitialized(out);  // every element is copied below
     copy_band(y.data(), len, 0, x.value().data(), total, from, len, outer, inner);
     Var r = make_result(std::move(y), {x}, op);
     r.set_backward([x, outer, inner, len, total, from](const Tensor& gy) {
-        Tensor dx(x.shape());
-        copy_band(dx.data(), total, from, gy.data(), len, 0, len, outer, inner);
-        x.accumulate_grad(std::move(dx));
+        // We add the band straight into x's gradient (zeros the first time) rather than building
+        // a full-size dx per slice: the T slices of a sequence (GRU, LSTM) cost O(T), not O(T^2).
+        Node* n = x.node();
+        if (!n->requires_grad) return;
+        if (!x.has_grad()) n->grad = Tensor(x.shape());
+        add_band(n->grad.data(), total, from, gy.data(), len, outer, inner);
     });
     return r;
 }
