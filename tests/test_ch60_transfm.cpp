@@ -55,7 +55,7 @@ TEST_CASE("TransFM: gradients of the linear-time pairwise term match finite diff
 TEST_CASE("TransFM eq. 1, a worked example: w0 + w_a + w_b + |v_a + v'_a - v_b|^2, and it is directed") {
     Rng rng(1);
     ch60::TransFM m(2, 2, rng);
-    m.w0.value_mut() = Tensor({1}, {0.5f});
+    m.w0.value_mut() = Tensor::full({1}, 0.5f);
     m.w.table.value_mut() = Tensor({2, 1}, {0.25f, -1.0f});
     m.v.table.value_mut() = Tensor({2, 2}, {1.0f, 0.0f, 0.0f, 2.0f});
     m.trans.table.value_mut() = Tensor({2, 2}, {0.0f, 1.0f, 1.0f, 0.0f});
