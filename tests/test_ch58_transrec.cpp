@@ -46,7 +46,10 @@ TEST_CASE("translation walks: deterministic, inside the ball, lengths in range, 
     CHECK(a.item_pos == b.item_pos);
     CHECK(a.sequences != c.sequences);
     REQUIRE(a.item_pos.size() == size_t(80 * 2));
-    for (int j = 0; j < 80; ++j) CHECK(a.item_pos[size_t(j) * 2] * a.item_pos[size_t(j) * 2] + a.item_pos[size_t(j) * 2 + 1] * a.item_pos[size_t(j) * 2 + 1] <= 1.0f);
+    for (int j = 0; j < 80; ++j) {
+        const float x = a.item_pos[size_t(j) * 2], y = a.item_pos[size_t(j) * 2 + 1];
+        CHECK(x * x + y * y <= 1.0f);
+    }
     for (int u = 0; u < 50; ++u) {
         const float* t = &a.user_shift[size_t(u) * 2];
         CHECK(std::sqrt(t[0] * t[0] + t[1] * t[1]) == doctest::Approx(0.25).epsilon(1e-5));
