@@ -1,0 +1,238 @@
+// Chapter 58's experiment as a function: next-item sequences with a planted translation structure
+// (datasets/translation_walks.h), split leave-one-out as in the paper (each user's last item is
+// her test item); PopRec, BPR-MF, FMC, FPMC and TransRec (squared L2 and L1) trained with S-BPR on
+// the rest; AUC and Hit@K of the held-out item against the items the user never touched.
+// Printing and pictures live in ch58_transrec.cpp. Deliberately left out: the paper's
+// validation item and early stopping (we train a fixed number of epochs), real datasets.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "datasets/translation_walks.h"
+#include "models/ch58_transrec.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
+
+namespace minirec {
+namespace ch58 {
+
+enum Model { kPop, kBprMf, kFmc, kFpmc, kTransL2, kTransL1, kOracle, kNumModels };
+const char* const kModelNames[] = {"PopRec", "BPR-MF", "FMC", "FPMC", "TransRec (L2^2)", "TransRec (L1)",
+                                   "oracle (true next-item distribution)"};
+constexpr int kTrained = kTransL1 + 1;   // models 1..kTransL1 are trained; PopRec counts, the oracle knows
+
+struct StudyOptions {
+    datasets::TranslationWalkOptions data;   // the world; seed and num_users set per run
+    std::vector<int> users = {500, 1000, 2000};   // data sizes: more users = more transitions per item
+    int replicates = 2;                      // independent worlds per size
+    int epochs = 20;
+    int batch = 256;
+    double lr = 0.01;                        // Adam
+    double weight_decay = 1e-4;              // Omega(Theta): Adam's L2 penalty on every parameter
+    int dim = 10;                            // D for every model
+    int curve_every = 2;                     // test AUC every this many epochs (first world of each size)
+    uint64_t seed = 42;
+    bool verbose = true;
+};
+
+// One world's results: per model, the mean over users of AUC, Hit@10 and Hit@50.
+struct Replicate {
+    double auc[kNumModels] = {}, hit10[kNumModels] = {}, hit50[kNumModels] = {};
+    std::vector<double> curve_epoch;                 // epochs at which the curve was measured
+    std::vector<std::vector<double>> curve_auc;      // [model][point], trained models only
+    int train_transitions = 0;
+};
+
+struct Level {
+    int users = 0;
+    std::vector<Replicate> reps;
+    template <class F> double mean(F f) const {
+        double s = 0.0;
+        for (const Replicate& r : reps) s += f(r) / double(reps.size());
+        return s;
+    }
+    template <class F> double min(F f) const {
+        double m = 1e300;
+        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
+        return m;
+    }
+    double auc(int m) const { return mean([&](const Replicate& r) { return r.auc[m]; }); }
+    double hit10(int m) const { return mean([&](const Replicate& r) { return r.hit10[m]; }); }
+    double hit50(int m) const { return mean([&](const Replicate& r) { return r.hit50[m]; }); }
+};
+
+struct StudyReport {
+    std::vector<Level> levels;
+    double seconds = 0.0;
+};
+
+// One training example of S-BPR: user u moved from prev to next; neg is a sampled item j' != next.
+struct Transitions {
+    Ids user, prev, next;
+};
+
+// Leave-one-out: every transition but each user's last one trains.
+inline Transitions training_transitions(const datasets::TranslationWalkData& d) {
+    Transitions t;
+    for (int u = 0; u < d.num_users; ++u) {
+        const Ids& s = d.sequences[size_t(u)];
+        for (size_t k = 1; k + 1 < s.size(); ++k) t.user.push_back(u), t.prev.push_back(s[k - 1]), t.next.push_back(s[k]);
+    }
+    return t;
+}
+
+// AUC and rank of one user's held-out item among the items she never touched in training:
+//   AUC_u = (1 / |I \ S_u|) sum_{j' in I \ S_u} [p_{u,g} > p_{u,j'}]   (ties count one half)
+// and the number of those items scored at least as high (Hit@K = rank < K; ties count against).
+inline void evaluate_user(const std::vector<float>& score, const Ids& seq, double* auc_u, int* rank) {
+    std::vector<char> seen(score.size(), 0);
+    for (size_t k = 0; k + 1 < seq.size(); ++k) seen[size_t(seq[k])] = 1;
+    const int target = seq.back();
+    seen[size_t(target)] = 1;
+    double below = 0.0;
+    int negatives = 0, ahead = 0;
+    for (size_t j = 0; j < score.size(); ++j) {
+        if (seen[j]) continue;
+        ++negatives;
+        if (score[j] < score[size_t(target)]) below += 1.0;
+        else if (score[j] == score[size_t(target)]) below += 0.5, ++ahead;
+        else ++ahead;
+    }
+    *auc_u = below / negatives;
+    *rank = ahead;
+}
+
+// Mean AUC, Hit@10, Hit@50 over users for a scorer f(user, prev) -> (N) scores.
+template <class Scorer>
+void evaluate(const datasets::TranslationWalkData& d, Scorer f, double* auc, double* hit10, double* hit50) {
+    *auc = *hit10 = *hit50 = 0.0;
+    for (int u = 0; u < d.num_users; ++u) {
+        const Ids& s = d.sequences[size_t(u)];
+        double a = 0.0;
+        int rank = 0;
+        evaluate_user(f(u, s[s.size() - 2]), s, &a, &rank);
+        *auc += a / d.num_users;
+        *hit10 += (rank < 10 ? 1.0 : 0.0) / d.num_users;
+        *hit50 += (rank < 50 ? 1.0 : 0.0) / d.num_users;
+    }
+}
+
+// The five trained models side by side, so one loop trains them on the same batches and negatives.
+struct Models {
+    FPMC bpr_mf, fmc, fpmc;
+    TransRec trans_l2, trans_l1;
+    Models(int users, int items, int dim, Rng& rng)
+        : bpr_mf(users, items, dim, true, false, rng), fmc(users, items, dim, false, true, rng),
+          fpmc(users, items, dim, true, true, rng), trans_l2(users, items, dim, Distance::l2_squared, rng),
+          trans_l1(users, items, dim, Distance::l1, rng) {}
+
+    // eq. (4) for every model: -mean ln sigmoid(p_uij - p_uij'); the sum has no cross terms.
+    Var loss(const Ids& u, const Ids& i, const Ids& j, const Ids& neg) const {
+        return bpr_loss(bpr_mf(u, i, j), bpr_mf(u, i, neg)) + bpr_loss(fmc(u, i, j), fmc(u, i, neg)) +
+               bpr_loss(fpmc(u, i, j), fpmc(u, i, neg)) + bpr_loss(trans_l2(u, i, j), trans_l2(u, i, neg)) +
+               bpr_loss(trans_l1(u, i, j), trans_l1(u, i, neg));
+    }
+    std::vector<float> score_all(int model, int user, int prev) const {
+        switch (model) {
+            case kBprMf: return bpr_mf.score_all(user, prev);
+            case kFmc: return fmc.score_all(user, prev);
+            case kFpmc: return fpmc.score_all(user, prev);
+            case kTransL2: return trans_l2.score_all(user, prev);
+            default: return trans_l1.score_all(user, prev);
+        }
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = bpr_mf.named_parameters("bpr_mf.");
+        append(p, fmc.named_parameters("fmc."));
+        append(p, fpmc.named_parameters("fpmc."));
+        append(p, trans_l2.named_parameters("trans_l2."));
+        append(p, trans_l1.named_parameters("trans_l1."));
+        return p;
+    }
+};
+
+inline Replicate run_replicate(const StudyOptions& o, int users, uint64_t seed, bool record_curve) {
+    datasets::TranslationWalkOptions dopt = o.data;
+    dopt.num_users = users;
+    dopt.seed = seed;
+    const datasets::TranslationWalkData d = datasets::translation_walks(dopt);
+    const Transitions tr = training_transitions(d);
+    const int n = int(tr.user.size()), N = d.num_items;
+    Replicate rep;
+    rep.train_transitions = n;
+    rep.curve_auc.assign(kTrained, {});
+
+    Rng rng(splitmix64(seed + 11));
+    Models m(d.num_users, N, o.dim, rng);
+    AdamOptions ao;
+    ao.lr = o.lr;
+    ao.weight_decay = o.weight_decay;
+    Adam adam(vars_of(m.named_parameters()), ao);
+    long step = 0;
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+        for (const std::vector<int>& rows : make_batches(n, o.batch, rng)) {
+            Ids u, i, j, neg;
+            for (int r : rows) {
+                u.push_back(tr.user[size_t(r)]), i.push_back(tr.prev[size_t(r)]), j.push_back(tr.next[size_t(r)]);
+                int k = rng.randint(N - 1);                 // j' uniform over the other items
+                neg.push_back(k >= tr.next[size_t(r)] ? k + 1 : k);
+            }
+            const Var loss = m.loss(u, i, j, neg);
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+            m.trans_l2.project();                           // gamma back into the unit ball
+            m.trans_l1.project();
+            if (++step % 100 == 0) check_finite(loss.item(), step);
+        }
+        if (record_curve && ((epoch + 1) % o.curve_every == 0 || epoch + 1 == o.epochs)) {
+            rep.curve_epoch.push_back(epoch + 1);
+            for (int model = kBprMf; model < kTrained; ++model) {
+                double a = 0, h = 0, h50 = 0;
+                evaluate(d, [&](int user, int prev) { return m.score_all(model, user, prev); }, &a, &h, &h50);
+                rep.curve_auc[size_t(model)].push_back(a);
+            }
+        }
+    }
+
+    PopRec pop(N);
+    for (int item : tr.next) pop.add(item);
+    for (const Ids& s : d.sequences) pop.add(s[0]);
+    evaluate(d, [&](int u, int prev) { return pop.score_all(u, prev); }, &rep.auc[kPop], &rep.hit10[kPop], &rep.hit50[kPop]);
+    for (int model = kBprMf; model < kTrained; ++model)
+        evaluate(d, [&](int u, int prev) { return m.score_all(model, u, prev); }, &rep.auc[model], &rep.hit10[model],
+                 &rep.hit50[model]);
+    evaluate(d, [&](int u, int prev) {
+                 const std::vector<double> p = datasets::true_next_distribution(d, u, prev);
+                 return std::vector<float>(p.begin(), p.end());
+             },
+             &rep.auc[kOracle], &rep.hit10[kOracle], &rep.hit50[kOracle]);
+    return rep;
+}
+
+inline StudyReport run_study(const StudyOptions& o) {
+    StudyReport rep;
+    const auto start = std::chrono::steady_clock::now();
+    for (int users : o.users) {
+        Level level;
+        level.users = users;
+        for (int r = 0; r < o.replicates; ++r) {
+            level.reps.push_back(run_replicate(o, users, splitmix64(o.seed * 1000003ull + uint64_t(r)), r == 0));
+            const Replicate& x = level.reps.back();
+            if (o.verbose)
+                std::fprintf(stderr, "%d users, world %d/%d: AUC BPR-MF %.4f FPMC %.4f TransRec %.4f; Hit@10 FPMC %.4f TransRec %.4f\n",
+                             users, r + 1, o.replicates, x.auc[kBprMf], x.auc[kFpmc], x.auc[kTransL2], x.hit10[kFpmc],
+                             x.hit10[kTransL2]);
+        }
+        rep.levels.push_back(level);
+    }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return rep;
+}
+
+}  // namespace ch58
+}  // namespace minirec
