@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -261,6 +262,8 @@ inline std::vector<StudentSpec> student_specs(const StudyOptions& o) {
 inline StudyReport run_study(const StudyOptions& o) {
     if (o.replicates < 1 || o.epochs < 1 || o.batch < 1 || o.world.train_events < o.batch || o.world.test_events < 10)
         throw std::invalid_argument("ch62: need replicates, epochs >= 1 and at least one batch of training events");
+    if (o.world.users < 2 || o.world.items < 2 || o.world.latent_dim < 1 || o.dim < 1)
+        throw std::invalid_argument("ch62: need at least 2 users, 2 items and positive sizes");
     for (double l : o.lambdas)
         if (l < 0.0 || l > 1.0) throw std::invalid_argument("ch62: every lambda must be in [0, 1]");
     StudyReport rep;
