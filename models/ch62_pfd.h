@@ -1,0 +1,98 @@
+// Privileged features distillation (PFD) of Xu et al. (KDD 2020, arXiv 1907.05171): a teacher that
+// also sees features only logged at training time (dwell time, post-click behaviour) teaches a
+// student that sees only what is known at serving time. Both train together in one loop.
+// Deliberately left out: the paper's two-tower and deep networks (our student is an FM over user
+// and item, chapter 71's), model distillation (a bigger teacher, "UD"), multi-GPU training tricks.
+//
+//   MD   (model distillation):   min_Ws (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X; Wt), f(X; Ws))
+//   PFD  (privileged features):  min_Ws (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X, X*; Wt), f(X; Ws))
+//   synchronous PFD:  min_{Ws, Wt} (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X, X*; Wt), f(X; Ws))
+//                                  + L_t(y, f(X, X*; Wt))
+//   with L_s, L_t the cross-entropy with the labels, L_d the cross-entropy with the teacher's
+//   probability as a soft label; the teacher's output is a constant inside L_d (L_d never updates
+//   the teacher), and lambda warms up from 0 while the teacher is still poor.
+//   serving: the student f(X; Ws) alone; X* is not needed (and not available).
+#pragma once
+#include <algorithm>
+#include <string>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "models/ch71_pal.h"   // FM: the CTR network both models share
+#include "nn/layers.h"
+#include "nn/losses.h"
+
+namespace minirec {
+namespace ch62 {
+
+// The student f(X; Ws): an FM over the serving features, user and item (ids offset into one
+// vocabulary of users then items). This is the model that serves.
+struct Student {
+    FM fm;
+    Student() = default;
+    Student(int vocabulary, int dim, Rng& rng) : fm(vocabulary, dim, rng) {}
+    // ids (B, 2) user and item -> logits (B, 1)
+    Var operator()(const Ids& user_item) const { return fm(user_item, 2); }
+    NamedParams named_parameters(const std::string& prefix = "") const { return fm.named_parameters(prefix + "fm."); }
+};
+
+// The teacher f(X, X*; Wt): the same FM over X, plus a small tower over the privileged features X*
+// (P dense values per example), added in logit space:  logit = FM(X) + MLP(X*).
+struct Teacher {
+    FM fm;
+    Linear hidden, out;   // X* (B, P) -> (B, H) ReLU -> (B, 1)
+    Teacher() = default;
+    Teacher(int vocabulary, int dim, int privileged, int tower_hidden, Rng& rng)
+        : fm(vocabulary, dim, rng),
+          hidden(privileged, tower_hidden, rng, true, Init::kaiming_uniform),
+          out(tower_hidden, 1, rng) {}
+    // ids (B, 2), privileged (B, P) -> logits (B, 1)
+    Var operator()(const Ids& user_item, const Var& privileged) const {
+        return fm(user_item, 2) + out(relu(hidden(privileged)));
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = fm.named_parameters(prefix + "fm.");
+        append(p, hidden.named_parameters(prefix + "hidden."));
+        append(p, out.named_parameters(prefix + "out."));
+        return p;
+    }
+};
+
+// Embedding sharing (the paper shares the feature embeddings of teacher and student): the
+// teacher's FM factors become the student's table itself (one Var, two users), so the student's
+// losses and the teacher's both update it. Parameters to optimise: the student's, then the
+// teacher's except the shared table (listing it twice would step it twice).
+inline void share_factors(Teacher& t, const Student& s) { t.fm.v = s.fm.v; }
+inline NamedParams shared_pair_parameters(const Student& s, const Teacher& t) {
+    NamedParams p = s.named_parameters("student.");
+    append(p, t.fm.w.named_parameters("teacher.fm.w."));
+    append(p, t.hidden.named_parameters("teacher.hidden."));
+    append(p, t.out.named_parameters("teacher.out."));
+    return p;
+}
+
+// lambda at optimizer step `step` (0-based): a linear warm-up from 0 to `lambda` over `warmup`
+// steps, then constant. The paper warms lambda up because early in synchronous training the
+// teacher is no better than the student and would mislead it.
+inline double lambda_at(double lambda, long step, long warmup) {
+    if (warmup <= 0) return lambda;
+    return lambda * std::min(1.0, double(step) / double(warmup));
+}
+
+// The student's part of the objective: (1 - lambda) L_s(y, f_s) + lambda L_d(f_t, f_s).
+// student_logit, teacher_logit (B, 1); y (B, 1) labels. The teacher enters as a constant soft
+// label sigma(teacher_logit): gradients from this loss reach the student only.
+inline Var student_loss(const Var& student_logit, const Var& teacher_logit, const Tensor& y, double lambda) {
+    const Tensor soft = sigmoid(detach(teacher_logit)).value();             // (B, 1) p_teacher
+    const Var hard_part = bce_with_logits(student_logit, y);                  // L_s
+    const Var soft_part = bce_with_logits(student_logit, soft);               // L_d
+    return hard_part * float(1.0 - lambda) + soft_part * float(lambda);
+}
+
+// The whole synchronous objective: the student's part plus the teacher's own L_t(y, f_t).
+inline Var pfd_loss(const Var& student_logit, const Var& teacher_logit, const Tensor& y, double lambda) {
+    return student_loss(student_logit, teacher_logit, y, lambda) + bce_with_logits(teacher_logit, y);
+}
+
+}  // namespace ch62
+}  // namespace minirec

@@ -1,0 +1,88 @@
+// The adversarial de-biasing network of Moore et al. (Microsoft, arXiv 1804.06909): four small
+// networks. A Base net turns the features X into a representation Z_A; a Prediction net reads the
+// click logit Z_Y from it; a Bypass net turns the bias b = P(click | position) into a logit Z_BY
+// added to Z_Y; a Bias net (the adversary) tries to recover b from Z_A. The adversary is trained to
+// predict b; everything else is trained on clicks plus a penalty on how well the adversary does,
+// so Z_A keeps no (linear) trace of the position. Deliberately left out: the paper's real features
+// and sizes, positions other than a slot index, any serving-time use of the adversary.
+//
+//   Z_A = Base(X),  Z_Y = Pred(Z_A),  Z_BY = Bypass(b),  Z_B = Bias(Z_A)
+//   adversary step (Theta_B only):        L_B = mean (Z_B - b)^2
+//   predictor step (Theta_A, Theta_Y, Theta_BY, Theta_B fixed):
+//       L_Y = logloss(y, sigmoid(Z_Y + Z_BY)) + lambda Cov(Z_B, b)^2
+//   the two steps alternate, one mini-batch each.
+//   serving: Bypass at position 1's b, a constant offset, so items are ranked by Z_Y alone.
+// With lambda = 0 the same network is "position as a feature" (through the bypass), and without
+// the bypass it is the naive model that ignores position: the chapter's two baselines.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+#include "nn/losses.h"
+
+namespace minirec {
+namespace ch73 {
+
+struct AdversarialOptions {
+    int features = 9;          // F, the dense features X
+    int hidden = 16;           // the Base and Bias nets' hidden width
+    int representation = 8;    // R, the size of Z_A
+    bool bypass = true;        // false: the naive model (no position anywhere)
+};
+
+struct AdversarialNet {
+    AdversarialOptions options;
+    MLP base;                  // X (B, F) -> Z_A (B, R), ReLU at both layers
+    Linear pred;               // Z_A (B, R) -> Z_Y (B, 1)
+    Linear bypass;             // b (B, 1) -> Z_BY (B, 1)
+    MLP bias;                  // Z_A (B, R) -> Z_B (B, 1), the adversary
+
+    AdversarialNet(const AdversarialOptions& o, Rng& rng)
+        : options(o),
+          base(MLPOptions{{o.features, o.hidden, o.representation}, Activation::relu, 0.0f, false, true}, rng),
+          pred(o.representation, 1, rng),
+          bypass(1, 1, rng),
+          bias(MLPOptions{{o.representation, o.hidden, 1}}, rng) {}
+
+    Var representation(const Var& x) { return base(x); }                     // Z_A (B, R)
+    Var prediction_logit(const Var& z_a) const { return pred(z_a); }          // Z_Y (B, 1)
+    Var bypass_logit(const Var& b) const { return bypass(b); }                // Z_BY (B, 1)
+    Var bias_prediction(const Var& z_a) { return bias(z_a); }                 // Z_B (B, 1)
+    // The click logit the log is fitted with: Z_Y + Z_BY (Z_Y alone without the bypass).
+    Var click_logit(const Var& z_a, const Var& b) const {
+        return options.bypass ? prediction_logit(z_a) + bypass_logit(b) : prediction_logit(z_a);
+    }
+
+    // The predictor's parameters (Theta_A, Theta_Y, Theta_BY) and the adversary's (Theta_B):
+    // two disjoint groups, one optimizer each.
+    NamedParams predictor_parameters() const {
+        NamedParams p = base.named_parameters("base.");
+        append(p, pred.named_parameters("pred."));
+        if (options.bypass) append(p, bypass.named_parameters("bypass."));
+        return p;
+    }
+    NamedParams adversary_parameters() const { return bias.named_parameters("bias."); }
+};
+
+// Cov(Z_B, b) over the mini-batch: mean((Z_B - mean Z_B)(b - mean b)). z_b, b (B, 1) -> scalar.
+inline Var batch_covariance(const Var& z_b, const Tensor& b) {
+    const Var bv = constant(b);
+    return mean((z_b - mean(z_b)) * (bv - mean(bv)));
+}
+
+// L_B: the adversary's squared error in predicting b from Z_A.
+inline Var adversary_loss(const Var& z_b, const Tensor& b) { return mse_loss(z_b, b); }
+
+// L_Y: the click log-loss plus lambda times the squared covariance of the adversary's guess with b.
+inline Var predictor_loss(const Var& click_logit, const Tensor& y, const Var& z_b, const Tensor& b, double lambda) {
+    const Var loss = bce_with_logits(click_logit, y);
+    if (lambda == 0.0) return loss;
+    const Var c = batch_covariance(z_b, b);
+    return loss + c * c * float(lambda);
+}
+
+}  // namespace ch73
+}  // namespace minirec
