@@ -25,6 +25,8 @@
 namespace minirec {
 namespace ch62 {
 
+using ch71::FM;  // chapter 71's factorization machine, reused as it is
+
 // The student f(X; Ws): an FM over the serving features, user and item (ids offset into one
 // vocabulary of users then items). This is the model that serves.
 struct Student {

@@ -90,7 +90,7 @@ struct Vocab {
 
 // The trained models side by side (same batches, same negatives).
 struct Models {
-    FM fm, fm_cat;                       // chapter 71's FM, on 3 and 5 fields
+    ch71::FM fm, fm_cat;                 // chapter 71's FM, on 3 and 5 fields
     TransFM tfm, tfm_cat, tfm_cat_minus; // eq. 1 on 3 and 5 fields; the last with -d^2
     ch58::TransRec transrec;
     Models(const Vocab& v, int dim, Rng& rng)
