@@ -1,0 +1,156 @@
+// UserSim (Zhao et al., "Toward Simulating Environments in Reinforcement Learning Based
+// Recommendations", arXiv 1906.11462): a GAN whose generator proposes the next item a user browses
+// and whose discriminator both tells real items from generated ones and predicts the user's
+// feedback (skip, click, buy). The trained discriminator is the simulator an RL recommender would
+// query. Deliberately left out: the RL agent itself, and the paper's item-embedding pre-training
+// (our tutorial hands the model fixed embeddings with values in (-1, 1), as the paper assumes).
+//
+// The paper's pieces, for a state s = ((i_1, f_1), ..., (i_N, f_N)) of the N last items the user
+// browsed and the feedback type f_n (one of K) given to each:
+//   state encoder:  f'_n = tanh(W_F f_n + b_F)        one-hot feedback -> dense, in (-1, 1) like e_n
+//                   x_n  = e_n (+) f'_n               item embedding concatenated with it
+//                   p    = GRU(x_1 .. x_N)            the last hidden state: the user's preference
+//   generator:      G(s) = MLP(p^G)                   an item vector in (-1, 1)^D (tanh output)
+//   discriminator:  e^D  = MLP(e)                     e = e_a (real item) or G(s) (generated)
+//                   D(s, e) = softmax(MLP(p^D (+) e^D))  2K outputs: [K feedbacks if real | K if fake]
+//   D's loss:       L_D = L_D^1 + L_D^2
+//                   L_D^1 = -log sum_{k<K} D_k(s, e_a) - log sum_{k>=K} D_k(s, G(s))    real vs fake
+//                   L_D^2 = -log D_f(s, e_a) - log D_{K+f}(s, G(s))      feedback of the real item a
+//   G's loss:       L_G = log sum_{k>=K} D_k(s, G(s)) + alpha ||G(s) - e_a||^2
+// L_D^2's second term labels the generated item with the real item's feedback: the generator's
+// items near e_a act as extra, slightly perturbed training examples for the feedback predictor,
+// which is the "data augmentation" the paper credits for its accuracy with few logs per user.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+#include "nn/losses.h"
+
+namespace minirec {
+namespace ch54 {
+
+// A batch of states and what followed them. Item vectors are looked up by the caller in the fixed
+// embedding table, so the model sees only tensors.
+struct SimBatch {
+    int size = 0;           // B
+    Tensor state_items;     // (B, N, D)  e_{i_1} .. e_{i_N}
+    Tensor state_feedback;  // (B, N, K)  one-hot f_1 .. f_N
+    Tensor next_item;       // (B, D)     e_a, the item the user was actually shown next
+    Ids feedback;           // (B)        f, the feedback the user gave to it, in [0, K)
+};
+
+struct UserSimOptions {
+    int item_dim = 8;        // D, size of the fixed item embeddings
+    int feedback_types = 3;  // K: skip, click, buy
+    int feedback_dim = 4;    // size of f'_n
+    int hidden = 32;         // GRU state and MLP width
+    float alpha = 10.0f;     // weight of G's distance term
+};
+
+// f'_n = tanh(W_F f_n + b_F); x_n = e_n (+) f'_n; p = GRU(x)_N.  Generator and discriminator each
+// own one, with their own parameters.
+struct StateEncoder {
+    Linear feedback;  // W_F (K, feedback_dim), b_F
+    GRU gru;          // (D + feedback_dim) -> hidden
+
+    StateEncoder() = default;
+    StateEncoder(const UserSimOptions& o, Rng& rng)
+        : feedback(o.feedback_types, o.feedback_dim, rng),
+          gru(o.item_dim + o.feedback_dim, o.hidden, rng) {}
+
+    Var operator()(const Tensor& items, const Tensor& feedback_onehot) const {
+        Var f = tanh(feedback(constant(feedback_onehot)));  // (B, N, feedback_dim)
+        Var x = concat({constant(items), f}, 2);            // (B, N, D + feedback_dim)
+        return gru(x).last;                                 // (B, hidden)
+    }
+    std::vector<Var> parameters() const {
+        std::vector<Var> p = feedback.parameters();
+        for (const Var& v : gru.parameters()) p.push_back(v);
+        return p;
+    }
+};
+
+// G(s): the encoder, then an MLP decoder whose tanh output lives where the item embeddings live.
+struct Generator {
+    StateEncoder encoder;
+    MLP decoder;  // hidden -> hidden -> D
+
+    Generator() = default;
+    Generator(const UserSimOptions& o, Rng& rng)
+        : encoder(o, rng), decoder(MLPOptions{{o.hidden, o.hidden, o.item_dim}}, rng) {}
+
+    Var operator()(const SimBatch& b) { return tanh(decoder(encoder(b.state_items, b.state_feedback))); }
+    std::vector<Var> parameters() const {
+        std::vector<Var> p = encoder.parameters();
+        for (const Var& v : decoder.parameters()) p.push_back(v);
+        return p;
+    }
+};
+
+// D(s, e): logits over `outputs` classes. UserSim's discriminator has 2K outputs; the supervised
+// baseline is the same network with K outputs trained on the real logs alone.
+struct Discriminator {
+    StateEncoder encoder;
+    MLP item_branch;  // D -> hidden -> hidden, with ReLU after both layers: e^D
+    MLP head;         // (hidden + hidden) -> hidden -> outputs
+    int outputs = 0;
+
+    Discriminator() = default;
+    Discriminator(const UserSimOptions& o, int outputs_, Rng& rng)
+        : encoder(o, rng),
+          item_branch(MLPOptions{{o.item_dim, o.hidden, o.hidden}, Activation::relu, 0.0f, false, true}, rng),
+          head(MLPOptions{{2 * o.hidden, o.hidden, outputs_}}, rng),
+          outputs(outputs_) {}
+
+    Var logits(const SimBatch& b, const Var& item) {       // item (B, D) -> (B, outputs)
+        Var p = encoder(b.state_items, b.state_feedback);  // p^D (B, hidden)
+        return head(concat({p, item_branch(item)}, 1));
+    }
+    std::vector<Var> parameters() const {
+        std::vector<Var> p = encoder.parameters();
+        for (const MLP* m : {&item_branch, &head})
+            for (const Var& v : m->parameters()) p.push_back(v);
+        return p;
+    }
+};
+
+// log sum_{k in [lo, hi)} softmax(logits)_k, per row: the log-probability of a group of outputs
+// (the "real" half or the "fake" half).  (B, 2K) -> (B)
+inline Var log_group_prob(const Var& logits, int lo, int hi) {
+    return logsumexp(slice(logits, 1, lo, hi), 1) - logsumexp(logits, 1);
+}
+
+// L_D = L_D^1 + L_D^2, averaged over the batch. `generated` is G(s), detached by the caller.
+// augment = false drops L_D^2's second term (the ablation: no feedback labels on generated items).
+inline Var discriminator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K,
+                              bool augment = true) {
+    Var real = d.logits(b, constant(b.next_item));  // (B, 2K)
+    Var fake = d.logits(b, generated);              // (B, 2K)
+    Var l1 = -mean(log_group_prob(real, 0, K)) - mean(log_group_prob(fake, K, 2 * K));
+    Var l2 = softmax_cross_entropy(real, b.feedback);
+    if (!augment) return l1 + l2;
+    Ids shifted = b.feedback;  // the generated item carries the real item's feedback, in the fake half
+    for (int32_t& f : shifted) f += K;
+    return l1 + l2 + softmax_cross_entropy(fake, shifted);
+}
+
+// L_G = log P_fake(s, G(s)) + alpha ||G(s) - e_a||^2, averaged over the batch.
+inline Var generator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K, float alpha) {
+    Var fake = d.logits(b, generated);
+    Var distance = sum(pow(generated - constant(b.next_item), 2.0f), 1);  // (B)
+    return mean(log_group_prob(fake, K, 2 * K)) + alpha * mean(distance);
+}
+
+// The simulator's answer: the feedback distribution for a real item, the real half of D's softmax
+// renormalised (for the K-output baseline, its plain softmax).  -> (B, K)
+inline Tensor feedback_probs(Discriminator& d, const SimBatch& b, int K) {
+    NoGrad no_grad;
+    Var real = d.logits(b, constant(b.next_item));
+    return softmax(slice(real, 1, 0, K)).value();
+}
+
+}  // namespace ch54
+}  // namespace minirec
