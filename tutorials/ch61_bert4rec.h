@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -316,7 +317,22 @@ inline Replicate run_replicate(const StudyOptions& o, uint64_t seed) {
     return rep;
 }
 
+// Clear errors for impossible settings (the data generator checks its own options).
+inline void check_options(const StudyOptions& o) {
+    auto fail = [](const std::string& what) { throw std::invalid_argument("ch61: " + what); };
+    if (o.replicates < 1 || o.epochs < 1 || o.batch < 1) fail("replicates, epochs and batch must be >= 1");
+    if (!(o.lr > 0)) fail("lr must be > 0");
+    if (o.model.max_len < 2) fail("max_len (T) must be >= 2");
+    if (o.model.dim < 1 || o.model.heads < 1 || o.model.dim % o.model.heads != 0)
+        fail("dim must be a positive multiple of heads");
+    if (!(o.mask_prob > 0 && o.mask_prob <= 1)) fail("mask_prob (rho) must be in (0, 1]");
+    if (o.model.dropout < 0 || o.model.dropout >= 1) fail("dropout must be in [0, 1)");
+    if (o.negatives < 1 || o.negatives > o.data.num_items / 2) fail("negatives must be in [1, num_items / 2]");
+    if (o.k < 1) fail("k must be >= 1");
+}
+
 inline StudyReport run_study(const StudyOptions& o) {
+    check_options(o);
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
