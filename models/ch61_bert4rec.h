@@ -1,0 +1,132 @@
+// BERT4Rec (Sun et al., CIKM 2019): a bidirectional transformer over a user's item sequence,
+// trained with the Cloze task, and its left-to-right twin used as the baseline: the same network
+// with a causal mask, predicting the next item at every position, trained either with the full
+// softmax of eq. 8 or with SASRec's own loss (Kang & McAuley 2018: binary cross-entropy on the
+// next item against one sampled negative).
+// Deliberately left out: BERT's 80/10/10 token replacement (BERT4Rec masks with [mask] only),
+// weight decay and warm-up, the paper's sliding windows over sequences longer than T.
+//
+//   embedding    h^0_i = v_i + p_i                                  (Sec. 3.5, learned p_i)
+//   eq. 1-2      MH(H) = [head_1; ...; head_h] W^O,  head_i = Attention(H W_i^Q, H W_i^K, H W_i^V)
+//   eq. 3        PFFN(H) = GELU(H W^(1) + b^(1)) W^(2) + b^(2)
+//   eq. 4        A = LN(H^(l-1) + Dropout(MH(H^(l-1)))),  H^l = Trm(H^(l-1)) = LN(A + Dropout(PFFN(A)))
+//   eq. 7        P(v) = softmax(GELU(h^L_t W^P + b^P) E^T + b^O)     (E: the input item table)
+//   eq. 8        L = 1/|S_m| sum_{v_m in S_m} -log P(v_m = v*_m | S'_u)  (masked positions only)
+//   inference    append [mask] to the sequence and read eq. 7 at that position
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+#include "nn/losses.h"
+
+namespace minirec {
+namespace ch61 {
+
+// The vocabulary of the item table: 0 is padding, items are 1..N, N + 1 is [mask].
+struct Vocab {
+    int num_items = 0;                            // N
+    int pad() const { return 0; }
+    int item(int i) const { return i + 1; }       // item i (0-based) -> token
+    int mask() const { return num_items + 1; }
+    int size() const { return num_items + 2; }    // V
+};
+
+struct Bert4RecOptions {
+    int num_items = 0;       // N
+    int max_len = 20;        // T, the most recent T items of a sequence
+    int dim = 64;            // d, the hidden size
+    int heads = 2;           // h
+    int layers = 2;          // L
+    float dropout = 0.1f;
+    bool causal = false;     // true: the left-to-right baseline (query i sees keys j <= i)
+};
+
+struct Bert4Rec {
+    Bert4RecOptions options;
+    Vocab vocab;
+    Embedding item;                                // E (V, d), shared by input and output (eq. 7)
+    PositionalEmbedding position;                  // P (T, d)
+    Dropout emb_drop;
+    std::vector<TransformerEncoderLayer> blocks;   // eqs. 1-4, post-norm as BERT
+    Linear proj;                                   // W^P (d, d), b^P
+    Var out_bias;                                  // b^O (V)
+
+    Bert4Rec(const Bert4RecOptions& o, Rng& rng)
+        : options(o), vocab{o.num_items}, item(vocab.size(), o.dim, rng, 0.02f), position(o.max_len, o.dim, rng, 0.02f),
+          emb_drop(o.dropout, rng), proj(o.dim, o.dim, rng), out_bias(parameter(Tensor::zeros({vocab.size()}))) {
+        TransformerEncoderLayerOptions lo;
+        lo.dim = o.dim;
+        lo.heads = o.heads;
+        lo.ffn_dim = 4 * o.dim;
+        lo.dropout = o.dropout;
+        for (int l = 0; l < o.layers; ++l) blocks.emplace_back(lo, rng);
+    }
+
+    // tokens (B * T) row-major, left-padded with 0 -> H^L (B, T, d). Padding keys are masked out;
+    // the causal baseline also hides every key to the right of the query.
+    Var encode(const Ids& tokens) {
+        const int T = options.max_len, B = int(tokens.size()) / T;
+        Tensor real({B, T});                                         // (B, T) 1 = a real token
+        for (size_t i = 0; i < tokens.size(); ++i) real[i] = tokens[i] != vocab.pad() ? 1.0f : 0.0f;
+        AttentionMask mask;
+        mask.key_padding = &real;
+        mask.causal = options.causal;
+        Var h = emb_drop(position(item(tokens, {B, T})));           // h^0 = v + p, (B, T, d)
+        for (TransformerEncoderLayer& block : blocks) h = block(h, mask);   // eq. 4, (B, T, d)
+        return h;
+    }
+
+    // Eq. 7 at the flat positions b * T + t of H (B, T, d) -> logits (M, V) over the whole vocabulary.
+    Var logits(const Var& h, const Ids& flat_positions) const {
+        const int d = options.dim;
+        Var rows = gather_rows(reshape(h, {-1, d}), flat_positions);   // (M, d)
+        Var z = gelu(proj(rows));                                       // GELU(h W^P + b^P), (M, d)
+        return matmul(z, item.table, false, true) + out_bias;          // z E^T + b^O, (M, V)
+    }
+
+    // Eq. 7's score of one chosen item per row, without the softmax: for the flat positions of H
+    // (B, T, d) and one item token per position -> (M, 1) = GELU(h W^P + b^P) . E_item + b^O_item.
+    Var item_scores(const Var& h, const Ids& flat_positions, const Ids& items) const {
+        Var z = gelu(proj(gather_rows(reshape(h, {-1, options.dim}), flat_positions)));   // (M, d)
+        Var e = item(items);                                                              // (M, d)
+        Var b = gather_rows(reshape(out_bias, {-1, 1}), items);                           // (M, 1)
+        return sum(z * e, 1, true) + b;
+    }
+
+    void set_training(bool on) {
+        emb_drop.training = on;
+        for (TransformerEncoderLayer& block : blocks) block.set_training(on);
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = item.named_parameters("item.");
+        append(p, position.named_parameters("position."));
+        for (size_t l = 0; l < blocks.size(); ++l) append(p, blocks[l].named_parameters("block" + std::to_string(l) + "."));
+        append(p, proj.named_parameters("proj."));
+        p.push_back({"out_bias", out_bias});
+        return p;
+    }
+};
+
+// Eq. 8: the mean negative log-likelihood of the hidden items at the masked positions. For the
+// left-to-right baseline the same loss runs over every position, with the next item as label.
+inline Var cloze_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_positions, const Ids& labels) {
+    return softmax_cross_entropy(model.logits(model.encode(tokens), flat_positions), labels);
+}
+
+// SASRec's loss for the left-to-right baseline: at every position, the next item against one
+// sampled negative,  L = -mean_t [log sigmoid(r_{t, pos}) + log(1 - sigmoid(r_{t, neg}))].
+inline Var sasrec_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_positions, const Ids& positives,
+                       const Ids& negatives) {
+    const Var h = model.encode(tokens);                                  // (B, T, d)
+    const Var pos = model.item_scores(h, flat_positions, positives);     // (M, 1)
+    const Var neg = model.item_scores(h, flat_positions, negatives);     // (M, 1)
+    const int M = int(positives.size());
+    return bce_with_logits(pos, Tensor::ones({M, 1})) + bce_with_logits(neg, Tensor::zeros({M, 1}));
+}
+
+}  // namespace ch61
+}  // namespace minirec
