@@ -40,6 +40,8 @@ HAVE_BENCHMARK := $(shell test -f /usr/include/benchmark/benchmark.h && echo 1)
 HAVE_OPENBLAS  := $(shell test -f /usr/include/x86_64-linux-gnu/cblas.h -o -f /usr/include/cblas.h && echo 1)
 
 .PHONY: all lib tests tutorials bench test demo clean deps-test fuzz
+# Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
+.SECONDARY:
 
 all: lib tutorials $(if $(HAVE_DOCTEST),tests) $(if $(HAVE_BENCHMARK),bench)
 lib: $(LIB)
