@@ -1,8 +1,8 @@
 // Chapter 59: FFM, the pair products and CENet against their formulas (by hand and by finite
 // differences), the synthetic world, and the chapter's claims on a quick configuration of the
 // tutorial's experiment (tutorials/ch59_fat_deepffm.h). Not asserted, because it does not hold in
-// every world (book/ch59_fat_deepffm.md): DeepFFM beating FFM when noise fields are present, and
-// FAT-DeepFFM beating DeepFFM without noise fields.
+// every world (book/ch59_fat_deepffm.md): DeepFFM beating FFM when noise fields are present,
+// FAT-DeepFFM beating DeepFFM without noise fields, and FAT-DeepFFM's lead after early stopping.
 #include <doctest/doctest.h>
 
 #include <cmath>
