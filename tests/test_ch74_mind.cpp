@@ -15,10 +15,11 @@ using namespace minirec;
 using namespace minirec::ch74;
 
 namespace {
-// Mean pooling and MIND (K = 4, p = 0) on the --quick world, seeds 1-3 (about 3 s at -O2). Over
-// seeds 1..5 the Recall@50 gap MIND - mean pooling was 0.104 .. 0.170 overall, 0.17 .. 0.27 among
-// users with two interests, -0.005 .. +0.002 among users with one; the routing's Rand index rose
-// from 0.55-0.57 (untrained) to 0.71-0.73 (book/ch74_mind.md).
+// Mean pooling and MIND (K = 4, p = 0) on the --quick world, seeds 1-3 (about 3 s at -O2); the
+// same runs as `ch74_mind --quick --models 0,2 --seed N`. Over seeds 1..5 the Recall@50 gap MIND -
+// mean pooling was 0.091 .. 0.166 overall, 0.15 .. 0.23 among users with two interests, 0.06 ..
+// 0.17 among users with four, -0.007 .. +0.002 among users with one; the routing's Rand index rose
+// from 0.55-0.57 (untrained) to 0.70-0.73, by at least 0.14 (book/ch74_mind.md).
 const std::vector<Report>& quick_reports() {
     static const std::vector<Report> reports = [] {
         std::vector<Report> out;

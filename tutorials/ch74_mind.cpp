@@ -77,7 +77,7 @@ static void write_outputs(const StudyOptions& o, const Report& rep, const std::s
     }
     CsvLogger by_m(dir + "/recall_by_interests.csv", {"model", "m", "N", "recall"});
     LineChart chart{"Recall@" + std::to_string(o.Ns.back()) + " vs the number of planted interests per user",
-                    "planted interests m", "Recall@" + std::to_string(o.Ns.back()), {}, false};
+                    "planted interests m", "Recall@" + std::to_string(o.Ns.back()), {}, false, 820, 400};
     auto add_series = [&](const std::string& name, const std::vector<std::vector<double>>& rec) {
         Series s{name, {}, {}};
         for (size_t mi = 0; mi < rec.size(); ++mi) {
@@ -91,20 +91,22 @@ static void write_outputs(const StudyOptions& o, const Report& rep, const std::s
     for (const Result& r : rep.results) add_series(r.spec.name, r.recall_by_m);
     add_series("oracle", rep.oracle_by_m);
     write_text_file(dir + "/recall_by_interests.svg", line_chart_svg(chart));
-    for (const Result& r : rep.results) {   // the routing picture of the first MIND with K > 1
-        if (r.routing.empty()) continue;
+    const Result* best = nullptr;           // the routing picture of the MIND whose routing is the
+    for (const Result& r : rep.results)     // closest to the planted clusters (highest Rand index)
+        if (!r.routing.empty() && (!best || r.rand_index > best->rand_index)) best = &r;
+    if (best) {
         Heatmap h;
-        h.title = "B2I routing weights w_ij (" + r.spec.name + ")";
-        h.x_label = "interest capsule j";
-        h.y_label = "behaviour i (sorted by planted cluster)";
-        h.cols = r.spec.interests;
-        h.rows = int(r.routing_rows.size());
-        h.values = r.routing;
-        h.row_labels = r.routing_rows;
+        h.title = "B2I routing w_ij";
+        h.x_label = "capsule j";
+        h.y_label = "behaviour i, by planted cluster";
+        h.cols = best->spec.interests;
+        h.rows = int(best->routing_rows.size());
+        h.values = best->routing;
+        h.row_labels = best->routing_rows;
         for (int k = 0; k < h.cols; ++k) h.col_labels.push_back(std::to_string(k + 1));
         h.cell = 14;
         write_text_file(dir + "/routing.svg", heatmap_svg(h));
-        break;
+        std::fprintf(stderr, "routing.svg shows %s\n", best->spec.name.c_str());
     }
 }
 
