@@ -1,0 +1,209 @@
+// MIND, the Multi-Interest Network with Dynamic routing of Li et al. (CIKM 2019, arXiv 1904.08030),
+// and the single-vector model it is compared with (mean pooling + ReLU layers, as YouTube DNN).
+// Deliberately left out: side information of items (category, brand pooled into the item
+// embedding), user profile features concatenated to the capsules, approximate nearest-neighbour
+// serving (we score the whole catalogue), per-user random routing logits (ours are drawn once).
+//
+//   eq. 3   f_score(V_u, e_i) = max_k e_i^T v_u^k                 (serving: best interest wins)
+//   B2I dynamic routing (section 4.3.1, Algorithm 1), behaviours c_i = e_i, interests u_j:
+//   eq. 9   K'_u = max(1, min(K, log2 |I_u|))                      (adaptive number of interests)
+//           b_ij ~ N(0, sigma^2), fixed, not trained               (routing logits start random)
+//           repeat r times:
+//   eq. 5     w_ij = softmax_j(b_ij)                                (each behaviour splits over j)
+//   eq. 6     z_j  = sum_i w_ij S e_i                               (S: one shared bilinear map)
+//   eq. 7     u_j  = squash(z_j) = |z|^2 / (1 + |z|^2) z / |z|
+//   eq. 8     b_ij <- b_ij + u_j^T S e_i
+//   (eqs. 4-7 are the capsule network's with one S_ij per pair; B2I shares S, eq. 8)
+//   eq. 10  v_u = V_u softmax(pow(V_u^T e_i, p))                   (label-aware attention, training)
+//   eq. 11  Pr(i | u) = exp(v_u^T e_i) / sum_j exp(v_u^T e_j)      (sampled softmax in practice)
+#pragma once
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+
+namespace minirec {
+namespace ch74 {
+
+// A batch of user histories, padded to the longest: ids (B * T) row-major, mask (B, T, 1) with
+// 1 for a real behaviour and 0 for padding (padding ids are 0 and never reach a result).
+struct Histories {
+    Ids ids;
+    Tensor mask;            // (B, T, 1)
+    std::vector<int> len;   // (B) |I_u|
+    int B = 0, T = 0;
+};
+
+inline Histories pad_histories(const std::vector<Ids>& hist) {
+    Histories h;
+    h.B = int(hist.size());
+    for (const Ids& x : hist) {
+        if (x.empty()) arg_fail("ch74::pad_histories", "a user without behaviours");
+        h.T = std::max(h.T, int(x.size()));
+    }
+    h.mask = Tensor({h.B, h.T, 1});
+    h.ids.assign(size_t(h.B) * size_t(h.T), 0);
+    for (int b = 0; b < h.B; ++b) {
+        h.len.push_back(int(hist[size_t(b)].size()));
+        for (int t = 0; t < h.len.back(); ++t) {
+            h.ids[size_t(b * h.T + t)] = hist[size_t(b)][size_t(t)];
+            h.mask[size_t(b * h.T + t)] = 1.0f;
+        }
+    }
+    return h;
+}
+
+// Eq. 9: K'_u = max(1, min(K, log2 |I_u|)), rounded down to a whole number of capsules.
+inline int adaptive_interests(int history_length, int K) {
+    const int k = int(std::floor(std::log2(double(std::max(1, history_length)))));
+    return std::max(1, std::min(K, k));
+}
+
+// squash(z) = |z|^2 / (1 + |z|^2) * z / |z| over the last axis: a short vector shrinks towards 0,
+// a long one tends to unit length, and the direction is kept. A zero vector stays zero.
+inline Var squash(const Var& z) {
+    const Var n2 = sum(z * z, -1, true);                     // (..., 1) |z|^2
+    return z * (n2 / ((1.0f + n2) * sqrt(n2 + 1e-9f)));
+}
+
+struct MindOptions {
+    int items = 0;            // N, the catalogue (item ids 0 .. N-1)
+    int dim = 8;              // D, the size of item embeddings and interest vectors
+    int interests = 4;        // K, the most interest capsules a user gets
+    int iterations = 3;       // r, routing iterations
+    bool adaptive = true;     // eq. 9 (false: every user gets K interests)
+    float routing_std = 1.0f; // sigma of the fixed random routing logits
+    int hidden = 32;          // the ReLU layer applied to every capsule (0 = none)
+    int max_history = 64;     // T_max, the size of the fixed random logit table
+};
+
+// The multi-interest extractor with B2I dynamic routing, plus the ReLU layer (H) that turns each
+// capsule into an interest vector. With K = 1 it is a single-vector model whose one capsule is a
+// squashed, mapped sum of the behaviours.
+struct MIND {
+    MindOptions opt;
+    Embedding items;      // (N, D) shared by behaviours and target items
+    Var S;                // (D, D) the bilinear map shared by every (behaviour, interest) pair
+    Tensor b0;            // (T_max, K) initial routing logits ~ N(0, sigma^2), a constant
+    MLP head;             // D -> hidden -> D per capsule (ReLU), or empty when hidden = 0
+
+    MIND() = default;
+    MIND(const MindOptions& o, Rng& rng) : opt(o) {
+        if (o.items < 1 || o.dim < 1 || o.interests < 1 || o.iterations < 1)
+            arg_fail("ch74::MIND", "need items, dim, interests and iterations >= 1");
+        items = Embedding(o.items, o.dim, rng, 0.1f);
+        S = parameter(xavier_uniform({o.dim, o.dim}, o.dim, o.dim, rng));
+        b0 = Tensor::normal({o.max_history, o.interests}, rng, 0.0f, o.routing_std);
+        if (o.hidden > 0) head = MLP({{o.dim, o.hidden, o.dim}}, rng);
+    }
+
+    // Eq. 9 for every user of the batch: mask (B, 1, K), 1 for an active capsule.
+    Tensor capsule_mask(const Histories& h) const {
+        Tensor m({h.B, 1, opt.interests});
+        for (int b = 0; b < h.B; ++b) {
+            const int k = opt.adaptive ? adaptive_interests(h.len[size_t(b)], opt.interests) : opt.interests;
+            for (int j = 0; j < k; ++j) m[size_t(b * opt.interests + j)] = 1.0f;
+        }
+        return m;
+    }
+
+    // B2I dynamic routing (Algorithm 1). Returns the interest capsules (B, K, D) (inactive ones are 0)
+    // and, when weights != nullptr, the last routing weights w (B, T, K).
+    Var route(const Histories& h, const Tensor& active, Tensor* weights = nullptr) const {
+        if (h.T > opt.max_history) arg_fail("ch74::MIND", "history longer than max_history");
+        const int K = opt.interests;
+        const Var e = items(h.ids, {h.B, h.T});                          // (B, T, D) behaviours
+        const Var Se = matmul(e, S);                                     // (B, T, D) S e_i
+        Tensor b_init({h.B, h.T, K});                                    // b_ij, the same table for every user
+        for (int b = 0; b < h.B; ++b)
+            for (size_t x = 0; x < size_t(h.T * K); ++x) b_init[size_t(b * h.T * K) + x] = b0[x];
+        Var logits = constant(b_init);                                   // (B, T, K)
+        Var u;
+        for (int it = 0; it < opt.iterations; ++it) {
+            Var w = softmax(logits, &active);                            // eq. 5 (B, T, K) over active j
+            w = w * constant(h.mask);                                    // padding routes nowhere
+            if (weights && it + 1 == opt.iterations) *weights = w.value();
+            const Var z = matmul(w, Se, true, false);                    // eq. 6 (B, K, D) sum_i w_ij S e_i
+            u = squash(z);                                               // eq. 7 (B, K, D)
+            if (it + 1 < opt.iterations)
+                logits = logits + matmul(Se, u, false, true);            // eq. 8: b_ij += u_j^T S e_i
+        }
+        return u;
+    }
+
+    // The user's interest vectors V_u (B, K, D): capsules through the ReLU layer. Inactive capsules
+    // are zeroed again (the layer's bias would move them) and must be masked by the caller.
+    Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {
+        Var V = route(h, active, weights);
+        if (opt.hidden > 0) V = head(V) * constant(transpose_mask(active));
+        return V;
+    }
+
+    // (B, 1, K) -> (B, K, 1)
+    static Tensor transpose_mask(const Tensor& active) { return active.reshape({active.dim(0), active.dim(2), 1}); }
+
+    NamedParams named_parameters() const {
+        NamedParams p = items.named_parameters("items.");
+        p.push_back({"S", S});
+        if (opt.hidden > 0) append(p, head.named_parameters("head."));
+        return p;
+    }
+};
+
+// Eq. 10, label-aware attention: v_u = V_u softmax(pow(V_u^T e_i, p)). V (B, K, D), target
+// embeddings e (B, D), active (B, 1, K) -> v_u (B, D). Raw scores may be negative, so we raise
+// the softmax's exponentials to the power p: softmax(p s) = e^{p s_k} / sum_j e^{p s_j}. That keeps
+// the paper's limits: p = 0 averages the interests, large p picks the one closest to the label.
+// p < 0 means p = infinity: hard attention, the gradient reaches the chosen interest only.
+inline Var label_aware_attention(const Var& V, const Var& e, const Tensor& active, float p) {
+    const int B = V.dim(0), K = V.dim(1);
+    const Var s = reshape(matmul(V, unsqueeze(e, 2)), {B, 1, K});       // (B, 1, K) v_k^T e_i
+    if (p >= 0.0f) {
+        const Var att = softmax(s * p, &active);                         // (B, 1, K)
+        return squeeze(matmul(att, V), 1);                               // (B, D)
+    }
+    Tensor a({B, 1, K});                                                 // one-hot of the best active k
+    for (int b = 0; b < B; ++b) {
+        int best = -1;
+        for (int k = 0; k < K; ++k)
+            if (active[size_t(b * K + k)] > 0 && (best < 0 || s.value()[size_t(b * K + k)] > s.value()[size_t(b * K + best)]))
+                best = k;
+        a[size_t(b * K + best)] = 1.0f;
+    }
+    return squeeze(matmul(constant(a), V), 1);                           // (B, D)
+}
+
+// ---- The single-vector baseline: mean pooling + the same ReLU layer (YouTube DNN) ------------
+struct MeanPool {
+    Embedding items;      // (N, D)
+    MLP head;             // D -> hidden -> D, or none
+    int hidden = 0;
+
+    MeanPool() = default;
+    MeanPool(int n_items, int dim, int hidden_size, Rng& rng)
+        : items(n_items, dim, rng, 0.1f), hidden(hidden_size) {
+        if (hidden > 0) head = MLP({{dim, hidden, dim}}, rng);
+    }
+
+    // (B, D): the mean of the behaviours' embeddings, through the ReLU layer.
+    Var user(const Histories& h) {
+        const Var e = items(h.ids, {h.B, h.T}) * constant(h.mask);      // (B, T, D), padding zeroed
+        Tensor inv_len({h.B, 1});
+        for (int b = 0; b < h.B; ++b) inv_len[size_t(b)] = 1.0f / float(h.len[size_t(b)]);
+        const Var v = sum(e, 1) * constant(inv_len);                     // (B, D)
+        return hidden > 0 ? head(v) : v;
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = items.named_parameters("items.");
+        if (hidden > 0) append(p, head.named_parameters("head."));
+        return p;
+    }
+};
+
+}  // namespace ch74
+}  // namespace minirec

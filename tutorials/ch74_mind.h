@@ -1,0 +1,376 @@
+// Chapter 74's experiment as functions: a catalogue of items in C planted clusters, users who
+// each mix m of them (their interests), and retrieval models trained with sampled softmax on
+// (history, next item) pairs: mean pooling (one vector, as YouTube DNN) and MIND with one or K
+// interests. Scored by HitRate@N and Recall@N over the whole catalogue on held-out users, broken
+// down by m, and by how well the routing recovers the planted clusters. Printing and pictures live
+// in ch74_mind.cpp. Deliberately left out: real data, side information, user profiles, ANN search.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "models/ch74_mind.h"
+#include "nn/losses.h"
+#include "nn/metrics.h"
+#include "nn/optim.h"
+#include "nn/train.h"
+
+namespace minirec {
+namespace ch74 {
+
+// ---- The planted world ------------------------------------------------------------------------
+// Item i belongs to cluster i / items_per_cluster. A user draws m clusters (m uniform in
+// [min_interests, max_interests]) and a history length uniform in [min_history, max_history];
+// every behaviour and every future item picks one of the user's clusters uniformly and an item of
+// it uniformly. The only signal is which clusters a user mixes.
+struct WorldOptions {
+    int clusters = 24;
+    int items_per_cluster = 25;
+    int min_interests = 1, max_interests = 4;
+    int min_history = 8, max_history = 32;
+    int train_users = 30000;          // one (history, next item) example each
+    int test_users = 2000;
+    int test_targets = 5;             // future items per test user (Recall@N's relevant set)
+    uint64_t seed = 42;
+    int items() const { return clusters * items_per_cluster; }
+};
+
+struct User {
+    std::vector<int> clusters;        // the planted interests (m of them)
+    Ids history;                      // I_u
+    std::vector<int> history_cluster; // the cluster of each behaviour (ground truth for routing)
+    Ids targets;                      // training: 1 next item; test: distinct future items
+};
+
+struct World {
+    WorldOptions opt;
+    std::vector<User> train, test;
+};
+
+inline User draw_user(const WorldOptions& o, Rng& rng, int targets, bool distinct_targets) {
+    User u;
+    const int m = o.min_interests + rng.randint(o.max_interests - o.min_interests + 1);
+    std::vector<int> all = rng.permutation(o.clusters);
+    u.clusters.assign(all.begin(), all.begin() + m);
+    auto draw = [&](int* cluster) {
+        *cluster = u.clusters[size_t(rng.randint(m))];
+        return *cluster * o.items_per_cluster + rng.randint(o.items_per_cluster);
+    };
+    const int len = o.min_history + rng.randint(o.max_history - o.min_history + 1);
+    for (int t = 0; t < len; ++t) {
+        int c = 0;
+        u.history.push_back(draw(&c));
+        u.history_cluster.push_back(c);
+    }
+    while (int(u.targets.size()) < targets) {
+        int c = 0;
+        const int item = draw(&c);
+        if (!distinct_targets || std::find(u.targets.begin(), u.targets.end(), item) == u.targets.end())
+            u.targets.push_back(item);
+    }
+    return u;
+}
+
+inline World make_world(const WorldOptions& o) {
+    if (o.clusters < o.max_interests || o.min_interests < 1 || o.min_interests > o.max_interests ||
+        o.min_history < 1 || o.min_history > o.max_history || o.items_per_cluster < o.test_targets)
+        arg_fail("ch74::make_world", "need 1 <= min_interests <= max_interests <= clusters, "
+                                     "1 <= min_history <= max_history, items_per_cluster >= test_targets");
+    World w;
+    w.opt = o;
+    Rng rng(splitmix64(o.seed * 7919 + 1));
+    for (int i = 0; i < o.train_users; ++i) w.train.push_back(draw_user(o, rng, 1, false));
+    for (int i = 0; i < o.test_users; ++i) w.test.push_back(draw_user(o, rng, o.test_targets, true));
+    return w;
+}
+
+// The best any model can do on this world: rank the user's m clusters' items first (in any
+// order), so a future item is in the top N with probability min(1, N / (m * items_per_cluster)).
+inline double oracle_recall(const WorldOptions& o, int m, int N) {
+    return std::min(1.0, double(N) / double(m * o.items_per_cluster));
+}
+
+// ---- The models compared ------------------------------------------------------------------------
+struct ModelSpec {
+    std::string name;
+    bool mind = true;          // false: mean pooling (one vector)
+    int interests = 4;         // K
+    float p = 2.0f;            // label-aware attention power (< 0: hard attention)
+    bool adaptive = true;      // eq. 9
+};
+
+inline std::vector<ModelSpec> default_specs() {
+    return {{"mean pooling (YouTube DNN)", false, 1, 0.0f, false},
+            {"MIND, K = 1", true, 1, 0.0f, false},
+            {"MIND, K = 4, p = 0", true, 4, 0.0f, true},
+            {"MIND, K = 4, p = 2", true, 4, 2.0f, true},
+            {"MIND, K = 4, hard (p = inf)", true, 4, -1.0f, true}};
+}
+
+struct StudyOptions {
+    WorldOptions world;
+    std::vector<ModelSpec> specs = default_specs();
+    int dim = 8;                 // D
+    int hidden = 32;             // the ReLU layer on each interest (0 = none)
+    int iterations = 3;          // r
+    int negatives = 64;          // sampled softmax: uniform negatives shared by the batch
+    int epochs = 8;
+    int batch = 256;
+    double lr = 0.01;            // Adam
+    std::vector<int> Ns = {20, 50};   // HitRate@N, Recall@N
+    int routing_users = 3;       // users drawn in the routing picture
+    bool verbose = true;
+};
+
+// The seconds-long configuration of --quick and of the test: a smaller world (16 clusters of 20),
+// 10,000 training users, 4 epochs at a higher learning rate.
+inline void apply_quick(StudyOptions& o) {
+    o.world.clusters = 16;
+    o.world.items_per_cluster = 20;
+    o.world.train_users = 10000;
+    o.world.test_users = 1000;
+    o.epochs = 4;
+    o.lr = 0.03;
+}
+
+// One trained model's scores.
+struct Result {
+    ModelSpec spec;
+    std::vector<double> hit, recall;               // [N]
+    std::vector<std::vector<double>> recall_by_m;  // [m - min_interests][N]
+    double rand_index = NAN, rand_index_untrained = NAN;   // MIND with K > 1 only
+    double final_loss = 0, seconds = 0;
+    // The routing picture: behaviours of a few test users (rows) x capsules (cols).
+    std::vector<float> routing;
+    std::vector<std::string> routing_rows;
+};
+
+struct Report {
+    WorldOptions world;
+    std::vector<Result> results;
+    std::vector<std::vector<double>> oracle_by_m;  // [m - min][N]
+    std::vector<double> oracle;                     // [N] averaged over test users
+    std::vector<int> users_by_m;
+    double seconds = 0;
+};
+
+// Either model behind one interface: user vectors (B, K, D) with an active-capsule mask (B, 1, K).
+struct AnyModel {
+    ModelSpec spec;
+    MIND mind;
+    MeanPool pool;
+
+    AnyModel(const ModelSpec& s, const StudyOptions& o, Rng& rng) : spec(s) {
+        if (s.mind) {
+            MindOptions m;
+            m.items = o.world.items();
+            m.dim = o.dim;
+            m.interests = s.interests;
+            m.iterations = o.iterations;
+            m.adaptive = s.adaptive;
+            m.hidden = o.hidden;
+            m.max_history = o.world.max_history;
+            mind = MIND(m, rng);
+        } else {
+            pool = MeanPool(o.world.items(), o.dim, o.hidden, rng);
+        }
+    }
+    const Embedding& items() const { return spec.mind ? mind.items : pool.items; }
+    Tensor active(const Histories& h) const { return spec.mind ? mind.capsule_mask(h) : Tensor::ones({h.B, 1, 1}); }
+    Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {
+        if (spec.mind) return mind.interests(h, active, weights);
+        return unsqueeze(pool.user(h), 1);                               // (B, 1, D)
+    }
+    NamedParams named_parameters() const { return spec.mind ? mind.named_parameters() : pool.named_parameters(); }
+};
+
+inline Histories histories_of(const std::vector<User>& users, const std::vector<int>& rows) {
+    std::vector<Ids> h;
+    for (int r : rows) h.push_back(users[size_t(r)].history);
+    return pad_histories(h);
+}
+
+// Rand index of one user's routing: over pairs of behaviours, the share on which "same planted
+// cluster" and "same capsule (argmax_j w_ij)" agree. 1 = the capsules are the clusters.
+inline double rand_index(const std::vector<int>& cluster, const std::vector<int>& capsule) {
+    long agree = 0, pairs = 0;
+    for (size_t a = 0; a < cluster.size(); ++a)
+        for (size_t b = a + 1; b < cluster.size(); ++b) {
+            agree += (cluster[a] == cluster[b]) == (capsule[a] == capsule[b]);
+            ++pairs;
+        }
+    return pairs ? double(agree) / double(pairs) : NAN;
+}
+
+// Mean Rand index over test users with m >= 2, from the last routing weights w (B, T, K).
+inline double routing_rand_index(AnyModel& m, const World& w) {
+    NoGrad no_grad;
+    std::vector<int> rows;
+    for (int i = 0; i < int(w.test.size()); ++i)
+        if (w.test[size_t(i)].clusters.size() >= 2) rows.push_back(i);
+    const Histories h = histories_of(w.test, rows);
+    Tensor weights;
+    m.interests(h, m.active(h), &weights);
+    const int K = weights.dim(2);
+    std::vector<double> ri;
+    for (int b = 0; b < h.B; ++b) {
+        const User& u = w.test[size_t(rows[size_t(b)])];
+        std::vector<int> cap;
+        for (int t = 0; t < h.len[size_t(b)]; ++t) {
+            const float* row = &weights[size_t((b * h.T + t) * K)];
+            cap.push_back(int(std::max_element(row, row + K) - row));
+        }
+        ri.push_back(rand_index(u.history_cluster, cap));
+    }
+    return nan_mean(ri);
+}
+
+// Retrieval over the whole catalogue (eq. 3): score_i = max over active interests of v_k^T e_i.
+inline void evaluate(AnyModel& m, const World& w, const StudyOptions& o, Result& r) {
+    NoGrad no_grad;
+    const WorldOptions& wo = w.opt;
+    const int M = wo.max_interests - wo.min_interests + 1, NN = int(o.Ns.size());
+    r.hit.assign(size_t(NN), 0.0);
+    r.recall.assign(size_t(NN), 0.0);
+    r.recall_by_m.assign(size_t(M), std::vector<double>(size_t(NN), 0.0));
+    std::vector<int> count(size_t(M), 0);
+    const Var E = m.items().table;                                       // (N, D)
+    const int max_n = *std::max_element(o.Ns.begin(), o.Ns.end());
+    for (int start = 0; start < int(w.test.size()); start += 256) {
+        std::vector<int> rows;
+        for (int i = start; i < std::min(int(w.test.size()), start + 256); ++i) rows.push_back(i);
+        const Histories h = histories_of(w.test, rows);
+        const Tensor active = m.active(h);
+        const Var V = m.interests(h, active);                            // (B, K, D)
+        const Tensor s = matmul(V, E, false, true).value();              // (B, K, N)
+        const int K = s.dim(1), N = s.dim(2);
+        for (int b = 0; b < h.B; ++b) {
+            std::vector<float> best(size_t(N), -1e30f);
+            for (int k = 0; k < K; ++k) {
+                if (active[size_t(b * K + k)] == 0.0f) continue;
+                const float* row = s.data() + size_t((b * K + k) * N);
+                for (int i = 0; i < N; ++i) best[size_t(i)] = std::max(best[size_t(i)], row[i]);
+            }
+            const Ids ranked = top_k(best, max_n);
+            const User& u = w.test[size_t(rows[size_t(b)])];
+            const int mi = int(u.clusters.size()) - wo.min_interests;
+            ++count[size_t(mi)];
+            for (int n = 0; n < NN; ++n) {
+                r.hit[size_t(n)] += hit_rate_at_k(ranked, u.targets, o.Ns[size_t(n)]);
+                const double rec = recall_at_k(ranked, u.targets, o.Ns[size_t(n)]);
+                r.recall[size_t(n)] += rec;
+                r.recall_by_m[size_t(mi)][size_t(n)] += rec;
+            }
+        }
+    }
+    for (int n = 0; n < NN; ++n) {
+        r.hit[size_t(n)] /= double(w.test.size());
+        r.recall[size_t(n)] /= double(w.test.size());
+        for (int mi = 0; mi < M; ++mi) r.recall_by_m[size_t(mi)][size_t(n)] /= std::max(1, count[size_t(mi)]);
+    }
+}
+
+// The routing picture: the final w_ij of the first `routing_users` test users with 3 or more
+// interests, rows labelled by each behaviour's planted cluster.
+inline void routing_picture(AnyModel& m, const World& w, int users, Result& r) {
+    NoGrad no_grad;
+    std::vector<int> rows;
+    for (int i = 0; i < int(w.test.size()) && int(rows.size()) < users; ++i)
+        if (w.test[size_t(i)].clusters.size() >= 3) rows.push_back(i);
+    const Histories h = histories_of(w.test, rows);
+    Tensor weights;
+    m.interests(h, m.active(h), &weights);
+    const int K = weights.dim(2);
+    for (int b = 0; b < h.B; ++b) {
+        const User& u = w.test[size_t(rows[size_t(b)])];
+        std::vector<int> order(size_t(h.len[size_t(b)]));               // behaviours sorted by cluster
+        for (size_t t = 0; t < order.size(); ++t) order[t] = int(t);
+        std::stable_sort(order.begin(), order.end(), [&](int a, int c) {
+            return u.history_cluster[size_t(a)] < u.history_cluster[size_t(c)];
+        });
+        for (int t : order) {
+            for (int k = 0; k < K; ++k) r.routing.push_back(weights[size_t((b * h.T + t) * K + k)]);
+            r.routing_rows.push_back("user " + std::to_string(b + 1) + ", cluster " +
+                                     std::to_string(u.history_cluster[size_t(t)]));
+        }
+    }
+}
+
+// One model: the training loop written out, then the evaluation.
+inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const StudyOptions& o, uint64_t seed) {
+    const auto start = std::chrono::steady_clock::now();
+    Rng rng(splitmix64(seed + 11));
+    AnyModel m(spec, o, rng);
+    Result r;
+    r.spec = spec;
+    const bool routing = spec.mind && spec.interests > 1;
+    if (routing) r.rand_index_untrained = routing_rand_index(m, w);
+    const NamedParams params = m.named_parameters();
+    AdamOptions ao;
+    ao.lr = o.lr;
+    Adam adam(vars_of(params), ao);
+    const int n_items = w.opt.items();
+    const int steps = (int(w.train.size()) + o.batch - 1) / o.batch;
+    Progress progress(o.epochs, steps, o.verbose ? Progress::Mode::automatic : Progress::Mode::quiet);
+    long step = 0;
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+        progress.start_epoch(epoch);
+        for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
+            const Histories h = histories_of(w.train, rows);
+            Ids target, negatives;
+            for (int row : rows) target.push_back(w.train[size_t(row)].targets[0]);
+            for (int k = 0; k < o.negatives; ++k) negatives.push_back(rng.randint(n_items));
+            const Tensor active = m.active(h);
+            const Var V = m.interests(h, active);                        // (B, K, D)
+            const Var e = m.items()(target);                             // (B, D) label embeddings
+            const Var v = label_aware_attention(V, e, active, spec.p);  // (B, D) eq. 10
+            const Var pos = sum(v * e, 1);                               // (B) v_u^T e_i
+            const Var neg = matmul(v, m.items()(negatives), false, true);  // (B, negatives)
+            const Var loss = sampled_softmax_loss(pos, neg);             // eq. 11, sampled
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+            if (++step % 50 == 0) check_finite(loss.item(), step);
+            progress.step(loss.item(), int(rows.size()));
+        }
+        progress.end_epoch();
+        r.final_loss = progress.epoch_loss();
+    }
+    evaluate(m, w, o, r);
+    if (routing) {
+        r.rand_index = routing_rand_index(m, w);
+        routing_picture(m, w, o.routing_users, r);
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+inline Report run_study(const StudyOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    Report rep;
+    rep.world = o.world;
+    const World w = make_world(o.world);
+    const int M = o.world.max_interests - o.world.min_interests + 1;
+    rep.users_by_m.assign(size_t(M), 0);
+    rep.oracle.assign(o.Ns.size(), 0.0);
+    rep.oracle_by_m.assign(size_t(M), std::vector<double>(o.Ns.size(), 0.0));
+    for (int mi = 0; mi < M; ++mi)
+        for (size_t n = 0; n < o.Ns.size(); ++n) rep.oracle_by_m[size_t(mi)][n] = oracle_recall(o.world, mi + o.world.min_interests, o.Ns[n]);
+    for (const User& u : w.test) {
+        const int mi = int(u.clusters.size()) - o.world.min_interests;
+        ++rep.users_by_m[size_t(mi)];
+        for (size_t n = 0; n < o.Ns.size(); ++n) rep.oracle[n] += rep.oracle_by_m[size_t(mi)][n] / double(w.test.size());
+    }
+    for (size_t s = 0; s < o.specs.size(); ++s) {
+        if (o.verbose) std::fprintf(stderr, "training %s\n", o.specs[s].name.c_str());
+        rep.results.push_back(train_and_evaluate(o.specs[s], w, o, splitmix64(o.world.seed * 31 + s)));
+    }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return rep;
+}
+
+}  // namespace ch74
+}  // namespace minirec
