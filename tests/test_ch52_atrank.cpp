@@ -1,8 +1,9 @@
 // Chapter 52: ATRank's pieces against finite differences and their definitions, the synthetic
 // world's planted rule and determinism, and the paper's claim (self-attention over heterogeneous
-// behaviours beats attending to them one by one) on a quick configuration of the tutorial's
-// experiment (tutorials/ch52_atrank.h). Not asserted (the tutorial reports it): the comparison with
-// mean pooling and the GRU, which costs more training than a test should take.
+// behaviours before the candidate reads them beats the candidate reading them one by one), in the
+// weaker form that reproduces, on the tutorial's experiment (tutorials/ch52_atrank.h). Not
+// asserted (the tutorial reports it): the comparison with mean pooling and the GRU; the GRU beats
+// ATRank in worlds where ATRank does not find the same-session link.
 #include <doctest/doctest.h>
 
 #include <algorithm>
