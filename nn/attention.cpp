@@ -207,9 +207,9 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 }
 
 Var TransformerEncoderLayer::operator()(const Var& x, const AttentionMask& mask, Var* weights) {
-    Var h = norm1(x + drop1(attn(x, mask, weights)));    // (B, T, D)
+    Var h = norm1(x, drop1(attn(x, mask, weights)));     // LayerNorm(x + ...), (B, T, D)
     Var f = ffn2(gelu(ffn1(h)));                          // (B, T, F) -> (B, T, D)
-    return norm2(h + drop2(f));                           // (B, T, D)
+    return norm2(h, drop2(f));                            // LayerNorm(h + f), (B, T, D)
 }
 
 void TransformerEncoderLayer::set_training(bool on) {
