@@ -8,8 +8,10 @@
 #   bench/compare_torch.sh [ROUNDS]         (default 5)
 #   BUILD=build-perf bench/compare_torch.sh 3
 #
-# minirec's figure for one round is Google Benchmark's mean wall time per step over at least
-# MIN_TIME seconds; torch's is torch_ref.py's median wall time over STEPS steps. Both after warm-up.
+# The figure for one round is, on both sides, the median wall time of one step after warm-up:
+# minirec's over the steps Google Benchmark runs in at least MIN_TIME seconds (its counter
+# median_ms), torch's over STEPS steps (torch_ref.py's median_step_ms). A mean would count every
+# preemption of a loaded machine, which for a step of a millisecond decides the figure.
 set -eu
 
 ROUNDS=${1:-5}
@@ -26,6 +28,13 @@ PY=/usr/bin/python3   # Debian's python with torch, not the first python3 on PAT
 
 # One thread everywhere: OpenBLAS (torch's GEMM on Debian), OpenMP, and our single-threaded engine.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Debian 12's OpenBLAS (0.3.21) does not recognise newer AVX-512 Xeons (Sapphire Rapids) and falls
+# back to its SSE3 "Prescott" kernels, which made torch's GEMMs three times slower than they can
+# be. On an AVX-512 CPU we give it the kernels it would pick for Skylake-X, unless the caller set
+# OPENBLAS_CORETYPE. The core torch used is printed under the table.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -51,16 +60,17 @@ for path in sorted(glob.glob(os.path.join(out, "minirec_*.csv"))):
     for row in csv.DictReader(lines[start:]):
         name = row["name"].split("/")[0]
         if name in ours:
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[row["time_unit"]]
-            ours[name].append(float(row["real_time"]) * scale)
+            ours[name].append(float(row["median_ms"]))  # the median step, as torch_ref.py's
 theirs = {m: [] for m in models}
+cores = set()
 for row in csv.DictReader(open(os.path.join(out, "torch.csv"))):
     theirs[row["model"]].append(float(row["median_step_ms"]))
+    cores.add(row["openblas_core"])
 print(f"| config | minirec ms/step | PyTorch ms/step | speed-up (PyTorch / minirec) |")
 print(f"|---|---:|---:|---:|")
 for m in models:
     a, b = statistics.median(ours[m]), statistics.median(theirs[m])
     print(f"| {m} | {a:.2f} | {b:.2f} | {b / a:.2f}x |")
 print(f"\nmedians over {rounds} interleaved rounds, one thread each; "
-      f"load average {load_before} before, {load_after} after")
+      f"load average {load_before} before, {load_after} after; torch's OpenBLAS core: {', '.join(sorted(cores))}")
 EOF

@@ -73,6 +73,9 @@ Var log_softmax(const Var& x, const Tensor* mask = nullptr);
 // (x - mean) / sqrt(var + eps) * gamma + beta; gamma and beta have shape {D} (last axis).
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
 Var layer_norm(const Var& x, float eps = 1e-5f);          // without affine parameters
+// layer_norm(x + r, gamma, beta), r of x's shape: a post-norm block's residual add and norm as one
+// op (one pass over x and r, no tensor of the sum; the backward gives x and r the same gradient).
+Var add_layer_norm(const Var& x, const Var& r, const Var& gamma, const Var& beta, float eps = 1e-5f);
 // x / max(||x||_2, eps) along the last axis.
 Var l2_normalize(const Var& x, float eps = 1e-12f);
 

@@ -2,6 +2,7 @@
 // and dropout. Each op is one section: the forward, then the backward closure with its calculus
 // in one comment line. Broadcasting backward reduces the gradient with sum_to.
 // Deliberately left out: in-place variants, integer tensors, fused multi-op kernels.
+#include <algorithm>
 #include <cmath>
 
 #include "core/kernels.h"
@@ -258,27 +259,45 @@ Var tanh(const Var& x) {
 }
 
 // y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2));  dy/dx = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
-// erf and exp go through the SIMD kernels; the forward keeps Phi(x) for the backward.
+// erf and exp go through the SIMD kernels, on chunks of kGeluChunk floats that stay in L1, so
+// each pass reads x (and gy) once and writes once. The backward recomputes Phi(x) rather than
+// keeping it: an erf per element costs less than writing and re-reading a tensor of x's size.
+constexpr size_t kGeluChunk = 512;
+
+// Phi(x) for n <= kGeluChunk floats: t = 0.5 (1 + erf(x / sqrt 2))
+static void gelu_cdf(float* t, const float* x, size_t n) {
+    kernels::mul_scalar(t, x, 0.70710678118654752f, n);
+    kernels::erf(t, t, n);
+    for (size_t i = 0; i < n; ++i) t[i] = 0.5f * (1.0f + t[i]);
+}
+
 Var gelu(const Var& x) {
-    constexpr float inv_sqrt2 = 0.70710678118654752f;
-    constexpr float inv_sqrt_2pi = 0.39894228040143268f;
     const size_t n = x.size();
     const float* px = x.value().data();
-    Tensor cdf = Tensor::uninitialized(x.shape());  // Phi(x), through the SIMD erf kernel
-    kernels::mul_scalar(cdf.data(), px, inv_sqrt2, n);
-    kernels::erf(cdf.data(), cdf.data(), n);
-    for (size_t i = 0; i < n; ++i) cdf[i] = 0.5f * (1.0f + cdf[i]);
     Tensor y = Tensor::uninitialized(x.shape());
-    kernels::mul(y.data(), px, cdf.data(), n);      // x Phi(x)
+    float cdf[kGeluChunk];
+    for (size_t c = 0; c < n; c += kGeluChunk) {
+        const size_t m = std::min(kGeluChunk, n - c);
+        gelu_cdf(cdf, px + c, m);
+        kernels::mul(y.data() + c, px + c, cdf, m);  // x Phi(x)
+    }
     Var r = make_result(std::move(y), {x}, "gelu");
-    r.set_backward([x, cdf = std::move(cdf), n](const Tensor& gy) {
+    r.set_backward([x, n](const Tensor& gy) {
+        constexpr float inv_sqrt_2pi = 0.39894228040143268f;
         const float* pv = x.value().data();
-        Tensor gx = Tensor::uninitialized(x.shape());  // first e^(-x^2/2), by the SIMD exp kernel
-        float* pg = gx.data();
-        kernels::mul(pg, pv, pv, n);
-        kernels::mul_scalar(pg, pg, -0.5f, n);
-        kernels::exp(pg, pg, n);
-        for (size_t i = 0; i < n; ++i) pg[i] = gy[i] * (cdf[i] + pv[i] * inv_sqrt_2pi * pg[i]);
+        Tensor gx = Tensor::uninitialized(x.shape());
+        float cdf[kGeluChunk], pdf[kGeluChunk];
+        for (size_t c = 0; c < n; c += kGeluChunk) {
+            const size_t m = std::min(kGeluChunk, n - c);
+            const float* xc = pv + c;
+            const float* g = gy.data() + c;
+            float* dx = gx.data() + c;
+            gelu_cdf(cdf, xc, m);
+            kernels::mul(pdf, xc, xc, m);  // e^(-x^2/2), by the SIMD exp kernel
+            kernels::mul_scalar(pdf, pdf, -0.5f, m);
+            kernels::exp(pdf, pdf, m);
+            for (size_t i = 0; i < m; ++i) dx[i] = g[i] * (cdf[i] + xc[i] * inv_sqrt_2pi * pdf[i]);
+        }
         x.accumulate_grad(std::move(gx));
     });
     return r;

@@ -309,17 +309,23 @@ Var log_softmax(const Var& x, const Tensor* mask) {
     return r;
 }
 
-// Forward, per row of D: xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps) (biased var),
+// Forward, per row of D: xhat = (s - mean) * rstd, rstd = 1 / sqrt(var + eps) (biased var), with
+// s = x, or s = x + r when a residual r is given (added here, row by row: no tensor of the sum);
 // y = xhat * gamma + beta (or y = xhat without affine parameters). We cache xhat and rstd.
-static void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* gamma,
-                               const float* beta, size_t rows, size_t d, float eps) {
+static void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
+                               const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
     const float inv_d = 1.0f / static_cast<float>(d);
-    for (size_t r = 0; r < rows; ++r, x += d, y += d, xhat += d) {
-        const float mu = kernels::sum(x, d) * inv_d;
-        kernels::add_scalar(xhat, x, -mu, d);  // centred first: var from a second pass is stable
+    for (size_t i = 0; i < rows; ++i, x += d, y += d, xhat += d) {
+        const float* s = x;
+        if (r) {
+            kernels::add(xhat, x, r + i * d, d);  // xhat holds s = x + r until we centre it
+            s = xhat;
+        }
+        const float mu = kernels::sum(s, d) * inv_d;
+        kernels::add_scalar(xhat, s, -mu, d);  // centred first: var from a second pass is stable
         const float var = kernels::dot(xhat, xhat, d) * inv_d;
-        rstd[r] = 1.0f / std::sqrt(var + eps);
-        kernels::mul_scalar(xhat, xhat, rstd[r], d);
+        rstd[i] = 1.0f / std::sqrt(var + eps);
+        kernels::mul_scalar(xhat, xhat, rstd[i], d);
         if (gamma) {
             kernels::mul(y, xhat, gamma, d);
             kernels::add(y, y, beta, d);
@@ -348,10 +354,13 @@ static void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const fl
     }
 }
 
-// gamma and beta are null (no affine parameters) or both Vars of shape {D}.
-static Var layer_norm_impl(const Var& x, const Var* gamma, const Var* beta, float eps) {
+// gamma and beta are null (no affine parameters) or both Vars of shape {D}; res is null or a Var
+// of x's shape, added to x before the normalisation (its gradient is x's).
+static Var layer_norm_impl(const Var& x, const Var* res, const Var* gamma, const Var* beta, float eps) {
     size_t rows, d;
     last_axis(x.value(), "layer_norm", rows, d);
+    if (res && res->shape() != x.shape())
+        shape_fail("add_layer_norm", x.shape(), res->shape(), "the residual must have x's shape");
     if (gamma) {
         const Shape want{static_cast<int>(d)};
         if (gamma->shape() != want) shape_fail("layer_norm", x.shape(), gamma->shape(), "gamma must have shape [D]");
@@ -360,18 +369,22 @@ static Var layer_norm_impl(const Var& x, const Var* gamma, const Var* beta, floa
     // (..., D); layer_norm_forward writes every element of both (so no zero-fill first)
     Tensor y = Tensor::uninitialized(x.shape()), xhat = Tensor::uninitialized(x.shape());
     std::vector<float> rstd(rows);         // one per row
-    layer_norm_forward(y.data(), xhat.data(), rstd.data(), x.value().data(),
+    layer_norm_forward(y.data(), xhat.data(), rstd.data(), x.value().data(), res ? res->value().data() : nullptr,
                        gamma ? gamma->value().data() : nullptr, beta ? beta->value().data() : nullptr,
                        rows, d, eps);
-    Var r = gamma ? make_result(std::move(y), {x, *gamma, *beta}, "layer_norm")
-                  : make_result(std::move(y), {x}, "layer_norm");
-    const Var g = gamma ? *gamma : Var(), b = beta ? *beta : Var();
-    const bool affine = gamma != nullptr;
-    r.set_backward([x, g, b, affine, xhat = std::move(xhat), rstd = std::move(rstd), rows, d](const Tensor& gy) {
+    std::vector<Var> parents{x};
+    if (res) parents.push_back(*res);
+    if (gamma) parents.insert(parents.end(), {*gamma, *beta});
+    Var r = make_result(std::move(y), parents, res ? "add_layer_norm" : "layer_norm");
+    const Var g = gamma ? *gamma : Var(), b = beta ? *beta : Var(), rv = res ? *res : Var();
+    const bool affine = gamma != nullptr, residual = res != nullptr;
+    r.set_backward([x, rv, g, b, affine, residual, xhat = std::move(xhat), rstd = std::move(rstd), rows,
+                    d](const Tensor& gy) {
         Tensor gx = Tensor::uninitialized(x.shape());  // written row by row; dgamma, dbeta add up
         Tensor dgamma(Shape{static_cast<int>(d)}), dbeta(Shape{static_cast<int>(d)});
         layer_norm_backward(gx.data(), affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr,
                             gy.data(), xhat.data(), rstd.data(), affine ? g.value().data() : nullptr, rows, d);
+        if (residual) rv.accumulate_grad(gx);  // d(x + r)/dr = 1: the same gradient (a copy)
         x.accumulate_grad(std::move(gx));
         if (affine) {
             g.accumulate_grad(std::move(dgamma));
@@ -383,18 +396,23 @@ static Var layer_norm_impl(const Var& x, const Var* gamma, const Var* beta, floa
 
 // y = (x - mean) / sqrt(var + eps) * gamma + beta over the last axis (gradients in the helpers)
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps) {
-    return layer_norm_impl(x, &gamma, &beta, eps);
+    return layer_norm_impl(x, nullptr, &gamma, &beta, eps);
 }
 
 // y = (x - mean) / sqrt(var + eps) over the last axis
-Var layer_norm(const Var& x, float eps) { return layer_norm_impl(x, nullptr, nullptr, eps); }
+Var layer_norm(const Var& x, float eps) { return layer_norm_impl(x, nullptr, nullptr, nullptr, eps); }
+
+// y = layer_norm(x + r, gamma, beta): the same numbers, one op
+Var add_layer_norm(const Var& x, const Var& r, const Var& gamma, const Var& beta, float eps) {
+    return layer_norm_impl(x, &r, &gamma, &beta, eps);
+}
 
 // y = x / n, n = max(||x||_2, eps) per row of the last axis;
 // dx = (gy - y (y . gy)) / n where ||x|| > eps, else gy / eps (n is the constant eps there)
 Var l2_normalize(const Var& x, float eps) {
     size_t rows, d;
     last_axis(x.value(), "l2_normalize", rows, d);
-    Tensor y(x.shape());
+    Tensor y = Tensor::uninitialized(x.shape());  // every row is written below
     std::vector<float> norm(rows);  // ||x|| per row, before clamping to eps
     const float* px = x.value().data();
     for (size_t r = 0; r < rows; ++r) {
@@ -403,7 +421,7 @@ Var l2_normalize(const Var& x, float eps) {
     }
     Var out = make_result(std::move(y), {x}, "l2_normalize");
     out.set_backward([x, yw = out.weak(), norm = std::move(norm), eps, rows, d](const Tensor& gy) {
-        Tensor gx(x.shape());
+        Tensor gx = Tensor::uninitialized(x.shape());  // every row is written below
         const float* py = yw.value().data();
         for (size_t r = 0; r < rows; ++r) {
             const float* g = gy.data() + r * d;

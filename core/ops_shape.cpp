@@ -450,7 +450,7 @@ void gather_rows_backward(float* dtable, const float* gy, const Ids& ids, size_t
 Var gather_rows(const Var& table, const Ids& ids) {
     check_ids("gather_rows", table.shape(), ids);
     const int D = table.dim(1);
-    Tensor y({static_cast<int>(ids.size()), D});  // (n, D)
+    Tensor y = Tensor::uninitialized({static_cast<int>(ids.size()), D});  // (n, D), every row written
     gather_rows_forward(y.data(), table.value().data(), ids, static_cast<size_t>(D));
     Var r = make_result(std::move(y), {table}, "gather_rows");
     r.set_backward([table, ids](const Tensor& gy) {

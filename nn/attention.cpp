@@ -1,10 +1,13 @@
-// MultiHeadAttention, TransformerEncoderLayer and PositionalEmbedding, composed from the ops
-// of core/ops.h (matmul, masked softmax, permute, layer_norm). Deliberately left out: fused
-// attention kernels; we materialise the (B, H, Tq, Tk) weights, which is fine for T <= 200.
+// MultiHeadAttention, TransformerEncoderLayer and PositionalEmbedding. The attention itself
+// (scores, masked softmax, dropout, weighted sum, for every head) is one op written out here,
+// forward and backward; the rest is composed from core/ops.h. Deliberately left out: flash-style
+// tiling; we materialise the (B, H, Tq, Tk) weights, which is fine for T <= 200.
 #include "nn/attention.h"
 
 #include <algorithm>
 #include <cmath>
+
+#include "core/kernels.h"
 
 namespace minirec {
 
@@ -53,46 +56,99 @@ MultiHeadAttention::MultiHeadAttention(const MultiHeadAttentionOptions& opt, Rng
 
 namespace {
 
-// Moves the heads between (B, T, H d), where a position's heads sit side by side, and
-// (B, H, T, d), where each head owns a contiguous (T, d) block and so becomes one entry of a
-// batched matmul. split: the first layout to the second; otherwise back. One copy of d floats per
-// (b, t, h). (The same as reshape + permute + reshape, but those copy three times.)
-void move_heads(float* y, const float* x, int B, int T, int H, int d, bool split) {
-    const size_t dd = static_cast<size_t>(d);
+// Masked softmax of one row in place: kept entries get e^(s - m) / sum_kept e^(s - m), masked
+// ones an exact 0; a row with nothing kept (or only -inf kept) is all zeros.
+void masked_softmax_row(float* s, const float* keep, int n) {
+    float m = -INFINITY;
+    for (int j = 0; j < n; ++j)
+        if (keep[j] != 0.0f && s[j] > m) m = s[j];
+    if (m == -INFINITY) {
+        std::fill(s, s + n, 0.0f);
+        return;
+    }
+    kernels::add_scalar(s, s, -m, static_cast<size_t>(n));
+    kernels::exp(s, s, static_cast<size_t>(n));
+    for (int j = 0; j < n; ++j) s[j] = keep[j] != 0.0f ? s[j] : 0.0f;  // exact zeros, whatever exp gave
+    kernels::mul_scalar(s, s, 1.0f / kernels::sum(s, static_cast<size_t>(n)), static_cast<size_t>(n));
+}
+
+// Scaled dot-product attention of all heads as ONE graph node, read and written in the packed
+// layout of the projections: Q (B, Tq, H d), K and V (B, Tk, H d), where head h of a position
+// is the d floats from column h d on. Each head is one strided GEMM (leading dimension H d), so
+// the heads are never copied into a (B, H, T, d) layout and back. Per (b, h):
+//   forward:  S = scale Q_h K_h^T (Tq, Tk);  A = softmax(S + mask);  P = A * drop;  C_h = P V_h
+//   backward: dP = gC_h V_h^T;  dA = dP * drop;  dS = A * (dA - rowsum(dA * A))  (the softmax
+//             Jacobian);  dQ_h = scale dS K_h;  dK_h = scale dS^T Q_h;  dV_h = P^T gC_h
+// keep (B, 1, Tq, Tk) is 1/0 or empty (nothing masked); drop (B, H, Tq, Tk) holds the dropout
+// factors (0 or 1/(1-p)) or is empty (no dropout). We keep only A for the backward pass; the
+// (Tq, Tk) blocks of one head stay in L1 while we work on them.
+Var attention_op(const Var& Q, const Var& K, const Var& V, int H, int d, float scale,
+                 const Tensor& keep, const Tensor& drop, Var* weights) {
+    const int B = Q.dim(0), Tq = Q.dim(1), Tk = K.dim(1), Hd = H * d;
+    const size_t block = static_cast<size_t>(Tq) * Tk;  // one head's (Tq, Tk) scores
+    Tensor A = Tensor::uninitialized({B, H, Tq, Tk});
+    Tensor C = Tensor::uninitialized({B, Tq, Hd});        // every (b, h) block is written once
+    std::vector<float> P(drop.empty() ? 0 : block);      // A * drop of one head
     for (int b = 0; b < B; ++b)
-        for (int t = 0; t < T; ++t)
-            for (int h = 0; h < H; ++h) {
-                const size_t packed = ((static_cast<size_t>(b) * T + t) * H + h) * dd;  // (B, T, H d)
-                const size_t heads = ((static_cast<size_t>(b) * H + h) * T + t) * dd;   // (B, H, T, d)
-                const float* src = x + (split ? packed : heads);
-                std::copy(src, src + dd, y + (split ? heads : packed));
+        for (int h = 0; h < H; ++h) {
+            const size_t bh = static_cast<size_t>(b) * H + h;
+            float* a = A.data() + bh * block;
+            const float* q = Q.value().data() + static_cast<size_t>(b) * Tq * Hd + h * d;
+            const float* k = K.value().data() + static_cast<size_t>(b) * Tk * Hd + h * d;
+            const float* v = V.value().data() + static_cast<size_t>(b) * Tk * Hd + h * d;
+            kernels::sgemm(false, true, Tq, Tk, d, scale, q, Hd, k, Hd, 0.0f, a, Tk);  // S
+            if (keep.empty()) {
+                kernels::softmax_rows(a, a, Tq, Tk);
+            } else {
+                const float* kb = keep.data() + static_cast<size_t>(b) * block;
+                for (int i = 0; i < Tq; ++i) masked_softmax_row(a + static_cast<size_t>(i) * Tk, kb + static_cast<size_t>(i) * Tk, Tk);
             }
-}
-
-// (B, T, H d) -> (B, H, T, d);  the gradient moves back: dx = merge(gy).
-Var split_heads(const Var& x, int H, int d) {
-    const int B = x.dim(0), T = x.dim(1);
-    Tensor y = Tensor::uninitialized({B, H, T, d});  // move_heads writes every element
-    move_heads(y.data(), x.value().data(), B, T, H, d, true);
-    Var r = make_result(std::move(y), {x}, "split_heads");
-    r.set_backward([x, B, T, H, d](const Tensor& gy) {
-        Tensor dx = Tensor::uninitialized(x.shape());
-        move_heads(dx.data(), gy.data(), B, T, H, d, false);
-        x.accumulate_grad(std::move(dx));
-    });
-    return r;
-}
-
-// (B, H, T, d) -> (B, T, H d): concatenates the heads of each position;  dx = split(gy).
-Var merge_heads(const Var& x) {
-    const int B = x.dim(0), H = x.dim(1), T = x.dim(2), d = x.dim(3);
-    Tensor y = Tensor::uninitialized({B, T, H * d});
-    move_heads(y.data(), x.value().data(), B, T, H, d, false);
-    Var r = make_result(std::move(y), {x}, "merge_heads");
-    r.set_backward([x, B, T, H, d](const Tensor& gy) {
-        Tensor dx = Tensor::uninitialized(x.shape());
-        move_heads(dx.data(), gy.data(), B, T, H, d, true);
-        x.accumulate_grad(std::move(dx));
+            const float* p = a;
+            if (!drop.empty()) {
+                kernels::mul(P.data(), a, drop.data() + bh * block, block);
+                p = P.data();
+            }
+            kernels::sgemm(false, false, Tq, d, Tk, 1.0f, p, Tk, v, Hd, 0.0f,
+                           C.data() + static_cast<size_t>(b) * Tq * Hd + h * d, Hd);  // C_h = P V_h
+        }
+    if (weights) *weights = constant(A);  // a copy, for pictures: no gradient flows through it
+    Var r = make_result(std::move(C), {Q, K, V}, "attention");
+    r.set_backward([Q, K, V, A = std::move(A), drop, B, H, d, Tq, Tk, scale](const Tensor& gC) {
+        const int Hd = H * d;
+        const size_t block = static_cast<size_t>(Tq) * Tk;
+        Tensor dQ = Tensor::uninitialized(Q.shape()), dK = Tensor::uninitialized(K.shape()),
+               dV = Tensor::uninitialized(V.shape());   // every (b, h) block is written once
+        std::vector<float> dS(block), P(drop.empty() ? 0 : block);
+        for (int b = 0; b < B; ++b)
+            for (int h = 0; h < H; ++h) {
+                const size_t bh = static_cast<size_t>(b) * H + h;
+                const size_t oq = static_cast<size_t>(b) * Tq * Hd + h * d, ok = static_cast<size_t>(b) * Tk * Hd + h * d;
+                const float* a = A.data() + bh * block;
+                const float* g = gC.data() + oq;
+                const float* p = a;
+                if (!drop.empty()) {
+                    kernels::mul(P.data(), a, drop.data() + bh * block, block);
+                    p = P.data();
+                }
+                kernels::sgemm(true, false, Tk, d, Tq, 1.0f, p, Tk, g, Hd, 0.0f, dV.data() + ok, Hd);  // P^T gC
+                kernels::sgemm(false, true, Tq, Tk, d, 1.0f, g, Hd, V.value().data() + ok, Hd, 0.0f,
+                               dS.data(), Tk);                                                   // dP
+                if (!drop.empty()) kernels::mul(dS.data(), dS.data(), drop.data() + bh * block, block);
+                for (int i = 0; i < Tq; ++i) {  // dS = A (dA - rowsum(dA A)), row by row
+                    float* ds = dS.data() + static_cast<size_t>(i) * Tk;
+                    const float* ar = a + static_cast<size_t>(i) * Tk;
+                    const float s = kernels::dot(ds, ar, static_cast<size_t>(Tk));
+                    kernels::add_scalar(ds, ds, -s, static_cast<size_t>(Tk));
+                    kernels::mul(ds, ds, ar, static_cast<size_t>(Tk));
+                }
+                kernels::sgemm(false, false, Tq, d, Tk, scale, dS.data(), Tk, K.value().data() + ok, Hd, 0.0f,
+                               dQ.data() + oq, Hd);                                              // scale dS K
+                kernels::sgemm(true, false, Tk, d, Tq, scale, dS.data(), Tk, Q.value().data() + oq, Hd, 0.0f,
+                               dK.data() + ok, Hd);                                              // scale dS^T Q
+            }
+        Q.accumulate_grad(std::move(dQ));
+        K.accumulate_grad(std::move(dK));
+        V.accumulate_grad(std::move(dV));
     });
     return r;
 }
@@ -111,19 +167,17 @@ Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
                    "key_value must be (B, Tk, " + std::to_string(options.kv_dim) + ")");
     const int B = query.dim(0), Tq = query.dim(1), Tk = key_value.dim(1);
 
-    Var Q = split_heads(q(query), H, d);      // (B, H, Tq, d)
-    Var K = split_heads(k(key_value), H, d);  // (B, H, Tk, d)
-    Var V = split_heads(v(key_value), H, d);  // (B, H, Tk, d)
-
-    // Scores Q K^T / sqrt(d), then a masked softmax over the keys.
+    // The projections stay packed, (B, T, H d): the attention op reads each head in place.
+    Var Q = q(query), K = k(key_value), V = v(key_value);
+    const Tensor m = build_attention_mask(mask, B, Tq, Tk);  // (B, 1, Tq, Tk) or empty
+    // Attention dropout as factors (0 or 1/(1-p)) drawn by the Dropout layer itself, one per
+    // weight in order, so a seed gives the same mask as dropout applied to A directly.
+    Tensor drop(Shape{0});
+    if (attn_dropout.training && attn_dropout.p > 0.0f)
+        drop = attn_dropout(constant(Tensor({B, H, Tq, Tk}, 1.0f))).value();
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    Var scores = matmul(Q, K, false, true) * scale;                // (B, H, Tq, Tk)
-    const Tensor m = build_attention_mask(mask, B, Tq, Tk);        // (B, 1, Tq, Tk)
-    Var A = m.empty() ? softmax(scores) : softmax(scores, &m);      // (B, H, Tq, Tk)
-    if (weights) *weights = A;
-
-    Var ctx = merge_heads(matmul(attn_dropout(A), V));  // (B, H, Tq, d) -> (B, Tq, H d): concat heads
-    return options.out_proj ? o(ctx) : ctx;             // (B, Tq, out)
+    Var ctx = attention_op(Q, K, V, H, d, scale, m, drop, weights);  // (B, Tq, H d): heads concatenated
+    return options.out_proj ? o(ctx) : ctx;                           // (B, Tq, out)
 }
 
 NamedParams MultiHeadAttention::named_parameters(const std::string& prefix) const {
@@ -153,9 +207,9 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 }
 
 Var TransformerEncoderLayer::operator()(const Var& x, const AttentionMask& mask, Var* weights) {
-    Var h = norm1(x + drop1(attn(x, mask, weights)));    // (B, T, D)
+    Var h = norm1(x, drop1(attn(x, mask, weights)));     // LayerNorm(x + ...), (B, T, D)
     Var f = ffn2(gelu(ffn1(h)));                          // (B, T, F) -> (B, T, D)
-    return norm2(h + drop2(f));                           // (B, T, D)
+    return norm2(h, drop2(f));                            // LayerNorm(h + f), (B, T, D)
 }
 
 void TransformerEncoderLayer::set_training(bool on) {

@@ -52,7 +52,8 @@ struct MultiHeadAttention {
 
     // Cross-attention: query (B, Tq, Dq), key_value (B, Tk, Dkv) -> (B, Tq, out). When weights is
     // not null it receives the attention weights A (B, H, Tq, Tk), before dropout; each row sums
-    // to 1 over the keys it may see. Non-const: attention dropout draws random numbers.
+    // to 1 over the keys it may see. They are a copy for inspection and pictures: no gradient
+    // flows back through them. Non-const: attention dropout draws random numbers.
     Var operator()(const Var& query, const Var& key_value, const AttentionMask& mask = {},
                    Var* weights = nullptr);
     // Self-attention: query = key_value = x (B, T, D).

@@ -13,31 +13,44 @@ namespace minirec {
 
 namespace {
 
-// l_b = -log softmax(z_b)[t_b] for each row b of z (B, C); 0 for a row whose target is `skip`.
-// The same value as -sum(log_softmax(z) * one_hot, 1), but as one op: composed from ops it
+// l_b = -log softmax(c_b)[t_b] for each row b of c (B, C); 0 for a row whose target is `skip`.
+// c = scale z - shift: the logits z, optionally scaled (1 / temperature) and less a per-column
+// shift (log q), both done row by row inside the op so that they cost no (B, C) tensors.
+// The same value as -sum(log_softmax(c) * one_hot, 1), but as one op: composed from ops it
 // made seven (B, C) tensors per step (log-softmax, one-hot, product and their gradients), the
 // largest cost of a BERT4Rec step with C = 1702. Here the forward keeps two numbers per row,
-//     m_b = max_j z_bj,   s_b = log sum_j e^(z_bj - m_b),   l_b = -((z_bt - m_b) - s_b),
-// and the backward rebuilds the softmax from them:  dz_bj = g_b (p_bj - [j = t_b]),
-// p_bj = e^((z_bj - m_b) - s_b). Targets must already be checked by the caller.
-Var cross_entropy_rows(const Var& logits, const Ids& targets, int skip) {
+//     m_b = max_j c_bj,   s_b = log sum_j e^(c_bj - m_b),   l_b = -((c_bt - m_b) - s_b),
+// and the backward rebuilds the softmax from them:  dz_bj = scale g_b (p_bj - [j = t_b]),
+// p_bj = e^((c_bj - m_b) - s_b). Targets must already be checked by the caller.
+Var cross_entropy_rows(const Var& logits, const Ids& targets, int skip, float scale = 1.0f,
+                       const Tensor* shift = nullptr) {
     const int B = logits.dim(0), C = logits.dim(1);
     const size_t c = static_cast<size_t>(C);
-    std::vector<float> m(static_cast<size_t>(B)), s(static_cast<size_t>(B)), row(c);
+    const bool plain = scale == 1.0f && !shift;  // c = z: no row of c to build
+    std::vector<float> m(static_cast<size_t>(B)), s(static_cast<size_t>(B)), row(c), crow(plain ? 0 : c);
+    // Row b of c: z_b itself, or scale z_b - shift written into buf (the same roundings as the
+    // ops z * scale and then - shift). The closure keeps its own copy of the (C) shift.
+    auto row_of_c = [scale, plain, c, sh = shift ? *shift : Tensor(Shape{0})](const float* zb, float* buf) {
+        if (plain) return zb;
+        kernels::mul_scalar(buf, zb, scale, c);
+        if (!sh.empty()) kernels::sub(buf, buf, sh.data(), c);
+        return static_cast<const float*>(buf);
+    };
     Tensor loss({B});
     const float* z = logits.value().data();
     for (int b = 0; b < B; ++b) {
-        const float* zb = z + static_cast<size_t>(b) * c;
+        const float* cb = row_of_c(z + static_cast<size_t>(b) * c, crow.data());
         const size_t bb = static_cast<size_t>(b);
-        m[bb] = C > 0 ? kernels::max(zb, c) : 0.0f;
+        m[bb] = C > 0 ? kernels::max(cb, c) : 0.0f;
         if (targets[bb] == skip || !std::isfinite(m[bb])) continue;  // loss 0, no gradient
-        kernels::add_scalar(row.data(), zb, -m[bb], c);
+        kernels::add_scalar(row.data(), cb, -m[bb], c);
         kernels::exp(row.data(), row.data(), c);
         s[bb] = std::log(kernels::sum(row.data(), c));
-        loss[bb] = -((zb[targets[bb]] - m[bb]) - s[bb]);
+        loss[bb] = -((cb[targets[bb]] - m[bb]) - s[bb]);
     }
     Var r = make_result(std::move(loss), {logits}, "cross_entropy");
-    r.set_backward([logits, targets, skip, m = std::move(m), s = std::move(s), B, c](const Tensor& gy) {
+    r.set_backward([logits, targets, skip, m = std::move(m), s = std::move(s), B, c, scale, plain,
+                    row_of_c](const Tensor& gy) {
         Tensor dz = Tensor::uninitialized(logits.shape());  // every row is written below
         const float* z = logits.value().data();
         for (int b = 0; b < B; ++b) {
@@ -47,11 +60,13 @@ Var cross_entropy_rows(const Var& logits, const Ids& targets, int skip) {
                 std::fill(d, d + c, 0.0f);
                 continue;
             }
-            kernels::add_scalar(d, z + bb * c, -m[bb], c);  // z - m
+            const float* cb = row_of_c(z + bb * c, d);      // c_b (in place in d when built)
+            kernels::add_scalar(d, cb, -m[bb], c);          // c - m
             kernels::add_scalar(d, d, -s[bb], c);           // log p
             kernels::exp(d, d, c);                          // p
             kernels::mul_scalar(d, d, gy[bb], c);           // g p
             d[targets[bb]] -= gy[bb];                       // g (p - one_hot)
+            if (!plain) kernels::mul_scalar(d, d, scale, c);  // dc/dz = scale
         }
         logits.accumulate_grad(std::move(dz));
     });
@@ -163,12 +178,16 @@ Var in_batch_softmax_loss(const Var& logits, const InBatchSoftmaxOptions& opt) {
         shape_fail(op, logits.shape(), "logits must be square (B, B): queries x items of the batch");
     check_temperature(op, opt.temperature);
     const int B = logits.dim(0);
-    Var c = opt.temperature == 1.0f ? logits : logits * (1.0f / opt.temperature);
-    if (opt.log_q) {
-        if (opt.log_q->shape() != Shape{B}) shape_fail(op, logits.shape(), opt.log_q->shape(), "log_q must be (B)");
-        c = c - constant(*opt.log_q);  // (B) broadcasts as a row: column j loses log q_j
-    }
-    if (opt.item_ids) {
+    if (opt.log_q && opt.log_q->shape() != Shape{B})
+        shape_fail(op, logits.shape(), opt.log_q->shape(), "log_q must be (B)");
+    const float inv_t = 1.0f / opt.temperature;
+    Ids diagonal(static_cast<size_t>(B));  // the positive of row i is column i
+    for (int i = 0; i < B; ++i) diagonal[static_cast<size_t>(i)] = i;
+    if (!opt.item_ids)  // c = logits / t - log q (column j loses log q_j), inside the loss op
+        return reduce_loss(cross_entropy_rows(logits, diagonal, -1, inv_t, opt.log_q), opt.reduction);
+    Var c = opt.temperature == 1.0f ? logits : logits * inv_t;
+    if (opt.log_q) c = c - constant(*opt.log_q);  // (B) broadcasts as a row
+    {
         const Ids& id = *opt.item_ids;
         if (static_cast<int>(id.size()) != B)
             shape_fail(op, logits.shape(), Shape{static_cast<int>(id.size())}, "item_ids must be (B)");
@@ -180,8 +199,6 @@ Var in_batch_softmax_loss(const Var& logits, const InBatchSoftmaxOptions& opt) {
         // every sum finite.
         c = masked_fill(c, mask, -1e30f);
     }
-    Ids diagonal(static_cast<size_t>(B));  // the positive of row i is column i
-    for (int i = 0; i < B; ++i) diagonal[static_cast<size_t>(i)] = i;
     return reduce_loss(cross_entropy_rows(c, diagonal, -1), opt.reduction);  // (B) before reduction
 }
 

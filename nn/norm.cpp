@@ -19,6 +19,12 @@ Var LayerNorm::operator()(const Var& x) const {
     return layer_norm(x, gamma, beta, eps);  // the op normalises over the last axis
 }
 
+Var LayerNorm::operator()(const Var& x, const Var& residual) const {
+    if (x.rank() < 1 || x.dim(-1) != gamma.dim(0))
+        shape_fail("LayerNorm", x.shape(), gamma.shape(), "last axis must equal the layer's dim");
+    return add_layer_norm(x, residual, gamma, beta, eps);  // checks that residual has x's shape
+}
+
 NamedParams LayerNorm::named_parameters(const std::string& prefix) const {
     return {{prefix + "gamma", gamma}, {prefix + "beta", beta}};
 }

@@ -21,6 +21,8 @@ struct LayerNorm {
     explicit LayerNorm(int dim, float eps = 1e-5f);
 
     Var operator()(const Var& x) const;  // (..., D) -> (..., D)
+    // LayerNorm(x + residual), the residual add of a post-norm block, in the same op.
+    Var operator()(const Var& x, const Var& residual) const;
 
     NamedParams named_parameters(const std::string& prefix = "") const;
     std::vector<Var> parameters() const { return vars_of(named_parameters()); }

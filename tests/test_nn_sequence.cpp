@@ -210,6 +210,29 @@ TEST_CASE("MultiHeadAttention: causal and padding masks give exact zeros, rows s
     CHECK(build_attention_mask({}, 1, 2, 4).empty());
 }
 
+TEST_CASE("MultiHeadAttention: the fused op equals attention composed from ops, masked or not") {
+    // The reference splits the heads with reshape + permute and uses matmul and softmax, so it
+    // shares no code with the op (which reads the heads in place with strided GEMMs).
+    Rng rng(11);
+    MultiHeadAttentionOptions o;
+    o.dim = 6;
+    o.heads = 2;
+    MultiHeadAttention mha(o, rng);
+    const int B = 2, T = 5, H = 2, d = 3;
+    Var x = constant(uniform_t({B, T, 6}, 29, -2.0f, 2.0f));
+    const Tensor pad({B, T}, {1, 1, 1, 1, 1, 0, 1, 1, 0, 1});
+    for (const AttentionMask& m : {AttentionMask{}, AttentionMask{&pad, true}}) {
+        auto heads = [&](const Var& y) { return permute(reshape(y, {B, T, H, d}), {0, 2, 1, 3}); };  // (B, H, T, d)
+        Var S = matmul(heads(mha.q(x)), heads(mha.k(x)), false, true) * (1.0f / std::sqrt(3.0f));
+        const Tensor keep = build_attention_mask(m, B, T, T);
+        Var A = keep.empty() ? softmax(S) : softmax(S, &keep);
+        Var ref = mha.o(reshape(permute(matmul(A, heads(mha.v(x))), {0, 2, 1, 3}), {B, T, H * d}));
+        Var w;
+        CHECK(max_abs_diff(mha(x, m, &w).value(), ref.value()) < 1e-5f);
+        CHECK(max_abs_diff(w.value(), A.value()) < 1e-6f);
+    }
+}
+
 TEST_CASE("MultiHeadAttention: the output is A V W_o + b_o; AutoInt form without W_o") {
     Rng rng(8);
     MultiHeadAttentionOptions o;

@@ -253,6 +253,24 @@ TEST_CASE("layer_norm: gradients with and without affine parameters") {
     }
 }
 
+TEST_CASE("add_layer_norm: the values of layer_norm(x + r), gradients, shape check") {
+    const Var x = constant(rand_t({3, 5}, 710, -2.0f, 2.0f)), r = constant(rand_t({3, 5}, 711));
+    const Var g = constant(rand_t({5}, 712, 0.5f, 1.5f)), b = constant(rand_t({5}, 713));
+    CHECK(max_abs_diff(add_layer_norm(x, r, g, b).value(), layer_norm(x + r, g, b).value()) == 0.0f);
+    uint64_t seed = 720;
+    for (const Shape& s : {Shape{6}, Shape{3, 5}, Shape{2, 3, 4}}) {
+        const int d = s.back();
+        const float worst = grad_check(
+            [](const std::vector<Var>& v) { return add_layer_norm(v[0], v[1], v[2], v[3]); },
+            {rand_t(s, ++seed, -2.0f, 2.0f), rand_t(s, ++seed), rand_t({d}, ++seed, 0.5f, 1.5f), rand_t({d}, ++seed)},
+            {}, "add_layer_norm " + shape_str(s));
+        CHECK(worst <= 1.0f);
+    }
+    CHECK_THROWS_AS(add_layer_norm(constant(Tensor({2, 3})), constant(Tensor({3, 2})), constant(Tensor({3})),
+                                   constant(Tensor({3}))),
+                    ShapeError);
+}
+
 TEST_CASE("l2_normalize: values and gradients") {
     const Var x = constant(Tensor({2, 2}, {3, 4, 0, 0}));
     // The zero row stays zero (we divide by eps, not by 0).
