@@ -3,13 +3,16 @@
 // side-information item embeddings of Wang et al., "Billion-scale Commodity Embedding for
 // E-commerce Recommendation in Alibaba" (KDD 2018): BGE (id only), GES (plain average with side
 // information) and EGES (learned per-item weights), trained by skip-gram with negative sampling.
-// Deliberately left out: the paper's weighted item graph and random walks (we sample co-clicked
-// item pairs directly, i.e. walks of one step), its distributed training, its hierarchical softmax.
+// Deliberately left out: the paper's weighted item graph and its random walks (our context nodes
+// are the users who clicked the item: one step on the user-item click graph, see the tutorial),
+// its distributed training.
 //
 //   eq. 3   skip-gram with negative sampling: maximise log s(Z_u' H_v) + sum_k log s(-Z_k' H_v)
 //   GES     H_v = 1/(n+1) sum_{j=0..n} W_v^j         (W_v^0 the id embedding, W_v^j side info j)
 //   eq. 5   EGES H_v = sum_j e^{a_v^j} W_v^j / sum_j e^{a_v^j},  a_v in R^{n+1} learned per item
-//   eq. 6   L(v, u, y) = -[y log s(H_v' Z_u) + (1 - y) log(1 - s(H_v' Z_u))],  Z_u the context vector
+//   eq. 6   L(v, u, y) = -[y log s(H_v' Z_u) + (1 - y) log(1 - s(H_v' Z_u))],  Z_u the context
+//           vector of context node u (an item of the walk in the paper, a user here), y = 1 for a
+//           real (v, u) pair and 0 for a sampled negative
 //   cold    a new item has no id embedding and no a_v: H_v = 1/n sum_{j=1..n} W_v^j (side info only)
 #pragma once
 #include <cmath>

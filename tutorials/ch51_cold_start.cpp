@@ -3,6 +3,7 @@
 // and side-information embeddings (BGE / GES / EGES of Wang et al., KDD 2018).
 // Markdown tables on stdout; CSV and SVG pictures (EGES's learned weights) under --out.
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
                                          w.warm_share[2][q], w.weight[q][0], w.weight[q][1], w.weight[q][2], w.weight[q][3]});
     }
     Heatmap map{"EGES weights softmax(a_v) by item frequency (mean over worlds)", "field", "frequency quintile (1 = rarest)",
-                kBuckets, 4, {}, rep.field_names, {}, 40};
+                kBuckets, 4, {}, {}, rep.field_names, 40};
     for (int q = 0; q < kBuckets; ++q) {
         map.row_labels.push_back(std::to_string(q + 1) + " (" + fmt("%.0f", rep.mean([&](const World& w) { return w.bucket_impressions[q]; })) + " imp.)");
         for (int f = 0; f < 4; ++f) map.values.push_back(float(rep.mean([&](const World& w) { return w.weight[q][f]; })));
@@ -140,11 +141,17 @@ int main(int argc, char** argv) {
 
     std::printf("# Chapter 51: cold start\n\n");
     std::printf("%d users (%.0f%% new), %d items (%.0f%% new), %d impressions per user before thinning to a long tail "
-                "(tail rank %g); EGES D = %d, %d epochs of %d co-click pairs, K = %d negatives, Adam lr %g; %d worlds; seed %llu\n\n",
+                "(tail rank %g); EGES D = %d, %d epochs of %d (item, user) click pairs, K = %d negative users, Adam lr %g; %d worlds; seed %llu\n\n",
                 o.data.num_users, 100 * o.data.new_user_fraction, o.data.num_items, 100 * o.data.new_item_fraction,
                 o.data.items_per_user, o.tail_rank, o.dim, o.epochs, o.pairs_per_epoch, o.negatives, o.lr, o.worlds,
                 static_cast<unsigned long long>(o.seed));
-    const StudyReport rep = run_study(o);
+    StudyReport rep;
+    try {
+        rep = run_study(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ch51_cold_start: %s\n", e.what());
+        return 1;
+    }
     std::printf("Training log per world: %.0f impressions, %.0f clicks.\n\n", rep.mean([](const World& w) { return w.train_rows; }),
                 rep.mean([](const World& w) { return w.train_clicks; }));
     print_users(o, rep);
@@ -153,7 +160,12 @@ int main(int argc, char** argv) {
     print_claims(rep);
     std::printf("(%.1f s)\n", rep.seconds);
     if (!flags.out.empty()) {
-        write_outputs(o, rep, flags.out);
+        try {
+            write_outputs(o, rep, flags.out);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "ch51_cold_start: writing %s: %s\n", flags.out.c_str(), e.what());
+            return 1;
+        }
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;

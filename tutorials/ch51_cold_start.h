@@ -43,7 +43,7 @@ struct StudyOptions {
     int shops = 50;               // a side-information field unrelated to taste (noise)
     int dim = 16;                 // D of the item embeddings
     int epochs = 10;
-    int pairs_per_epoch = 40000;  // co-clicked (centre, context) pairs per epoch
+    int pairs_per_epoch = 40000;  // (item, user) click pairs per epoch
     int negatives = 5;            // K
     int batch = 256;
     double lr = 0.01;             // Adam, for EGES and the FM
