@@ -4,12 +4,14 @@
 // Deliberately left out: the paper's pre-trained ranker network (our PV is built from a given
 // ranker's score, see tutorials/ch70_prm.h), dropout, and the paper's online A/B setting.
 //
-//   eq. 2  E = [x_i (+) pv_i]_i + PE        input layer: item features, personalized vector,
-//                                          and a learned embedding of the position in the initial list
-//   eq. 3  E' = E W^E + b^E                 projected to the model size d
-//   eqs. 4-7  Nx post-norm encoder blocks:  multi-head self-attention + feed-forward (nn/attention.h)
-//   eq. 8  Score(i) = softmax_i(F^(Nx) W^F + b^F)   one probability per list position
-//   eq. 9  L = - sum_r sum_{i in S_r} y_i log Score(i)   cross-entropy over the list's clicks
+// The paper's section 4, step by step (labelled by role; the paper's own equation numbers are
+// not reproduced here, check them against arXiv 1904.06813):
+//   [input]      E = [x_i (+) pv_i]_i + PE   item features, personalized vector, and a learned
+//                                            embedding of the position in the initial list
+//   [projection] E' = E W^E + b^E            to the model size d
+//   [encoder]    Nx post-norm blocks: multi-head self-attention + feed-forward (nn/attention.h)
+//   [output]     Score(i) = softmax_i(F^(Nx) W^F + b^F)   one probability per list position
+//   [loss]       L = - sum_r sum_{i in S_r} y_i log Score(i)   cross-entropy over the list's clicks
 #pragma once
 #include <string>
 #include <vector>
@@ -28,7 +30,7 @@ struct PRMOptions {
     int dim = 16;            // d, the encoder width
     int heads = 2;
     int blocks = 1;          // Nx
-    bool use_pv = true;      // ablation "PRM without PV": pv_i left out of eq. 2
+    bool use_pv = true;      // ablation "PRM without PV": pv_i left out of [input]
     bool use_position = true;  // ablation "PRM without PE"
 };
 
@@ -52,14 +54,14 @@ struct PRM {
         output = Linear(o.dim, 1, rng);
     }
 
-    // x (B, n, features), pv (B, n, pv_dim) -> logits (B, n); softmax over n gives eq. 8's Score.
-    // Adding PE after the projection equals adding a projected PE before it (eq. 2 then eq. 3).
+    // x (B, n, features), pv (B, n, pv_dim) -> logits (B, n); softmax over n gives [output]'s Score.
+    // Adding PE after the projection equals adding a projected PE before it ([input] then [projection]).
     Var operator()(const Var& x, const Var& pv) {
-        Var e = options.use_pv ? concat({x, pv}, 2) : x;     // (B, n, features + pv_dim)   eq. 2
-        e = input(e);                                        // (B, n, d)                    eq. 3
-        if (options.use_position) e = pe(e);                 // + PE                         eq. 2
-        for (TransformerEncoderLayer& block : encoder) e = block(e);   // (B, n, d)           eqs. 4-7
-        return squeeze(output(e), 2);                        // (B, n)                       eq. 8
+        Var e = options.use_pv ? concat({x, pv}, 2) : x;     // (B, n, features + pv_dim)   [input]
+        e = input(e);                                        // (B, n, d)                    [projection]
+        if (options.use_position) e = pe(e);                 // + PE                         [input]
+        for (TransformerEncoderLayer& block : encoder) e = block(e);   // (B, n, d)           [encoder]
+        return squeeze(output(e), 2);                        // (B, n)                       [output]
     }
 
     NamedParams named_parameters(const std::string& prefix = "") const {
@@ -72,7 +74,7 @@ struct PRM {
     }
 };
 
-// Eq. 9: logits (B, n), clicks y (B, n) in {0, 1}: -(1/B) sum_b sum_i y_bi log softmax_i(logits_b).
+// [loss]: logits (B, n), clicks y (B, n) in {0, 1}: -(1/B) sum_b sum_i y_bi log softmax_i(logits_b).
 // A list without clicks adds nothing.
 inline Var list_softmax_loss(const Var& logits, const Tensor& y) {
     return -sum(constant(y) * log_softmax(logits)) / float(logits.dim(0));

@@ -1,4 +1,4 @@
-// Chapter 70: PRM's pieces against their definitions (eq. 9's list loss by hand, a gradient check
+// Chapter 70: PRM's pieces against their definitions (the list loss by hand, a gradient check
 // through the encoder, the position embedding's role), and the paper's claim on lists whose clicks
 // interact, asserted on a quick configuration of the tutorial's experiment (tutorials/ch70_prm.h).
 // Not asserted (it does not reproduce robustly in a quick run, book/ch70_prm.md): that PRM beats the
@@ -48,7 +48,7 @@ const StudyReport& quick_report() {
 
 TEST_SUITE("ch70") {
 
-TEST_CASE("eq. 9: the list loss is -sum_i y_i log softmax_i, averaged over lists") {
+TEST_CASE("[loss]: the list loss is -sum_i y_i log softmax_i, averaged over lists") {
     const Tensor z({2, 3}, {1.0f, 0.0f, -1.0f, 0.5f, 0.5f, 2.0f});
     const Tensor y({2, 3}, {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f});   // the second list has no click
     const Var loss = list_softmax_loss(constant(z), y);

@@ -71,7 +71,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
         chart.series.push_back(s);
     }
     write_text_file(dir + "/clicks_per_world.svg", line_chart_svg(chart));
-    LineChart lc{"PRM training loss (eq. 9), world 1", "epoch", "list cross-entropy", {}, false, 560, 360};
+    LineChart lc{"PRM training loss ([loss]), world 1", "epoch", "list cross-entropy", {}, false, 560, 360};
     for (int m = 1; m < kNumLearned; ++m) {
         Series s{kOrderNames[kPointwise + m], {}, {}};
         for (size_t e = 0; e < rep.reps[0].loss[size_t(m)].size(); ++e) s.x.push_back(double(e + 1)), s.y.push_back(rep.reps[0].loss[size_t(m)][e]);
