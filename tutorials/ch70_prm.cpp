@@ -3,6 +3,8 @@
 // scores items one by one, and re-rankers judged by the true expected clicks of their top K.
 // Markdown tables on stdout; CSV and an SVG of the training losses under --out.
 #include <cstdio>
+#include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -80,7 +82,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/prm_loss.svg", line_chart_svg(lc));
 }
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     Flags flags("ch70_prm", "PRM (a transformer re-ranker over the initial list) vs the initial order and a pointwise "
                             "re-ranker, on lists whose clicks interact (Pei et al., RecSys 2019).");
     StudyOptions o;
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
     if (flags.quick) o.replicates = 1, o.data.num_requests = 5000, o.test_requests = 500;
     if (replicates > 0) o.replicates = replicates;
     if (requests > 0) o.data.num_requests = requests;
-    if (o.top_k < 1 || o.top_k > o.data.num_candidates) throw std::invalid_argument("--top-k must be in 1..10");
+    if (o.top_k < 1 || o.top_k > o.data.num_candidates) throw std::invalid_argument("--top-k must be in 1.." + std::to_string(o.data.num_candidates));
     if (o.data.redundancy < 0 || o.data.redundancy > 1) throw std::invalid_argument("--redundancy must be in [0, 1]");
     if (o.data.num_requests < o.test_requests + o.batch)
         throw std::invalid_argument("--requests must exceed " + std::to_string(o.test_requests + o.batch));
@@ -121,4 +123,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ch70_prm: %s\n", e.what());
+        return 2;
+    }
 }

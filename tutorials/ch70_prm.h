@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <numeric>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
