@@ -53,9 +53,10 @@ inline Request make_request(const WorldOptions& w, Rng& rng) {
 // with probability mean_{i in A} q_i. An incomplete card (-1 entries) earns 0.
 inline double card_reward(const Request& r, const std::vector<int>& card) {
     const int N = int(r.q.size());
+    for (int a : card)
+        if (a < 0) return 0.0;
     double s = 0.0;
     for (size_t a = 0; a < card.size(); ++a) {
-        if (card[a] < 0) return 0.0;
         for (size_t b = a + 1; b < card.size(); ++b)
             if (r.adj[size_t(card[a]) * N + size_t(card[b])] == 0.0f) return 0.0;
         s += r.q[size_t(card[a])];
