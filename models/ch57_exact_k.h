@@ -1,0 +1,171 @@
+// Exact-K recommendation (Gong et al., KDD 2019): GAttN, a Graph Attention Network that picks a
+// card of exactly K items out of N candidates as one set, a K-clique of the candidates'
+// compatibility graph. An encoder (multi-head self-attention over the N candidates) and a
+// pointer-network decoder (a GRU that points at one candidate per step, masking the chosen ones
+// and every candidate that is not compatible with all of them). Trained by REINFORCE with a
+// baseline plus hill-climbing: supervised learning on the best of the sampled cards.
+// Deliberately left out: the user features x_u (each card request here is one candidate set), the
+// reward estimator (the paper learns one from logs; our simulator gives the true card reward),
+// learning from demonstrations on logged cards, beam search at serving (we decode greedily).
+//
+// The equations in the order of the paper's section on GAttN (named G1-G6 here for the code's
+// comments; these are not the paper's own equation numbers):
+//   G1  x_i = item features of candidate i (here: its score and its graph neighbourhood)
+//   G2  e = Encoder(x_1..x_N), a stack of self-attention blocks (Transformer encoder)
+//   G3  P(A | S) = prod_t P(a_t | a_1..a_{t-1}, e)
+//   G4  d_t = GRU(d_{t-1}, e_{a_{t-1}})
+//   G5  u_j^t = v^T tanh(W_1 e_j + W_2 d_t)                       pointer attention
+//   G6  P(a_t = j | ...) = softmax_j(u^t) over j with mask_j^t = 1  (mask: not chosen and
+//          connected to every chosen item, so the card stays a clique)
+//   RL:    grad J = E[(R(A) - b) grad log P(A | S)]                   REINFORCE with a baseline
+//   HC:    L_hc = -log P(A* | S), A* the best of the sampled cards    hill-climbing
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+
+namespace minirec {
+namespace ch57 {
+
+// The pointer attention (G5) and its masked log-probabilities (G6):
+//   We (R, N, D) = W_1 e precomputed, d (R, D) the decoder state, mask (R, N) 1 = allowed
+//   -> log P(a_t = j) (R, N), 0 at masked entries.
+struct Pointer {
+    Linear w2;   // (D, D) W_2
+    Linear v;    // (D, 1) v
+    Pointer() = default;
+    Pointer(int dim, Rng& rng) : w2(dim, dim, rng, false), v(dim, 1, rng, false) {}
+    Var operator()(const Var& We, const Var& d, const Tensor& mask) const {
+        const int R = We.dim(0), N = We.dim(1);
+        const Var u = v(tanh(We + unsqueeze(w2(d), 1)));          // (R, N, 1)  G5
+        return log_softmax(reshape(u, {R, N}), &mask);            // (R, N)     G6
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = w2.named_parameters(prefix + "w2.");
+        append(p, v.named_parameters(prefix + "v."));
+        return p;
+    }
+};
+
+// One self-attention block of the encoder: x = LayerNorm(x + MHA(x)); x = LayerNorm(x + FFN(x)).
+struct EncoderBlock {
+    MultiHeadAttention mha;
+    Linear ff1, ff2;
+    EncoderBlock() = default;
+    EncoderBlock(int dim, int heads, Rng& rng)
+        : mha(MultiHeadAttentionOptions{dim, heads, 0, 0, true, true, 0.0f}, rng),
+          ff1(dim, 2 * dim, rng), ff2(2 * dim, dim, rng) {}
+    Var operator()(const Var& x) {                               // (R, N, D) -> (R, N, D)
+        const Var h = layer_norm(x + mha(x));
+        return layer_norm(h + ff2(relu(ff1(h))));
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = mha.named_parameters(prefix + "mha.");
+        append(p, ff1.named_parameters(prefix + "ff1."));
+        append(p, ff2.named_parameters(prefix + "ff2."));
+        return p;
+    }
+};
+
+// A decoded card: the K chosen candidates and the sum of their log-probabilities.
+struct Decoded {
+    std::vector<std::vector<int>> cards;   // [row][t]; -1 once no candidate was allowed
+    Var log_prob;                          // (R, 1) sum_t log P(a_t | ...)  (G3)
+};
+
+struct GAttN {
+    int K = 0;
+    Linear embed;                      // G1: features (F) -> D
+    std::vector<EncoderBlock> blocks;  // G2
+    Var start;                         // (1, D) the decoder's first input
+    GRU gru;                           // G4
+    Linear w1;                         // G5: W_1
+    Pointer pointer;                   // G5-G6
+
+    GAttN() = default;
+    GAttN(int features, int dim, int heads, int layers, int k, Rng& rng)
+        : K(k), embed(features, dim, rng), start(parameter(Tensor::normal({1, dim}, rng, 0.0f, 0.1f))),
+          gru(dim, dim, rng), w1(dim, dim, rng, false), pointer(dim, rng) {
+        for (int l = 0; l < layers; ++l) blocks.emplace_back(dim, heads, rng);
+    }
+
+    Var encode(const Var& x) {                                   // (R, N, F) -> (R, N, D)
+        Var e = embed(x);
+        for (EncoderBlock& b : blocks) e = b(e);
+        return e;
+    }
+
+    // Decodes one card per row. adj (R * N * N) the 0/1 compatibility graphs. `forced` (R x K),
+    // when not empty, is the card to score (teacher forcing, for hill-climbing); otherwise each
+    // step samples from P (sample = true, with rng) or takes its argmax.
+    Decoded decode(const Var& x, const std::vector<float>& adj, bool sample, Rng& rng,
+                   const std::vector<std::vector<int>>& forced = {}) {
+        const int R = x.dim(0), N = x.dim(1), D = embed.weight.dim(1);
+        const Var e = encode(x);                                    // (R, N, D)
+        const Var e_flat = reshape(e, {R * N, D});
+        const Var We = w1(e);                                       // (R, N, D)
+        Var d = mean(e, 1);                                         // (R, D) d_0
+        Var input = broadcast_to(start, {R, D});
+        Tensor mask = Tensor::ones({R, N});
+        Decoded out;
+        out.cards.assign(size_t(R), std::vector<int>());
+        Var log_prob = constant(Tensor::zeros({R, 1}));
+        for (int t = 0; t < K; ++t) {
+            d = gru(reshape(input, {R, 1, D}), {}, &d).last;       // G4, (R, D)
+            const Var logp = pointer(We, d, mask);                  // G5-G6, (R, N)
+            Ids pick(static_cast<size_t>(R)), flat(static_cast<size_t>(R));
+            for (int r = 0; r < R; ++r) {
+                pick[size_t(r)] = forced.empty() ? choose(logp.value(), mask, r, N, sample, rng)
+                                                 : forced[size_t(r)][size_t(t)];
+                flat[size_t(r)] = r * N + std::max(pick[size_t(r)], 0);
+            }
+            log_prob = log_prob + gather_rows(reshape(logp, {R * N, 1}), flat);
+            input = gather_rows(e_flat, flat);                      // e_{a_t}, (R, D)
+            for (int r = 0; r < R; ++r) {                           // the clique mask for t + 1
+                const int a = pick[size_t(r)];
+                out.cards[size_t(r)].push_back(a);
+                for (int j = 0; j < N; ++j)
+                    if (a < 0 || j == a || adj[(size_t(r) * N + size_t(a)) * N + size_t(j)] == 0.0f)
+                        mask[size_t(r) * N + size_t(j)] = 0.0f;
+            }
+        }
+        out.log_prob = log_prob;
+        return out;
+    }
+
+    // Row r's choice among the allowed candidates: a draw from P or its argmax; -1 if none allowed.
+    static int choose(const Tensor& logp, const Tensor& mask, int r, int N, bool sample, Rng& rng) {
+        int best = -1;
+        double u = sample ? rng.uniform_double() : 0.0, acc = 0.0;
+        for (int j = 0; j < N; ++j) {
+            const size_t i = size_t(r) * N + size_t(j);
+            if (mask[i] == 0.0f) continue;
+            if (!sample) {
+                if (best < 0 || logp[i] > logp[size_t(r) * N + size_t(best)]) best = j;
+                continue;
+            }
+            best = j;                                  // the last allowed one absorbs rounding
+            acc += std::exp(double(logp[i]));
+            if (u < acc) return j;
+        }
+        return best;
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = embed.named_parameters("embed.");
+        for (size_t l = 0; l < blocks.size(); ++l) append(p, blocks[l].named_parameters("block" + std::to_string(l) + "."));
+        p.push_back({"start", start});
+        append(p, gru.named_parameters("gru."));
+        append(p, w1.named_parameters("w1."));
+        append(p, pointer.named_parameters("pointer."));
+        return p;
+    }
+};
+
+}  // namespace ch57
+}  // namespace minirec
