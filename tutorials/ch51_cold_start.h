@@ -208,7 +208,7 @@ inline Scores fm_scores(const Shop& s, const StudyOptions& so, Rng& rng) {
         ids.push_back(o_tag + s.d.user_tags[size_t(u)][0]);
         ids.push_back(o_tag + s.d.user_tags[size_t(u)].back());
     };
-    FM fm(o_item + s.N, 8, rng);
+    ch71::FM fm(o_item + s.N, 8, rng);
     AdamOptions ao;
     ao.lr = so.lr;
     Adam adam(vars_of(fm.named_parameters()), ao);
