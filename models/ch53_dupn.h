@@ -1,0 +1,162 @@
+// DUPN, the Deep User Perception Network of Ni et al. (KDD 2018): a behaviour sequence (item with
+// its side features, plus a behaviour property: type and time) runs through an LSTM; an attention
+// net that sees the query and the user weighs the LSTM states into one universal user
+// representation, which several task heads share and train jointly.
+// Deliberately left out: the paper's property-gated LSTM (the property enters only the gates there;
+// here it is concatenated to the input, so it reaches the gates and the candidate alike), the
+// peephole connections, the query as a bag of words (one query id here), the learning-to-rank and
+// fashion-icon tasks, and the paper's billion-scale tricks (model and batch sizes, BN, fine-tuning).
+//
+// The steps, named after the paper's sections (labels [E], [L], [A], [R], [M] are ours):
+//   [E] behaviour embedding   x_t = [e_item(i_t) ; e_property(p_t)]   item = id + category + price
+//                             level, property = behaviour type + time bucket
+//   [L] LSTM                  h_t = LSTM(x_t, h_{t-1})                (B, T, H)
+//   [A] attention net         a_t = exp(score_t) / sum_k exp(score_k),
+//                             score_t = v^T tanh(W_h h_t + W_q q + W_u u + b)  (query- and user-aware)
+//   [R] representation        rep = sum_t a_t h_t     the universal user representation (B, H)
+//   [M] multi-task learning   L = sum_tasks L_task, every head on rep (CTR with the candidate item,
+//                             price preference, shop preference), trained end to end.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "nn/layers.h"
+
+namespace minirec {
+namespace ch53 {
+
+// The vocabularies of the behaviour fields and the sizes of the network.
+struct DupnOptions {
+    int items = 0, categories = 0, prices = 0;   // item id and its side features
+    int types = 0, times = 0;                    // the behaviour property: type and time bucket
+    int queries = 0, profiles = 0;               // query ids (here: categories) and user profile groups
+    int dim = 8;                                 // d, each field's embedding size
+    int hidden = 16;                             // H, the LSTM state and the representation size
+    int attention = 16;                          // A, the attention net's hidden size
+};
+
+// One batch of behaviour sequences, all of length T (row-major (B, T) ids), with a query and a
+// profile per row. The item's side features are looked up by the caller and passed alongside.
+struct Behaviours {
+    int B = 0, T = 0;
+    Ids item, category, price, type, time;   // (B * T) each
+    Ids query, profile;                      // (B) each
+};
+
+// [E] behaviour embedding, x_t = [item fields ; property fields]  (B, T, 5d).
+struct BehaviourEmbedding {
+    Embedding item, category, price, type, time;
+
+    BehaviourEmbedding() = default;
+    BehaviourEmbedding(const DupnOptions& o, Rng& rng)
+        : item(o.items, o.dim, rng, 0.1f), category(o.categories, o.dim, rng, 0.1f), price(o.prices, o.dim, rng, 0.1f),
+          type(o.types, o.dim, rng, 0.1f), time(o.times, o.dim, rng, 0.1f) {}
+
+    Var operator()(const Behaviours& b) const {
+        const Shape s = {b.B, b.T};
+        return concat({item(b.item, s), category(b.category, s), price(b.price, s), type(b.type, s), time(b.time, s)}, 2);
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = item.named_parameters(prefix + "item.");
+        append(p, category.named_parameters(prefix + "category."));
+        append(p, price.named_parameters(prefix + "price."));
+        append(p, type.named_parameters(prefix + "type."));
+        append(p, time.named_parameters(prefix + "time."));
+        return p;
+    }
+};
+
+// [A] and [R]: the attention net over the LSTM states. h (B, T, H), q (B, Dq), u (B, Du) ->
+// rep (B, H); the weights a (B, T) on request.
+struct AttentionNet {
+    Linear w_h, w_q, w_u;   // H -> A (with the bias b), Dq -> A, Du -> A
+    Linear v;               // A -> 1
+
+    AttentionNet() = default;
+    AttentionNet(int hidden, int query_dim, int user_dim, int att, Rng& rng)
+        : w_h(hidden, att, rng), w_q(query_dim, att, rng, false), w_u(user_dim, att, rng, false), v(att, 1, rng, false) {}
+
+    Var operator()(const Var& h, const Var& q, const Var& u, Var* weights = nullptr) const {
+        const int B = h.dim(0), T = h.dim(1), A = v.in_features();
+        const Var qu = reshape(w_q(q) + w_u(u), {B, 1, A});                  // (B, 1, A)
+        const Var score = reshape(v(tanh(w_h(h) + qu)), {B, 1, T});           // (B, 1, T) score_t [A]
+        const Var a = softmax(score);                                         // (B, 1, T) a_t     [A]
+        if (weights) *weights = reshape(a, {B, T});
+        return squeeze(matmul(a, h), 1);                                      // (B, H)    rep     [R]
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = w_h.named_parameters(prefix + "w_h.");
+        append(p, w_q.named_parameters(prefix + "w_q."));
+        append(p, w_u.named_parameters(prefix + "w_u."));
+        append(p, v.named_parameters(prefix + "v."));
+        return p;
+    }
+};
+
+// The shared part of DUPN: behaviours -> universal user representation ([E], [L], [A], [R]).
+struct DUPN {
+    DupnOptions opt;
+    BehaviourEmbedding embed;
+    LSTM lstm;                    // 5d -> H, [L]
+    Embedding query, profile;     // (Q, d), (P, d)
+    AttentionNet attention;       // [A], [R]
+
+    DUPN() = default;
+    DUPN(const DupnOptions& o, Rng& rng) : opt(o) {
+        if (o.items < 1 || o.categories < 1 || o.prices < 1 || o.types < 1 || o.times < 1 || o.queries < 1 ||
+            o.profiles < 1 || o.dim < 1 || o.hidden < 1 || o.attention < 1)
+            arg_fail("ch53::DUPN", "every vocabulary and size must be >= 1");
+        embed = BehaviourEmbedding(o, rng);
+        lstm = LSTM(5 * o.dim, o.hidden, rng);
+        query = Embedding(o.queries, o.dim, rng, 0.1f);
+        profile = Embedding(o.profiles, o.dim, rng, 0.1f);
+        attention = AttentionNet(o.hidden, o.dim, o.dim, o.attention, rng);
+    }
+
+    // rep (B, H); the attention weights (B, T) on request.
+    Var represent(const Behaviours& b, Var* weights = nullptr) const {
+        const Var x = embed(b);                                   // (B, T, 5d)  [E]
+        const Var h = lstm(x).outputs;                            // (B, T, H)   [L]
+        return attention(h, query(b.query), profile(b.profile), weights);   // (B, H) [A], [R]
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = embed.named_parameters(prefix + "embed.");
+        append(p, lstm.named_parameters(prefix + "lstm."));
+        append(p, query.named_parameters(prefix + "query."));
+        append(p, profile.named_parameters(prefix + "profile."));
+        append(p, attention.named_parameters(prefix + "attention."));
+        return p;
+    }
+};
+
+// [M]: the task heads on the shared representation. CTR scores a candidate item with a
+// bilinear form, logit = <W rep, e_j> + b_j (the paper uses an MLP on [rep ; item features]; the
+// bilinear form learns our planted click rule in far fewer steps); price and shop preference are
+// softmax classifiers of the user.
+struct TaskHeads {
+    Embedding candidate;   // (N, d) the CTR task's own item embedding
+    Embedding item_bias;   // (N, 1) b_j
+    Linear ctr_proj, price, shop;   // W: H -> d; H -> classes
+
+    TaskHeads() = default;
+    TaskHeads(int items, int dim, int hidden, int price_classes, int shop_classes, Rng& rng)
+        : candidate(items, dim, rng, 0.1f), item_bias(items, 1, rng, 0.0f), ctr_proj(hidden, dim, rng, false),
+          price(hidden, price_classes, rng), shop(hidden, shop_classes, rng) {}
+
+    Var ctr(const Var& rep, const Ids& items) const {           // (B, H), (B) -> logits (B, 1)
+        return sum(ctr_proj(rep) * candidate(items), 1, true) + item_bias(items);
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = candidate.named_parameters(prefix + "candidate.");
+        append(p, item_bias.named_parameters(prefix + "item_bias."));
+        append(p, ctr_proj.named_parameters(prefix + "ctr_proj."));
+        append(p, price.named_parameters(prefix + "price."));
+        append(p, shop.named_parameters(prefix + "shop."));
+        return p;
+    }
+};
+
+}  // namespace ch53
+}  // namespace minirec
