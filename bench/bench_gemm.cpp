@@ -50,6 +50,37 @@ void bm_sgemm(benchmark::State& st, Isa isa, int M, int N, int K) {
     set_gflops(st, M, N, K);
 }
 
+// One product as the training steps issue it, transposes included: C (MxN) = op(A) op(B).
+void bm_sgemm_t(benchmark::State& st, bool ta, bool tb, int M, int N, int K) {
+    const std::vector<float> A = random_vec(static_cast<size_t>(M) * K, 1);
+    const std::vector<float> B = random_vec(static_cast<size_t>(K) * N, 2);
+    std::vector<float> C(static_cast<size_t>(M) * N);
+    const int lda = ta ? M : K, ldb = tb ? K : N;
+    for (auto _ : st) {
+        kernels::sgemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), N);
+        benchmark::DoNotOptimize(C.data());
+        benchmark::ClobberMemory();
+    }
+    set_gflops(st, M, N, K);
+}
+
+#ifdef MINIREC_HAVE_OPENBLAS
+void bm_openblas_t(benchmark::State& st, bool ta, bool tb, int M, int N, int K) {
+    openblas_set_num_threads(1);
+    const std::vector<float> A = random_vec(static_cast<size_t>(M) * K, 1);
+    const std::vector<float> B = random_vec(static_cast<size_t>(K) * N, 2);
+    std::vector<float> C(static_cast<size_t>(M) * N);
+    const int lda = ta ? M : K, ldb = tb ? K : N;
+    for (auto _ : st) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                    N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), N);
+        benchmark::DoNotOptimize(C.data());
+        benchmark::ClobberMemory();
+    }
+    set_gflops(st, M, N, K);
+}
+#endif
+
 #ifdef MINIREC_HAVE_OPENBLAS
 // The same product with OpenBLAS's cblas_sgemm, pinned to one thread as our kernels are.
 void bm_openblas(benchmark::State& st, int M, int N, int K) {
@@ -113,6 +144,24 @@ void register_all() {
 #ifdef MINIREC_HAVE_OPENBLAS
         benchmark::RegisterBenchmark(("sgemm/openblas/" + dims).c_str(), bm_openblas, s.M, s.N, s.K)
             ->Unit(benchmark::kMicrosecond);
+#endif
+    }
+    // The products of one bert4rec training step (B T = 6400 tokens, D = 64, FFN 256, 1280 masked
+    // rows, 1702 logits): Linear forward x W, backward gy W^T and x^T gy, and the tied output layer.
+    struct TShape { const char* what; bool ta, tb; int M, N, K; };
+    const TShape tshapes[] = {
+        {"linear64_fwd", false, false, 6400, 64, 64},   {"linear64_dx", false, true, 6400, 64, 64},
+        {"linear64_dw", true, false, 64, 64, 6400},     {"ffn1_fwd", false, false, 6400, 256, 64},
+        {"ffn1_dx", false, true, 6400, 64, 256},        {"ffn1_dw", true, false, 64, 256, 6400},
+        {"ffn2_fwd", false, false, 6400, 64, 256},      {"ffn2_dx", false, true, 6400, 256, 64},
+        {"ffn2_dw", true, false, 256, 64, 6400},        {"logits_fwd", false, true, 1280, 1702, 64},
+        {"logits_dh", false, false, 1280, 64, 1702},    {"logits_dE", true, false, 1702, 64, 1280}};
+    for (const TShape& s : tshapes) {
+        benchmark::RegisterBenchmark((std::string("train/minirec/") + s.what).c_str(), bm_sgemm_t, s.ta,
+                                     s.tb, s.M, s.N, s.K)->Unit(benchmark::kMicrosecond);
+#ifdef MINIREC_HAVE_OPENBLAS
+        benchmark::RegisterBenchmark((std::string("train/openblas/") + s.what).c_str(), bm_openblas_t,
+                                     s.ta, s.tb, s.M, s.N, s.K)->Unit(benchmark::kMicrosecond);
 #endif
     }
     struct Unary { const char* name; UnaryKernel f; float lo, hi; };
