@@ -53,6 +53,11 @@ struct KernelTable {
     void (*adam)(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c);
     // The error function, erf x = 2/sqrt(pi) int_0^x e^(-t^2) dt (GELU's Phi(x) = (1 + erf(x/sqrt 2)) / 2).
     void (*erf)(float* y, const float* x, size_t n);
+    // GELU (the erf form of BERT) and its derivative, one pass each:
+    //   gelu:          y = x Phi(x),                       Phi(x) = (1 + erf(x / sqrt 2)) / 2
+    //   gelu_backward: dx = dy (Phi(x) + x phi(x)),        phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
+    void (*gelu)(float* y, const float* x, size_t n);
+    void (*gelu_backward)(float* dx, const float* x, const float* dy, size_t n);
 };
 
 // The scalar table always exists; the others exist when compiled in.
@@ -86,6 +91,10 @@ inline void softmax_rows(float* y, const float* x, int rows, int cols) {
     active().softmax_rows(y, x, rows, cols);
 }
 inline void erf(float* y, const float* x, size_t n) { active().erf(y, x, n); }
+inline void gelu(float* y, const float* x, size_t n) { active().gelu(y, x, n); }
+inline void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
+    active().gelu_backward(dx, x, dy, n);
+}
 inline void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
     active().adam(p, m, v, g, n, c);
 }

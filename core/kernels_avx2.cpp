@@ -436,6 +436,24 @@ TARGET_AVX2 void log(float* y, const float* x, size_t n) { map_unary(y, x, n, Lo
 TARGET_AVX2 void tanh(float* y, const float* x, size_t n) { map_unary(y, x, n, Tanh{}); }
 TARGET_AVX2 void sigmoid(float* y, const float* x, size_t n) { map_unary(y, x, n, Sigmoid{}); }
 
+// GELU forward and backward, one pass each, in the scalar path's order of operations.
+TARGET_AVX2 inline __m256 gelu_cdf8(__m256 x) {  // Phi(x) = 0.5 (1 + erf(x / sqrt 2))
+    const __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
+    return _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+struct Gelu { TARGET_AVX2 __m256 operator()(__m256 x) const { return _mm256_mul_ps(x, gelu_cdf8(x)); } };
+struct GeluBackward {  // dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+    TARGET_AVX2 __m256 operator()(__m256 x, __m256 dy) const {
+        const __m256 pdf = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(x, x)));
+        const __m256 xs = _mm256_mul_ps(x, _mm256_set1_ps(0.39894228040143268f));
+        return _mm256_mul_ps(dy, _mm256_add_ps(gelu_cdf8(x), _mm256_mul_ps(xs, pdf)));
+    }
+};
+TARGET_AVX2 void gelu(float* y, const float* x, size_t n) { map_unary(y, x, n, Gelu{}); }
+TARGET_AVX2 void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
+    map_binary(dx, x, dy, n, GeluBackward{});
+}
+
 // Row-wise softmax: m = max of the row, y = e^(x - m) (all <= 1, no overflow), then y /= sum y.
 TARGET_AVX2 void softmax_rows(float* y, const float* x, int rows, int cols) {
     const size_t n = static_cast<size_t>(cols);
@@ -508,7 +526,7 @@ const KernelTable* avx2_table() {
                                avx2::mul_scalar, avx2::axpy, avx2::sum,     avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
                                avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::adam,
-                               avx2::erf};
+                               avx2::erf, avx2::gelu, avx2::gelu_backward};
     return &t;
 }
 

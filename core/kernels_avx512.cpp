@@ -418,6 +418,24 @@ TARGET_AVX512 void log(float* y, const float* x, size_t n) { map_unary(y, x, n, 
 TARGET_AVX512 void tanh(float* y, const float* x, size_t n) { map_unary(y, x, n, Tanh{}); }
 TARGET_AVX512 void sigmoid(float* y, const float* x, size_t n) { map_unary(y, x, n, Sigmoid{}); }
 
+// GELU forward and backward, one pass each, in the scalar path's order of operations.
+TARGET_AVX512 inline __m512 gelu_cdf16(__m512 x) {  // Phi(x) = 0.5 (1 + erf(x / sqrt 2))
+    const __m512 e = erf16(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)));
+    return _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+struct Gelu { TARGET_AVX512 __m512 operator()(__m512 x) const { return _mm512_mul_ps(x, gelu_cdf16(x)); } };
+struct GeluBackward {  // dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+    TARGET_AVX512 __m512 operator()(__m512 x, __m512 dy) const {
+        const __m512 pdf = exp16(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x)));
+        const __m512 xs = _mm512_mul_ps(x, _mm512_set1_ps(0.39894228040143268f));
+        return _mm512_mul_ps(dy, _mm512_add_ps(gelu_cdf16(x), _mm512_mul_ps(xs, pdf)));
+    }
+};
+TARGET_AVX512 void gelu(float* y, const float* x, size_t n) { map_unary(y, x, n, Gelu{}); }
+TARGET_AVX512 void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
+    map_binary(dx, x, dy, n, GeluBackward{});
+}
+
 // Row-wise softmax: m = max of the row, y = e^(x - m) (all <= 1, no overflow), then y /= sum y.
 TARGET_AVX512 void softmax_rows(float* y, const float* x, int rows, int cols) {
     const size_t n = static_cast<size_t>(cols);
@@ -490,7 +508,7 @@ const KernelTable* avx512_table() {
                                avx512::mul_scalar, avx512::axpy, avx512::sum,    avx512::max,
                                avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
                                avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::adam,
-                               avx512::erf};
+                               avx512::erf, avx512::gelu, avx512::gelu_backward};
     return &t;
 }
 

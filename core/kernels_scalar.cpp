@@ -60,6 +60,19 @@ void log(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[
 void erf(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::erf(x[i]); }
 void tanh(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]); }
 
+// GELU, in the order the SIMD paths round: t = x / sqrt 2, Phi = 0.5 (1 + erf t), y = x Phi.
+constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
+void gelu(float* y, const float* x, size_t n) {
+    for (size_t i = 0; i < n; ++i) y[i] = x[i] * (0.5f * (1.0f + std::erf(x[i] * kInvSqrt2)));
+}
+void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        const float cdf = 0.5f * (1.0f + std::erf(x[i] * kInvSqrt2));
+        const float pdf = std::exp(-0.5f * (x[i] * x[i]));
+        dx[i] = dy[i] * (cdf + x[i] * kInvSqrt2Pi * pdf);
+    }
+}
+
 void sigmoid(float* y, const float* x, size_t n) {
     // Two branches so that e^(-x) never overflows: for x < 0 we use e^x / (1 + e^x).
     for (size_t i = 0; i < n; ++i) {
@@ -106,7 +119,8 @@ const KernelTable& scalar_table() {
                                scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
                                scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
-                               scalar::softmax_rows, scalar::adam, scalar::erf};
+                               scalar::softmax_rows, scalar::adam, scalar::erf,
+                               scalar::gelu, scalar::gelu_backward};
     return t;
 }
 

@@ -259,45 +259,16 @@ Var tanh(const Var& x) {
 }
 
 // y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2));  dy/dx = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
-// erf and exp go through the SIMD kernels, on chunks of kGeluChunk floats that stay in L1, so
-// each pass reads x (and gy) once and writes once. The backward recomputes Phi(x) rather than
-// keeping it: an erf per element costs less than writing and re-reading a tensor of x's size.
-constexpr size_t kGeluChunk = 512;
-
-// Phi(x) for n <= kGeluChunk floats: t = 0.5 (1 + erf(x / sqrt 2))
-static void gelu_cdf(float* t, const float* x, size_t n) {
-    kernels::mul_scalar(t, x, 0.70710678118654752f, n);
-    kernels::erf(t, t, n);
-    for (size_t i = 0; i < n; ++i) t[i] = 0.5f * (1.0f + t[i]);
-}
-
+// Both directions are one fused SIMD kernel (core/kernels.h): one read of x (and gy), one write.
+// The backward recomputes Phi(x) rather than keeping it: an erf per element costs less than
+// writing and re-reading a tensor of x's size.
 Var gelu(const Var& x) {
-    const size_t n = x.size();
-    const float* px = x.value().data();
     Tensor y = Tensor::uninitialized(x.shape());
-    float cdf[kGeluChunk];
-    for (size_t c = 0; c < n; c += kGeluChunk) {
-        const size_t m = std::min(kGeluChunk, n - c);
-        gelu_cdf(cdf, px + c, m);
-        kernels::mul(y.data() + c, px + c, cdf, m);  // x Phi(x)
-    }
+    kernels::gelu(y.data(), x.value().data(), x.size());
     Var r = make_result(std::move(y), {x}, "gelu");
-    r.set_backward([x, n](const Tensor& gy) {
-        constexpr float inv_sqrt_2pi = 0.39894228040143268f;
-        const float* pv = x.value().data();
+    r.set_backward([x](const Tensor& gy) {
         Tensor gx = Tensor::uninitialized(x.shape());
-        float cdf[kGeluChunk], pdf[kGeluChunk];
-        for (size_t c = 0; c < n; c += kGeluChunk) {
-            const size_t m = std::min(kGeluChunk, n - c);
-            const float* xc = pv + c;
-            const float* g = gy.data() + c;
-            float* dx = gx.data() + c;
-            gelu_cdf(cdf, xc, m);
-            kernels::mul(pdf, xc, xc, m);  // e^(-x^2/2), by the SIMD exp kernel
-            kernels::mul_scalar(pdf, pdf, -0.5f, m);
-            kernels::exp(pdf, pdf, m);
-            for (size_t i = 0; i < m; ++i) dx[i] = g[i] * (cdf[i] + xc[i] * inv_sqrt_2pi * pdf[i]);
-        }
+        kernels::gelu_backward(gx.data(), x.value().data(), gy.data(), x.size());
         x.accumulate_grad(std::move(gx));
     });
     return r;

@@ -419,6 +419,49 @@ TEST_CASE("transcendentals agree with the scalar path element by element") {
     }
 }
 
+TEST_CASE("gelu and gelu_backward agree with the scalar path") {
+    // Phi(x) = (1 + erf(x / sqrt 2)) / 2 carries erf's error as an absolute error of at most
+    // kMaxRelError, so y = x Phi(x) may differ by about kMaxRelError |x|, and dx = dy (Phi + x phi)
+    // by about kMaxRelError |dy| (1 + |x|). Far in the negative tail Phi cancels (1 + erf), which
+    // is why we bound the absolute error, not the relative one.
+    Rng rng(16);
+    const KernelTable& s = table(Isa::scalar);
+    const std::vector<float> xs = sweep(-30.0f, 30.0f, 5003, rng);
+    std::vector<float> dy(xs.size());
+    for (float& g : dy) g = rng.uniform(-2.0f, 2.0f);
+    std::vector<float> y(xs.size()), r(xs.size());
+    for (const KernelTable* t : simd_paths()) {
+        CAPTURE(t->name);
+        t->gelu(y.data(), xs.data(), xs.size());
+        s.gelu(r.data(), xs.data(), xs.size());
+        int bad = 0;
+        for (size_t i = 0; i < xs.size(); ++i)
+            bad += !(std::fabs(y[i] - r[i]) <= 2 * kMaxRelError * (std::fabs(xs[i]) + std::fabs(r[i])) + 1e-30);
+        CHECK(bad == 0);
+        t->gelu_backward(y.data(), xs.data(), dy.data(), xs.size());
+        s.gelu_backward(r.data(), xs.data(), dy.data(), xs.size());
+        bad = 0;
+        for (size_t i = 0; i < xs.size(); ++i)
+            bad += !(std::fabs(y[i] - r[i]) <= 2 * kMaxRelError * std::fabs(dy[i]) * (1 + std::fabs(xs[i])) + 1e-30);
+        CHECK(bad == 0);
+    }
+    // The values we know: GELU(0) = 0, GELU(x) -> x for large x, -> 0 for very negative x;
+    // its slope is 1/2 at 0.
+    const float x4[] = {0.0f, 10.0f, -10.0f, 1.0f};
+    const float one[] = {1.0f, 1.0f, 1.0f, 1.0f};
+    float g4[4], d4[4];
+    for (const KernelTable* t : all_paths()) {
+        CAPTURE(t->name);
+        t->gelu(g4, x4, 4);
+        t->gelu_backward(d4, x4, one, 4);
+        CHECK(g4[0] == 0.0f);
+        CHECK(g4[1] == doctest::Approx(10.0f));
+        CHECK(std::fabs(g4[2]) < 1e-20f);
+        CHECK(g4[3] == doctest::Approx(0.8413447f).epsilon(1e-5));
+        CHECK(d4[0] == doctest::Approx(0.5f));
+    }
+}
+
 TEST_CASE("softmax_rows: agrees with the scalar path, rows sum to one, no overflow") {
     Rng rng(16);
     const KernelTable& s = table(Isa::scalar);
