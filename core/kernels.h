@@ -58,6 +58,20 @@ struct KernelTable {
     //   gelu_backward: dx = dy (Phi(x) + x phi(x)),        phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
     void (*gelu)(float* y, const float* x, size_t n);
     void (*gelu_backward)(float* dx, const float* x, const float* dy, size_t n);
+    // The forward pass of a Linear layer: y (n x out) = x (n x in) w (in x out) + b, with b
+    // (out floats, or null) added to every row as the GEMM writes its tiles, not in a pass of its own.
+    void (*linear_forward)(float* y, const float* x, const float* w, const float* b, int n, int in, int out);
+    // Layer normalisation over rows of d floats, one pass per row that keeps the row in registers
+    // or L1. Forward: s = x (+ r when r is not null), xhat = (s - mean s) rstd with the biased
+    // variance and rstd = 1 / sqrt(var + eps), y = xhat gamma + beta (y = xhat when gamma is
+    // null); xhat (rows x d) and rstd (rows) are kept for the backward pass. Backward, with
+    // g = gy gamma (gy when gamma is null): dx = rstd (g - mean(g) - xhat mean(g xhat)), and when
+    // dgamma is not null dgamma += sum over rows of gy xhat, dbeta += sum over rows of gy.
+    void (*layer_norm_forward)(float* y, float* xhat, float* rstd, const float* x, const float* r,
+                               const float* gamma, const float* beta, size_t rows, size_t d, float eps);
+    void (*layer_norm_backward)(float* dx, float* dgamma, float* dbeta, const float* gy,
+                                const float* xhat, const float* rstd, const float* gamma, size_t rows,
+                                size_t d);
 };
 
 // The scalar table always exists; the others exist when compiled in.
@@ -92,6 +106,17 @@ inline void softmax_rows(float* y, const float* x, int rows, int cols) {
 }
 inline void erf(float* y, const float* x, size_t n) { active().erf(y, x, n); }
 inline void gelu(float* y, const float* x, size_t n) { active().gelu(y, x, n); }
+inline void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
+                               const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
+    active().layer_norm_forward(y, xhat, rstd, x, r, gamma, beta, rows, d, eps);
+}
+inline void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* gy, const float* xhat,
+                                const float* rstd, const float* gamma, size_t rows, size_t d) {
+    active().layer_norm_backward(dx, dgamma, dbeta, gy, xhat, rstd, gamma, rows, d);
+}
+inline void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
+    active().linear_forward(y, x, w, b, n, in, out);
+}
 inline void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
     active().gelu_backward(dx, x, dy, n);
 }

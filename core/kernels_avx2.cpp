@@ -56,7 +56,7 @@ constexpr int MR = 6;
 constexpr int NR = 16;
 
 TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
-                              int n, float alpha, float beta) {
+                              int n, float alpha, float beta, const float* bias) {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -81,7 +81,7 @@ TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C
         Bp += NR;
     }
 
-    // Write back rows [0, m) and columns [0, n): C = alpha * acc + beta * C (beta == 0: C unread).
+    // Write back rows [0, m) and columns [0, n): C = alpha * acc + beta * C (+ bias) (beta == 0: C unread).
     const __m256i mask0 = lanes_below(n), mask1 = lanes_below(n - W);
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
@@ -93,6 +93,10 @@ TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C
         if (beta != 0.0f) {
             r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, mask0), r0);
             r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + W, mask1), r1);
+        }
+        if (bias) {
+            r0 = _mm256_add_ps(r0, _mm256_maskload_ps(bias, mask0));
+            r1 = _mm256_add_ps(r1, _mm256_maskload_ps(bias + W, mask1));
         }
         _mm256_maskstore_ps(c, mask0, r0);
         _mm256_maskstore_ps(c + W, mask1, r1);
@@ -109,7 +113,7 @@ constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, mi
 // tile's real width. With 16 ymm registers we use NV <= 2 and R <= 6, the micro-kernel's tile.
 template <int R, int NV>
 TARGET_AVX2 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const float* B, int ldb,
-                            float* C, int ldc, int cols, float alpha, float beta) {
+                            float* C, int ldc, int cols, float alpha, float beta, const float* bias) {
     __m256i mask[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) mask[v] = lanes_below(cols - v * W);
@@ -130,7 +134,7 @@ TARGET_AVX2 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const
             for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, bv[v], acc[r][v]);
         }
     }
-    // C = alpha * acc + beta * C; beta == 0 must not read C (it may hold garbage or NaN).
+    // C = alpha * acc + beta * C (+ bias); beta == 0 must not read C (it may hold garbage or NaN).
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r)
@@ -139,6 +143,7 @@ TARGET_AVX2 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const
             float* c = C + static_cast<size_t>(r) * ldc + v * W;
             __m256 out = _mm256_mul_ps(va, acc[r][v]);
             if (beta != 0.0f) out = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, mask[v]), out);
+            if (bias) out = _mm256_add_ps(out, _mm256_maskload_ps(bias + v * W, mask[v]));
             _mm256_maskstore_ps(c, mask[v], out);
         }
 }
@@ -146,46 +151,57 @@ TARGET_AVX2 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const
 // All rows of one block of at most 8 NV columns: tiles of 6 rows, then pairs, then single rows.
 template <int NV>
 TARGET_AVX2 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k, const float* B,
-                             int ldb, float* C, int ldc, int cols, float alpha, float beta) {
+                             int ldb, float* C, int ldc, int cols, float alpha, float beta, const float* bias) {
     int i = 0;
     for (; i + 6 <= M; i += 6)
         small_tile<6, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta);
+                          cols, alpha, beta, bias);
     for (; i + 2 <= M; i += 2)
         small_tile<2, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta);
+                          cols, alpha, beta, bias);
     for (; i < M; ++i)
         small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta);
+                          cols, alpha, beta, bias);
 }
 
 TARGET_AVX2 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
-                            int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+                            int lda, const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
     int ldb_row = 0;
     const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
     const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
     for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
         const int kc = std::min(kSmallKc, K - k0);
         const float beta_k = k0 == 0 ? beta : 1.0f;
+        const float* bias_k = k0 == 0 ? bias : nullptr;  // the bias goes in with the first chunk
         const float* Ak = A + k0 * a_k;
         const float* Bk = Brow + static_cast<size_t>(k0) * ldb_row;
         for (int j = 0; j < N; j += 2 * W) {  // column blocks of up to 16
             const int cols = N - j < 2 * W ? N - j : 2 * W;
             if (cols > W)
-                small_block<2>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k);
+                small_block<2>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr);
             else
-                small_block<1>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k);
+                small_block<1>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr);
         }
     }
 }
 
-void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc) {
+// C = alpha op(A) op(B) + beta C (+ bias): the small path or the blocked driver.
+void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
     // K == 0 and alpha == 0 (C = beta C) are the blocked driver's business.
     if (M > 0 && N > 0 && K > 0 && alpha != 0.0f && use_small_gemm(M, N, K))
-        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
     else
-        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+}
+
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C, ldc);
+}
+
+void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
+    gemm(false, false, n, out, in, 1.0f, x, in, w, out, 0.0f, b, y, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +470,72 @@ TARGET_AVX2 void gelu_backward(float* dx, const float* x, const float* dy, size_
     map_binary(dx, x, dy, n, GeluBackward{});
 }
 
+// Layer normalisation (see kernels.h), a row at a time: three short passes over a row that stays
+// in L1, with masked loads for a last partial register (masked-off lanes load as 0, so they add
+// nothing to the sums). Sums run in float, in a different order than the scalar reference.
+TARGET_AVX2 void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
+                                 const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
+    const float inv_d = 1.0f / static_cast<float>(d);
+    for (size_t i = 0; i < rows; ++i, x += d, y += d, xhat += d) {
+        const float* ri = r ? r + i * d : nullptr;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t j = 0; j < d; j += W) {  // s = x + r, kept in xhat; its sum
+            const __m256i m = lanes_below(static_cast<long>(d - j));
+            __m256 s = _mm256_maskload_ps(x + j, m);
+            if (ri) s = _mm256_add_ps(s, _mm256_maskload_ps(ri + j, m));
+            _mm256_maskstore_ps(xhat + j, m, s);
+            acc = _mm256_add_ps(acc, s);
+        }
+        const __m256 mu = _mm256_set1_ps(hsum(acc) * inv_d);
+        acc = _mm256_setzero_ps();
+        for (size_t j = 0; j < d; j += W) {  // centred first: the variance from a second pass is stable
+            const __m256i m = lanes_below(static_cast<long>(d - j));
+            const __m256 c = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(xhat + j, m), mu),
+                                             _mm256_castsi256_ps(m));  // 0 past d
+            _mm256_maskstore_ps(xhat + j, m, c);
+            acc = _mm256_fmadd_ps(c, c, acc);
+        }
+        rstd[i] = 1.0f / std::sqrt(hsum(acc) * inv_d + eps);
+        const __m256 rs = _mm256_set1_ps(rstd[i]);
+        for (size_t j = 0; j < d; j += W) {
+            const __m256i m = lanes_below(static_cast<long>(d - j));
+            const __m256 xh = _mm256_mul_ps(_mm256_maskload_ps(xhat + j, m), rs);
+            _mm256_maskstore_ps(xhat + j, m, xh);
+            const __m256 out = gamma ? _mm256_fmadd_ps(xh, _mm256_maskload_ps(gamma + j, m), _mm256_maskload_ps(beta + j, m)) : xh;
+            _mm256_maskstore_ps(y + j, m, out);
+        }
+    }
+}
+
+TARGET_AVX2 void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* gy, const float* xhat,
+                                  const float* rstd, const float* gamma, size_t rows, size_t d) {
+    const float inv_d = 1.0f / static_cast<float>(d);
+    for (size_t i = 0; i < rows; ++i, dx += d, gy += d, xhat += d) {
+        __m256 acc_g = _mm256_setzero_ps(), acc_gx = _mm256_setzero_ps();
+        for (size_t j = 0; j < d; j += W) {  // mean(g) and mean(g xhat), g = gy gamma
+            const __m256i m = lanes_below(static_cast<long>(d - j));
+            __m256 g = _mm256_maskload_ps(gy + j, m);
+            if (gamma) g = _mm256_mul_ps(g, _mm256_maskload_ps(gamma + j, m));
+            acc_g = _mm256_add_ps(acc_g, g);
+            acc_gx = _mm256_fmadd_ps(g, _mm256_maskload_ps(xhat + j, m), acc_gx);
+        }
+        const __m256 mean_g = _mm256_set1_ps(hsum(acc_g) * inv_d);
+        const __m256 mean_gx = _mm256_set1_ps(hsum(acc_gx) * inv_d);
+        const __m256 rs = _mm256_set1_ps(rstd[i]);
+        for (size_t j = 0; j < d; j += W) {
+            const __m256i m = lanes_below(static_cast<long>(d - j));
+            const __m256 gyj = _mm256_maskload_ps(gy + j, m), xh = _mm256_maskload_ps(xhat + j, m);
+            const __m256 g = gamma ? _mm256_mul_ps(gyj, _mm256_maskload_ps(gamma + j, m)) : gyj;
+            const __m256 dxj = _mm256_mul_ps(rs, _mm256_sub_ps(_mm256_sub_ps(g, mean_g), _mm256_mul_ps(xh, mean_gx)));
+            _mm256_maskstore_ps(dx + j, m, dxj);
+            if (dgamma) {
+                _mm256_maskstore_ps(dgamma + j, m, _mm256_fmadd_ps(gyj, xh, _mm256_maskload_ps(dgamma + j, m)));
+                _mm256_maskstore_ps(dbeta + j, m, _mm256_add_ps(_mm256_maskload_ps(dbeta + j, m), gyj));
+            }
+        }
+    }
+}
+
 // Row-wise softmax: m = max of the row, y = e^(x - m) (all <= 1, no overflow), then y /= sum y.
 TARGET_AVX2 void softmax_rows(float* y, const float* x, int rows, int cols) {
     const size_t n = static_cast<size_t>(cols);
@@ -526,7 +608,9 @@ const KernelTable* avx2_table() {
                                avx2::mul_scalar, avx2::axpy, avx2::sum,     avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
                                avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::adam,
-                               avx2::erf, avx2::gelu, avx2::gelu_backward};
+                               avx2::erf, avx2::gelu, avx2::gelu_backward,
+                               avx2::linear_forward,
+                               avx2::layer_norm_forward, avx2::layer_norm_backward};
     return &t;
 }
 

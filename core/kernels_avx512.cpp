@@ -49,7 +49,7 @@ constexpr int MR = 12;
 constexpr int NR = 32;
 
 TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
-                                int n, float alpha, float beta) {
+                                int n, float alpha, float beta, const float* bias) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -74,7 +74,7 @@ TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float*
         Bp += NR;
     }
 
-    // Write back rows [0, m) and columns [0, n): C = alpha * acc + beta * C. Masks cover a
+    // Write back rows [0, m) and columns [0, n): C = alpha * acc + beta * C (+ bias). Masks cover a
     // partial last tile; beta == 0 must not read C (it may hold garbage or NaN).
     const __mmask16 mask0 = n >= W ? __mmask16(0xFFFF) : tail_mask(n);
     const __mmask16 mask1 = n >= NR ? __mmask16(0xFFFF) : n > W ? tail_mask(n - W) : __mmask16(0);
@@ -88,6 +88,10 @@ TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float*
         if (beta != 0.0f) {
             r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask0, c), r0);
             r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask1, c + W), r1);
+        }
+        if (bias) {
+            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(mask0, bias));
+            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(mask1, bias + W));
         }
         _mm512_mask_storeu_ps(c, mask0, r0);
         _mm512_mask_storeu_ps(c + W, mask1, r1);
@@ -107,7 +111,7 @@ constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/192, /*kc=*/256, /*nc=*/2048, mi
 // cols (1 .. 16 NV) is the tile's real width.
 template <int R, int NV>
 TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const float* B,
-                              int ldb, float* C, int ldc, int cols, float alpha, float beta) {
+                              int ldb, float* C, int ldc, int cols, float alpha, float beta, const float* bias) {
     __mmask16 mask[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
@@ -131,7 +135,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
             for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
         }
     }
-    // C = alpha * acc + beta * C; beta == 0 must not read C (it may hold garbage or NaN).
+    // C = alpha * acc + beta * C (+ bias); beta == 0 must not read C (it may hold garbage or NaN).
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
@@ -140,6 +144,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
             float* c = C + static_cast<size_t>(r) * ldc + v * W;
             __m512 out = _mm512_mul_ps(va, acc[r][v]);
             if (beta != 0.0f) out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], c), out);
+            if (bias) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask[v], bias + v * W));
             _mm512_mask_storeu_ps(c, mask[v], out);
         }
 }
@@ -148,29 +153,30 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
 template <int NV>
 TARGET_AVX512 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k,
                                const float* B, int ldb, float* C, int ldc, int cols, float alpha,
-                               float beta) {
+                               float beta, const float* bias) {
     // R NV accumulators + NV registers of B + 1 broadcast: at most 29 of the 32 zmm registers.
     constexpr int R = NV == 1 ? 8 : NV == 2 ? 12 : 6;
     int i = 0;
     for (; i + R <= M; i += R)
         small_tile<R, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta);
+                          cols, alpha, beta, bias);
     for (; i + 4 <= M; i += 4)
         small_tile<4, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta);
+                          cols, alpha, beta, bias);
     for (; i < M; ++i)
         small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta);
+                          cols, alpha, beta, bias);
 }
 
 TARGET_AVX512 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
-                              int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+                              int lda, const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
     int ldb_row = 0;
     const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
     const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
     for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
         const int kc = std::min(kSmallKc, K - k0);
         const float beta_k = k0 == 0 ? beta : 1.0f;
+        const float* bias_k = k0 == 0 ? bias : nullptr;  // the bias goes in with the first chunk
         const float* Ak = A + k0 * a_k;
         const float* Bk = Brow + static_cast<size_t>(k0) * ldb_row;
         for (int j = 0; j < N; j += 4 * W) {  // column blocks of up to 64
@@ -178,22 +184,32 @@ TARGET_AVX512 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha
             const float* b = Bk + j;
             float* c = C + j;
             switch ((cols + W - 1) / W) {
-                case 1: small_block<1>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
-                case 2: small_block<2>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
-                case 3: small_block<3>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
-                default: small_block<4>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k); break;
+                case 1: small_block<1>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr); break;
+                case 2: small_block<2>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr); break;
+                case 3: small_block<3>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr); break;
+                default: small_block<4>(M, kc, Ak, a_i, a_k, b, ldb_row, c, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr); break;
             }
         }
     }
 }
 
-void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc) {
+// C = alpha op(A) op(B) + beta C (+ bias): the small path or the blocked driver.
+void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
     // K == 0 and alpha == 0 (C = beta C) are the blocked driver's business.
     if (M > 0 && N > 0 && K > 0 && alpha != 0.0f && use_small_gemm(M, N, K))
-        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
     else
-        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+}
+
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C, ldc);
+}
+
+void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
+    gemm(false, false, n, out, in, 1.0f, x, in, w, out, 0.0f, b, y, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,6 +452,71 @@ TARGET_AVX512 void gelu_backward(float* dx, const float* x, const float* dy, siz
     map_binary(dx, x, dy, n, GeluBackward{});
 }
 
+// Layer normalisation (see kernels.h), a row at a time: three short passes over a row that stays
+// in L1, with masked loads for a last partial register (masked-off lanes load as 0, so they add
+// nothing to the sums). Sums run in float, in a different order than the scalar reference.
+TARGET_AVX512 void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
+                                 const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
+    const float inv_d = 1.0f / static_cast<float>(d);
+    for (size_t i = 0; i < rows; ++i, x += d, y += d, xhat += d) {
+        const float* ri = r ? r + i * d : nullptr;
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t j = 0; j < d; j += W) {  // s = x + r, kept in xhat; its sum
+            const __mmask16 m = d - j >= W ? __mmask16(0xFFFF) : tail_mask(d - j);
+            __m512 s = _mm512_maskz_loadu_ps(m, x + j);
+            if (ri) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, ri + j));
+            _mm512_mask_storeu_ps(xhat + j, m, s);
+            acc = _mm512_add_ps(acc, s);
+        }
+        const __m512 mu = _mm512_set1_ps(_mm512_reduce_add_ps(acc) * inv_d);
+        acc = _mm512_setzero_ps();
+        for (size_t j = 0; j < d; j += W) {  // centred first: the variance from a second pass is stable
+            const __mmask16 m = d - j >= W ? __mmask16(0xFFFF) : tail_mask(d - j);
+            const __m512 c = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, xhat + j), mu);  // 0 past d
+            _mm512_mask_storeu_ps(xhat + j, m, c);
+            acc = _mm512_fmadd_ps(c, c, acc);
+        }
+        rstd[i] = 1.0f / std::sqrt(_mm512_reduce_add_ps(acc) * inv_d + eps);
+        const __m512 rs = _mm512_set1_ps(rstd[i]);
+        for (size_t j = 0; j < d; j += W) {
+            const __mmask16 m = d - j >= W ? __mmask16(0xFFFF) : tail_mask(d - j);
+            const __m512 xh = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xhat + j), rs);
+            _mm512_mask_storeu_ps(xhat + j, m, xh);
+            const __m512 out = gamma ? _mm512_fmadd_ps(xh, _mm512_maskz_loadu_ps(m, gamma + j), _mm512_maskz_loadu_ps(m, beta + j)) : xh;
+            _mm512_mask_storeu_ps(y + j, m, out);
+        }
+    }
+}
+
+TARGET_AVX512 void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* gy, const float* xhat,
+                                  const float* rstd, const float* gamma, size_t rows, size_t d) {
+    const float inv_d = 1.0f / static_cast<float>(d);
+    for (size_t i = 0; i < rows; ++i, dx += d, gy += d, xhat += d) {
+        __m512 acc_g = _mm512_setzero_ps(), acc_gx = _mm512_setzero_ps();
+        for (size_t j = 0; j < d; j += W) {  // mean(g) and mean(g xhat), g = gy gamma
+            const __mmask16 m = d - j >= W ? __mmask16(0xFFFF) : tail_mask(d - j);
+            __m512 g = _mm512_maskz_loadu_ps(m, gy + j);
+            if (gamma) g = _mm512_mul_ps(g, _mm512_maskz_loadu_ps(m, gamma + j));
+            acc_g = _mm512_add_ps(acc_g, g);
+            acc_gx = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(m, xhat + j), acc_gx);
+        }
+        const __m512 mean_g = _mm512_set1_ps(_mm512_reduce_add_ps(acc_g) * inv_d);
+        const __m512 mean_gx = _mm512_set1_ps(_mm512_reduce_add_ps(acc_gx) * inv_d);
+        const __m512 rs = _mm512_set1_ps(rstd[i]);
+        for (size_t j = 0; j < d; j += W) {
+            const __mmask16 m = d - j >= W ? __mmask16(0xFFFF) : tail_mask(d - j);
+            const __m512 gyj = _mm512_maskz_loadu_ps(m, gy + j), xh = _mm512_maskz_loadu_ps(m, xhat + j);
+            const __m512 g = gamma ? _mm512_mul_ps(gyj, _mm512_maskz_loadu_ps(m, gamma + j)) : gyj;
+            const __m512 dxj = _mm512_mul_ps(rs, _mm512_sub_ps(_mm512_sub_ps(g, mean_g), _mm512_mul_ps(xh, mean_gx)));
+            _mm512_mask_storeu_ps(dx + j, m, dxj);
+            if (dgamma) {
+                _mm512_mask_storeu_ps(dgamma + j, m, _mm512_fmadd_ps(gyj, xh, _mm512_maskz_loadu_ps(m, dgamma + j)));
+                _mm512_mask_storeu_ps(dbeta + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dbeta + j), gyj));
+            }
+        }
+    }
+}
+
 // Row-wise softmax: m = max of the row, y = e^(x - m) (all <= 1, no overflow), then y /= sum y.
 TARGET_AVX512 void softmax_rows(float* y, const float* x, int rows, int cols) {
     const size_t n = static_cast<size_t>(cols);
@@ -508,7 +589,9 @@ const KernelTable* avx512_table() {
                                avx512::mul_scalar, avx512::axpy, avx512::sum,    avx512::max,
                                avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
                                avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::adam,
-                               avx512::erf, avx512::gelu, avx512::gelu_backward};
+                               avx512::erf, avx512::gelu, avx512::gelu_backward,
+                               avx512::linear_forward,
+                               avx512::layer_norm_forward, avx512::layer_norm_backward};
     return &t;
 }
 

@@ -115,11 +115,11 @@ void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int 
     }
 }
 
-// C = beta * C, the whole answer when K == 0 or alpha == 0 (beta == 0 clears, even NaN).
-void scale_c(float* C, int ldc, int M, int N, float beta) {
+// C = beta * C (+ bias), the whole answer when K == 0 or alpha == 0 (beta == 0 clears, even NaN).
+void scale_c(float* C, int ldc, int M, int N, float beta, const float* bias) {
     for (int i = 0; i < M; ++i) {
         float* c = C + static_cast<size_t>(i) * ldc;
-        for (int j = 0; j < N; ++j) c[j] = (beta == 0.0f) ? 0.0f : beta * c[j];
+        for (int j = 0; j < N; ++j) c[j] = ((beta == 0.0f) ? 0.0f : beta * c[j]) + (bias ? bias[j] : 0.0f);
     }
 }
 
@@ -129,10 +129,10 @@ inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, int N, int K,
                   float alpha, const float* A, int lda, const float* B, int ldb, float beta,
-                  float* C, int ldc) {
+                  const float* bias, float* C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
-        scale_c(C, ldc, M, N, beta);
+        scale_c(C, ldc, M, N, beta, bias);
         return;
     }
     const int mr = blk.mr, nr = blk.nr;
@@ -150,8 +150,10 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
         for (int pc = 0; pc < K; pc += blk.kc) {                               // loop 4
             const int kc = std::min(blk.kc, K - pc);
             pack_b(Bp, elem(B, ldb, trans_b, pc, jc), ldb, trans_b, kc, nc, nr);
-            // Only the first rank-kc update applies the caller's beta; later ones accumulate.
+            // Only the first rank-kc update applies the caller's beta and the bias; later ones
+            // accumulate.
             const float beta_pc = (pc == 0) ? beta : 1.0f;
+            const float* bias_pc = (pc == 0 && bias) ? bias + jc : nullptr;
             for (int ic = 0; ic < M; ic += blk.mc) {                           // loop 3
                 const int mc = std::min(blk.mc, M - ic);
                 pack_a(Ap, elem(A, lda, trans_a, ic, pc), lda, trans_a, mc, kc, mr);
@@ -161,7 +163,7 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
                         const float* a_sliver = Ap + static_cast<size_t>(ir) * kc;
                         float* c_tile = C + static_cast<size_t>(ic + ir) * ldc + (jc + jr);
                         blk.kernel(kc, a_sliver, b_sliver, c_tile, ldc, std::min(mr, mc - ir),
-                                   std::min(nr, nc - jr), alpha, beta_pc);
+                                   std::min(nr, nc - jr), alpha, beta_pc, bias_pc ? bias_pc + jr : nullptr);
                     }
                 }
             }

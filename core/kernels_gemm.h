@@ -7,12 +7,14 @@ namespace minirec {
 namespace kernels {
 
 // A micro-kernel computes one MR x NR tile of C from packed panels:
-//   C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C[0:m, 0:n]      (beta == 0: ignore old C)
+//   C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C[0:m, 0:n] + bias[0:n] (each row)
+// where beta == 0 ignores the old C and a null bias adds nothing (a Linear layer's bias is
+// added as the tile is written, instead of in a pass of its own).
 // Ap is an MR x kc panel stored column by column (kc groups of MR floats), Bp a kc x NR panel
 // stored row by row (kc groups of NR floats). Panels are zero-padded, so the kernel always
 // multiplies a full tile in registers; m <= MR and n <= NR only limit what it writes back.
 using MicroKernel = void (*)(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
-                             int n, float alpha, float beta);
+                             int n, float alpha, float beta, const float* bias);
 
 // The register tile (mr x nr) and the cache blocks (see kernels_gemm.cpp for the picture):
 //   kc: depth of one rank-kc update; a kc x nr sliver of B should stay in L1,
@@ -24,10 +26,11 @@ struct GemmBlocking {
     MicroKernel kernel;
 };
 
-// C (MxN) = alpha * op(A) (MxK) * op(B) (KxN) + beta * C, row-major, as KernelTable::sgemm.
+// C (MxN) = alpha * op(A) (MxK) * op(B) (KxN) + beta * C (+ bias, N floats added to every row,
+// when not null), row-major, as KernelTable::sgemm and KernelTable::linear_forward.
 void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, int N, int K,
                   float alpha, const float* A, int lda, const float* B, int ldb, float beta,
-                  float* C, int ldc);
+                  const float* bias, float* C, int ldc);
 
 // The small-product path. Packing costs O(M K + K N) copies, which only pays off when each packed
 // value is reused many times. Attention multiplies hundreds of tiny matrices per step (50 x 32

@@ -28,6 +28,59 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
     }
 }
 
+// Layer normalisation, the reference: means accumulate in double (as sum and dot do here).
+void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
+                        const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
+    for (size_t i = 0; i < rows; ++i, x += d, y += d, xhat += d) {
+        double total = 0.0;
+        for (size_t j = 0; j < d; ++j) {
+            xhat[j] = r ? x[j] + r[i * d + j] : x[j];  // xhat holds s = x + r until we centre it
+            total += xhat[j];
+        }
+        const float mu = static_cast<float>(total / static_cast<double>(d));
+        double sq = 0.0;
+        for (size_t j = 0; j < d; ++j) {
+            xhat[j] -= mu;  // centred first: the variance from a second pass is stable
+            sq += static_cast<double>(xhat[j]) * xhat[j];
+        }
+        rstd[i] = 1.0f / std::sqrt(static_cast<float>(sq / static_cast<double>(d)) + eps);
+        for (size_t j = 0; j < d; ++j) {
+            xhat[j] *= rstd[i];
+            y[j] = gamma ? xhat[j] * gamma[j] + beta[j] : xhat[j];
+        }
+    }
+}
+
+void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* gy, const float* xhat,
+                         const float* rstd, const float* gamma, size_t rows, size_t d) {
+    for (size_t i = 0; i < rows; ++i, dx += d, gy += d, xhat += d) {
+        double sum_g = 0.0, sum_gx = 0.0;
+        for (size_t j = 0; j < d; ++j) {
+            const float g = gamma ? gy[j] * gamma[j] : gy[j];
+            sum_g += g;
+            sum_gx += static_cast<double>(g) * xhat[j];
+        }
+        const float mean_g = static_cast<float>(sum_g / static_cast<double>(d));
+        const float mean_gx = static_cast<float>(sum_gx / static_cast<double>(d));
+        for (size_t j = 0; j < d; ++j) {
+            const float g = gamma ? gy[j] * gamma[j] : gy[j];
+            dx[j] = rstd[i] * (g - mean_g - xhat[j] * mean_gx);
+            if (dgamma) {
+                dgamma[j] += gy[j] * xhat[j];
+                dbeta[j] += gy[j];
+            }
+        }
+    }
+}
+
+// The product first, then the bias, as the SIMD paths round.
+void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
+    sgemm(false, false, n, out, in, 1.0f, x, in, w, out, 0.0f, y, out);
+    if (b)
+        for (int r = 0; r < n; ++r)
+            for (int j = 0; j < out; ++j) y[static_cast<size_t>(r) * out + j] += b[j];
+}
+
 void add(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i]; }
 void sub(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] - b[i]; }
 void mul(float* y, const float* a, const float* b, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = a[i] * b[i]; }
@@ -120,7 +173,8 @@ const KernelTable& scalar_table() {
                                scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
                                scalar::softmax_rows, scalar::adam, scalar::erf,
-                               scalar::gelu, scalar::gelu_backward};
+                               scalar::gelu, scalar::gelu_backward, scalar::linear_forward,
+                               scalar::layer_norm_forward, scalar::layer_norm_backward};
     return t;
 }
 

@@ -309,51 +309,11 @@ Var log_softmax(const Var& x, const Tensor* mask) {
     return r;
 }
 
-// Forward, per row of D: xhat = (s - mean) * rstd, rstd = 1 / sqrt(var + eps) (biased var), with
-// s = x, or s = x + r when a residual r is given (added here, row by row: no tensor of the sum);
-// y = xhat * gamma + beta (or y = xhat without affine parameters). We cache xhat and rstd.
-static void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
-                               const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
-    const float inv_d = 1.0f / static_cast<float>(d);
-    for (size_t i = 0; i < rows; ++i, x += d, y += d, xhat += d) {
-        const float* s = x;
-        if (r) {
-            kernels::add(xhat, x, r + i * d, d);  // xhat holds s = x + r until we centre it
-            s = xhat;
-        }
-        const float mu = kernels::sum(s, d) * inv_d;
-        kernels::add_scalar(xhat, s, -mu, d);  // centred first: var from a second pass is stable
-        const float var = kernels::dot(xhat, xhat, d) * inv_d;
-        rstd[i] = 1.0f / std::sqrt(var + eps);
-        kernels::mul_scalar(xhat, xhat, rstd[i], d);
-        if (gamma) {
-            kernels::mul(y, xhat, gamma, d);
-            kernels::add(y, y, beta, d);
-        } else {
-            for (size_t j = 0; j < d; ++j) y[j] = xhat[j];
-        }
-    }
-}
-
-// Backward: g = gy * gamma;  dx = rstd (g - mean(g) - xhat mean(g xhat));
-// dgamma = sum over rows of gy xhat;  dbeta = sum over rows of gy  (both accumulate)
-static void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* gy, const float* xhat,
-                                const float* rstd, const float* gamma, size_t rows, size_t d) {
-    const float inv_d = 1.0f / static_cast<float>(d);
-    std::vector<float> g(d);
-    for (size_t r = 0; r < rows; ++r, dx += d, gy += d, xhat += d) {
-        if (gamma) kernels::mul(g.data(), gy, gamma, d);
-        else for (size_t j = 0; j < d; ++j) g[j] = gy[j];
-        const float mean_g = kernels::sum(g.data(), d) * inv_d;
-        const float mean_gx = kernels::dot(g.data(), xhat, d) * inv_d;
-        for (size_t j = 0; j < d; ++j) dx[j] = rstd[r] * (g[j] - mean_g - xhat[j] * mean_gx);
-        if (dgamma) {
-            for (size_t j = 0; j < d; ++j) dgamma[j] += gy[j] * xhat[j];
-            kernels::add(dbeta, dbeta, gy, d);
-        }
-    }
-}
-
+// Layer normalisation, forward and backward, is one kernel each (core/kernels.h):
+//   forward:  s = x (+ r, a residual added here: no tensor of the sum), xhat = (s - mean) rstd,
+//             rstd = 1 / sqrt(var + eps) (biased var), y = xhat gamma + beta; we cache xhat, rstd;
+//   backward: g = gy gamma, dx = rstd (g - mean(g) - xhat mean(g xhat)),
+//             dgamma = sum over rows of gy xhat, dbeta = sum over rows of gy.
 // gamma and beta are null (no affine parameters) or both Vars of shape {D}; res is null or a Var
 // of x's shape, added to x before the normalisation (its gradient is x's).
 static Var layer_norm_impl(const Var& x, const Var* res, const Var* gamma, const Var* beta, float eps) {
@@ -369,9 +329,9 @@ static Var layer_norm_impl(const Var& x, const Var* res, const Var* gamma, const
     // (..., D); layer_norm_forward writes every element of both (so no zero-fill first)
     Tensor y = Tensor::uninitialized(x.shape()), xhat = Tensor::uninitialized(x.shape());
     std::vector<float> rstd(rows);         // one per row
-    layer_norm_forward(y.data(), xhat.data(), rstd.data(), x.value().data(), res ? res->value().data() : nullptr,
-                       gamma ? gamma->value().data() : nullptr, beta ? beta->value().data() : nullptr,
-                       rows, d, eps);
+    kernels::layer_norm_forward(y.data(), xhat.data(), rstd.data(), x.value().data(),
+                                res ? res->value().data() : nullptr, gamma ? gamma->value().data() : nullptr,
+                                beta ? beta->value().data() : nullptr, rows, d, eps);
     std::vector<Var> parents{x};
     if (res) parents.push_back(*res);
     if (gamma) parents.insert(parents.end(), {*gamma, *beta});
@@ -382,8 +342,9 @@ static Var layer_norm_impl(const Var& x, const Var* res, const Var* gamma, const
                     d](const Tensor& gy) {
         Tensor gx = Tensor::uninitialized(x.shape());  // written row by row; dgamma, dbeta add up
         Tensor dgamma(Shape{static_cast<int>(d)}), dbeta(Shape{static_cast<int>(d)});
-        layer_norm_backward(gx.data(), affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr,
-                            gy.data(), xhat.data(), rstd.data(), affine ? g.value().data() : nullptr, rows, d);
+        kernels::layer_norm_backward(gx.data(), affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr,
+                                     gy.data(), xhat.data(), rstd.data(), affine ? g.value().data() : nullptr,
+                                     rows, d);
         if (residual) rv.accumulate_grad(gx);  // d(x + r)/dr = 1: the same gradient (a copy)
         x.accumulate_grad(std::move(gx));
         if (affine) {

@@ -35,7 +35,7 @@ Linear::Linear(int in, int out, Rng& rng, bool bias_, Init init) : has_bias(bias
 }
 
 // y = x W + b over the rows of x seen as (n, in), as ONE graph node:
-//   forward:  y = b (each row), then y += x W        (one GEMM with beta = 1)
+//   forward:  y = x W + b                            (one GEMM that adds b as it writes y)
 //   backward: dx = gy W^T,  dW = x^T gy,  db = sum over the rows of gy
 // It is the same as matmul(x, W) + b, but that made two (n, out) results and, in the backward
 // pass, a copy of gy for the add; a Linear runs in every layer of every model, so we fuse it.
@@ -44,12 +44,9 @@ static Var linear_op(const Var& x, const Var& W, const Var* b) {
     const int n = static_cast<int>(x.size() / static_cast<size_t>(in));  // rows: every leading axis
     Shape y_shape = x.shape();
     y_shape.back() = out;
-    Tensor y = Tensor::uninitialized(y_shape);  // (..., out); the GEMM (beta 0 without bias) writes all
-    if (b)
-        for (int r = 0; r < n; ++r)
-            std::copy(b->value().data(), b->value().data() + out, y.data() + static_cast<size_t>(r) * out);
-    kernels::sgemm(false, false, n, out, in, 1.0f, x.value().data(), in, W.value().data(), out,
-                   b ? 1.0f : 0.0f, y.data(), out);
+    Tensor y = Tensor::uninitialized(y_shape);  // (..., out); the kernel writes every element
+    kernels::linear_forward(y.data(), x.value().data(), W.value().data(), b ? b->value().data() : nullptr,
+                            n, in, out);
     std::vector<Var> parents{x, W};
     if (b) parents.push_back(*b);
     Var r = make_result(std::move(y), parents, "linear");

@@ -203,6 +203,34 @@ TEST_CASE("sgemm: the small-product path at every tile boundary") {
             }
 }
 
+// linear_forward adds the bias inside the GEMM's write-back: on the small path with the first
+// K chunk, on the blocked path with the first kc block. These sizes take both paths, cross the
+// chunk and block edges and the column tiles, and include a null bias.
+TEST_CASE("linear_forward: x W + b agrees with the scalar path on both GEMM paths") {
+    Rng rng(17);
+    struct Size { int n, in, out; };
+    const Size sizes[] = {{1, 1, 1}, {7, 5, 13}, {13, 17, 33}, {6400, 64, 64}, {300, 300, 65},
+                          {64, 600, 100}, {257, 64, 256}, {200, 520, 2100}, {12, 3, 32}};
+    for (const KernelTable* t : simd_paths())
+        for (const Size& z : sizes)
+            for (bool with_bias : {true, false}) {
+                CAPTURE(t->name); CAPTURE(z.n); CAPTURE(z.in); CAPTURE(z.out); CAPTURE(with_bias);
+                std::vector<float> x(static_cast<size_t>(z.n) * z.in), w(static_cast<size_t>(z.in) * z.out), b(z.out);
+                for (float& v : x) v = rng.uniform(-1, 1);
+                for (float& v : w) v = rng.uniform(-1, 1);
+                for (float& v : b) v = rng.uniform(-1, 1);
+                // y starts as NaN: the kernel must write every element without reading it.
+                std::vector<float> y(static_cast<size_t>(z.n) * z.out, kNaN), r = y;
+                const float* bp = with_bias ? b.data() : nullptr;
+                t->linear_forward(y.data(), x.data(), w.data(), bp, z.n, z.in, z.out);
+                table(Isa::scalar).linear_forward(r.data(), x.data(), w.data(), bp, z.n, z.in, z.out);
+                const double tol = 1e-6 * (z.in + 2);
+                int bad = 0;
+                for (size_t i = 0; i < y.size(); ++i) bad += !(std::fabs(y[i] - r[i]) <= tol);
+                CHECK(bad == 0);
+            }
+}
+
 TEST_CASE("sgemm: empty sizes, K = 0 and alpha = 0 only scale C") {
     for (const KernelTable* t : simd_paths()) {
         CAPTURE(t->name);
@@ -460,6 +488,53 @@ TEST_CASE("gelu and gelu_backward agree with the scalar path") {
         CHECK(g4[3] == doctest::Approx(0.8413447f).epsilon(1e-5));
         CHECK(d4[0] == doctest::Approx(0.5f));
     }
+}
+
+// Row widths below, at and past one register (8 or 16), with and without the residual and the
+// affine parameters. The SIMD paths sum in float in another order than the double reference.
+TEST_CASE("layer_norm_forward and layer_norm_backward agree with the scalar path") {
+    Rng rng(18);
+    const KernelTable& s = table(Isa::scalar);
+    for (const KernelTable* t : simd_paths())
+        for (size_t d : {1, 5, 8, 16, 17, 64, 100})
+            for (int variant = 0; variant < 4; ++variant) {
+                const bool residual = variant & 1, affine = variant & 2;
+                CAPTURE(t->name); CAPTURE(d); CAPTURE(residual); CAPTURE(affine);
+                const size_t rows = 7, n = rows * d;
+                std::vector<float> x(n), r(n), gy(n), gamma(d), beta(d);
+                for (float& v : x) v = rng.uniform(-3, 3);
+                for (float& v : r) v = rng.uniform(-1, 1);
+                for (float& v : gy) v = rng.uniform(-1, 1);
+                for (float& v : gamma) v = rng.uniform(0.5f, 1.5f);
+                for (float& v : beta) v = rng.uniform(-1, 1);
+                const float* rp = residual ? r.data() : nullptr;
+                const float* gp = affine ? gamma.data() : nullptr;
+                const float* bp = affine ? beta.data() : nullptr;
+                std::vector<float> y(n), xh(n), rs(rows), y0(n), xh0(n), rs0(rows);
+                t->layer_norm_forward(y.data(), xh.data(), rs.data(), x.data(), rp, gp, bp, rows, d, 1e-5f);
+                s.layer_norm_forward(y0.data(), xh0.data(), rs0.data(), x.data(), rp, gp, bp, rows, d, 1e-5f);
+                std::vector<float> dx(n), dg(d, 0.5f), db(d, -0.5f), dx0(n), dg0(d, 0.5f), db0(d, -0.5f);
+                t->layer_norm_backward(dx.data(), affine ? dg.data() : nullptr, db.data(), gy.data(),
+                                       xh0.data(), rs0.data(), gp, rows, d);
+                s.layer_norm_backward(dx0.data(), affine ? dg0.data() : nullptr, db0.data(), gy.data(),
+                                      xh0.data(), rs0.data(), gp, rows, d);
+                int bad = 0;
+                for (size_t i = 0; i < n; ++i) {
+                    bad += !(std::fabs(y[i] - y0[i]) <= 1e-5f * (1 + std::fabs(y0[i])));
+                    bad += !(std::fabs(xh[i] - xh0[i]) <= 1e-5f * (1 + std::fabs(xh0[i])));
+                    bad += !(std::fabs(dx[i] - dx0[i]) <= 1e-5f * (1 + std::fabs(dx0[i])));
+                }
+                for (size_t i = 0; i < rows; ++i) bad += !(std::fabs(rs[i] - rs0[i]) <= 1e-5f * rs0[i]);
+                for (size_t j = 0; j < d; ++j) {  // accumulated onto 0.5 and -0.5
+                    bad += !(std::fabs(dg[j] - dg0[j]) <= 1e-5f * (1 + std::fabs(dg0[j])));
+                    bad += !(std::fabs(db[j] - db0[j]) <= 1e-5f * (1 + std::fabs(db0[j])));
+                }
+                CHECK(bad == 0);
+                // The reference itself: each row of xhat has mean 0 and variance var / (var + eps).
+                double mean = 0.0;
+                for (size_t j = 0; j < d; ++j) mean += xh0[j];
+                CHECK(std::fabs(mean / d) < 1e-5);
+            }
 }
 
 TEST_CASE("softmax_rows: agrees with the scalar path, rows sum to one, no overflow") {
