@@ -72,19 +72,30 @@ void masked_softmax_row(float* s, const float* keep, int n) {
     kernels::mul_scalar(s, s, 1.0f / kernels::sum(s, static_cast<size_t>(n)), static_cast<size_t>(n));
 }
 
+// Where the heads of Q, K or V live: head h of position t of sequence b is the d floats at
+// src[(b T + t) ld + off + h d]. A projection of its own has ld = H d, off = 0; with the Q, K
+// and V projections fused into one (B, T, 3 H d) tensor, K is the view ld = 3 H d, off = H d.
+struct HeadsView {
+    Var src;
+    int ld, off;
+    const float* at(int b, int T, int h, int d) const {
+        return src.value().data() + static_cast<size_t>(b) * T * ld + off + h * d;
+    }
+};
+
 // Scaled dot-product attention of all heads as ONE graph node, read and written in the packed
-// layout of the projections: Q (B, Tq, H d), K and V (B, Tk, H d), where head h of a position
-// is the d floats from column h d on. Each head is one strided GEMM (leading dimension H d), so
-// the heads are never copied into a (B, H, T, d) layout and back. Per (b, h):
+// layout of the projections (see HeadsView), so the heads are never copied into a (B, H, T, d)
+// layout and back: each head is one strided GEMM. Per (b, h):
 //   forward:  S = scale Q_h K_h^T (Tq, Tk);  A = softmax(S + mask);  P = A * drop;  C_h = P V_h
 //   backward: dP = gC_h V_h^T;  dA = dP * drop;  dS = A * (dA - rowsum(dA * A))  (the softmax
 //             Jacobian);  dQ_h = scale dS K_h;  dK_h = scale dS^T Q_h;  dV_h = P^T gC_h
 // keep (B, 1, Tq, Tk) is 1/0 or empty (nothing masked); drop (B, H, Tq, Tk) holds the dropout
 // factors (0 or 1/(1-p)) or is empty (no dropout). We keep only A for the backward pass; the
-// (Tq, Tk) blocks of one head stay in L1 while we work on them.
-Var attention_op(const Var& Q, const Var& K, const Var& V, int H, int d, float scale,
+// (Tq, Tk) blocks of one head stay in L1 while we work on them. When views share a source
+// (the fused QKV), their gradients are written side by side into one gradient of that source.
+Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int H, int d, float scale,
                  const Tensor& keep, const Tensor& drop, Var* weights) {
-    const int B = Q.dim(0), Tq = Q.dim(1), Tk = K.dim(1), Hd = H * d;
+    const int B = Q.src.dim(0), Tq = Q.src.dim(1), Tk = K.src.dim(1), Hd = H * d;
     const size_t block = static_cast<size_t>(Tq) * Tk;  // one head's (Tq, Tk) scores
     Tensor A = Tensor::uninitialized({B, H, Tq, Tk});
     Tensor C = Tensor::uninitialized({B, Tq, Hd});        // every (b, h) block is written once
@@ -93,10 +104,8 @@ Var attention_op(const Var& Q, const Var& K, const Var& V, int H, int d, float s
         for (int h = 0; h < H; ++h) {
             const size_t bh = static_cast<size_t>(b) * H + h;
             float* a = A.data() + bh * block;
-            const float* q = Q.value().data() + static_cast<size_t>(b) * Tq * Hd + h * d;
-            const float* k = K.value().data() + static_cast<size_t>(b) * Tk * Hd + h * d;
-            const float* v = V.value().data() + static_cast<size_t>(b) * Tk * Hd + h * d;
-            kernels::sgemm(false, true, Tq, Tk, d, scale, q, Hd, k, Hd, 0.0f, a, Tk);  // S
+            const float *q = Q.at(b, Tq, h, d), *k = K.at(b, Tk, h, d), *v = V.at(b, Tk, h, d);
+            kernels::sgemm(false, true, Tq, Tk, d, scale, q, Q.ld, k, K.ld, 0.0f, a, Tk);  // S
             if (keep.empty()) {
                 kernels::softmax_rows(a, a, Tq, Tk);
             } else {
@@ -108,31 +117,47 @@ Var attention_op(const Var& Q, const Var& K, const Var& V, int H, int d, float s
                 kernels::mul(P.data(), a, drop.data() + bh * block, block);
                 p = P.data();
             }
-            kernels::sgemm(false, false, Tq, d, Tk, 1.0f, p, Tk, v, Hd, 0.0f,
+            kernels::sgemm(false, false, Tq, d, Tk, 1.0f, p, Tk, v, V.ld, 0.0f,
                            C.data() + static_cast<size_t>(b) * Tq * Hd + h * d, Hd);  // C_h = P V_h
         }
     if (weights) *weights = constant(A);  // a copy, for pictures: no gradient flows through it
-    Var r = make_result(std::move(C), {Q, K, V}, "attention");
-    r.set_backward([Q, K, V, A = std::move(A), drop, B, H, d, Tq, Tk, scale](const Tensor& gC) {
+    // The distinct sources, in order (Q's first); each view's gradient goes into its source's.
+    std::vector<Var> srcs;
+    for (const HeadsView* v : {&Q, &K, &V}) {
+        bool seen = false;
+        for (const Var& s : srcs) seen = seen || s.node() == v->src.node();
+        if (!seen) srcs.push_back(v->src);
+    }
+    Var r = make_result(std::move(C), srcs, "attention");
+    r.set_backward([Q, K, V, srcs, A = std::move(A), drop, B, H, d, Tq, Tk, scale](const Tensor& gC) {
         const int Hd = H * d;
         const size_t block = static_cast<size_t>(Tq) * Tk;
-        Tensor dQ = Tensor::uninitialized(Q.shape()), dK = Tensor::uninitialized(K.shape()),
-               dV = Tensor::uninitialized(V.shape());   // every (b, h) block is written once
+        // One gradient per source; the views write every column of it unless they cover only part
+        // of the source, and then we start from zeros.
+        std::vector<Tensor> grads;
+        for (const Var& s : srcs) {
+            int covered = 0;
+            for (const HeadsView* v : {&Q, &K, &V}) covered += v->src.node() == s.node() ? Hd : 0;
+            grads.push_back(covered == s.dim(2) ? Tensor::uninitialized(s.shape()) : Tensor(s.shape()));
+        }
+        const auto grad_of = [&](const HeadsView& v, int b, int T, int h) {
+            size_t i = 0;
+            while (srcs[i].node() != v.src.node()) ++i;
+            return grads[i].data() + static_cast<size_t>(b) * T * v.ld + v.off + h * d;
+        };
         std::vector<float> dS(block), P(drop.empty() ? 0 : block);
         for (int b = 0; b < B; ++b)
             for (int h = 0; h < H; ++h) {
                 const size_t bh = static_cast<size_t>(b) * H + h;
-                const size_t oq = static_cast<size_t>(b) * Tq * Hd + h * d, ok = static_cast<size_t>(b) * Tk * Hd + h * d;
                 const float* a = A.data() + bh * block;
-                const float* g = gC.data() + oq;
+                const float* g = gC.data() + static_cast<size_t>(b) * Tq * Hd + h * d;
                 const float* p = a;
                 if (!drop.empty()) {
                     kernels::mul(P.data(), a, drop.data() + bh * block, block);
                     p = P.data();
                 }
-                kernels::sgemm(true, false, Tk, d, Tq, 1.0f, p, Tk, g, Hd, 0.0f, dV.data() + ok, Hd);  // P^T gC
-                kernels::sgemm(false, true, Tq, Tk, d, 1.0f, g, Hd, V.value().data() + ok, Hd, 0.0f,
-                               dS.data(), Tk);                                                   // dP
+                kernels::sgemm(true, false, Tk, d, Tq, 1.0f, p, Tk, g, Hd, 0.0f, grad_of(V, b, Tk, h), V.ld);  // P^T gC
+                kernels::sgemm(false, true, Tq, Tk, d, 1.0f, g, Hd, V.at(b, Tk, h, d), V.ld, 0.0f, dS.data(), Tk);  // dP
                 if (!drop.empty()) kernels::mul(dS.data(), dS.data(), drop.data() + bh * block, block);
                 for (int i = 0; i < Tq; ++i) {  // dS = A (dA - rowsum(dA A)), row by row
                     float* ds = dS.data() + static_cast<size_t>(i) * Tk;
@@ -141,14 +166,12 @@ Var attention_op(const Var& Q, const Var& K, const Var& V, int H, int d, float s
                     kernels::add_scalar(ds, ds, -s, static_cast<size_t>(Tk));
                     kernels::mul(ds, ds, ar, static_cast<size_t>(Tk));
                 }
-                kernels::sgemm(false, false, Tq, d, Tk, scale, dS.data(), Tk, K.value().data() + ok, Hd, 0.0f,
-                               dQ.data() + oq, Hd);                                              // scale dS K
-                kernels::sgemm(true, false, Tk, d, Tq, scale, dS.data(), Tk, Q.value().data() + oq, Hd, 0.0f,
-                               dK.data() + ok, Hd);                                              // scale dS^T Q
+                kernels::sgemm(false, false, Tq, d, Tk, scale, dS.data(), Tk, K.at(b, Tk, h, d), K.ld, 0.0f,
+                               grad_of(Q, b, Tq, h), Q.ld);                                      // scale dS K
+                kernels::sgemm(true, false, Tk, d, Tq, scale, dS.data(), Tk, Q.at(b, Tq, h, d), Q.ld, 0.0f,
+                               grad_of(K, b, Tk, h), K.ld);                                      // scale dS^T Q
             }
-        Q.accumulate_grad(std::move(dQ));
-        K.accumulate_grad(std::move(dK));
-        V.accumulate_grad(std::move(dV));
+        for (size_t i = 0; i < srcs.size(); ++i) srcs[i].accumulate_grad(std::move(grads[i]));
     });
     return r;
 }
@@ -167,8 +190,17 @@ Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
                    "key_value must be (B, Tk, " + std::to_string(options.kv_dim) + ")");
     const int B = query.dim(0), Tq = query.dim(1), Tk = key_value.dim(1);
 
-    // The projections stay packed, (B, T, H d): the attention op reads each head in place.
-    Var Q = q(query), K = k(key_value), V = v(key_value);
+    // The projections stay packed and the attention op reads each head in place. Self-attention
+    // computes Q, K and V as one GEMM, (B, T, 3 H d); cross-attention Q alone and K, V together.
+    const int Hd = H * d;
+    HeadsView Q, K, V;
+    if (query.node() == key_value.node()) {
+        const Var qkv = linear_cat(query, {&q, &k, &v});  // (B, T, 3 H d)
+        Q = {qkv, 3 * Hd, 0}, K = {qkv, 3 * Hd, Hd}, V = {qkv, 3 * Hd, 2 * Hd};
+    } else {
+        const Var kv = linear_cat(key_value, {&k, &v});  // (B, Tk, 2 H d)
+        Q = {q(query), Hd, 0}, K = {kv, 2 * Hd, 0}, V = {kv, 2 * Hd, Hd};
+    }
     const Tensor m = build_attention_mask(mask, B, Tq, Tk);  // (B, 1, Tq, Tk) or empty
     // Attention dropout as factors (0 or 1/(1-p)) drawn by the Dropout layer itself, one per
     // weight in order, so a seed gives the same mask as dropout applied to A directly.

@@ -34,51 +34,112 @@ Linear::Linear(int in, int out, Rng& rng, bool bias_, Init init) : has_bias(bias
     if (has_bias) bias = parameter(Tensor::zeros({out}));
 }
 
-// y = x W + b over the rows of x seen as (n, in), as ONE graph node:
+// Column block [from, from + width) of a row-major (rows, ld) matrix, copied to or from a
+// (rows, width) one: how a concatenated weight [W_1 | W_2 | ...] is assembled and its
+// gradient split back.
+static void copy_columns(float* dst, int ld_dst, const float* src, int ld_src, int rows, int width) {
+    for (int r = 0; r < rows; ++r)
+        std::copy(src + static_cast<size_t>(r) * ld_src, src + static_cast<size_t>(r) * ld_src + width,
+                  dst + static_cast<size_t>(r) * ld_dst);
+}
+
+// y = x W + b over the rows of x seen as (n, in), as ONE graph node, for one Linear or for
+// several of the same input side by side, W = [W_1 | ... | W_m], b = [b_1 | ... | b_m]:
 //   forward:  y = x W + b                            (one GEMM that adds b as it writes y)
-//   backward: dx = gy W^T,  dW = x^T gy,  db = sum over the rows of gy
+//   backward: dx = gy W^T,  dW = x^T gy,  db = sum over the rows of gy  (split into the m layers)
 // It is the same as matmul(x, W) + b, but that made two (n, out) results and, in the backward
 // pass, a copy of gy for the add; a Linear runs in every layer of every model, so we fuse it.
-static Var linear_op(const Var& x, const Var& W, const Var* b) {
-    const int in = W.dim(0), out = W.dim(1);
+// For m > 1 (a transformer's Q, K, V projections) x is read once and the backward makes one dx
+// instead of m to add up; the concatenated W and b are small copies made per call.
+static Var linear_op(const Var& x, const std::vector<const Linear*>& layers) {
+    const int in = layers[0]->in_features();
+    const bool has_bias = layers[0]->has_bias;
+    std::vector<int> from;  // first column of each layer in y
+    int out = 0;
+    for (const Linear* l : layers) {
+        if (l->in_features() != in || l->has_bias != has_bias)
+            arg_fail("linear_cat", "the layers must share in_features and the use of a bias");
+        from.push_back(out);
+        out += l->out_features();
+    }
+    // One layer: its own W and b. Several: [W_1 | ... | W_m] (in, out) and [b_1 | ... | b_m] (out).
+    Tensor W_cat(Shape{0}), b_cat(Shape{0});
+    const float* W = layers[0]->weight.value().data();
+    const float* b = has_bias ? layers[0]->bias.value().data() : nullptr;
+    if (layers.size() > 1) {
+        W_cat = Tensor::uninitialized({in, out});
+        if (has_bias) b_cat = Tensor::uninitialized({out});
+        for (size_t i = 0; i < layers.size(); ++i) {
+            const int w = layers[i]->out_features();
+            copy_columns(W_cat.data() + from[i], out, layers[i]->weight.value().data(), w, in, w);
+            if (has_bias) copy_columns(b_cat.data() + from[i], out, layers[i]->bias.value().data(), w, 1, w);
+        }
+        W = W_cat.data();
+        b = has_bias ? b_cat.data() : nullptr;
+    }
     const int n = static_cast<int>(x.size() / static_cast<size_t>(in));  // rows: every leading axis
     Shape y_shape = x.shape();
     y_shape.back() = out;
     Tensor y = Tensor::uninitialized(y_shape);  // (..., out); the kernel writes every element
-    kernels::linear_forward(y.data(), x.value().data(), W.value().data(), b ? b->value().data() : nullptr,
-                            n, in, out);
-    std::vector<Var> parents{x, W};
-    if (b) parents.push_back(*b);
-    Var r = make_result(std::move(y), parents, "linear");
-    r.set_backward([x, W, bias = b ? *b : Var(), has_bias = b != nullptr, n, in, out](const Tensor& gy) {
+    kernels::linear_forward(y.data(), x.value().data(), W, b, n, in, out);
+    std::vector<Var> parents{x}, weights, biases;
+    for (const Linear* l : layers) {
+        weights.push_back(l->weight);
+        parents.push_back(l->weight);
+        if (has_bias) biases.push_back(l->bias), parents.push_back(l->bias);
+    }
+    Var r = make_result(std::move(y), parents, layers.size() > 1 ? "linear_cat" : "linear");
+    r.set_backward([x, W_cat = std::move(W_cat), weights, biases, from, n, in, out](const Tensor& gy) {
         if (x.requires_grad()) {  // dx (n, in) = gy (n, out) W^T
+            const float* W = weights.size() > 1 ? W_cat.data() : weights[0].value().data();
             Tensor dx = Tensor::uninitialized(x.shape());  // written by the beta = 0 GEMM
-            kernels::sgemm(false, true, n, in, out, 1.0f, gy.data(), out, W.value().data(), out, 0.0f,
-                           dx.data(), in);
+            kernels::sgemm(false, true, n, in, out, 1.0f, gy.data(), out, W, out, 0.0f, dx.data(), in);
             x.accumulate_grad(std::move(dx));
         }
-        if (W.requires_grad()) {  // dW (in, out) = x^T (in, n) gy (n, out)
-            Tensor dW = Tensor::uninitialized(W.shape());  // written by the beta = 0 GEMM
+        bool need_dw = false;
+        for (const Var& w : weights) need_dw = need_dw || w.requires_grad();
+        if (need_dw) {  // dW (in, out) = x^T (in, n) gy (n, out), then a block per layer
+            Tensor dW = Tensor::uninitialized({in, out});  // written by the beta = 0 GEMM
             kernels::sgemm(true, false, in, out, n, 1.0f, x.value().data(), in, gy.data(), out, 0.0f,
                            dW.data(), out);
-            W.accumulate_grad(std::move(dW));
+            if (weights.size() == 1) weights[0].accumulate_grad(std::move(dW));
+            for (size_t i = 0; weights.size() > 1 && i < weights.size(); ++i) {
+                Tensor dWi = Tensor::uninitialized(weights[i].shape());
+                copy_columns(dWi.data(), weights[i].dim(1), dW.data() + from[i], out, in, weights[i].dim(1));
+                weights[i].accumulate_grad(std::move(dWi));
+            }
         }
-        if (has_bias && bias.requires_grad()) {  // db (out) = the column sums of gy
-            Tensor db(bias.shape());
+        bool need_db = false;
+        for (const Var& b : biases) need_db = need_db || b.requires_grad();
+        if (need_db) {  // db (out) = the column sums of gy, then a block per layer
+            std::vector<float> db(static_cast<size_t>(out), 0.0f);
             for (int r = 0; r < n; ++r) kernels::add(db.data(), db.data(), gy.data() + static_cast<size_t>(r) * out, out);
-            bias.accumulate_grad(std::move(db));
+            for (size_t i = 0; i < biases.size(); ++i) {
+                Tensor dbi = Tensor::uninitialized(biases[i].shape());
+                std::copy(db.begin() + from[i], db.begin() + from[i] + biases[i].dim(0), dbi.data());
+                biases[i].accumulate_grad(std::move(dbi));
+            }
         }
     });
     return r;
+}
+
+Var linear_cat(const Var& x, const std::vector<const Linear*>& layers) {
+    if (layers.empty()) arg_fail("linear_cat", "no layers");
+    const int in = layers[0]->in_features();
+    if (x.rank() < 2 || x.dim(-1) != in)
+        shape_fail("linear_cat", x.shape(), layers[0]->weight.shape(),
+                   "x must be (..., " + std::to_string(in) + ")");
+    return linear_op(x, layers);
 }
 
 Var Linear::operator()(const Var& x) const {
     const int in = in_features(), out = out_features();
     if (x.rank() < 1 || x.dim(-1) != in)
         shape_fail("Linear", x.shape(), weight.shape(), "last axis of x must equal W's rows");
-    if (x.rank() >= 2) return linear_op(x, weight, has_bias ? &bias : nullptr);  // (..., out)
+    if (x.rank() >= 2) return linear_op(x, {this});  // (..., out)
     // A single vector (in): as one row.
-    Var y = reshape(linear_op(reshape(x, {1, in}), weight, has_bias ? &bias : nullptr), {out});
+    Var y = reshape(linear_op(reshape(x, {1, in}), {this}), {out});
     return y;
 }
 

@@ -41,6 +41,11 @@ struct Linear {
     std::vector<Var> parameters() const { return vars_of(named_parameters()); }
 };
 
+// Several Linears of the same input as ONE GEMM: x (..., in) -> (..., out_1 + ... + out_m), the
+// outputs side by side, equal to concatenating l_1(x), ..., l_m(x) on the last axis. The layers
+// keep their own parameters (and gradients); a transformer's Q, K, V projections use it.
+Var linear_cat(const Var& x, const std::vector<const Linear*>& layers);
+
 // ---- Embedding -------------------------------------------------------------------------------
 // A table of N rows of size D; looking up ids returns their rows. Rows start N(0, init_std^2)
 // (0.02 as BERT). The backward adds each row's gradient into the table (dense, not sparse).

@@ -33,6 +33,28 @@ TEST_CASE("Linear: gradient through the layer, rank 2 and rank 3 inputs") {
     CHECK(max_abs_diff(nb(x2).value(), matmul(x2, nb.weight).value()) == 0.0f);
 }
 
+TEST_CASE("linear_cat: several Linears of one input as one GEMM, each keeping its gradient") {
+    Rng rng(2);
+    Linear a(4, 3, rng), b(4, 5, rng), c(4, 2, rng);
+    a.bias.value_mut() = uniform_t({3}, 13);  // non-zero biases
+    b.bias.value_mut() = uniform_t({5}, 15);
+    c.bias.value_mut() = uniform_t({2}, 16);
+    Var x = parameter(uniform_t({2, 3, 4}, 14));
+    const Var y = linear_cat(x, {&a, &b, &c});
+    CHECK(y.shape() == Shape{2, 3, 10});
+    // The same numbers as the three layers side by side.
+    CHECK(max_abs_diff(y.value(), concat({a(x), b(x), c(x)}, -1).value()) < 1e-6f);
+    std::vector<Var> params = with_inputs(a.parameters(), {x});
+    for (const Var& p : b.parameters()) params.push_back(p);
+    for (const Var& p : c.parameters()) params.push_back(p);
+    CHECK(layer_grad_check([&] { return linear_cat(x, {&a, &b, &c}); }, params, "linear_cat") <= 1.0f);
+    // The layers must agree on the input size and on having a bias.
+    Linear wrong_in(5, 2, rng), no_bias(4, 2, rng, false);
+    CHECK_THROWS_AS(linear_cat(x, {&a, &wrong_in}), ArgumentError);
+    CHECK_THROWS_AS(linear_cat(x, {&a, &no_bias}), ArgumentError);
+    CHECK_THROWS_AS(linear_cat(constant(Tensor::zeros({2, 5})), {&a}), ShapeError);
+}
+
 TEST_CASE("Linear: a wrong input size is a ShapeError naming the layer") {
     Rng rng(1);
     Linear lin(4, 3, rng);
