@@ -30,8 +30,7 @@ static void write_outputs(const demo::Options& o, const demo::Report& rep, const
         metrics.row({name, fmt("%.6f", m.auc), fmt("%.6f", m.oracle_auc), fmt("%.6f", m.logloss),
                      fmt("%.6f", m.oracle_logloss)});
     CsvLogger curve(dir + "/loss_curve.csv", {"step", "mean_train_loss"});
-    Series model{"model: mean loss of the last " + std::to_string(o.log_every) + " batches", {}, {}};
-    Series oracle{"oracle: logloss on the training rows", {}, {}};
+    Series model{"model", {}, {}}, oracle{"oracle", {}, {}};
     for (size_t i = 0; i < rep.curve_step.size(); ++i) {
         curve.row(std::vector<double>{double(rep.curve_step[i]), rep.curve_loss[i]});
         model.x.push_back(double(rep.curve_step[i]));
@@ -41,8 +40,8 @@ static void write_outputs(const demo::Options& o, const demo::Report& rep, const
         oracle.x = {model.x.front(), model.x.back()};
         oracle.y = {rep.train.oracle_logloss, rep.train.oracle_logloss};
     }
-    const LineChart chart{"Training loss (" + std::to_string(o.epochs) + " epochs)", "step", "logloss",
-                          {model, oracle}, false};
+    const LineChart chart{"Training logloss, mean of every " + std::to_string(o.log_every) + " steps (oracle: train rows)",
+                          "step", "logloss", {model, oracle}, false};
     write_text_file(dir + "/loss_curve.svg", line_chart_svg(chart));
 }
 
