@@ -154,7 +154,10 @@ void register_all() {
         {"linear64_dw", true, false, 64, 64, 6400},     {"ffn1_fwd", false, false, 6400, 256, 64},
         {"ffn1_dx", false, true, 6400, 64, 256},        {"ffn1_dw", true, false, 64, 256, 6400},
         {"ffn2_fwd", false, false, 6400, 64, 256},      {"ffn2_dx", false, true, 6400, 256, 64},
-        {"ffn2_dw", true, false, 256, 64, 6400},        {"logits_fwd", false, true, 1280, 1702, 64},
+        {"ffn2_dw", true, false, 256, 64, 6400},        {"qkv_fwd", false, false, 6400, 192, 64},
+        {"qkv_dx", false, true, 6400, 64, 192},         {"qkv_dw", true, false, 64, 192, 6400},
+        {"attn_s", false, true, 50, 50, 32},            {"attn_pv", false, false, 50, 32, 50},
+        {"attn_dv", true, false, 50, 32, 50},        {"logits_fwd", false, true, 1280, 1702, 64},
         {"logits_dh", false, false, 1280, 64, 1702},    {"logits_dE", true, false, 1702, 64, 1280}};
     for (const TShape& s : tshapes) {
         benchmark::RegisterBenchmark((std::string("train/minirec/") + s.what).c_str(), bm_sgemm_t, s.ta,

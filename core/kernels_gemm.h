@@ -38,12 +38,15 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
 // files skip packing and read A and B in place (see small_gemm_b and each file's gemm_small).
 // The path walks K in chunks of kSmallKc, so that the block of op(B) it streams through (at most
 // kSmallKc x 64 floats, 64 KiB) stays in L1 or L2; chunks after the first accumulate (beta = 1).
-// It is used for few columns (N <= 64: the per-head products, weight gradients x^T dy of the
-// narrow layers, mmoe's experts) and for small products. Measured on the training steps: for wide
-// products (BERT4Rec's FFN, its 1702 logits) packing still wins.
+// It is used for few columns (N <= 64: the per-head products, mmoe's experts), for long sums
+// over a small result (K >= 16 M and K >= 16 N: the weight gradients x^T dy of a layer over a
+// batch of tokens, where the blocked driver would pack all of dy to use each value M / mr times;
+// measured on BERT4Rec's FFN, 64 x 256 over K = 6400: 61 GFLOP/s packed, 110-125 in place) and
+// for small products. For wide products (BERT4Rec's FFN forward, its 1702 logits) packing wins.
 constexpr int kSmallKc = 256;
 inline bool use_small_gemm(int M, int N, int K) {
-    return N <= 64 || (K <= kSmallKc && static_cast<long>(M) * N * K <= 64L * 64 * 64);
+    return N <= 64 || (K >= 16 * M && K >= 16 * N) ||
+           (K <= kSmallKc && static_cast<long>(M) * N * K <= 64L * 64 * 64);
 }
 
 // op(B) as a row-major K x N matrix with leading dimension *ld: B itself when not transposed,

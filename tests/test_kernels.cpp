@@ -194,7 +194,8 @@ TEST_CASE("sgemm: the small-product path at every tile boundary") {
     struct Size { int M, N, K; };
     const Size model[] = {{50, 50, 32}, {50, 32, 50}, {10, 10, 32}, {10, 32, 10}, {2560, 64, 64},
                           {64, 64, 128}, {300, 20, 100}, {100, 16, 256}, {257, 64, 256},
-                          {64, 64, 1000}, {70, 33, 700}, {13, 7, 513}};  // K past one chunk
+                          {64, 64, 1000}, {70, 33, 700}, {13, 7, 513},   // K past one chunk
+                          {20, 100, 2000}, {7, 130, 2100}};  // long sums, N past one column block
     for (const KernelTable* t : simd_paths())
         for (const Size& z : model)
             for (int trans = 0; trans < 4; ++trans) {
