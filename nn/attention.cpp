@@ -56,6 +56,16 @@ MultiHeadAttention::MultiHeadAttention(const MultiHeadAttentionOptions& opt, Rng
 
 namespace {
 
+// x, then the weight and bias (when it has one) of each layer: the parents of a fused op.
+std::vector<Var> with_params(const Var& x, const Linear& a, const Linear& b) {
+    std::vector<Var> p{x};
+    for (const Linear* l : {&a, &b}) {
+        p.push_back(l->weight);
+        if (l->has_bias) p.push_back(l->bias);
+    }
+    return p;
+}
+
 // Masked softmax of one row in place: kept entries get e^(s - m) / sum_kept e^(s - m), masked
 // ones an exact 0; a row with nothing kept (or only -inf kept) is all zeros.
 void masked_softmax_row(float* s, const float* keep, int n) {
@@ -238,9 +248,73 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
     ffn2 = Linear(F, D, rng);
 }
 
+// ---- The feed-forward network as one op ------------------------------------------------------
+// Per block of R rows (R x F floats per buffer: 256 KiB for R = 256, F = 256):
+//   forward:  u = x W1 + b1 (kept),  a = GELU(u),  y = a W2 + b2
+//   backward: a = GELU(u) (again);  dW2 += a^T gy;  db2 += 1^T gy;  du = (gy W2^T) GELU'(u);
+//             dW1 += x^T du;  db1 += 1^T du;  dx = du W1^T
+// Op by op, each (n, F) tensor (u, a, their gradients) would be written to memory and read back
+// two or three times; block by block they stay in L2 between the steps.
+constexpr int kFfnRows = 256;
+
+Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
+    const int D = ffn1.in_features(), F = ffn1.out_features(), Dout = ffn2.out_features();
+    if (ffn2.in_features() != F)
+        arg_fail("gelu_ffn", "ffn2 takes " + std::to_string(ffn2.in_features()) + " inputs, ffn1 gives " +
+                                 std::to_string(F));
+    if (x.rank() < 2 || x.dim(-1) != D)
+        shape_fail("gelu_ffn", x.shape(), ffn1.weight.shape(), "x must be (..., " + std::to_string(D) + ")");
+    const int n = static_cast<int>(x.size() / static_cast<size_t>(D));
+    Shape y_shape = x.shape();
+    y_shape.back() = Dout;
+    Tensor U = Tensor::uninitialized({n, F}), y = Tensor::uninitialized(y_shape);
+    std::vector<float> a(static_cast<size_t>(kFfnRows) * F);  // GELU(u) of one block
+    const float* b1 = ffn1.has_bias ? ffn1.bias.value().data() : nullptr;
+    const float* b2 = ffn2.has_bias ? ffn2.bias.value().data() : nullptr;
+    for (int r0 = 0; r0 < n; r0 += kFfnRows) {
+        const int R = std::min(kFfnRows, n - r0);
+        float* u = U.data() + static_cast<size_t>(r0) * F;
+        kernels::linear_forward(u, x.value().data() + static_cast<size_t>(r0) * D, ffn1.weight.value().data(),
+                                b1, R, D, F);                                                    // u = x W1 + b1
+        kernels::gelu(a.data(), u, static_cast<size_t>(R) * F);                                 // a = GELU(u)
+        kernels::linear_forward(y.data() + static_cast<size_t>(r0) * Dout, a.data(), ffn2.weight.value().data(),
+                                b2, R, F, Dout);                                                 // y = a W2 + b2
+    }
+    std::vector<Var> parents = with_params(x, ffn1, ffn2);
+    Var r = make_result(std::move(y), parents, "gelu_ffn");
+    r.set_backward([x, l1 = ffn1, l2 = ffn2, U = std::move(U), n, D, F, Dout](const Tensor& gy) {
+        const float *W1 = l1.weight.value().data(), *W2 = l2.weight.value().data();
+        Tensor dx = Tensor::uninitialized(x.shape()), dW1 = Tensor::uninitialized(l1.weight.shape()),
+               dW2 = Tensor::uninitialized(l2.weight.shape()), db1(Shape{F}), db2(Shape{Dout});
+        std::vector<float> a(static_cast<size_t>(kFfnRows) * F), du(a.size()), ones(kFfnRows, 1.0f);
+        for (int r0 = 0; r0 < n; r0 += kFfnRows) {
+            const int R = std::min(kFfnRows, n - r0);
+            const float beta = r0 == 0 ? 0.0f : 1.0f;  // the first block writes dW, later ones add
+            const float* u = U.data() + static_cast<size_t>(r0) * F;
+            const float* g = gy.data() + static_cast<size_t>(r0) * Dout;
+            const float* xb = x.value().data() + static_cast<size_t>(r0) * D;
+            kernels::gelu(a.data(), u, static_cast<size_t>(R) * F);                                // a = GELU(u)
+            kernels::sgemm(true, false, F, Dout, R, 1.0f, a.data(), F, g, Dout, beta, dW2.data(), Dout);  // a^T gy
+            kernels::sgemm(false, false, 1, Dout, R, 1.0f, ones.data(), R, g, Dout, 1.0f, db2.data(), Dout);
+            kernels::sgemm(false, true, R, F, Dout, 1.0f, g, Dout, W2, Dout, 0.0f, du.data(), F);  // gy W2^T
+            kernels::gelu_backward(du.data(), u, du.data(), static_cast<size_t>(R) * F);            // du
+            kernels::sgemm(true, false, D, F, R, 1.0f, xb, D, du.data(), F, beta, dW1.data(), F);  // x^T du
+            kernels::sgemm(false, false, 1, F, R, 1.0f, ones.data(), R, du.data(), F, 1.0f, db1.data(), F);
+            kernels::sgemm(false, true, R, D, F, 1.0f, du.data(), F, W1, F, 0.0f,
+                           dx.data() + static_cast<size_t>(r0) * D, D);                             // du W1^T
+        }
+        x.accumulate_grad(std::move(dx));
+        l1.weight.accumulate_grad(std::move(dW1));
+        l2.weight.accumulate_grad(std::move(dW2));
+        if (l1.has_bias) l1.bias.accumulate_grad(std::move(db1));
+        if (l2.has_bias) l2.bias.accumulate_grad(std::move(db2));
+    });
+    return r;
+}
+
 Var TransformerEncoderLayer::operator()(const Var& x, const AttentionMask& mask, Var* weights) {
     Var h = norm1(x, drop1(attn(x, mask, weights)));     // LayerNorm(x + ...), (B, T, D)
-    Var f = ffn2(gelu(ffn1(h)));                          // (B, T, F) -> (B, T, D)
+    Var f = gelu_ffn(h, ffn1, ffn2);                      // GELU(h W1 + b1) W2 + b2: (B, T, F) -> (B, T, D)
     return norm2(h, drop2(f));                            // LayerNorm(h + f), (B, T, D)
 }
 

@@ -301,6 +301,45 @@ TEST_CASE("TransformerEncoderLayer: shape, gradient with dropout and mask, eval 
     }
 }
 
+TEST_CASE("gelu_ffn: the blocked op equals ffn2(gelu(ffn1(x))), values and gradients") {
+    Rng rng(12);
+    // 2 x 300 = 600 rows: two whole blocks of 256 and a partial one.
+    for (bool bias : {true, false}) {
+        CAPTURE(bias);
+        Linear l1(4, 6, rng, bias), l2(6, 3, rng, bias);
+        if (bias) {
+            l1.bias.value_mut() = uniform_t({6}, 31);
+            l2.bias.value_mut() = uniform_t({3}, 32);
+        }
+        Var x = parameter(uniform_t({2, 300, 4}, 33, -2.0f, 2.0f));
+        Var fused = gelu_ffn(x, l1, l2), ref = l2(gelu(l1(x)));
+        CHECK(fused.shape() == Shape{2, 300, 3});
+        CHECK(max_abs_diff(fused.value(), ref.value()) < 1e-5f);
+        // The same gradients as the composition of ops (each gradient-checked on its own).
+        std::vector<Var> vars = with_inputs(l1.parameters(), {x});
+        for (const Var& p : l2.parameters()) vars.push_back(p);
+        const Tensor gy = uniform_t({2, 300, 3}, 34);
+        auto grads_of = [&](const Var& y) {
+            for (Var& v : vars) v.zero_grad();
+            backward(y, gy);
+            std::vector<Tensor> g;
+            for (const Var& v : vars) g.push_back(v.grad());
+            return g;
+        };
+        const std::vector<Tensor> gf = grads_of(fused), gr = grads_of(ref);
+        for (size_t i = 0; i < vars.size(); ++i) CHECK(max_abs_diff(gf[i], gr[i]) < 1e-4f);
+    }
+    // And a finite-difference check of its own, on a small input.
+    Linear l1(3, 5, rng), l2(5, 2, rng);
+    Var x = parameter(uniform_t({2, 3, 3}, 35, -2.0f, 2.0f));
+    std::vector<Var> vars = with_inputs(l1.parameters(), {x});
+    for (const Var& p : l2.parameters()) vars.push_back(p);
+    CHECK(layer_grad_check([&] { return gelu_ffn(x, l1, l2); }, vars, "gelu_ffn") <= 1.0f);
+    CHECK_THROWS_AS(gelu_ffn(x, l1, l1), ArgumentError);   // ffn2 must take ffn1's outputs
+    Linear l3(4, 5, rng);
+    CHECK_THROWS_AS(gelu_ffn(x, l3, l2), ShapeError);      // x must have ffn1's inputs
+}
+
 TEST_CASE("PositionalEmbedding: adds row t to position t, gradient, length limit") {
     Rng rng(10);
     PositionalEmbedding pos(5, 3, rng);
