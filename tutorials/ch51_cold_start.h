@@ -81,16 +81,8 @@ struct StudyReport {
     std::vector<World> worlds;
     std::vector<std::string> field_names;
     double seconds = 0.0;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const World& w : worlds) s += f(w) / double(worlds.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const World& w : worlds) m = std::min(m, double(f(w)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(worlds, f); }
+    template <class F> double min(F f) const { return min_over(worlds, f); }
 };
 
 // ---- The shop -----------------------------------------------------------------------------------
@@ -386,7 +378,7 @@ inline StudyReport run_study(const StudyOptions& so) {
     rep.field_names = {"id", "tag", "keywords", "shop"};
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < so.worlds; ++r) {
-        rep.worlds.push_back(run_world(so, splitmix64(so.seed * 1000003ull + uint64_t(r))));
+        rep.worlds.push_back(run_world(so, replicate_seed(so.seed, r)));
         const World& x = rep.worlds.back();
         if (so.verbose)
             std::fprintf(stderr, "world %d/%d: new users share of oracle: demographic %.3f tags %.3f FM %.3f | new items: BGE %.3f GES %.3f EGES %.3f\n",

@@ -139,16 +139,8 @@ struct WorldReport {
 struct Level {
     int noise_fields = 0, fields = 0, signal_fields = 0;
     std::vector<WorldReport> worlds;
-    template <class G> double mean(G g) const {
-        double s = 0.0;
-        for (const WorldReport& w : worlds) s += g(w) / double(worlds.size());
-        return s;
-    }
-    template <class G> double min(G g) const {
-        double m = 1e300;
-        for (const WorldReport& w : worlds) m = std::min(m, double(g(w)));
-        return m;
-    }
+    template <class G> double mean(G g) const { return mean_over(worlds, g); }
+    template <class G> double min(G g) const { return min_over(worlds, g); }
     template <class G> double max(G g) const { return -min([&](const WorldReport& w) { return -g(w); }); }
     double auc(int model) const { return mean([model](const WorldReport& w) { return w.models[model].auc; }); }
     double es_auc(int model) const { return mean([model](const WorldReport& w) { return w.models[model].es_auc; }); }
@@ -314,7 +306,7 @@ inline StudyReport run_study(const StudyOptions& o) {
         level.signal_fields = o.world.signal_fields;
         level.fields = o.world.signal_fields + noise;
         for (int r = 0; r < o.worlds; ++r) {
-            level.worlds.push_back(run_world(lo, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+            level.worlds.push_back(run_world(lo, replicate_seed(o.seed, r)));
             const WorldReport& x = level.worlds.back();
             if (o.verbose)
                 std::fprintf(stderr, "%d noise fields, world %d/%d: AUC FM %.4f  FFM %.4f  DeepFFM %.4f  FAT-DeepFFM %.4f "

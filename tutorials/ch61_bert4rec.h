@@ -82,14 +82,10 @@ struct StudyReport {
     std::vector<Replicate> reps;
     double seconds = 0.0;
     double mean(int model, double Scores::*f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += r.s[model].*f / double(reps.size());
-        return s;
+        return mean_over(reps, [&](const Replicate& r) { return r.s[model].*f; });
     }
     double min_gap(int a, int b, double Scores::*f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, r.s[a].*f - r.s[b].*f);
-        return m;
+        return min_over(reps, [&](const Replicate& r) { return r.s[a].*f - r.s[b].*f; });
     }
 };
 
@@ -336,7 +332,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.reps.push_back(run_replicate(o, replicate_seed(o.seed, r)));
         const Replicate& x = rep.reps.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d: NDCG@%d BERT4Rec %.4f  SASRec loss %.4f  full softmax %.4f  last-only %.4f  "

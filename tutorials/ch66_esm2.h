@@ -50,9 +50,7 @@ struct Cell {
     long parameters = 0;
     double seconds = 0.0;
     double mean(double Evaluation::*field) const {
-        double s = 0.0;
-        for (const Evaluation& e : runs) s += e.*field / double(runs.size());
-        return s;
+        return mean_over(runs, [&](const Evaluation& e) { return e.*field; });
     }
 };
 

@@ -262,7 +262,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.worlds; ++r) {
-        rep.worlds.push_back(run_world(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.worlds.push_back(run_world(o, replicate_seed(o.seed, r)));
         const WorldResult& w = rep.worlds.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d  tau(AUC, revenue) %.3f  tau(csAUC, revenue) %.3f\n", r + 1, o.worlds,
