@@ -145,7 +145,7 @@ private:
 // the mean and the worst case of each number: mean_over(reps, [](const Replicate& r) { return r.auc; }).
 // The seed of replicate r; every world is independent and can be rerun alone.
 inline uint64_t replicate_seed(uint64_t seed, int r) { return splitmix64(seed * 1000003ull + uint64_t(r)); }
-// The mean of f(x) over items; we add f(x) / n in order, so every chapter prints the same digits.
+// The mean of f(x) over items, summed term by term as f(x) / n (0 when there are no items).
 template <class T, class F> double mean_over(const std::vector<T>& items, F f) {
     double s = 0.0;
     for (const T& x : items) s += f(x) / double(items.size());

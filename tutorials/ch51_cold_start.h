@@ -201,9 +201,7 @@ inline Scores fm_scores(const Shop& s, const StudyOptions& so, Rng& rng) {
         ids.push_back(o_tag + s.d.user_tags[size_t(u)].back());
     };
     ch71::FM fm(o_item + s.N, 8, rng);
-    AdamOptions ao;
-    ao.lr = so.lr;
-    Adam adam(vars_of(fm.named_parameters()), ao);
+    Adam adam(vars_of(fm.named_parameters()), so.lr);
     for (int epoch = 0; epoch < so.fm_epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(s.train.size()), so.batch, rng)) {
             Ids ids;
@@ -257,9 +255,7 @@ inline EGES train_embeddings(const Shop& s, const StudyOptions& so, Aggregation 
         if (r.click > 0) clicks.push_back(&r), freq[size_t(r.user)] += 1.0;
     for (double& f : freq) f = std::pow(f, 0.75);
     const datasets::Discrete negatives(freq);
-    AdamOptions ao;
-    ao.lr = so.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);
+    Adam adam(vars_of(m.named_parameters()), so.lr);
     const int B = so.batch, K = so.negatives, steps = so.pairs_per_epoch / B;
     long step = 0;
     for (int epoch = 0; epoch < so.epochs; ++epoch)
@@ -345,10 +341,8 @@ inline World run_world(const StudyOptions& so, uint64_t seed) {
     for (int i = 0; i < s.N; ++i)
         for (int k : s.d.item_keywords[size_t(i)]) kw[size_t(i) * s.o.num_keywords + size_t(k)] += 1.0f;
     item_scores[kIKeywords] = profile_cosine(s, kw, s.o.num_keywords);
-    item_scores[kIExpert] = profile_cosine(s, std::vector<float>(s.d.expert_labels.data(), s.d.expert_labels.data() + s.d.expert_labels.size()), s.o.dim);
-    item_scores[kIBGE] = embedding_scores(s, models[0], nullptr);
-    item_scores[kIGES] = embedding_scores(s, models[1], nullptr);
-    item_scores[kIEGES] = embedding_scores(s, models[2], nullptr);
+    item_scores[kIExpert] = profile_cosine(s, s.d.expert_labels.vec(), s.o.dim);
+    for (int a = 0; a < 3; ++a) item_scores[size_t(kIBGE + a)] = embedding_scores(s, models[size_t(a)], nullptr);   // BGE, GES, EGES
     item_scores[kIEGESLearned] = embedding_scores(s, models[2], &side);
     for (int m = 0; m < kNumItemMethods; ++m) {
         const TopK t = top_k_truth(s, item_scores[size_t(m)], old_users, new_items, so.item_top_k);

@@ -183,9 +183,7 @@ inline NamedParams params_of(const Trained& m) {
 inline Trained train_dupn(const World& w, const TrainOptions& t, uint64_t seed) {
     Rng rng(splitmix64(seed));
     Trained m{DUPN(dupn_options(w, t.dim, t.hidden), rng), TaskHeads(w.o.items, t.dim, t.hidden, 4, 4, rng)};
-    AdamOptions ao;
-    ao.lr = t.lr;
-    Adam adam(vars_of(params_of(m)), ao);
+    Adam adam(vars_of(params_of(m)), t.lr);
     const int rows = w.o.users * w.o.ctr_rows_per_user;   // training users' rows come first
     long step = 0;
     for (int e = 0; e < t.epochs; ++e)

@@ -190,9 +190,7 @@ inline Run run_seed(const StudyOptions& so, uint64_t seed) {
     for (int v = 0; v < kNumVariants; ++v) {
         Rng rng(splitmix64(seed + 101));        // every variant starts from the same stream
         DSTN m(mopt, kVariants[v], rng);
-        AdamOptions ao;
-        ao.lr = so.lr;
-        Adam adam(vars_of(m.named_parameters()), ao);
+        Adam adam(vars_of(m.named_parameters()), so.lr);
         long step = 0;
         for (int epoch = 0; epoch < so.epochs; ++epoch) {
             for (const std::vector<int>& pick : make_batches(int(log.train.size()), so.batch, rng)) {

@@ -256,9 +256,7 @@ inline Result train_one(const World& w, const std::vector<std::pair<int, int>>& 
     DeepMCPOptions mo = o.model;
     mo.vocabulary = w.vocabulary();
     DeepMCP m(mo, init);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int P = std::min<int>(o.batch, int(pairs.size()));
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)

@@ -195,9 +195,7 @@ Result evaluate(Model& model, const World& w, int begin, int end) {
 template <class Model>
 Result train(Model&& model, const NamedParams& params, const World& w, const StudyOptions& o, uint64_t seed,
              const char* name) {
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(params), o.lr);
     Rng rng(seed);                        // the same seed for every model: the same batches
     const auto batches_per_epoch = size_t((w.n_train + o.batch - 1) / o.batch);
     Progress progress(o.epochs, int(batches_per_epoch), o.verbose ? Progress::Mode::automatic : Progress::Mode::quiet);

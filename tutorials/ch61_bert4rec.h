@@ -233,7 +233,7 @@ inline std::vector<std::vector<float>> rows_of(const Tensor& t) {
 // sampled NDCG@k of the next-item task. The loop is written out.
 inline void train_model(Bert4Rec& m, int model, const std::vector<UserSeq>& users, const std::vector<Ids>& negatives,
                         const StudyOptions& o, Rng& rng, std::vector<double>* loss_curve, std::vector<double>* ndcg_curve) {
-    Adam adam(vars_of(m.named_parameters()), AdamOptions{o.lr});
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int T = m.options.max_len;
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {

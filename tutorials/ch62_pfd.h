@@ -186,9 +186,7 @@ inline Replicate run_replicate(const StudyOptions& o, const std::vector<StudentS
     NamedParams params = teacher.named_parameters("teacher.");
     for (size_t k = 0; k < students.size(); ++k) append(params, students[k].named_parameters("s" + std::to_string(k) + "."));
     append(params, shared_pair_parameters(shared_student, shared_teacher));
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(params), o.lr);
     const long steps_per_epoch = (long(w.train.size()) + o.batch - 1) / o.batch;
     const long warmup = long(o.warmup_epochs * double(steps_per_epoch));
 

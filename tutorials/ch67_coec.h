@@ -112,9 +112,7 @@ inline PositionBiasLR train_position_model(const AdLog& log, int slots, int ads,
                                            uint64_t seed) {
     Rng rng(seed);
     PositionBiasLR model(slots, ads, rng);
-    AdamOptions ao;
-    ao.lr = t.lr;
-    Adam adam(vars_of(model.named_parameters()), ao);
+    Adam adam(vars_of(model.named_parameters()), t.lr);
     // Cosine decay to 0: the last iterate is an average-like point, not one noisy Adam step.
     const long steps_per_epoch = (long(log.ad.size()) + t.batch - 1) / t.batch;
     const LrSchedule schedule = LrSchedule::cosine(t.lr, steps_per_epoch * t.epochs);

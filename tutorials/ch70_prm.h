@@ -217,9 +217,7 @@ inline Replicate run_replicate(const StudyOptions& o, uint64_t seed) {
     for (const datasets::SlateRequest& q : d.requests) rows.push_back(make_row(d, q, dopt, o.ranker_noise, rng));
 
     Models m(o, F, rng);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);   // Adam is per parameter: one optimiser for all four
+    Adam adam(vars_of(m.named_parameters()), o.lr);   // Adam is per parameter: one optimiser for all four
     Replicate rep;
     rep.loss.assign(kNumLearned, {});
     long step = 0;

@@ -208,9 +208,7 @@ inline double probe_r2(AdversarialNet& net, const World& w, const StudyOptions& 
     }
     const int R = z_items.dim(1);
     AdversarialNet probe_shape(net.options, rng);                         // only its Bias net is used
-    AdamOptions ao;
-    ao.lr = 0.01;
-    Adam adam(vars_of(probe_shape.adversary_parameters()), ao);
+    Adam adam(vars_of(probe_shape.adversary_parameters()), 0.01);
     auto inputs = [&](const std::vector<Event>& ev, const std::vector<int>& rows, Tensor* z, Tensor* b) {
         *z = Tensor({int(rows.size()), R});
         *b = Tensor({int(rows.size()), 1});

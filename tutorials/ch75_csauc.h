@@ -152,9 +152,7 @@ inline std::vector<float> train_lr(const World& w, int ads, int features, bool b
                                    uint64_t seed) {
     Rng rng(seed);
     CtrLR model(ads, features, rng);
-    AdamOptions ao;
-    ao.lr = t.lr;
-    Adam adam(vars_of(model.named_parameters()), ao);
+    Adam adam(vars_of(model.named_parameters()), t.lr);
     const Samples& s = w.train;
     const int n = int(s.ad.size());
     const LrSchedule schedule = LrSchedule::cosine(t.lr, long((n + t.batch - 1) / t.batch) * t.epochs);
