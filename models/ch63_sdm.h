@@ -71,17 +71,6 @@ inline Padded pad(const std::vector<Ids>& seqs) {
     return p;
 }
 
-// Attention pooling with a query per row (eqs. 7 and 8): keys (B, T, D), query (B, D), mask (B, T)
-// -> sum_k softmax_k(key_k^T query) key_k (B, D). Padding gets weight 0. weights (B, 1, T) on request.
-inline Var attention_pool(const Var& keys, const Var& query, const Tensor& mask, Var* weights = nullptr) {
-    const int B = keys.dim(0), T = keys.dim(1);
-    const Var logits = reshape(matmul(keys, unsqueeze(query, 2)), {B, 1, T});   // (B, 1, T)
-    const Tensor m = mask.reshape({B, 1, T});
-    const Var a = softmax(logits, &m);                                           // (B, 1, T)
-    if (weights) *weights = a;
-    return squeeze(matmul(a, keys), 1);                                          // (B, D)
-}
-
 struct SDM {
     SdmOptions opt;
     Catalogue cat;

@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "nn/attention.h"
 #include "nn/layers.h"
 
 namespace minirec {
@@ -160,12 +161,9 @@ struct MIND {
 // the paper's limits: p = 0 averages the interests, large p picks the one closest to the label.
 // p < 0 means p = infinity: hard attention, the gradient reaches the chosen interest only.
 inline Var label_aware_attention(const Var& V, const Var& e, const Tensor& active, float p) {
+    if (p >= 0.0f) return attention_pool(V, e, active, nullptr, p);     // (B, D)
     const int B = V.dim(0), K = V.dim(1);
     const Var s = reshape(matmul(V, unsqueeze(e, 2)), {B, 1, K});       // (B, 1, K) v_k^T e_i
-    if (p >= 0.0f) {
-        const Var att = softmax(s * p, &active);                         // (B, 1, K)
-        return squeeze(matmul(att, V), 1);                               // (B, D)
-    }
     Tensor a({B, 1, K});                                                 // one-hot of the best active k
     for (int b = 0; b < B; ++b) {
         int best = -1;

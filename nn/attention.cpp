@@ -358,4 +358,16 @@ NamedParams PositionalEmbedding::named_parameters(const std::string& prefix) con
     return {{prefix + "table", table}};
 }
 
+// ---- Attention pooling -------------------------------------------------------------------------
+
+Var attention_pool(const Var& keys, const Var& query, const Tensor& mask, Var* weights, float scale) {
+    const int B = keys.dim(0), T = keys.dim(1);
+    Var logits = reshape(matmul(keys, unsqueeze(query, 2)), {B, 1, T});   // (B, 1, T) k_t^T q
+    if (scale != 1.0f) logits = logits * scale;
+    const Tensor m = mask.reshape({B, 1, T});
+    const Var a = softmax(logits, &m);                                      // (B, 1, T)
+    if (weights) *weights = a;
+    return squeeze(matmul(a, keys), 1);                                     // (B, D)
+}
+
 }  // namespace minirec

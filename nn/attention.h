@@ -1,5 +1,6 @@
 // Attention layers: MultiHeadAttention (with key-padding and causal masks, and its weights on
-// request), the post-norm TransformerEncoderLayer of BERT, and learned positional embeddings.
+// request), the post-norm TransformerEncoderLayer of BERT, learned positional embeddings, and
+// attention pooling with one query per row.
 // Deliberately left out: decoder layers, KV caches, relative positions, pre-norm variants.
 #pragma once
 #include <string>
@@ -121,5 +122,14 @@ struct PositionalEmbedding {
     NamedParams named_parameters(const std::string& prefix = "") const;  // table
     std::vector<Var> parameters() const { return vars_of(named_parameters()); }
 };
+
+// Attention pooling with one query per row, as the user attention of SDM or the label-aware
+// attention of MIND: keys (B, T, D), query (B, D) ->
+//     a = softmax_t(scale k_t^T q)   over the keys the mask keeps     (B, 1, T)
+//     out = sum_t a_t k_t                                                (B, D)
+// mask: B * T entries, 1 for a real key, 0 for padding (shape (B, T) or (B, 1, T)); a row with no
+// real key pools to zeros. weights, when not null, receives a (B, 1, T) as part of the graph.
+Var attention_pool(const Var& keys, const Var& query, const Tensor& mask, Var* weights = nullptr,
+                   float scale = 1.0f);
 
 }  // namespace minirec

@@ -102,6 +102,8 @@ struct AdamOptions {
 class Adam : public Optimizer {
 public:
     Adam(std::vector<Var> params, const AdamOptions& opt);
+    // The common case: a learning rate, every other option at its default.
+    Adam(std::vector<Var> params, double lr) : Adam(std::move(params), AdamOptions{lr}) {}
     AdamOptions opt;
 protected:
     Adam(std::vector<Var> params, const AdamOptions& opt, bool decoupled, const char* name);

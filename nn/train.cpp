@@ -284,6 +284,12 @@ void Flags::parse_or_exit(int argc, char** argv) {
     }
 }
 
+void Flags::refuse_data(const std::string& why) const {
+    if (data.empty()) return;
+    std::cerr << program_ << ": --data is not supported (" << why << ")\n";
+    std::exit(2);
+}
+
 std::string Flags::help() const {
     std::string s = "usage: " + program_ + " [flags]\n" + description_ + "\n\nflags:\n";
     for (const Flag& f : flags_) {
@@ -292,6 +298,21 @@ std::string Flags::help() const {
         s += left + f.help + " (default " + value_text(f) + ")\n";
     }
     return s + "  --help              print this help and exit\n";
+}
+
+// ---- Reports ----------------------------------------------------------------------------------
+std::string num(const char* format, double x) {
+    char buf[64];
+    const int n = std::snprintf(buf, sizeof buf, format, x);
+    if (n < int(sizeof buf)) return buf;
+    std::string s(size_t(n) + 1, '\0');                // a rare long one: format it again in full
+    std::snprintf(&s[0], s.size(), format, x);
+    s.pop_back();
+    return s;
+}
+
+void print_claim(const std::string& claim, bool holds, const std::string& numbers, std::FILE* out) {
+    std::fprintf(out, "| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
 }
 
 }  // namespace minirec

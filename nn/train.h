@@ -1,9 +1,12 @@
 // Helpers that serve a training loop without hiding it: seeded batching, a progress display,
-// NaN/Inf checks, a CSV logger and the command-line flags every tutorial shares.
+// NaN/Inf checks, a CSV logger, the command-line flags every tutorial shares, and the small pieces
+// of a chapter's report (statistics over replicates, formatted numbers, rows of the claims table).
 // Each tutorial still writes its own loop (batch, forward, loss, backward, step, log).
 // Deliberately left out: a fit() function, callbacks, data loaders with threads.
 #pragma once
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -118,6 +121,9 @@ public:
     bool parse(const std::vector<std::string>& args);
     // For main(): prints help and exits 0 on --help, prints the error and exits 2 on a mistake.
     void parse_or_exit(int argc, char** argv);
+    // For main() of a chapter that runs on synthetic data only: when --data was given, prints
+    // "<program>: --data is not supported (<why>)" and exits 2.
+    void refuse_data(const std::string& why) const;
     std::string help() const;
 
 private:
@@ -133,5 +139,36 @@ private:
     std::string program_, description_;
     std::vector<Flag> flags_;
 };
+
+// ---- Replicates -------------------------------------------------------------------------------
+// A chapter's study runs its experiment on several independent worlds (replicates) and reports
+// the mean and the worst case of each number: mean_over(reps, [](const Replicate& r) { return r.auc; }).
+// The seed of replicate r; every world is independent and can be rerun alone.
+inline uint64_t replicate_seed(uint64_t seed, int r) { return splitmix64(seed * 1000003ull + uint64_t(r)); }
+// The mean of f(x) over items, summed term by term as f(x) / n (0 when there are no items).
+template <class T, class F> double mean_over(const std::vector<T>& items, F f) {
+    double s = 0.0;
+    for (const T& x : items) s += f(x) / double(items.size());
+    return s;
+}
+// The smallest f(x) (1e300 when there are no items).
+template <class T, class F> double min_over(const std::vector<T>& items, F f) {
+    double m = 1e300;
+    for (const T& x : items) m = std::min(m, double(f(x)));
+    return m;
+}
+// The sample standard deviation of f(x) (divided by n - 1; 0 for fewer than two items).
+template <class T, class F> double stdev_over(const std::vector<T>& items, F f) {
+    const double m = mean_over(items, f);
+    double s = 0.0;
+    for (const T& x : items) s += (f(x) - m) * (f(x) - m);
+    return items.size() > 1 ? std::sqrt(s / double(items.size() - 1)) : 0.0;
+}
+
+// ---- Reports ----------------------------------------------------------------------------------
+// One number formatted as printf would: num("%+.4f", 0.01234) == "+0.0123".
+std::string num(const char* format, double x);
+// One row of a chapter's Markdown claims table: "| claim | yes | numbers |", "**no**" when it fails.
+void print_claim(const std::string& claim, bool holds, const std::string& numbers, std::FILE* out = stdout);
 
 }  // namespace minirec

@@ -215,6 +215,23 @@ TEST_CASE("optimizer bookkeeping: skipped parameters, state names, errors") {
     CHECK_THROWS_AS(Adam({a}, bad), ArgumentError);
 }
 
+TEST_CASE("Adam(params, lr) is Adam with that learning rate and the other options' defaults") {
+    Var a = parameter(Tensor(Shape{3}, {1.0f, -2.0f, 0.5f}));
+    Var b = parameter(Tensor(Shape{3}, {1.0f, -2.0f, 0.5f}));
+    AdamOptions o;
+    o.lr = 0.05;
+    Adam full({a}, o);
+    Adam short_form({b}, 0.05);
+    CHECK(short_form.lr == 0.05);
+    auto step = [](Var& x, Adam& opt) {
+        opt.zero_grad();
+        backward(sum(x * x));
+        opt.step();
+    };
+    for (int t = 0; t < 3; ++t) step(a, full), step(b, short_form);
+    CHECK(a.value().vec() == b.value().vec());
+}
+
 TEST_CASE("Adam with a cosine schedule minimises a quadratic") {
     Var x = parameter(Tensor(Shape{3}, {5.0f, -4.0f, 0.0f}));
     const Tensor target(Shape{3}, {3.0f, 1.0f, -2.0f});

@@ -1,6 +1,6 @@
 // Tests for nn/rnn.h and nn/attention.h: gradient checks through GRU, LSTM, MultiHeadAttention,
-// TransformerEncoderLayer and PositionalEmbedding, and their behaviour on variable lengths and
-// masks (zeros past the end, last states, masked weights exactly 0, rows summing to 1).
+// TransformerEncoderLayer, PositionalEmbedding and attention_pool, and their behaviour on variable
+// lengths and masks (zeros past the end, last states, masked weights exactly 0, rows summing to 1).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -261,6 +261,46 @@ TEST_CASE("MultiHeadAttention: the output is A V W_o + b_o; AutoInt form without
     bad.dim = 5;
     bad.heads = 2;
     CHECK_THROWS_AS(MultiHeadAttention(bad, rng), ArgumentError);
+}
+
+TEST_CASE("attention_pool: the weighted sum computed by hand, masks, scale, gradient") {
+    const int B = 2, T = 3, D = 2;
+    const Tensor k({B, T, D}, {1, 0, 0, 1, 1, 1, 2, -1, 0, 3, 1, 1});
+    const Tensor q({B, D}, {0.5f, -1.0f, 1.0f, 0.25f});
+    const Tensor mask({B, T}, {1, 1, 1, 1, 0, 1});   // row 1: the second key is padding
+    for (float scale : {1.0f, 2.0f, 0.0f}) {
+        Var w;
+        const Tensor out = attention_pool(constant(k), constant(q), mask, &w, scale).value();
+        REQUIRE(out.shape() == Shape{B, D});
+        REQUIRE(w.shape() == Shape{B, 1, T});
+        for (int b = 0; b < B; ++b) {
+            double e[T], z = 0.0;
+            for (int t = 0; t < T; ++t) {
+                const double s = scale * (k.at({b, t, 0}) * q.at({b, 0}) + k.at({b, t, 1}) * q.at({b, 1}));
+                e[t] = mask.at({b, t}) > 0 ? std::exp(s) : 0.0;
+                z += e[t];
+            }
+            for (int t = 0; t < T; ++t) {
+                CHECK(w.value().at({b, 0, t}) == doctest::Approx(e[t] / z).epsilon(1e-5));
+                if (mask.at({b, t}) == 0.0f) CHECK(w.value().at({b, 0, t}) == 0.0f);   // padding: exactly 0
+            }
+            for (int d = 0; d < D; ++d) {
+                double want = 0.0;
+                for (int t = 0; t < T; ++t) want += e[t] / z * k.at({b, t, d});
+                CHECK(out.at({b, d}) == doctest::Approx(want).epsilon(1e-5));
+            }
+        }
+    }
+    // A (B, 1, T) mask means the same as a (B, T) one; a row with no real key pools to zeros.
+    const Tensor mask3 = mask.reshape({B, 1, T});
+    CHECK(attention_pool(constant(k), constant(q), mask3).value().vec() ==
+          attention_pool(constant(k), constant(q), mask).value().vec());
+    const Tensor none({B, T}, {1, 1, 1, 0, 0, 0});
+    const Tensor z = attention_pool(constant(k), constant(q), none).value();
+    CHECK(z.at({1, 0}) == 0.0f);
+    CHECK(z.at({1, 1}) == 0.0f);
+    Var kv = parameter(uniform_t({B, T, D}, 41)), qv = parameter(uniform_t({B, D}, 42));
+    CHECK(layer_grad_check([&] { return attention_pool(kv, qv, mask, nullptr, 1.5f); }, {kv, qv}, "attention_pool") <= 1.0f);
 }
 
 TEST_CASE("TransformerEncoderLayer: shape, gradient with dropout and mask, eval determinism") {

@@ -126,6 +126,44 @@ TEST_CASE("CsvLogger writes a header and rows, creating the directory") {
     std::remove(temp_dir().c_str());
 }
 
+TEST_CASE("replicate statistics: mean, min and sample standard deviation over a vector") {
+    struct Rep {
+        double auc;
+        int rows;
+    };
+    const std::vector<Rep> reps = {{0.70, 10}, {0.76, 20}, {0.73, 30}};
+    auto auc = [](const Rep& r) { return r.auc; };
+    CHECK(mean_over(reps, auc) == doctest::Approx(0.73));
+    CHECK(mean_over(reps, [](const Rep& r) { return r.rows; }) == doctest::Approx(20.0));   // ints too
+    CHECK(min_over(reps, auc) == 0.70);
+    CHECK(stdev_over(reps, auc) == doctest::Approx(0.03));
+    const std::vector<Rep> one = {{0.5, 1}};
+    CHECK(stdev_over(one, auc) == 0.0);
+    CHECK(min_over(std::vector<Rep>{}, auc) > 1e299);
+    CHECK(mean_over(std::vector<Rep>{}, auc) == 0.0);
+    // Replicate seeds: fixed by (seed, r), different across r and across seeds.
+    CHECK(replicate_seed(42, 0) == replicate_seed(42, 0));
+    CHECK(replicate_seed(42, 0) != replicate_seed(42, 1));
+    CHECK(replicate_seed(42, 1) != replicate_seed(43, 1));
+}
+
+TEST_CASE("report pieces: num formats like printf, print_claim writes one table row") {
+    CHECK(num("%+.4f", 0.01234) == "+0.0123");
+    CHECK(num("%.0f%%", 37.4) == "37%");
+    CHECK(num("%g", 1e-9) == "1e-09");
+    const std::string wide = num("%100.2f", 1.5);   // longer than the fast path's buffer
+    CHECK(wide.size() == 100);
+    CHECK(wide.substr(96) == "1.50");
+    const std::string path = temp_dir() + "_claims.txt";
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    print_claim("A beats B", true, "+0.0123", f);
+    print_claim("B beats A", false, "-0.0123", f);
+    std::fclose(f);
+    CHECK(slurp(path) == "| A beats B | yes | +0.0123 |\n| B beats A | **no** | -0.0123 |\n");
+    std::remove(path.c_str());
+}
+
 TEST_CASE("Progress prints plain lines when not a terminal") {
     std::FILE* f = std::tmpfile();
     REQUIRE(f);

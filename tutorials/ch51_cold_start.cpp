@@ -13,12 +13,6 @@
 using namespace minirec;
 using namespace minirec::ch51;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_users(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## New users: rank all old items for users the log has never seen (mean over %d worlds)\n\n", o.worlds);
     std::printf("| method | true CTR of top %d | share of oracle lift | min over worlds | GAUC on their clicks |\n|---|---|---|---|---|\n",
@@ -59,22 +53,23 @@ static void print_warm(const StudyOptions& o, const StudyReport& rep) {
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     auto ugap = [&](int a, int b) { return rep.min([&](const World& w) { return w.user_share[a] - w.user_share[b]; }); };
     auto igap = [&](int a, int b) { return rep.min([&](const World& w) { return w.item_share[a] - w.item_share[b]; }); };
     std::printf("## The chapter's claims in this run (smallest gap over worlds, in share of oracle lift)\n\n| claim | holds | numbers |\n|---|---|---|\n");
-    row("new users: popularity beats random", ugap(kUPopular, kURandom) > 0, fmt("%+.3f", ugap(kUPopular, kURandom)));
-    row("new users: demographic popularity beats plain popularity", ugap(kUDemographic, kUPopular) > 0, fmt("%+.3f", ugap(kUDemographic, kUPopular)));
-    row("new users: interest tags beat plain popularity", ugap(kUTags, kUPopular) > 0, fmt("%+.3f", ugap(kUTags, kUPopular)));
-    row("new items: side-information embeddings (EGES) beat id-only (BGE)", igap(kIEGES, kIBGE) > 0, fmt("%+.3f", igap(kIEGES, kIBGE)));
-    row("new items: BGE is no better than random", std::fabs(rep.mean([](const World& w) { return w.item_share[kIBGE]; })) < 0.1,
-        fmt("mean share %.3f", rep.mean([](const World& w) { return w.item_share[kIBGE]; })));
+    print_claim("new users: popularity beats random", ugap(kUPopular, kURandom) > 0, num("%+.3f", ugap(kUPopular, kURandom)));
+    print_claim("new users: demographic popularity beats plain popularity", ugap(kUDemographic, kUPopular) > 0,
+                num("%+.3f", ugap(kUDemographic, kUPopular)));
+    print_claim("new users: interest tags beat plain popularity", ugap(kUTags, kUPopular) > 0,
+                num("%+.3f", ugap(kUTags, kUPopular)));
+    print_claim("new items: side-information embeddings (EGES) beat id-only (BGE)", igap(kIEGES, kIBGE) > 0,
+                num("%+.3f", igap(kIEGES, kIBGE)));
+    print_claim("new items: BGE is no better than random",
+                std::fabs(rep.mean([](const World& w) { return w.item_share[kIBGE]; })) < 0.1,
+                num("mean share %.3f", rep.mean([](const World& w) { return w.item_share[kIBGE]; })));
     const double id_head = rep.mean([](const World& w) { return w.weight[kBuckets - 1][0]; });
     const double id_tail = rep.mean([](const World& w) { return w.weight[0][0]; });
-    row("EGES gives the id more weight on frequent items than on rare ones", id_head > id_tail,
-        fmt("%.3f", id_head) + " vs " + fmt("%.3f", id_tail));
+    print_claim("EGES gives the id more weight on frequent items than on rare ones", id_head > id_tail,
+                num("%.3f", id_head) + " vs " + num("%.3f", id_tail));
     std::printf("\n");
 }
 
@@ -86,9 +81,9 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (size_t r = 0; r < rep.worlds.size(); ++r) {
         const World& w = rep.worlds[r];
         for (int m = 0; m < kNumUserMethods; ++m)
-            users.row({std::to_string(r), kUserMethodNames[m], fmt("%.6g", w.user_top[m]), fmt("%.6g", w.user_share[m]), fmt("%.6g", w.user_gauc[m])});
+            users.row({std::to_string(r), kUserMethodNames[m], num("%.6g", w.user_top[m]), num("%.6g", w.user_share[m]), num("%.6g", w.user_gauc[m])});
         for (int m = 0; m < kNumItemMethods; ++m)
-            items.row({std::to_string(r), kItemMethodNames[m], fmt("%.6g", w.item_top[m]), fmt("%.6g", w.item_share[m]), fmt("%.6g", w.item_gauc[m])});
+            items.row({std::to_string(r), kItemMethodNames[m], num("%.6g", w.item_top[m]), num("%.6g", w.item_share[m]), num("%.6g", w.item_gauc[m])});
         for (int q = 0; q < kBuckets; ++q)
             warm.row(std::vector<double>{double(r), double(q + 1), w.bucket_impressions[q], w.warm_share[0][q], w.warm_share[1][q],
                                          w.warm_share[2][q], w.weight[q][0], w.weight[q][1], w.weight[q][2], w.weight[q][3]});
@@ -96,7 +91,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     Heatmap map{"EGES weights softmax(a_v) by item frequency (mean over worlds)", "field", "frequency quintile (1 = rarest)",
                 kBuckets, 4, {}, {}, rep.field_names, 40};
     for (int q = 0; q < kBuckets; ++q) {
-        map.row_labels.push_back(std::to_string(q + 1) + " (" + fmt("%.0f", rep.mean([&](const World& w) { return w.bucket_impressions[q]; })) + " imp.)");
+        map.row_labels.push_back(std::to_string(q + 1) + " (" + num("%.0f", rep.mean([&](const World& w) { return w.bucket_impressions[q]; })) + " imp.)");
         for (int f = 0; f < 4; ++f) map.values.push_back(float(rep.mean([&](const World& w) { return w.weight[q][f]; })));
     }
     write_text_file(dir + "/eges_weights.svg", heatmap_svg(map));
@@ -124,10 +119,7 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.lr, "Adam learning rate (embeddings and FM)");
     flags.add("tail-rank", &o.tail_rank, "long tail: the item of exposure rank r keeps min(1, tail_rank / (r + 1)) of its impressions");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch51_cold_start: --data is not supported yet (the experiment needs planted click probabilities)\n");
-        return 2;
-    }
+    flags.refuse_data("the experiment needs planted click probabilities");
     o.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) o.worlds = 2, o.data.num_users = 1000, o.epochs = 5;

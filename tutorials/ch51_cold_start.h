@@ -81,16 +81,8 @@ struct StudyReport {
     std::vector<World> worlds;
     std::vector<std::string> field_names;
     double seconds = 0.0;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const World& w : worlds) s += f(w) / double(worlds.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const World& w : worlds) m = std::min(m, double(f(w)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(worlds, f); }
+    template <class F> double min(F f) const { return min_over(worlds, f); }
 };
 
 // ---- The shop -----------------------------------------------------------------------------------
@@ -209,9 +201,7 @@ inline Scores fm_scores(const Shop& s, const StudyOptions& so, Rng& rng) {
         ids.push_back(o_tag + s.d.user_tags[size_t(u)].back());
     };
     ch71::FM fm(o_item + s.N, 8, rng);
-    AdamOptions ao;
-    ao.lr = so.lr;
-    Adam adam(vars_of(fm.named_parameters()), ao);
+    Adam adam(vars_of(fm.named_parameters()), so.lr);
     for (int epoch = 0; epoch < so.fm_epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(s.train.size()), so.batch, rng)) {
             Ids ids;
@@ -265,9 +255,7 @@ inline EGES train_embeddings(const Shop& s, const StudyOptions& so, Aggregation 
         if (r.click > 0) clicks.push_back(&r), freq[size_t(r.user)] += 1.0;
     for (double& f : freq) f = std::pow(f, 0.75);
     const datasets::Discrete negatives(freq);
-    AdamOptions ao;
-    ao.lr = so.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);
+    Adam adam(vars_of(m.named_parameters()), so.lr);
     const int B = so.batch, K = so.negatives, steps = so.pairs_per_epoch / B;
     long step = 0;
     for (int epoch = 0; epoch < so.epochs; ++epoch)
@@ -353,10 +341,8 @@ inline World run_world(const StudyOptions& so, uint64_t seed) {
     for (int i = 0; i < s.N; ++i)
         for (int k : s.d.item_keywords[size_t(i)]) kw[size_t(i) * s.o.num_keywords + size_t(k)] += 1.0f;
     item_scores[kIKeywords] = profile_cosine(s, kw, s.o.num_keywords);
-    item_scores[kIExpert] = profile_cosine(s, std::vector<float>(s.d.expert_labels.data(), s.d.expert_labels.data() + s.d.expert_labels.size()), s.o.dim);
-    item_scores[kIBGE] = embedding_scores(s, models[0], nullptr);
-    item_scores[kIGES] = embedding_scores(s, models[1], nullptr);
-    item_scores[kIEGES] = embedding_scores(s, models[2], nullptr);
+    item_scores[kIExpert] = profile_cosine(s, s.d.expert_labels.vec(), s.o.dim);
+    for (int a = 0; a < 3; ++a) item_scores[size_t(kIBGE + a)] = embedding_scores(s, models[size_t(a)], nullptr);   // BGE, GES, EGES
     item_scores[kIEGESLearned] = embedding_scores(s, models[2], &side);
     for (int m = 0; m < kNumItemMethods; ++m) {
         const TopK t = top_k_truth(s, item_scores[size_t(m)], old_users, new_items, so.item_top_k);
@@ -386,7 +372,7 @@ inline StudyReport run_study(const StudyOptions& so) {
     rep.field_names = {"id", "tag", "keywords", "shop"};
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < so.worlds; ++r) {
-        rep.worlds.push_back(run_world(so, splitmix64(so.seed * 1000003ull + uint64_t(r))));
+        rep.worlds.push_back(run_world(so, replicate_seed(so.seed, r)));
         const World& x = rep.worlds.back();
         if (so.verbose)
             std::fprintf(stderr, "world %d/%d: new users share of oracle: demographic %.3f tags %.3f FM %.3f | new items: BGE %.3f GES %.3f EGES %.3f\n",

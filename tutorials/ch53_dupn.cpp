@@ -12,12 +12,6 @@
 using namespace minirec;
 using namespace minirec::ch53;
 
-static std::string fmt(const char* f, double x) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_transfer(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Transfer to a new task: logistic head on the frozen representation (AUC on %d new users)\n\n",
                 o.world.transfer_users - o.world.transfer_users / 2);
@@ -67,19 +61,16 @@ static void print_attention(const StudyOptions& o, const StudyReport& rep) {
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     const double gap = rep.min([](const SeedResult& r) { return r.new_auc[kMulti] - r.new_auc[kSingle]; });
     const double ctr_gap = rep.min([](const SeedResult& r) { return r.ctr_auc[0] - r.ctr_auc[1]; });
     const double ratio = rep.min([](const SeedResult& r) { return r.buy_mass[0] / r.buy_mass[1]; });
     std::printf("## The paper's claims in this run\n\n| claim | holds | numbers |\n|---|---|---|\n");
-    row("multi-task representation transfers better than single-task, every seed", gap > 0,
-        "smallest gap in new-task AUC " + fmt("%+.4f", gap));
-    row("multi-task does not hurt the shared CTR task, every seed", ctr_gap > -0.01,
-        "smallest CTR AUC gap multi - single " + fmt("%+.4f", ctr_gap));
-    row("attention prefers the behaviours that reveal the user (buys over random clicks)", ratio > 1.0,
-        "smallest buy / click weight ratio " + fmt("%.2f", ratio));
+    print_claim("multi-task representation transfers better than single-task, every seed", gap > 0,
+                "smallest gap in new-task AUC " + num("%+.4f", gap));
+    print_claim("multi-task does not hurt the shared CTR task, every seed", ctr_gap > -0.01,
+                "smallest CTR AUC gap multi - single " + num("%+.4f", ctr_gap));
+    print_claim("attention prefers the behaviours that reveal the user (buys over random clicks)", ratio > 1.0,
+                "smallest buy / click weight ratio " + num("%.2f", ratio));
     std::printf("\n");
 }
 
@@ -90,11 +81,11 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     CsvLogger att(dir + "/attention_by_type.csv", {"seed", "type", "position", "weight"});
     for (size_t s = 0; s < rep.seeds.size(); ++s) {
         const SeedResult& r = rep.seeds[s];
-        for (int k = 0; k < kNumReps; ++k) runs.row({std::to_string(s + 1), kRepNames[k], fmt("%.6g", r.new_auc[k])});
+        for (int k = 0; k < kNumReps; ++k) runs.row({std::to_string(s + 1), kRepNames[k], num("%.6g", r.new_auc[k])});
         for (int ty = 0; ty < 2; ++ty)
             for (int t = 0; t < T; ++t)
                 att.row({std::to_string(s + 1), ty == kBuy ? "buy" : "click", std::to_string(t + 1),
-                         fmt("%.6g", r.type_time[size_t(ty * T + t)])});
+                         num("%.6g", r.type_time[size_t(ty * T + t)])});
     }
     const SeedResult& r = rep.seeds.front();
     Heatmap users{"Attention of multi-task DUPN on 12 new users (row label: B = buy, c = click)", "position", "user",
@@ -127,10 +118,7 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.train.lr, "Adam learning rate");
     flags.add("hidden", &o.train.hidden, "H, LSTM state and representation size");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch53_dupn: --data is not supported: the experiment needs the planted traits of its synthetic world\n");
-        return 2;
-    }
+    flags.refuse_data("the experiment needs the planted traits of its synthetic world");
     o.seed = flags.seed;
     o.train.epochs = flags.epochs;
     if (flags.quick) o.world.users = 1500, o.world.transfer_users = 600, o.train.epochs = std::min(o.train.epochs, 3);

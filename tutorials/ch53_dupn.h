@@ -183,9 +183,7 @@ inline NamedParams params_of(const Trained& m) {
 inline Trained train_dupn(const World& w, const TrainOptions& t, uint64_t seed) {
     Rng rng(splitmix64(seed));
     Trained m{DUPN(dupn_options(w, t.dim, t.hidden), rng), TaskHeads(w.o.items, t.dim, t.hidden, 4, 4, rng)};
-    AdamOptions ao;
-    ao.lr = t.lr;
-    Adam adam(vars_of(params_of(m)), ao);
+    Adam adam(vars_of(params_of(m)), t.lr);
     const int rows = w.o.users * w.o.ctr_rows_per_user;   // training users' rows come first
     long step = 0;
     for (int e = 0; e < t.epochs; ++e)
@@ -259,8 +257,7 @@ inline double ctr_auc(const Trained& m, const World& w) {
     std::iota(rows.begin(), rows.end(), w.o.users * w.o.ctr_rows_per_user);
     const Batch b = gather(w, rows);
     const Var z = m.heads.ctr(m.net.represent(b.x), b.candidate);
-    return auc(std::vector<float>(z.value().data(), z.value().data() + z.value().size()),
-               std::vector<float>(b.click.data(), b.click.data() + b.click.size()));
+    return auc(z.value().vec(), b.click.vec());
 }
 
 // ---- The study ----------------------------------------------------------------------------------
@@ -289,16 +286,8 @@ struct SeedResult {
 struct StudyReport {
     std::vector<SeedResult> seeds;
     double seconds = 0.0;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const SeedResult& r : seeds) s += f(r) / double(seeds.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const SeedResult& r : seeds) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(seeds, f); }
+    template <class F> double min(F f) const { return min_over(seeds, f); }
 };
 
 // Mean attention weight on buy steps and on click steps over the transfer users (weights (n, T)).
@@ -373,7 +362,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int s = 0; s < o.seeds; ++s) {
-        rep.seeds.push_back(run_seed(o, splitmix64(o.seed * 1000003ull + uint64_t(s))));
+        rep.seeds.push_back(run_seed(o, replicate_seed(o.seed, s)));
         const SeedResult& r = rep.seeds.back();
         if (o.verbose)
             std::fprintf(stderr, "seed %d/%d: new-task AUC multi %.4f  single %.4f  untrained %.4f  traits %.4f\n", s + 1,

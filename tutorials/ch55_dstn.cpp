@@ -13,12 +13,6 @@
 using namespace minirec;
 using namespace minirec::ch55;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_results(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Test AUC and logloss (%d seeds: mean, standard deviation, worst)\n\n", o.seeds);
     std::printf("| model | AUC | sd | min | logloss | sd | max |\n|---|---|---|---|---|---|---|\n");
@@ -58,15 +52,12 @@ static void print_weights(const StudyReport& rep) {
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     auto gap = [&](int a, int b) { return rep.min([&](const Run& r) { return r.auc[a] - r.auc[b]; }); };
     std::printf("## The paper's claims in this run (smallest AUC gap over seeds)\n\n| claim | holds | numbers |\n|---|---|---|\n");
-    row("auxiliary ads help: DSTN-P beats the target-only DNN", gap(1, 0) > 0, fmt("%+.4f", gap(1, 0)));
-    row("DSTN-S beats DSTN-P", gap(2, 1) > 0, fmt("%+.4f", gap(2, 1)));
-    row("DSTN-I beats DSTN-S", gap(3, 2) > 0, fmt("%+.4f", gap(3, 2)));
-    row("DSTN-I beats DSTN-P", gap(3, 1) > 0, fmt("%+.4f", gap(3, 1)));
+    print_claim("auxiliary ads help: DSTN-P beats the target-only DNN", gap(1, 0) > 0, num("%+.4f", gap(1, 0)));
+    print_claim("DSTN-S beats DSTN-P", gap(2, 1) > 0, num("%+.4f", gap(2, 1)));
+    print_claim("DSTN-I beats DSTN-S", gap(3, 2) > 0, num("%+.4f", gap(3, 2)));
+    print_claim("DSTN-I beats DSTN-P", gap(3, 1) > 0, num("%+.4f", gap(3, 1)));
     std::printf("\n");
 }
 
@@ -77,10 +68,10 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (size_t s = 0; s < rep.runs.size(); ++s) {
         const Run& r = rep.runs[s];
         for (int v = 0; v < kNumVariants; ++v) {
-            runs.row({std::to_string(s), kVariantNames[v], fmt("%.6g", r.auc[v]), fmt("%.6g", r.logloss[v]),
-                      fmt("%.6g", r.truth_auc), fmt("%.6g", r.truth_logloss)});
+            runs.row({std::to_string(s), kVariantNames[v], num("%.6g", r.auc[v]), num("%.6g", r.logloss[v]),
+                      num("%.6g", r.truth_auc), num("%.6g", r.truth_logloss)});
             for (size_t e = 0; e < r.curve[v].size(); ++e)
-                curves.row({std::to_string(s), kVariantNames[v], std::to_string(e + 1), fmt("%.6g", r.curve[v][e])});
+                curves.row({std::to_string(s), kVariantNames[v], std::to_string(e + 1), num("%.6g", r.curve[v][e])});
         }
     }
     LineChart chart{"Test AUC after each epoch (mean over seeds)", "epoch", "AUC", {}, false, 600, 380};
@@ -108,10 +99,7 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.add("dim", &o.model.dim, "embedding size d of the ad id and of the category (an ad is 2d)");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch55_dstn: --data is not supported (the experiment needs the planted click probabilities)\n");
-        return 2;
-    }
+    flags.refuse_data("the experiment needs the planted click probabilities");
     o.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) o.seeds = 2, o.data.rows = 20000, o.data.test_rows = 10000, o.epochs = 4;

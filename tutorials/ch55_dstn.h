@@ -142,22 +142,9 @@ struct Run {
 struct StudyReport {
     std::vector<Run> runs;
     double seconds = 0.0;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Run& r : runs) s += f(r) / double(runs.size());
-        return s;
-    }
-    template <class F> double stdev(F f) const {
-        const double m = mean(f);
-        double s = 0.0;
-        for (const Run& r : runs) s += (f(r) - m) * (f(r) - m);
-        return runs.size() > 1 ? std::sqrt(s / double(runs.size() - 1)) : 0.0;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Run& r : runs) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(runs, f); }
+    template <class F> double stdev(F f) const { return stdev_over(runs, f); }
+    template <class F> double min(F f) const { return min_over(runs, f); }
 };
 
 // Test predictions (probabilities) of one model, in batches; optionally the attention statistics.
@@ -203,9 +190,7 @@ inline Run run_seed(const StudyOptions& so, uint64_t seed) {
     for (int v = 0; v < kNumVariants; ++v) {
         Rng rng(splitmix64(seed + 101));        // every variant starts from the same stream
         DSTN m(mopt, kVariants[v], rng);
-        AdamOptions ao;
-        ao.lr = so.lr;
-        Adam adam(vars_of(m.named_parameters()), ao);
+        Adam adam(vars_of(m.named_parameters()), so.lr);
         long step = 0;
         for (int epoch = 0; epoch < so.epochs; ++epoch) {
             for (const std::vector<int>& pick : make_batches(int(log.train.size()), so.batch, rng)) {
@@ -234,7 +219,7 @@ inline StudyReport run_study(const StudyOptions& so) {
     const auto start = std::chrono::steady_clock::now();
     for (int s = 0; s < so.seeds; ++s) {
         if (so.verbose) std::fprintf(stderr, "seed %d/%d\n", s + 1, so.seeds);
-        rep.runs.push_back(run_seed(so, splitmix64(so.seed * 1000003ull + uint64_t(s))));
+        rep.runs.push_back(run_seed(so, replicate_seed(so.seed, s)));
     }
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return rep;

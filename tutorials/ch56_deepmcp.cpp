@@ -12,12 +12,6 @@
 using namespace minirec;
 using namespace minirec::ch56;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_models(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Test AUC and logloss of the prediction subnet (mean over %d worlds)\n\n", o.worlds);
     std::printf("| model | AUC | min AUC | logloss | AUC, rare ads | AUC, frequent ads | matching score's own AUC |\n"
@@ -29,7 +23,7 @@ static void print_models(const StudyOptions& o, const StudyReport& rep) {
                     rep.mean([m](const WorldReport& w) { return w.models[m].logloss; }),
                     rep.mean([m](const WorldReport& w) { return w.models[m].tail_auc; }),
                     rep.mean([m](const WorldReport& w) { return w.models[m].head_auc; }),
-                    m == kDeepMP || m == kDeepMCP ? fmt("%.4f", rep.mean([m](const WorldReport& w) { return w.models[m].match_auc; })).c_str() : "");
+                    m == kDeepMP || m == kDeepMCP ? num("%.4f", rep.mean([m](const WorldReport& w) { return w.models[m].match_auc; })).c_str() : "");
     std::printf("| oracle (true probability) | %.4f | | %.4f | %.4f | %.4f | |\n\n",
                 rep.mean([](const WorldReport& w) { return w.oracle.auc; }),
                 rep.mean([](const WorldReport& w) { return w.oracle.logloss; }),
@@ -67,9 +61,9 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
         const WorldReport& w = rep.worlds[r];
         for (int m = 0; m <= kNumModels; ++m) {
             const Result& x = m < kNumModels ? w.models[m] : w.oracle;
-            runs.row({std::to_string(r), m < kNumModels ? kModelNames[m] : "oracle", fmt("%.6g", x.auc),
-                      fmt("%.6g", x.logloss), fmt("%.6g", x.tail_auc), fmt("%.6g", x.head_auc), fmt("%.6g", x.similarity),
-                      fmt("%.6g", x.match_auc)});
+            runs.row({std::to_string(r), m < kNumModels ? kModelNames[m] : "oracle", num("%.6g", x.auc),
+                      num("%.6g", x.logloss), num("%.6g", x.tail_auc), num("%.6g", x.head_auc), num("%.6g", x.similarity),
+                      num("%.6g", x.match_auc)});
         }
     }
     // One line per helper model: its AUC lead over the DNN in each world, overall and on rare ads.

@@ -173,16 +173,8 @@ struct WorldReport {
 struct StudyReport {
     std::vector<WorldReport> worlds;
     double seconds = 0.0;
-    template <class G> double mean(G g) const {
-        double s = 0.0;
-        for (const WorldReport& w : worlds) s += g(w) / double(worlds.size());
-        return s;
-    }
-    template <class G> double min(G g) const {
-        double m = 1e300;
-        for (const WorldReport& w : worlds) m = std::min(m, double(g(w)));
-        return m;
-    }
+    template <class G> double mean(G g) const { return mean_over(worlds, g); }
+    template <class G> double min(G g) const { return min_over(worlds, g); }
 };
 
 // The rows as model inputs: all four fields, the user fields, the ad fields, and the labels.
@@ -264,9 +256,7 @@ inline Result train_one(const World& w, const std::vector<std::pair<int, int>>& 
     DeepMCPOptions mo = o.model;
     mo.vocabulary = w.vocabulary();
     DeepMCP m(mo, init);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int P = std::min<int>(o.batch, int(pairs.size()));
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
@@ -327,7 +317,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     StudyReport rep;
     for (int r = 0; r < o.worlds; ++r) {
-        rep.worlds.push_back(run_world(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.worlds.push_back(run_world(o, replicate_seed(o.seed, r)));
         const WorldReport& x = rep.worlds.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d: AUC DNN %.4f  DeepMP %.4f  DeepCP %.4f  DeepMCP %.4f (oracle %.4f); "

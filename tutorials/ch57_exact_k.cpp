@@ -84,10 +84,7 @@ int main(int argc, char** argv) {
     o.seed = flags.seed;
     if (flags.quick) o.steps = 150, o.test_requests = 300, o.eval_every = 50;
     if (steps > 0) o.steps = steps;
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch57_exact_k: --data is not supported (the experiment needs the simulator's true card reward)\n");
-        return 2;
-    }
+    flags.refuse_data("the experiment needs the simulator's true card reward");
     if (o.world.N < 2 || o.world.N > 24) {
         std::fprintf(stderr, "ch57_exact_k: --n must be in [2, 24] (the best card is found by brute force)\n");
         return 2;

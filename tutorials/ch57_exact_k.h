@@ -233,9 +233,7 @@ inline GAttN train(const StudyOptions& o, double hc_weight, uint64_t seed, const
                    const std::vector<double>& best, std::vector<CurvePoint>* curve) {
     Rng rng(splitmix64(seed));
     GAttN m(kFeatures, o.dim, o.heads, o.layers, o.world.K, rng);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int M = o.samples;
     curve->push_back({0, evaluate(m, test, best).reward});
     for (int step = 1; step <= o.steps; ++step) {

@@ -13,12 +13,6 @@
 using namespace minirec;
 using namespace minirec::ch58;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_results(const StudyOptions& o, const StudyReport& rep) {
     for (const Level& l : rep.levels) {
         std::printf("## %d users (%d training transitions, mean over %d worlds)\n\n", l.users,
@@ -34,9 +28,6 @@ static void print_results(const StudyOptions& o, const StudyReport& rep) {
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     // The smallest gap over worlds of metric(a) - metric(b).
     auto gap = [](const Level& l, int a, int b, bool hit) {
         return l.min([&](const Replicate& r) { return hit ? r.hit10[a] - r.hit10[b] : r.auc[a] - r.auc[b]; });
@@ -45,16 +36,17 @@ static void print_claims(const StudyReport& rep) {
     for (const Level& l : rep.levels) {
         const std::string at = " (" + std::to_string(l.users) + " users)";
         const double g_pop = gap(l, kTransL2, kPop, false), g_mf = gap(l, kTransL2, kBprMf, false);
-        row("TransRec (L2^2) has a higher AUC than PopRec and BPR-MF" + at, g_pop > 0 && g_mf > 0,
-            fmt("%+.4f", g_pop) + " and " + fmt("%+.4f", g_mf));
+        print_claim("TransRec (L2^2) has a higher AUC than PopRec and BPR-MF" + at, g_pop > 0 && g_mf > 0,
+                    num("%+.4f", g_pop) + " and " + num("%+.4f", g_mf));
         const double g_fpmc = gap(l, kTransL2, kFpmc, false), g_fmc = gap(l, kTransL2, kFmc, false);
-        row("TransRec (L2^2) has a higher AUC than FPMC and FMC" + at, g_fpmc > 0 && g_fmc > 0,
-            fmt("%+.4f", g_fpmc) + " and " + fmt("%+.4f", g_fmc));
+        print_claim("TransRec (L2^2) has a higher AUC than FPMC and FMC" + at, g_fpmc > 0 && g_fmc > 0,
+                    num("%+.4f", g_fpmc) + " and " + num("%+.4f", g_fmc));
         const double h_fpmc = gap(l, kTransL2, kFpmc, true), h_l1 = gap(l, kTransL1, kFpmc, true);
-        row("TransRec has a higher Hit@10 than FPMC (L2^2, L1)" + at, h_fpmc > 0 || h_l1 > 0,
-            fmt("%+.4f", h_fpmc) + ", " + fmt("%+.4f", h_l1));
+        print_claim("TransRec has a higher Hit@10 than FPMC (L2^2, L1)" + at, h_fpmc > 0 || h_l1 > 0,
+                    num("%+.4f", h_fpmc) + ", " + num("%+.4f", h_l1));
         const double u_gap = l.mean([](const Replicate& r) { return r.auc[kFpmc] - r.auc[kFmc]; });
-        row("(not the paper's) the user term helps: FPMC beats FMC" + at, u_gap > 0.005, "mean AUC gap " + fmt("%+.4f", u_gap));
+        print_claim("(not the paper's) the user term helps: FPMC beats FMC" + at, u_gap > 0.005,
+                    "mean AUC gap " + num("%+.4f", u_gap));
     }
     std::printf("\n");
 }
@@ -66,13 +58,13 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (const Level& l : rep.levels) {
         for (size_t r = 0; r < l.reps.size(); ++r)
             for (int m = 0; m < kNumModels; ++m)
-                runs.row({std::to_string(l.users), std::to_string(r), kModelNames[m], fmt("%.6g", l.reps[r].auc[m]),
-                          fmt("%.6g", l.reps[r].hit10[m]), fmt("%.6g", l.reps[r].hit50[m])});
+                runs.row({std::to_string(l.users), std::to_string(r), kModelNames[m], num("%.6g", l.reps[r].auc[m]),
+                          num("%.6g", l.reps[r].hit10[m]), num("%.6g", l.reps[r].hit50[m])});
         const Replicate& first = l.reps.front();
         for (int m = kBprMf; m < kTrained; ++m)
             for (size_t k = 0; k < first.curve_epoch.size(); ++k)
-                curves.row({std::to_string(l.users), kModelNames[m], fmt("%g", first.curve_epoch[k]),
-                            fmt("%.6g", first.curve_auc[size_t(m)][k])});
+                curves.row({std::to_string(l.users), kModelNames[m], num("%g", first.curve_epoch[k]),
+                            num("%.6g", first.curve_auc[size_t(m)][k])});
     }
     const Level& mid = rep.levels[rep.levels.size() / 2];
     LineChart chart{"Test AUC during training (" + std::to_string(mid.users) + " users, first world)", "epoch", "AUC",
@@ -108,10 +100,7 @@ int main(int argc, char** argv) {
     flags.add("width", &o.data.width, "kernel width of the planted next-item choice");
     flags.add("restart", &o.data.restart_prob, "probability of a popularity jump instead of a translation step");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "%s: --data: this chapter runs on synthetic sequences only\n", "ch58_transrec");
-        return 2;
-    }
+    flags.refuse_data("this chapter runs on synthetic sequences only");
     o.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) o.replicates = 1, o.users = {1000};

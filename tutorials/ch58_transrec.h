@@ -50,16 +50,8 @@ struct Replicate {
 struct Level {
     int users = 0;
     std::vector<Replicate> reps;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += f(r) / double(reps.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(reps, f); }
+    template <class F> double min(F f) const { return min_over(reps, f); }
     double auc(int m) const { return mean([&](const Replicate& r) { return r.auc[m]; }); }
     double hit10(int m) const { return mean([&](const Replicate& r) { return r.hit10[m]; }); }
     double hit50(int m) const { return mean([&](const Replicate& r) { return r.hit50[m]; }); }
@@ -221,7 +213,7 @@ inline StudyReport run_study(const StudyOptions& o) {
         Level level;
         level.users = users;
         for (int r = 0; r < o.replicates; ++r) {
-            level.reps.push_back(run_replicate(o, users, splitmix64(o.seed * 1000003ull + uint64_t(r)), r == 0));
+            level.reps.push_back(run_replicate(o, users, replicate_seed(o.seed, r), r == 0));
             const Replicate& x = level.reps.back();
             if (o.verbose)
                 std::fprintf(stderr, "%d users, world %d/%d: AUC BPR-MF %.4f FPMC %.4f TransRec %.4f; Hit@10 FPMC %.4f TransRec %.4f\n",

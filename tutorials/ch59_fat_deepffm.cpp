@@ -14,12 +14,6 @@
 using namespace minirec;
 using namespace minirec::ch59;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_models(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Test AUC and logloss (mean over %d worlds): after the last epoch, and early-stopped "
                 "(the epoch with the best validation logloss)\n\n", o.worlds);
@@ -79,15 +73,12 @@ static void print_attention(const Level& l) {
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     auto claim = [&](const Level& l, int a, int b, bool early) {
         const double ga = early ? l.es_auc(a) : l.auc(a), gb = early ? l.es_auc(b) : l.auc(b);
         const double gap = early ? l.min_es_gap(a, b) : l.min_gap(a, b);
-        row(std::string(kModelNames[a]) + " beats " + kModelNames[b] + " in AUC in every world (" +
-                std::to_string(l.noise_fields) + " noise fields" + (early ? ", early-stopped" : "") + ")",
-            gap > 0, fmt("%.4f", ga) + " vs " + fmt("%.4f", gb) + ", smallest gap " + fmt("%+.4f", gap));
+        print_claim(std::string(kModelNames[a]) + " beats " + kModelNames[b] + " in AUC in every world (" +
+                        std::to_string(l.noise_fields) + " noise fields" + (early ? ", early-stopped" : "") + ")",
+                    gap > 0, num("%.4f", ga) + " vs " + num("%.4f", gb) + ", smallest gap " + num("%+.4f", gap));
     };
     std::printf("## The chapter's claims in this run\n\n| claim | holds | numbers |\n|---|---|---|\n");
     for (const Level& l : rep.levels) claim(l, kFFM, kFM, false);
@@ -97,12 +88,12 @@ static void print_claims(const StudyReport& rep) {
     const Level& l = rep.levels.back();
     if (l.noise_fields > 0) {
         const double gap = l.min([](const WorldReport& w) { return w.attention_signal - w.attention_noise; });
-        row("CENet weights noise fields' vectors below signal vectors, in every world (" +
-                std::to_string(l.noise_fields) + " noise fields)",
-            gap > 0,
-            fmt("%.3f", l.mean([](const WorldReport& w) { return w.attention_noise; })) + " vs " +
-                fmt("%.3f", l.mean([](const WorldReport& w) { return w.attention_signal; })) + ", smallest gap " +
-                fmt("%+.3f", gap));
+        print_claim("CENet weights noise fields' vectors below signal vectors, in every world (" +
+                        std::to_string(l.noise_fields) + " noise fields)",
+                    gap > 0,
+                    num("%.3f", l.mean([](const WorldReport& w) { return w.attention_noise; })) + " vs " +
+                        num("%.3f", l.mean([](const WorldReport& w) { return w.attention_signal; })) + ", smallest gap " +
+                        num("%+.3f", gap));
     }
     std::printf("\n");
 }
@@ -116,12 +107,12 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
             const WorldReport& w = l.worlds[r];
             const std::string nf = std::to_string(l.noise_fields), wr = std::to_string(r);
             for (int m = 0; m < kNumModels; ++m)
-                runs.row({nf, wr, kModelNames[m], fmt("%.6g", w.models[m].auc), fmt("%.6g", w.models[m].logloss),
-                          fmt("%.6g", w.models[m].es_auc), fmt("%.6g", w.models[m].es_logloss), std::to_string(w.models[m].best_epoch)});
-            runs.row({nf, wr, "oracle", fmt("%.6g", w.oracle_auc), fmt("%.6g", w.oracle_logloss), "", "", ""});
+                runs.row({nf, wr, kModelNames[m], num("%.6g", w.models[m].auc), num("%.6g", w.models[m].logloss),
+                          num("%.6g", w.models[m].es_auc), num("%.6g", w.models[m].es_logloss), std::to_string(w.models[m].best_epoch)});
+            runs.row({nf, wr, "oracle", num("%.6g", w.oracle_auc), num("%.6g", w.oracle_logloss), "", "", ""});
             for (int i = 0; i < l.fields; ++i)
                 for (int f = 0; f < l.fields; ++f)
-                    att.row({nf, wr, std::to_string(i + 1), std::to_string(f + 1), fmt("%.6g", w.attention[size_t(i) * l.fields + f])});
+                    att.row({nf, wr, std::to_string(i + 1), std::to_string(f + 1), num("%.6g", w.attention[size_t(i) * l.fields + f])});
         }
     const Level& l = rep.levels.back();
     Heatmap map;

@@ -139,16 +139,8 @@ struct WorldReport {
 struct Level {
     int noise_fields = 0, fields = 0, signal_fields = 0;
     std::vector<WorldReport> worlds;
-    template <class G> double mean(G g) const {
-        double s = 0.0;
-        for (const WorldReport& w : worlds) s += g(w) / double(worlds.size());
-        return s;
-    }
-    template <class G> double min(G g) const {
-        double m = 1e300;
-        for (const WorldReport& w : worlds) m = std::min(m, double(g(w)));
-        return m;
-    }
+    template <class G> double mean(G g) const { return mean_over(worlds, g); }
+    template <class G> double min(G g) const { return min_over(worlds, g); }
     template <class G> double max(G g) const { return -min([&](const WorldReport& w) { return -g(w); }); }
     double auc(int model) const { return mean([model](const WorldReport& w) { return w.models[model].auc; }); }
     double es_auc(int model) const { return mean([model](const WorldReport& w) { return w.models[model].es_auc; }); }
@@ -203,9 +195,7 @@ Result evaluate(Model& model, const World& w, int begin, int end) {
 template <class Model>
 Result train(Model&& model, const NamedParams& params, const World& w, const StudyOptions& o, uint64_t seed,
              const char* name) {
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(params), o.lr);
     Rng rng(seed);                        // the same seed for every model: the same batches
     const auto batches_per_epoch = size_t((w.n_train + o.batch - 1) / o.batch);
     Progress progress(o.epochs, int(batches_per_epoch), o.verbose ? Progress::Mode::automatic : Progress::Mode::quiet);
@@ -314,7 +304,7 @@ inline StudyReport run_study(const StudyOptions& o) {
         level.signal_fields = o.world.signal_fields;
         level.fields = o.world.signal_fields + noise;
         for (int r = 0; r < o.worlds; ++r) {
-            level.worlds.push_back(run_world(lo, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+            level.worlds.push_back(run_world(lo, replicate_seed(o.seed, r)));
             const WorldReport& x = level.worlds.back();
             if (o.verbose)
                 std::fprintf(stderr, "%d noise fields, world %d/%d: AUC FM %.4f  FFM %.4f  DeepFFM %.4f  FAT-DeepFFM %.4f "

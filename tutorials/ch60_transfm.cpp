@@ -12,12 +12,6 @@
 using namespace minirec;
 using namespace minirec::ch60;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_results(const StudyOptions& o, const StudyReport& rep) {
     for (const Level& l : rep.levels) {
         std::printf("## %d items (%d training transitions, mean over %d worlds)\n\n", l.items,
@@ -33,18 +27,18 @@ static void print_results(const StudyOptions& o, const StudyReport& rep) {
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     auto gap = [](const Level& l, int a, int b) { return l.min([&](const Replicate& r) { return r.auc[a] - r.auc[b]; }); };
     std::printf("## The paper's claims in this run (smallest AUC gap over worlds)\n\n| claim | holds | numbers |\n|---|---|---|\n");
     for (const Level& l : rep.levels) {
         const std::string at = " (" + std::to_string(l.items) + " items)";
-        row("TransFM beats FM, both with categories" + at, gap(l, kTransFMCat, kFMCat) > 0, fmt("%+.4f", gap(l, kTransFMCat, kFMCat)));
-        row("TransFM beats FM, both without content" + at, gap(l, kTransFM, kFM) > 0, fmt("%+.4f", gap(l, kTransFM, kFM)));
-        row("categories improve TransFM" + at, gap(l, kTransFMCat, kTransFM) > 0, fmt("%+.4f", gap(l, kTransFMCat, kTransFM)));
-        row("TransFM with categories beats TransRec" + at, gap(l, kTransFMCat, kTransRec) > 0,
-            fmt("%+.4f", gap(l, kTransFMCat, kTransRec)));
+        print_claim("TransFM beats FM, both with categories" + at, gap(l, kTransFMCat, kFMCat) > 0,
+                    num("%+.4f", gap(l, kTransFMCat, kFMCat)));
+        print_claim("TransFM beats FM, both without content" + at, gap(l, kTransFM, kFM) > 0,
+                    num("%+.4f", gap(l, kTransFM, kFM)));
+        print_claim("categories improve TransFM" + at, gap(l, kTransFMCat, kTransFM) > 0,
+                    num("%+.4f", gap(l, kTransFMCat, kTransFM)));
+        print_claim("TransFM with categories beats TransRec" + at, gap(l, kTransFMCat, kTransRec) > 0,
+                    num("%+.4f", gap(l, kTransFMCat, kTransRec)));
     }
     std::printf("\n");
 }
@@ -55,8 +49,8 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     for (const Level& l : rep.levels)
         for (size_t r = 0; r < l.reps.size(); ++r)
             for (int m = 0; m < kNumModels; ++m)
-                runs.row({std::to_string(l.items), std::to_string(r), kModelNames[m], fmt("%.6g", l.reps[r].auc[m]),
-                          fmt("%.6g", l.reps[r].hit10[m])});
+                runs.row({std::to_string(l.items), std::to_string(r), kModelNames[m], num("%.6g", l.reps[r].auc[m]),
+                          num("%.6g", l.reps[r].hit10[m])});
     LineChart chart{"AUC by catalogue size (mean over worlds)", "items", "AUC", {}, false, 560, 360};
     for (int m = 0; m < kNumModels; ++m) {
         Series s{kModelNames[m], {}, {}};
@@ -80,10 +74,7 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.add("weight-decay", &o.weight_decay, "L2 penalty Omega on every parameter");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "%s: --data: this chapter runs on synthetic sequences only\n", "ch60_transfm");
-        return 2;
-    }
+    flags.refuse_data("this chapter runs on synthetic sequences only");
     o.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) o.replicates = 1, o.items = {1000};

@@ -53,16 +53,8 @@ struct Replicate {
 struct Level {
     int items = 0;
     std::vector<Replicate> reps;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += f(r) / double(reps.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(reps, f); }
+    template <class F> double min(F f) const { return min_over(reps, f); }
     double auc(int m) const { return mean([&](const Replicate& r) { return r.auc[m]; }); }
     double hit10(int m) const { return mean([&](const Replicate& r) { return r.hit10[m]; }); }
 };
@@ -208,8 +200,7 @@ inline Replicate run_replicate(const StudyOptions& o, int items, uint64_t seed) 
     NoGrad no_grad;
     for (int model = 0; model < kTrained; ++model) {
         const Var s = m.score(model, v, d.item_category, e.user, e.prev, e.cand);
-        rank_metrics(std::vector<float>(s.value().data(), s.value().data() + s.value().size()), e.per_user, &rep.auc[model],
-                     &rep.hit10[model]);
+        rank_metrics(s.value().vec(), e.per_user, &rep.auc[model], &rep.hit10[model]);
     }
     std::vector<float> truth;
     for (size_t r = 0; r < e.user.size(); r += size_t(e.per_user)) {
@@ -227,7 +218,7 @@ inline StudyReport run_study(const StudyOptions& o) {
         Level level;
         level.items = items;
         for (int r = 0; r < o.replicates; ++r) {
-            level.reps.push_back(run_replicate(o, items, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+            level.reps.push_back(run_replicate(o, items, replicate_seed(o.seed, r)));
             const Replicate& x = level.reps.back();
             if (o.verbose)
                 std::fprintf(stderr, "%d items, world %d/%d: AUC FM %.4f FM+cat %.4f TransFM %.4f TransFM+cat %.4f TransRec %.4f\n",

@@ -13,42 +13,27 @@
 using namespace minirec;
 using namespace minirec::ch61;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_table(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Next-item ranking, leave-one-out (mean over %d worlds)\n\n", o.replicates);
     std::printf("| model | HR@%d | NDCG@%d | MRR | HR@%d (all items) | NDCG@%d (all items) | train CPU s |\n",
                 o.k, o.k, o.k, o.k);
     std::printf("|---|---|---|---|---|---|---|\n");
     for (int m = 0; m < kNumModels; ++m) {
-        double secs = 0.0;
-        if (m < kNumTrained)
-            for (const Replicate& r : rep.reps) secs += r.train_seconds[m] / double(rep.reps.size());
+        const double secs = m < kNumTrained ? mean_over(rep.reps, [&](const Replicate& r) { return r.train_seconds[m]; }) : 0.0;
         std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %s |\n", kModelNames[m], rep.mean(m, &Scores::hr),
                     rep.mean(m, &Scores::ndcg), rep.mean(m, &Scores::mrr), rep.mean(m, &Scores::hr_full),
-                    rep.mean(m, &Scores::ndcg_full), m < kNumTrained ? fmt("%.1f", secs).c_str() : "");
+                    rep.mean(m, &Scores::ndcg_full), m < kNumTrained ? num("%.1f", secs).c_str() : "");
     }
-    double hr = 0, nd = 0, hrf = 0, ndf = 0;
-    for (const Replicate& r : rep.reps) {
-        const double n = double(rep.reps.size());
-        hr += r.oracle.hr / n, nd += r.oracle.ndcg / n, hrf += r.oracle.hr_full / n, ndf += r.oracle.ndcg_full / n;
-    }
+    auto oracle = [&](double Scores::*f) { return mean_over(rep.reps, [&](const Replicate& r) { return r.oracle.*f; }); };
     std::printf("| (oracle: the generator's next-item distribution, knowing the session's interest) | %.4f | %.4f | | %.4f | %.4f | |\n\n",
-                hr, nd, hrf, ndf);
+                oracle(&Scores::hr), oracle(&Scores::ndcg), oracle(&Scores::hr_full), oracle(&Scores::ndcg_full));
 }
 
 static void print_claims(const StudyReport& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     auto line = [&](const char* claim, int a, int b) {
         const double gap = rep.min_gap(a, b, &Scores::ndcg);
-        row(claim, gap > 0, fmt("%.4f", rep.mean(a, &Scores::ndcg)) + " vs " + fmt("%.4f", rep.mean(b, &Scores::ndcg)) +
-                                ", smallest gap over worlds " + fmt("%+.4f", gap));
+        print_claim(claim, gap > 0, num("%.4f", rep.mean(a, &Scores::ndcg)) + " vs " + num("%.4f", rep.mean(b, &Scores::ndcg)) +
+                                        ", smallest gap over worlds " + num("%+.4f", gap));
     };
     std::printf("## The paper's claims in this run (NDCG@10, sampled negatives)\n\n| claim | holds | numbers |\n|---|---|---|\n");
     line("BERT4Rec beats the left-to-right transformer trained with SASRec's loss", kBert4Rec, kSASRec);
@@ -67,11 +52,8 @@ static void print_curve(const StudyOptions& o, const StudyReport& rep) {
     std::printf("\n");
     for (size_t e = 0; e < rep.reps[0].ndcg_curve[0].size(); ++e) {
         std::printf("| %d |", int(e + 1) * o.eval_every);
-        for (int m = 0; m < kNumTrained; ++m) {
-            double s = 0.0;
-            for (const Replicate& r : rep.reps) s += r.ndcg_curve[m][e] / double(rep.reps.size());
-            std::printf(" %.4f |", s);
-        }
+        for (int m = 0; m < kNumTrained; ++m)
+            std::printf(" %.4f |", mean_over(rep.reps, [&](const Replicate& r) { return r.ndcg_curve[m][e]; }));
         std::printf("\n");
     }
     std::printf("\n");
@@ -84,14 +66,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (size_t r = 0; r < rep.reps.size(); ++r) {
         const Replicate& x = rep.reps[r];
         for (int m = 0; m < kNumModels; ++m)
-            runs.row({std::to_string(r), kModelNames[m], fmt("%.6g", x.s[m].hr), fmt("%.6g", x.s[m].ndcg),
-                      fmt("%.6g", x.s[m].mrr), fmt("%.6g", x.s[m].hr_full), fmt("%.6g", x.s[m].ndcg_full)});
+            runs.row({std::to_string(r), kModelNames[m], num("%.6g", x.s[m].hr), num("%.6g", x.s[m].ndcg),
+                      num("%.6g", x.s[m].mrr), num("%.6g", x.s[m].hr_full), num("%.6g", x.s[m].ndcg_full)});
         for (int m = 0; m < kNumTrained; ++m)
             for (size_t e = 0; e < x.loss_curve[m].size(); ++e) {
                 const bool evaluated = o.eval_every > 0 && (e + 1) % size_t(o.eval_every) == 0;
                 const size_t i = (e + 1) / size_t(std::max(1, o.eval_every)) - 1;
-                curves.row({std::to_string(r), kModelNames[m], std::to_string(e + 1), fmt("%.6g", x.loss_curve[m][e]),
-                            evaluated ? fmt("%.6g", x.ndcg_curve[m][i]) : std::string()});
+                curves.row({std::to_string(r), kModelNames[m], std::to_string(e + 1), num("%.6g", x.loss_curve[m][e]),
+                            evaluated ? num("%.6g", x.ndcg_curve[m][i]) : std::string()});
             }
     }
     LineChart loss{"Training loss, world 1 (SASRec's is a binary cross-entropy)", "epoch", "loss", {}, false, 560, 360};
@@ -103,10 +85,8 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
             l.y.push_back(rep.reps[0].loss_curve[m][e]);
         }
         for (size_t e = 0; e < rep.reps[0].ndcg_curve[m].size(); ++e) {
-            double s = 0.0;
-            for (const Replicate& r : rep.reps) s += r.ndcg_curve[m][e] / double(rep.reps.size());
             n.x.push_back(double(e + 1) * o.eval_every);
-            n.y.push_back(s);
+            n.y.push_back(mean_over(rep.reps, [&](const Replicate& r) { return r.ndcg_curve[m][e]; }));
         }
         loss.series.push_back(l);
         ndcg.series.push_back(n);
@@ -133,10 +113,7 @@ int main(int argc, char** argv) {
     flags.add("dropout", &o.model.dropout, "dropout rate");
     flags.add("eval-every", &o.eval_every, "epochs between NDCG evaluations during training (0: none)");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "error: ch61 has no real-data loader yet (--data); see the exercises in book/ch61_bert4rec.md\n");
-        return 2;
-    }
+    flags.refuse_data("no real-data loader yet; see the exercises in book/ch61_bert4rec.md");
     o.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) o.replicates = 1, o.data.num_users = 400, o.epochs = std::min(o.epochs, 15);

@@ -82,14 +82,10 @@ struct StudyReport {
     std::vector<Replicate> reps;
     double seconds = 0.0;
     double mean(int model, double Scores::*f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += r.s[model].*f / double(reps.size());
-        return s;
+        return mean_over(reps, [&](const Replicate& r) { return r.s[model].*f; });
     }
     double min_gap(int a, int b, double Scores::*f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, r.s[a].*f - r.s[b].*f);
-        return m;
+        return min_over(reps, [&](const Replicate& r) { return r.s[a].*f - r.s[b].*f; });
     }
 };
 
@@ -237,7 +233,7 @@ inline std::vector<std::vector<float>> rows_of(const Tensor& t) {
 // sampled NDCG@k of the next-item task. The loop is written out.
 inline void train_model(Bert4Rec& m, int model, const std::vector<UserSeq>& users, const std::vector<Ids>& negatives,
                         const StudyOptions& o, Rng& rng, std::vector<double>* loss_curve, std::vector<double>* ndcg_curve) {
-    Adam adam(vars_of(m.named_parameters()), AdamOptions{o.lr});
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int T = m.options.max_len;
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
@@ -336,7 +332,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.reps.push_back(run_replicate(o, replicate_seed(o.seed, r)));
         const Replicate& x = rep.reps.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d: NDCG@%d BERT4Rec %.4f  SASRec loss %.4f  full softmax %.4f  last-only %.4f  "

@@ -12,18 +12,12 @@
 using namespace minirec;
 using namespace minirec::ch62;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_models(const StudyReport& rep) {
     std::printf("## Serving quality (mean over %zu worlds; held-out events)\n\n", rep.reps.size());
     std::printf("| model | servable | AUC | min over worlds | corr(logit, true s) |\n|---|---|---|---|---|\n");
     auto row = [&](const std::string& name, const char* servable, auto auc_of, auto corr_of, bool has_corr = true) {
         std::printf("| %s | %s | %.4f | %.4f | %s |\n", name.c_str(), servable, rep.mean(auc_of), rep.min(auc_of),
-                    has_corr ? fmt("%.4f", rep.mean(corr_of)).c_str() : "");
+                    has_corr ? num("%.4f", rep.mean(corr_of)).c_str() : "");
     };
     const auto teacher = [](const Replicate& r) { return r.teacher_auc; };
     row("teacher, with X*", "**no**", teacher, teacher, false);
@@ -31,7 +25,7 @@ static void print_models(const StudyReport& rep) {
         row(rep.students[k].name(), "yes", [k](const Replicate& r) { return r.auc[k]; },
             [k](const Replicate& r) { return r.corr[k]; });
     const double main_lambda = rep.students.back().lambda;
-    row("PFD student, lambda " + fmt("%.2f", main_lambda) + ", factors shared with its teacher", "yes",
+    row("PFD student, lambda " + num("%.2f", main_lambda) + ", factors shared with its teacher", "yes",
         [](const Replicate& r) { return r.shared_auc; }, [](const Replicate& r) { return r.shared_corr; });
     row("teacher's FM alone (X* dropped at serving)", "yes", [](const Replicate& r) { return r.teacher_fm_auc; },
         [](const Replicate& r) { return r.teacher_fm_corr; });
@@ -44,17 +38,14 @@ static void print_claims(const StudyReport& rep) {
     const int base = rep.index_of(0.0, false), main = int(rep.students.size()) - 1;
     const int warm = rep.index_of(rep.students.back().lambda, true);
     auto gap = [&](int a, int b) { return rep.min([&](const Replicate& r) { return r.auc[size_t(a)] - r.auc[size_t(b)]; }); };
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     std::printf("## The paper's claims in this run\n\n| claim | holds | numbers |\n|---|---|---|\n");
     if (warm >= 0 && base >= 0) {
-        row("the PFD student beats the same student trained on labels alone, in every world", gap(warm, base) > 0,
-            "smallest AUC gap " + fmt("%+.4f", gap(warm, base)));
+        print_claim("the PFD student beats the same student trained on labels alone, in every world", gap(warm, base) > 0,
+                    "smallest AUC gap " + num("%+.4f", gap(warm, base)));
         const double t = rep.min([&](const Replicate& r) { return r.teacher_auc - r.auc[size_t(warm)]; });
-        row("the teacher with X* is better still (but cannot serve)", t > 0, "smallest AUC gap " + fmt("%+.4f", t));
-        row("lambda warm-up helps synchronous training", gap(warm, main) > 0,
-            "smallest gap warm-up - none " + fmt("%+.4f", gap(warm, main)));
+        print_claim("the teacher with X* is better still (but cannot serve)", t > 0, "smallest AUC gap " + num("%+.4f", t));
+        print_claim("lambda warm-up helps synchronous training", gap(warm, main) > 0,
+                    "smallest gap warm-up - none " + num("%+.4f", gap(warm, main)));
     }
     std::printf("\n");
 }
@@ -81,15 +72,15 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     for (size_t w = 0; w < rep.reps.size(); ++w) {
         const Replicate& r = rep.reps[w];
         for (size_t k = 0; k < rep.students.size(); ++k) {
-            runs.row({std::to_string(w), r.names[k], fmt("%.2f", rep.students[k].lambda), std::to_string(rep.students[k].warmup),
-                      fmt("%.6g", r.auc[k]), fmt("%.6g", r.corr[k])});
+            runs.row({std::to_string(w), r.names[k], num("%.2f", rep.students[k].lambda), std::to_string(rep.students[k].warmup),
+                      num("%.6g", r.auc[k]), num("%.6g", r.corr[k])});
             for (size_t e = 0; e < r.auc_by_epoch[k].size(); ++e)
-                epochs.row({std::to_string(w), r.names[k], std::to_string(e + 1), fmt("%.6g", r.auc_by_epoch[k][e])});
+                epochs.row({std::to_string(w), r.names[k], std::to_string(e + 1), num("%.6g", r.auc_by_epoch[k][e])});
         }
-        runs.row({std::to_string(w), "teacher with X*", "", "", fmt("%.6g", r.teacher_auc), ""});
-        runs.row({std::to_string(w), "shared-factor PFD student", "", "", fmt("%.6g", r.shared_auc), fmt("%.6g", r.shared_corr)});
-        runs.row({std::to_string(w), "teacher FM alone", "", "", fmt("%.6g", r.teacher_fm_auc), fmt("%.6g", r.teacher_fm_corr)});
-        runs.row({std::to_string(w), "truth", "", "", fmt("%.6g", r.truth_auc), "1"});
+        runs.row({std::to_string(w), "teacher with X*", "", "", num("%.6g", r.teacher_auc), ""});
+        runs.row({std::to_string(w), "shared-factor PFD student", "", "", num("%.6g", r.shared_auc), num("%.6g", r.shared_corr)});
+        runs.row({std::to_string(w), "teacher FM alone", "", "", num("%.6g", r.teacher_fm_auc), num("%.6g", r.teacher_fm_corr)});
+        runs.row({std::to_string(w), "truth", "", "", num("%.6g", r.truth_auc), "1"});
     }
     // Serving AUC against lambda (warm-up runs), with the labels-only student and the oracle as lines.
     LineChart chart{"Serving AUC of the student against lambda (mean over worlds)", "lambda", "AUC", {}, false, 560, 360};

@@ -132,16 +132,8 @@ struct StudyReport {
             if (students[k].lambda == lambda && (students[k].warmup > 0) == warm) return int(k);
         return -1;
     }
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += f(r) / double(reps.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(reps, f); }
+    template <class F> double min(F f) const { return min_over(reps, f); }
 };
 
 // Events as model inputs: ids (n, 2) user and item; X* (n, 1); labels (n, 1).
@@ -162,8 +154,6 @@ inline Batch gather(const World& w, const std::vector<Event>& events, const std:
     }
     return b;
 }
-
-inline std::vector<float> values(const Var& v) { return std::vector<float>(v.value().data(), v.value().data() + v.value().size()); }
 
 inline double pearson(const std::vector<float>& a, const std::vector<double>& b) {
     double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
@@ -196,16 +186,14 @@ inline Replicate run_replicate(const StudyOptions& o, const std::vector<StudentS
     NamedParams params = teacher.named_parameters("teacher.");
     for (size_t k = 0; k < students.size(); ++k) append(params, students[k].named_parameters("s" + std::to_string(k) + "."));
     append(params, shared_pair_parameters(shared_student, shared_teacher));
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(params), o.lr);
     const long steps_per_epoch = (long(w.train.size()) + o.batch - 1) / o.batch;
     const long warmup = long(o.warmup_epochs * double(steps_per_epoch));
 
     std::vector<int> test_rows(w.test.size());
     for (size_t k = 0; k < test_rows.size(); ++k) test_rows[k] = int(k);
     const Batch test = gather(w, w.test, test_rows);
-    const std::vector<float> test_y = values(constant(test.label));
+    const std::vector<float> test_y = test.label.vec();
     Replicate rep;
     rep.auc_by_epoch.resize(specs.size());
 
@@ -228,7 +216,7 @@ inline Replicate run_replicate(const StudyOptions& o, const std::vector<StudentS
         }
         NoGrad no_grad;                                                       // serving AUC per epoch
         for (size_t k = 0; k < students.size(); ++k)
-            rep.auc_by_epoch[k].push_back(auc(values(students[k](test.user_item)), test_y));
+            rep.auc_by_epoch[k].push_back(auc(students[k](test.user_item).value().vec(), test_y));
     }
 
     NoGrad no_grad;
@@ -236,13 +224,13 @@ inline Replicate run_replicate(const StudyOptions& o, const std::vector<StudentS
     for (size_t k = 0; k < students.size(); ++k) {
         rep.names.push_back(specs[k].name());
         rep.auc.push_back(rep.auc_by_epoch[k].back());
-        rep.corr.push_back(pearson(values(students[k](pairs)), w.truth));
+        rep.corr.push_back(pearson(students[k](pairs).value().vec(), w.truth));
     }
-    rep.teacher_auc = auc(values(teacher(test.user_item, constant(test.privileged))), test_y);
-    rep.teacher_fm_auc = auc(values(teacher.fm(test.user_item, 2)), test_y);
-    rep.teacher_fm_corr = pearson(values(teacher.fm(pairs, 2)), w.truth);
-    rep.shared_auc = auc(values(shared_student(test.user_item)), test_y);
-    rep.shared_corr = pearson(values(shared_student(pairs)), w.truth);
+    rep.teacher_auc = auc(teacher(test.user_item, constant(test.privileged)).value().vec(), test_y);
+    rep.teacher_fm_auc = auc(teacher.fm(test.user_item, 2).value().vec(), test_y);
+    rep.teacher_fm_corr = pearson(teacher.fm(pairs, 2).value().vec(), w.truth);
+    rep.shared_auc = auc(shared_student(test.user_item).value().vec(), test_y);
+    rep.shared_corr = pearson(shared_student(pairs).value().vec(), w.truth);
     std::vector<float> truth_scores;
     for (const Event& e : w.test) truth_scores.push_back(float(w.truth[size_t(e.user) * w.items + size_t(e.item)]));
     rep.truth_auc = auc(truth_scores, test_y);
@@ -270,7 +258,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     rep.students = student_specs(o);
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.reps.push_back(run_replicate(o, rep.students, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.reps.push_back(run_replicate(o, rep.students, replicate_seed(o.seed, r)));
         const Replicate& x = rep.reps.back();
         if (o.verbose) {
             std::fprintf(stderr, "world %d/%d: serving AUC labels-only %.4f", r + 1, o.replicates, x.auc[0]);

@@ -13,12 +13,6 @@
 using namespace minirec;
 using namespace minirec::ch63;
 
-static std::string num(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 static void print_report(const StudyOptions& o, const Report& rep) {
     const WorldOptions& w = o.world;
     std::printf("## Next-item retrieval over the whole catalogue\n\n");
@@ -128,10 +122,7 @@ int main(int argc, char** argv) {
     flags.add("train-users", &o.world.train_users, "training sessions (one next item each)");
     flags.add("test-users", &o.world.test_users, "test sessions");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch63_sdm: --data is not supported (this chapter's world is synthetic)\n");
-        return 2;
-    }
+    flags.refuse_data("this chapter's world is synthetic");
     o.world.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) apply_quick(o);

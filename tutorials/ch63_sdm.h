@@ -263,7 +263,7 @@ inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const St
     SDM m(so, w.cat, rng);
     Result r;
     r.spec = spec;
-    Adam adam(vars_of(m.named_parameters()), [&] { AdamOptions a; a.lr = o.lr; return a; }());
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int steps = (int(w.train.size()) + o.batch - 1) / o.batch;
     Progress progress(o.epochs, steps, o.verbose ? Progress::Mode::automatic : Progress::Mode::quiet);
     long step = 0;

@@ -11,12 +11,6 @@
 using namespace minirec;
 using namespace minirec::ch64;
 
-static std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 static void print_results(const Report& rep) {
     std::printf("## Test AUC and logloss\n\n| data | model | params | AUC | logloss | AUC gap to oracle | seconds |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
@@ -61,34 +55,32 @@ static const Result& find(const DataReport& d, const std::string& name) {
 
 // The claims compare AutoInt with L = 2 (the second depth trained) against FM and against L = 1.
 static void print_claims(const ExperimentOptions& o, const Report& rep) {
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     const std::string deep = "AutoInt L=" + std::to_string(o.layers.size() > 1 ? o.layers[1] : o.layers[0]);
     const std::string shallow = "AutoInt L=" + std::to_string(o.layers.front());
     const DataReport& tri = rep.data[0];
     const Result &lr = find(tri, "LR"), &fm = find(tri, "FM"), &ai = find(tri, deep), &ai1 = find(tri, shallow);
     std::printf("## The paper's claims in this run (%s vs FM and %s)\n\n| claim | holds | numbers |\n|---|---|---|\n",
                 deep.c_str(), shallow.c_str());
-    row("AutoInt beats FM in AUC (3-field term planted)", ai.auc > fm.auc,
-        fmt("%.4f", ai.auc) + " vs " + fmt("%.4f", fm.auc));
-    row("AutoInt beats FM in logloss (3-field term planted)", ai.logloss < fm.logloss,
-        fmt("%.4f", ai.logloss) + " vs " + fmt("%.4f", fm.logloss));
-    row("AutoInt beats LR in AUC (3-field term planted)", ai.auc > lr.auc, fmt("%.4f", ai.auc) + " vs " + fmt("%.4f", lr.auc));
-    row("a second interacting layer helps (3-field term planted, AUC)", ai.auc > ai1.auc,
-        fmt("%.4f", ai.auc) + " vs " + fmt("%.4f", ai1.auc));
+    print_claim("AutoInt beats FM in AUC (3-field term planted)", ai.auc > fm.auc,
+                num("%.4f", ai.auc) + " vs " + num("%.4f", fm.auc));
+    print_claim("AutoInt beats FM in logloss (3-field term planted)", ai.logloss < fm.logloss,
+                num("%.4f", ai.logloss) + " vs " + num("%.4f", fm.logloss));
+    print_claim("AutoInt beats LR in AUC (3-field term planted)", ai.auc > lr.auc,
+                num("%.4f", ai.auc) + " vs " + num("%.4f", lr.auc));
+    print_claim("a second interacting layer helps (3-field term planted, AUC)", ai.auc > ai1.auc,
+                num("%.4f", ai.auc) + " vs " + num("%.4f", ai1.auc));
     if (rep.data.size() > 1) {
         const DataReport& pairs = rep.data[1];
         const double gain_tri = ai.auc - ai1.auc, gain_pairs = find(pairs, deep).auc - find(pairs, shallow).auc;
-        row("the second layer helps more with the 3-field term than without", gain_tri > gain_pairs,
-            fmt("%+.4f", gain_tri) + " vs " + fmt("%+.4f", gain_pairs));
+        print_claim("the second layer helps more with the 3-field term than without", gain_tri > gain_pairs,
+                    num("%+.4f", gain_tri) + " vs " + num("%+.4f", gain_pairs));
         const double lead_tri = ai.auc - fm.auc, lead_pairs = find(pairs, deep).auc - find(pairs, "FM").auc;
-        row("AutoInt's AUC lead over FM is larger with the 3-field term", lead_tri > lead_pairs,
-            fmt("%+.4f", lead_tri) + " vs " + fmt("%+.4f", lead_pairs));
+        print_claim("AutoInt's AUC lead over FM is larger with the 3-field term", lead_tri > lead_pairs,
+                    num("%+.4f", lead_tri) + " vs " + num("%+.4f", lead_pairs));
     }
-    row("layer-1 attention is higher between planted pairs than unrelated ones",
-        tri.planted_attention > tri.other_attention,
-        fmt("%.4f", tri.planted_attention) + " vs " + fmt("%.4f", tri.other_attention));
+    print_claim("layer-1 attention is higher between planted pairs than unrelated ones",
+                tri.planted_attention > tri.other_attention,
+                num("%.4f", tri.planted_attention) + " vs " + num("%.4f", tri.other_attention));
     std::printf("\n");
 }
 
@@ -98,9 +90,9 @@ static void write_outputs(const Report& rep, const std::string& dir) {
                                              "oracle_auc", "oracle_logloss"});
     for (const DataReport& d : rep.data)
         for (const Result& r : d.results)
-            results.row({d.name, r.model, std::to_string(r.layers), std::to_string(r.parameters), fmt("%.6f", r.auc),
-                         fmt("%.6f", r.logloss), fmt("%.2f", r.seconds), fmt("%.6f", d.oracle_auc),
-                         fmt("%.6f", d.oracle_logloss)});
+            results.row({d.name, r.model, std::to_string(r.layers), std::to_string(r.parameters), num("%.6f", r.auc),
+                         num("%.6f", r.logloss), num("%.2f", r.seconds), num("%.6f", d.oracle_auc),
+                         num("%.6f", d.oracle_logloss)});
     const int M = int(rep.fields.size());
     CsvLogger att(dir + "/attention.csv", {"data", "query_field", "key_field", "alpha", "planted"});
     for (const DataReport& d : rep.data)
@@ -109,7 +101,7 @@ static void write_outputs(const Report& rep, const std::string& dir) {
                 bool planted = false;
                 for (const auto& q : d.planted) planted |= (q.first == std::min(m, k) && q.second == std::max(m, k));
                 att.row({d.name, rep.fields[size_t(m)], rep.fields[size_t(k)],
-                         fmt("%.6f", d.attention[size_t(m) * M + k]), planted ? "1" : "0"});
+                         num("%.6f", d.attention[size_t(m) * M + k]), planted ? "1" : "0"});
             }
     // The paper's figure 5 on our data: the field-by-field attention of layer 1.
     const DataReport& d = rep.data[0];

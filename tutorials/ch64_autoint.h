@@ -91,9 +91,7 @@ Result train_and_test(Model& model, const std::string& name, const ExperimentOpt
                       uint64_t seed, std::vector<double>* attention = nullptr) {
     const auto start = std::chrono::steady_clock::now();
     const NamedParams params = model.named_parameters();
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(params), o.lr);
     Rng shuffle(seed);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {

@@ -148,10 +148,7 @@ int main(int argc, char** argv) {
     flags.add("lr-dnn", &o.lr_dnn, "Adam learning rate of the DNN (cosine decay to 0)");
     flags.add("lr-lr", &o.lr_logreg, "Adam learning rate of the logistic regression");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch65_calibration: --data is not supported (the experiment needs the true CTRs)\n");
-        return 2;
-    }
+    flags.refuse_data("the experiment needs the true CTRs");
     o.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) o.n_train = 40000, o.n_test = 20000, o.repeats = 2;

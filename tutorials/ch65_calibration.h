@@ -175,10 +175,8 @@ inline std::vector<int> downsample_negatives(const Impressions& d, const std::ve
 // is a statement about averages, and a noisy bias moves every prediction).
 template <class Model>
 void train(Model& model, const Impressions& d, const std::vector<int>& rows, const Options& o, double lr, Rng& rng) {
-    AdamOptions ao;
-    ao.lr = lr;
     const NamedParams params = model.named_parameters();
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(params), lr);
     const long steps_per_epoch = (long(rows.size()) + o.batch - 1) / o.batch;
     const int epochs = o.equal_steps ? int(std::lround(double(o.epochs) * o.n_train / double(rows.size()))) : o.epochs;
     const LrSchedule schedule = LrSchedule::cosine(lr, steps_per_epoch * epochs);

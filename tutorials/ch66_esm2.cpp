@@ -11,12 +11,6 @@
 using namespace minirec;
 using namespace minirec::ch66;
 
-static std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 // The data each scale trains on: how sparse the labels are.
 static void print_funnel(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## The training funnel (%d impressions, mean over %d funnels)\n\n", o.train_rows, o.runs);
@@ -40,7 +34,7 @@ static void print_results(const StudyOptions& o, const StudyReport& rep) {
             for (const Evaluation& e : c.runs) worst = std::min(worst, e.cvr_auc);
             std::printf("| %.2f | %s | %ld | %.4f | %.4f | %s | %.2f |\n", o.buy_scales[i], kModels[m], c.parameters,
                         c.mean(&Evaluation::cvr_auc), worst,
-                        m == 0 ? "-" : fmt("%.4f", c.mean(&Evaluation::ctcvr_auc)).c_str(),
+                        m == 0 ? "-" : num("%.4f", c.mean(&Evaluation::ctcvr_auc)).c_str(),
                         c.mean(&Evaluation::cvr_ratio));
         }
     std::printf("\nAUCs are expected AUCs against the generator's true probabilities (no label noise): "
@@ -50,24 +44,21 @@ static void print_results(const StudyOptions& o, const StudyReport& rep) {
 // The claims, each with the numbers it rests on.
 static void print_claims(const StudyOptions& o, const StudyReport& rep) {
     auto auc = [&](size_t i, int m) { return rep.cells[i][size_t(m)].mean(&Evaluation::cvr_auc); };
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     const size_t sparse = o.buy_scales.size() - 1;
     std::printf("## The paper's claims in this run\n\n| claim | holds | numbers (mean CVR AUC) |\n|---|---|---|\n");
     for (size_t i = 0; i < o.buy_scales.size(); ++i) {
-        const std::string at = " (buy scale " + fmt("%.2f", o.buy_scales[i]) + ")";
-        row("ESMM beats the naive CVR model" + at, auc(i, 1) > auc(i, 0),
-            fmt("%.4f", auc(i, 1)) + " vs " + fmt("%.4f", auc(i, 0)));
-        row("ESM2 beats the naive CVR model" + at, auc(i, 2) > auc(i, 0),
-            fmt("%.4f", auc(i, 2)) + " vs " + fmt("%.4f", auc(i, 0)));
+        const std::string at = " (buy scale " + num("%.2f", o.buy_scales[i]) + ")";
+        print_claim("ESMM beats the naive CVR model" + at, auc(i, 1) > auc(i, 0),
+                    num("%.4f", auc(i, 1)) + " vs " + num("%.4f", auc(i, 0)));
+        print_claim("ESM2 beats the naive CVR model" + at, auc(i, 2) > auc(i, 0),
+                    num("%.4f", auc(i, 2)) + " vs " + num("%.4f", auc(i, 0)));
     }
-    row("ESM2 beats ESMM when purchases are sparse (buy scale " + fmt("%.2f", o.buy_scales[sparse]) + ")",
-        auc(sparse, 2) > auc(sparse, 1), fmt("%.4f", auc(sparse, 2)) + " vs " + fmt("%.4f", auc(sparse, 1)));
-    row("ESM2's lead over ESMM grows as purchases get sparser",
-        auc(sparse, 2) - auc(sparse, 1) > auc(0, 2) - auc(0, 1),
-        fmt("%+.4f", auc(sparse, 2) - auc(sparse, 1)) + " at scale " + fmt("%.2f", o.buy_scales[sparse]) + " vs " +
-            fmt("%+.4f", auc(0, 2) - auc(0, 1)) + " at scale " + fmt("%.2f", o.buy_scales[0]));
+    print_claim("ESM2 beats ESMM when purchases are sparse (buy scale " + num("%.2f", o.buy_scales[sparse]) + ")",
+                auc(sparse, 2) > auc(sparse, 1), num("%.4f", auc(sparse, 2)) + " vs " + num("%.4f", auc(sparse, 1)));
+    print_claim("ESM2's lead over ESMM grows as purchases get sparser",
+                auc(sparse, 2) - auc(sparse, 1) > auc(0, 2) - auc(0, 1),
+                num("%+.4f", auc(sparse, 2) - auc(sparse, 1)) + " at scale " + num("%.2f", o.buy_scales[sparse]) + " vs " +
+                    num("%+.4f", auc(0, 2) - auc(0, 1)) + " at scale " + num("%.2f", o.buy_scales[0]));
     std::printf("\n");
 }
 
@@ -81,8 +72,8 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
         for (size_t i = 0; i < o.buy_scales.size(); ++i) {
             const Cell& c = rep.cells[i][size_t(m)];
             for (size_t r = 0; r < c.runs.size(); ++r)
-                csv.row({fmt("%g", o.buy_scales[i]), kModels[m], std::to_string(r), fmt("%.6f", c.runs[r].cvr_auc),
-                         fmt("%.6f", c.runs[r].ctcvr_auc), fmt("%.6f", c.runs[r].cvr_ratio)});
+                csv.row({num("%g", o.buy_scales[i]), kModels[m], std::to_string(r), num("%.6f", c.runs[r].cvr_auc),
+                         num("%.6f", c.runs[r].ctcvr_auc), num("%.6f", c.runs[r].cvr_ratio)});
             s.x.push_back(std::log2(o.buy_scales[i]));
             s.y.push_back(c.mean(&Evaluation::cvr_auc));
         }

@@ -50,9 +50,7 @@ struct Cell {
     long parameters = 0;
     double seconds = 0.0;
     double mean(double Evaluation::*field) const {
-        double s = 0.0;
-        for (const Evaluation& e : runs) s += e.*field / double(runs.size());
-        return s;
+        return mean_over(runs, [&](const Evaluation& e) { return e.*field; });
     }
 };
 
@@ -151,9 +149,7 @@ void train_run(const StudyOptions& o, const datasets::FunnelData& f, const std::
     Rng rng(model_seed);
     Model model(co, rng);
     const NamedParams params = model.named_parameters();
-    AdamOptions adam_options;
-    adam_options.lr = o.lr;
-    Adam adam(vars_of(params), adam_options);
+    Adam adam(vars_of(params), o.lr);
 
     std::vector<int> rows;                                    // the naive model: clicked rows only
     for (int r : train)

@@ -112,9 +112,7 @@ inline PositionBiasLR train_position_model(const AdLog& log, int slots, int ads,
                                            uint64_t seed) {
     Rng rng(seed);
     PositionBiasLR model(slots, ads, rng);
-    AdamOptions ao;
-    ao.lr = t.lr;
-    Adam adam(vars_of(model.named_parameters()), ao);
+    Adam adam(vars_of(model.named_parameters()), t.lr);
     // Cosine decay to 0: the last iterate is an average-like point, not one noisy Adam step.
     const long steps_per_epoch = (long(log.ad.size()) + t.batch - 1) / t.batch;
     const LrSchedule schedule = LrSchedule::cosine(t.lr, steps_per_epoch * t.epochs);
@@ -162,25 +160,13 @@ struct StudyOptions {
 struct StudyReport {
     std::vector<Replicate> reps;
     double seconds = 0.0;
-    double mean_tau(int m) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += r.tau[m] / double(reps.size());
-        return s;
-    }
-    double sd_tau(int m) const {
-        double mu = mean_tau(m), s = 0.0;
-        for (const Replicate& r : reps) s += (r.tau[m] - mu) * (r.tau[m] - mu);
-        return reps.size() > 1 ? std::sqrt(s / double(reps.size() - 1)) : 0.0;
-    }
+    double mean_tau(int m) const { return mean_over(reps, [&](const Replicate& r) { return r.tau[m]; }); }
+    double sd_tau(int m) const { return stdev_over(reps, [&](const Replicate& r) { return r.tau[m]; }); }
     double min_gap(int better, int worse) const {   // min over replicates of tau_better - tau_worse
-        double g = 1e9;
-        for (const Replicate& r : reps) g = std::min(g, r.tau[better] - r.tau[worse]);
-        return g;
+        return min_over(reps, [&](const Replicate& r) { return r.tau[better] - r.tau[worse]; });
     }
     double mean_curve(int which, int k) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += r.curve[which][size_t(k)] / double(reps.size());
-        return s;
+        return mean_over(reps, [&](const Replicate& r) { return r.curve[which][size_t(k)]; });
     }
 };
 
@@ -226,7 +212,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.reps.push_back(run_replicate(o, replicate_seed(o.seed, r)));
         if (o.verbose)
             std::fprintf(stderr, "replicate %d/%d  tau raw CTR %.3f  COEC(1) %.3f  COEC(2) %.3f  COEC(3) %.3f\n",
                          r + 1, o.replicates, rep.reps.back().tau[kRawCtr], rep.reps.back().tau[kCoecRaw],

@@ -11,12 +11,6 @@
 using namespace minirec;
 using namespace minirec::ch68;
 
-static std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 // Figure 2 of the paper as a table: the labels' correlation rises with the weights' cosine.
 static void print_pearson(const StudyReport& rep) {
     std::printf("## The label correlation rises with rho\n\n| rho (cosine of w1, w2) |");
@@ -39,7 +33,7 @@ static void print_losses(const StudyOptions& o, const StudyReport& rep) {
             std::printf("| %.1f | %s | %ld | %.4f | %.4f - %.4f | %d/%d | %s |\n", o.rhos[i], kModels[m],
                         c.parameters, c.quantile_loss(0.5), c.quantile_loss(0.25), c.quantile_loss(0.75),
                         c.stalled(o.stall_ratio), o.runs,
-                        m == 2 ? fmt("%.3f", quantile(c.gate_tv, 0.5)).c_str() : "");
+                        m == 2 ? num("%.3f", quantile(c.gate_tv, 0.5)).c_str() : "");
         }
     std::printf("\nA run stalls when its final loss is above %.0f%% of the loss of predicting each label's "
                 "mean. Gate TV: median over runs of the mean total-variation distance between the two "
@@ -69,22 +63,20 @@ static void print_claims(const StudyOptions& o, const StudyReport& rep) {
         return rep.cells[i][size_t(m)].quantile_loss(0.75) - rep.cells[i][size_t(m)].quantile_loss(0.25);
     };
     auto tv = [&](size_t i) { return quantile(rep.cells[i][2].gate_tv, 0.5); };
-    auto row = [](const char* claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim, holds ? "yes" : "**no**", numbers.c_str());
-    };
     const double d_sb = med(lo, 0) - med(hi, 0), d_om = med(lo, 1) - med(hi, 1), d_mm = med(lo, 2) - med(hi, 2);
     std::printf("## The paper's claims in this run (rho %.1f vs %.1f)\n\n| claim | holds | numbers |\n|---|---|---|\n",
                 o.rhos[lo], o.rhos[hi]);
-    row("label correlation rises with rho", rep.pearson.back() > rep.pearson.front(),
-        fmt("%.2f", rep.pearson.front()) + " at rho 0 -> " + fmt("%.2f", rep.pearson.back()) + " at rho 1");
-    row("MMoE below OMoE at low rho (medians)", med(lo, 2) < med(lo, 1), fmt("%.4f", med(lo, 2)) + " vs " + fmt("%.4f", med(lo, 1)));
-    row("OMoE degrades more than MMoE", d_om > d_mm, fmt("%+.4f", d_om) + " vs " + fmt("%+.4f", d_mm));
-    row("MMoE's gates differ more at low rho (TV)", tv(lo) > tv(hi), fmt("%.3f", tv(lo)) + " vs " + fmt("%.3f", tv(hi)));
-    row("Shared-Bottom degrades as rho falls", d_sb > 0, fmt("%+.4f", d_sb));
-    row("MMoE < OMoE < Shared-Bottom at low rho", med(lo, 2) < med(lo, 1) && med(lo, 1) < med(lo, 0),
-        fmt("%.4f", med(lo, 2)) + " < " + fmt("%.4f", med(lo, 1)) + " < " + fmt("%.4f", med(lo, 0)));
-    row("MMoE's runs vary less than OMoE's (IQR at low rho)", iqr(lo, 2) < iqr(lo, 1),
-        fmt("%.4f", iqr(lo, 2)) + " vs " + fmt("%.4f", iqr(lo, 1)));
+    print_claim("label correlation rises with rho", rep.pearson.back() > rep.pearson.front(),
+                num("%.2f", rep.pearson.front()) + " at rho 0 -> " + num("%.2f", rep.pearson.back()) + " at rho 1");
+    print_claim("MMoE below OMoE at low rho (medians)", med(lo, 2) < med(lo, 1),
+                num("%.4f", med(lo, 2)) + " vs " + num("%.4f", med(lo, 1)));
+    print_claim("OMoE degrades more than MMoE", d_om > d_mm, num("%+.4f", d_om) + " vs " + num("%+.4f", d_mm));
+    print_claim("MMoE's gates differ more at low rho (TV)", tv(lo) > tv(hi), num("%.3f", tv(lo)) + " vs " + num("%.3f", tv(hi)));
+    print_claim("Shared-Bottom degrades as rho falls", d_sb > 0, num("%+.4f", d_sb));
+    print_claim("MMoE < OMoE < Shared-Bottom at low rho", med(lo, 2) < med(lo, 1) && med(lo, 1) < med(lo, 0),
+                num("%.4f", med(lo, 2)) + " < " + num("%.4f", med(lo, 1)) + " < " + num("%.4f", med(lo, 0)));
+    print_claim("MMoE's runs vary less than OMoE's (IQR at low rho)", iqr(lo, 2) < iqr(lo, 1),
+                num("%.4f", iqr(lo, 2)) + " vs " + num("%.4f", iqr(lo, 1)));
     std::printf("\n");
 }
 
@@ -96,7 +88,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     CsvLogger finals(dir + "/final.csv", {"rho", "model", "run", "final_loss", "mean_predictor_loss", "gate_tv"});
     CsvLogger gates(dir + "/gates.csv", {"rho", "model", "gate", "expert", "mean_weight"});
     for (size_t i = 0; i < o.rhos.size(); ++i) {
-        const std::string rho = fmt("%.1f", o.rhos[i]);
+        const std::string rho = num("%.1f", o.rhos[i]);
         LineChart median{"Test loss, rho = " + rho + " (median over " + std::to_string(o.runs) + " runs)",
                          "step", "mean per-task MSE", {}, true};
         LineChart sorted{"Final loss of every run, rho = " + rho, "run (sorted by final loss)", "final test loss",
@@ -109,7 +101,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
                 for (size_t r = 0; r < c.curves.size(); ++r) {
                     at_e.push_back(c.curves[r][e]);
                     curves.row({rho, kModels[m], std::to_string(r), std::to_string(rep.eval_steps[e]),
-                                fmt("%.6g", c.curves[r][e])});
+                                num("%.6g", c.curves[r][e])});
                 }
                 med.x.push_back(rep.eval_steps[e]);
                 med.y.push_back(quantile(at_e, 0.5));
@@ -118,11 +110,11 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
             std::sort(f.begin(), f.end());
             for (size_t r = 0; r < f.size(); ++r) fin.x.push_back(double(r + 1)), fin.y.push_back(f[r]);
             for (size_t r = 0; r < c.final_loss.size(); ++r)
-                finals.row({rho, kModels[m], std::to_string(r), fmt("%.6g", c.final_loss[r]),
-                            fmt("%.6g", c.baseline[r]), fmt("%.6g", c.gate_tv[r])});
+                finals.row({rho, kModels[m], std::to_string(r), num("%.6g", c.final_loss[r]),
+                            num("%.6g", c.baseline[r]), num("%.6g", c.gate_tv[r])});
             for (size_t g = 0; g < c.mean_gate.size(); ++g)
                 for (size_t e = 0; e < c.mean_gate[g].size(); ++e)
-                    gates.row({rho, kModels[m], std::to_string(g + 1), std::to_string(e + 1), fmt("%.6g", c.mean_gate[g][e])});
+                    gates.row({rho, kModels[m], std::to_string(g + 1), std::to_string(e + 1), num("%.6g", c.mean_gate[g][e])});
             median.series.push_back(med);
             sorted.series.push_back(fin);
         }
@@ -134,7 +126,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (size_t i = 0; i < o.rhos.size(); ++i)
         for (size_t g = 0; g < rep.cells[i][2].mean_gate.size(); ++g) {
             for (double w : rep.cells[i][2].mean_gate[g]) map.values.push_back(float(w));
-            map.row_labels.push_back("rho " + fmt("%.1f", o.rhos[i]) + " task " + std::to_string(g + 1));
+            map.row_labels.push_back("rho " + num("%.1f", o.rhos[i]) + " task " + std::to_string(g + 1));
             map.rows++;
         }
     map.cols = map.rows ? int(map.values.size()) / map.rows : 0;

@@ -132,9 +132,7 @@ void train_run(const StudyOptions& o, double rho, uint64_t data_seed, uint64_t m
     Rng init(model_seed);
     Model model(mo, init);
     const NamedParams params = model.named_parameters();
-    AdamOptions adam_options;
-    adam_options.lr = o.lr;
-    Adam adam(vars_of(params), adam_options);
+    Adam adam(vars_of(params), o.lr);
 
     std::vector<double> curve;
     for (int step = 1; step <= o.steps; ++step) {

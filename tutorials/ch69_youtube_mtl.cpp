@@ -13,12 +13,6 @@
 using namespace minirec;
 using namespace minirec::ch69;
 
-static std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 // The main result: how well each serving score orders the held-out lists by true relevance.
 static void print_ranking(const Report& rep) {
     std::printf("## Serving without position: agreement with true relevance on %ld held-out rows\n\n",
@@ -48,28 +42,25 @@ static void print_positions(const Report& rep) {
 }
 
 static void print_claims(const Report& rep) {
-    auto row = [](const char* claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim, holds ? "yes" : "**no**", numbers.c_str());
-    };
     const std::vector<double>& w = rep.shallow.position_bias;
     int falls = 0, head_falls = 0;
     for (size_t k = 1; k < w.size(); ++k) falls += w[k] < w[k - 1], head_falls += k < 5 && w[k] < w[k - 1];
     std::vector<double> log_exam;
     for (double e : rep.exam) log_exam.push_back(std::log(e));
     std::printf("## The paper's claims in this run\n\n| claim | holds | numbers |\n|---|---|---|\n");
-    row("with the shallow tower the main model ranks closer to true relevance",
-        rep.shallow.pairwise > rep.baseline.pairwise,
-        fmt("%.4f", rep.shallow.pairwise) + " vs " + fmt("%.4f", rep.baseline.pairwise) + " pairwise; NDCG " +
-            fmt("%.4f", rep.shallow.ndcg) + " vs " + fmt("%.4f", rep.baseline.ndcg));
-    row("the learned position effect falls over positions 1-5", head_falls == 4,
-        std::to_string(head_falls) + " of 4 steps fall");
-    row("... and at every step down to position 10", falls == int(w.size()) - 1,
-        std::to_string(falls) + " of " + std::to_string(w.size() - 1) + " steps fall; w[10] - w[1] = " +
-            fmt("%.3f", w.back()));
-    row("it follows the planted examination curve (Pearson with log exam)", pearson(w, log_exam) > 0.9,
-        fmt("%.3f", pearson(w, log_exam)));
-    row("both rankers beat the logged order", rep.baseline.pairwise > rep.logged_pairwise,
-        fmt("%.4f", rep.logged_pairwise) + " logged");
+    print_claim("with the shallow tower the main model ranks closer to true relevance",
+                rep.shallow.pairwise > rep.baseline.pairwise,
+                num("%.4f", rep.shallow.pairwise) + " vs " + num("%.4f", rep.baseline.pairwise) + " pairwise; NDCG " +
+                    num("%.4f", rep.shallow.ndcg) + " vs " + num("%.4f", rep.baseline.ndcg));
+    print_claim("the learned position effect falls over positions 1-5", head_falls == 4,
+                std::to_string(head_falls) + " of 4 steps fall");
+    print_claim("... and at every step down to position 10", falls == int(w.size()) - 1,
+                std::to_string(falls) + " of " + std::to_string(w.size() - 1) + " steps fall; w[10] - w[1] = " +
+                    num("%.3f", w.back()));
+    print_claim("it follows the planted examination curve (Pearson with log exam)", pearson(w, log_exam) > 0.9,
+                num("%.3f", pearson(w, log_exam)));
+    print_claim("both rankers beat the logged order", rep.baseline.pairwise > rep.logged_pairwise,
+                num("%.4f", rep.logged_pairwise) + " logged");
     std::printf("\n");
 }
 

@@ -152,9 +152,7 @@ inline ModelReport train_and_evaluate(const Options& o, const datasets::Position
     mo.shallow_tower = with_tower;
     Rng init(splitmix64(o.seed + 1));        // the same initial main model for both variants
     YouTubeRanker model(mo, init);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(model.named_parameters()), ao);
+    Adam adam(vars_of(model.named_parameters()), o.lr);
     Rng rng(splitmix64(o.seed + 2));          // batch order and position dropout
 
     // The training loop: batch, forward with positions, two losses, backward, step.

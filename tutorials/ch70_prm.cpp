@@ -14,12 +14,6 @@
 using namespace minirec;
 using namespace minirec::ch70;
 
-static std::string fmt(const char* f, double x) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_results(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Re-ranking the initial list: expected clicks under the true click model (mean over %d worlds, "
                 "%d test lists each)\n\n",
@@ -58,11 +52,11 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (size_t w = 0; w < rep.reps.size(); ++w) {
         const Replicate& r = rep.reps[w];
         for (int m = 0; m < kNumOrders; ++m)
-            runs.row({std::to_string(w), kOrderNames[m], fmt("%.6g", r.clicks_at_k[m]), fmt("%.6g", r.clicks_list[m]),
-                      fmt("%.6g", r.topics_at_k[m])});
+            runs.row({std::to_string(w), kOrderNames[m], num("%.6g", r.clicks_at_k[m]), num("%.6g", r.clicks_list[m]),
+                      num("%.6g", r.topics_at_k[m])});
         for (int m = 0; m < kNumLearned; ++m)
             for (size_t e = 0; e < r.loss[size_t(m)].size(); ++e)
-                losses.row({std::to_string(w), kOrderNames[kPointwise + m], std::to_string(e + 1), fmt("%.6g", r.loss[size_t(m)][e])});
+                losses.row({std::to_string(w), kOrderNames[kPointwise + m], std::to_string(e + 1), num("%.6g", r.loss[size_t(m)][e])});
     }
     // Expected clicks of the top k for k = 1..K is not stored; the bar of each order is shown as a
     // line over the worlds instead: clicks@K per world.

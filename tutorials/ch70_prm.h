@@ -67,16 +67,8 @@ struct Replicate {
 struct StudyReport {
     std::vector<Replicate> reps;
     double seconds = 0.0;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += f(r) / double(reps.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(reps, f); }
+    template <class F> double min(F f) const { return min_over(reps, f); }
 };
 
 // One request as the re-rankers see it: the initial list (candidate indices in the ranker's
@@ -225,9 +217,7 @@ inline Replicate run_replicate(const StudyOptions& o, uint64_t seed) {
     for (const datasets::SlateRequest& q : d.requests) rows.push_back(make_row(d, q, dopt, o.ranker_noise, rng));
 
     Models m(o, F, rng);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);   // Adam is per parameter: one optimiser for all four
+    Adam adam(vars_of(m.named_parameters()), o.lr);   // Adam is per parameter: one optimiser for all four
     Replicate rep;
     rep.loss.assign(kNumLearned, {});
     long step = 0;
@@ -284,7 +274,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
         if (o.verbose) std::fprintf(stderr, "world %d/%d\n", r + 1, o.replicates);
-        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.reps.push_back(run_replicate(o, replicate_seed(o.seed, r)));
         const Replicate& x = rep.reps.back();
         if (o.verbose)
             std::fprintf(stderr, "  expected clicks@%d: initial %.4f  pointwise %.4f  PRM %.4f  oracle %.4f\n", o.top_k,

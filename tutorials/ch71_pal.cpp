@@ -12,12 +12,6 @@
 using namespace minirec;
 using namespace minirec::ch71;
 
-static std::string fmt(const char* f, double x) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_ranking(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Ranking by true relevance: graded NDCG@%d over all %d items per user (mean over %d worlds)\n\n",
                 o.ndcg_k, o.data.num_items, o.replicates);
@@ -65,21 +59,20 @@ static void print_curves(const StudyOptions& o, const StudyReport& rep) {
 
 static void print_claims(const StudyReport& rep) {
     const Level& l = rep.levels.back();
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     auto gap = [&](const Level& v, int a, int b) { return v.min([&](const Replicate& r) { return r.ndcg[a] - r.ndcg[b]; }); };
     std::printf("## The paper's claims in this run (ranker bias %.1f unless stated)\n\n| claim | holds | numbers |\n|---|---|---|\n",
                 l.ranker_bias);
-    row("PAL ranks by relevance better than position-unaware", gap(l, kPAL, kUnaware) > 0,
-        fmt("%.4f", l.ndcg(kPAL)) + " vs " + fmt("%.4f", l.ndcg(kUnaware)) + ", smallest gap " + fmt("%+.4f", gap(l, kPAL, kUnaware)));
-    row("PAL ranks by relevance better than position as feature", gap(l, kPAL, kPosFeature) > 0,
-        fmt("%.4f", l.ndcg(kPAL)) + " vs " + fmt("%.4f", l.ndcg(kPosFeature)) + ", smallest gap " + fmt("%+.4f", gap(l, kPAL, kPosFeature)));
-    row("PAL's ProbSeen recovers the planted curve better than raw CTR per slot", l.exam_error() < l.naive_error(),
-        "largest error " + fmt("%.3f", l.exam_error()) + " vs " + fmt("%.3f", l.naive_error()));
+    print_claim("PAL ranks by relevance better than position-unaware", gap(l, kPAL, kUnaware) > 0,
+                num("%.4f", l.ndcg(kPAL)) + " vs " + num("%.4f", l.ndcg(kUnaware)) + ", smallest gap " +
+                    num("%+.4f", gap(l, kPAL, kUnaware)));
+    print_claim("PAL ranks by relevance better than position as feature", gap(l, kPAL, kPosFeature) > 0,
+                num("%.4f", l.ndcg(kPAL)) + " vs " + num("%.4f", l.ndcg(kPosFeature)) + ", smallest gap " +
+                    num("%+.4f", gap(l, kPAL, kPosFeature)));
+    print_claim("PAL's ProbSeen recovers the planted curve better than raw CTR per slot", l.exam_error() < l.naive_error(),
+                "largest error " + num("%.3f", l.exam_error()) + " vs " + num("%.3f", l.naive_error()));
     const Level& f = rep.levels.front();
-    row("(not the paper's) with an unbiased logging ranker (bias " + fmt("%.1f", f.ranker_bias) + ") PAL still wins",
-        gap(f, kPAL, kUnaware) > 0, fmt("%.4f", f.ndcg(kPAL)) + " vs " + fmt("%.4f", f.ndcg(kUnaware)));
+    print_claim("(not the paper's) with an unbiased logging ranker (bias " + num("%.1f", f.ranker_bias) + ") PAL still wins",
+                gap(f, kPAL, kUnaware) > 0, num("%.4f", f.ndcg(kPAL)) + " vs " + num("%.4f", f.ndcg(kUnaware)));
     std::printf("\n");
 }
 
@@ -91,14 +84,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
         for (size_t r = 0; r < l.reps.size(); ++r) {
             const Replicate& x = l.reps[r];
             for (int m = 0; m < kNumModels; ++m)
-                runs.row({fmt("%.1f", l.ranker_bias), std::to_string(r), kModelNames[m], fmt("%.6g", x.ndcg[m]),
-                          fmt("%.6g", x.top_ctr[m]), fmt("%.6g", x.log_auc[m])});
+                runs.row({num("%.1f", l.ranker_bias), std::to_string(r), kModelNames[m], num("%.6g", x.ndcg[m]),
+                          num("%.6g", x.top_ctr[m]), num("%.6g", x.log_auc[m])});
             for (size_t k = 0; k < x.exam_true.size(); ++k)
-                curves.row({fmt("%.1f", l.ranker_bias), std::to_string(r), std::to_string(k + 1), fmt("%.6g", x.exam_true[k]),
-                            fmt("%.6g", x.exam_pal[k]), fmt("%.6g", x.exam_naive[k])});
+                curves.row({num("%.1f", l.ranker_bias), std::to_string(r), std::to_string(k + 1), num("%.6g", x.exam_true[k]),
+                            num("%.6g", x.exam_pal[k]), num("%.6g", x.exam_naive[k])});
         }
     const Level& l = rep.levels.back();
-    LineChart chart{"Examination per slot, relative to slot 1 (ranker bias " + fmt("%.1f", l.ranker_bias) + ")",
+    LineChart chart{"Examination per slot, relative to slot 1 (ranker bias " + num("%.1f", l.ranker_bias) + ")",
                     "slot", "exam_k / exam_1", {}, false, 560, 360};
     Series truth{"truth 1/k", {}, {}}, pal{"PAL ProbSeen", {}, {}}, naive{"naive CTR per slot", {}, {}};
     for (int k = 0; k < o.data.list_size; ++k) {

@@ -56,16 +56,8 @@ struct Replicate {
 struct Level {
     double ranker_bias = 0.0;
     std::vector<Replicate> reps;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += f(r) / double(reps.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(reps, f); }
+    template <class F> double min(F f) const { return min_over(reps, f); }
     double ndcg(int model) const { return mean([&](const Replicate& r) { return r.ndcg[model]; }); }
     // The largest gap over slots between PAL's examination curve and the truth, mean over replicates.
     double exam_error() const {
@@ -234,7 +226,7 @@ inline Replicate run_replicate(const StudyOptions& o, double ranker_bias, uint64
         const Var z[kNumModels] = {m.unaware(b.user_item, 2), m.pos_feature(b.user_item_pos, 3),
                                    log_sigmoid(m.pal.seen_logit(b.position)) + log_sigmoid(m.pal.ctr_logit(b.user_item))};
         for (int model = 0; model < kNumModels; ++model)
-            rep.log_auc[model] = auc(std::vector<float>(z[model].value().data(), z[model].value().data() + z[model].value().size()), y);
+            rep.log_auc[model] = auc(z[model].value().vec(), y);
     }
     const Tensor& beta = m.pal.seen.table.value();      // ProbSeen_k / ProbSeen_1
     const std::vector<double> ctr = datasets::ctr_by_position(d);   // the naive curve: CTR per slot
@@ -253,7 +245,7 @@ inline StudyReport run_study(const StudyOptions& o) {
         Level level;
         level.ranker_bias = o.ranker_biases[b];
         for (int r = 0; r < o.replicates; ++r) {   // replicate r sees the same users and items at every bias
-            level.reps.push_back(run_replicate(o, level.ranker_bias, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+            level.reps.push_back(run_replicate(o, level.ranker_bias, replicate_seed(o.seed, r)));
             const Replicate& x = level.reps.back();
             if (o.verbose)
                 std::fprintf(stderr, "ranker bias %.1f, replicate %d/%d: NDCG@%d unaware %.4f  pos-feature %.4f  PAL %.4f\n",

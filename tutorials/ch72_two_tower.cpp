@@ -13,12 +13,6 @@
 using namespace minirec;
 using namespace minirec::ch72;
 
-static std::string num(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 // ---- Part 1 tables --------------------------------------------------------------------------
 static void print_frequency(const FrequencyStudyOptions& o, const FrequencyReport& rep) {
     std::printf("## 1. Streaming frequency estimation (M = %d items, B = %d, switch at step %d of %d)\n\n",

@@ -337,9 +337,7 @@ inline RetrievalResult train_two_tower(const RetrievalData& d, const RetrievalOp
     mo.item.ids = d.num_items;
     for (TowerOptions* t : {&mo.query, &mo.item}) t->hidden = o.hidden, t->out = o.out, t->id_dim = o.id_dim;
     TwoTower model(mo, rng);
-    AdamOptions adam_options;
-    adam_options.lr = o.lr;
-    Adam adam(vars_of(model.named_parameters()), adam_options);
+    Adam adam(vars_of(model.named_parameters()), o.lr);
 
     FrequencyEstimatorOptions eo = o.estimator;
     if (eo.buckets <= 0) eo.buckets = std::max(1, d.num_items / 2);         // H = N/2: collisions happen

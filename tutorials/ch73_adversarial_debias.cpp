@@ -14,12 +14,6 @@
 using namespace minirec;
 using namespace minirec::ch73;
 
-static std::string fmt(const char* f, double x) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, x);
-    return buf;
-}
-
 static void print_models(const StudyOptions& o, const StudyReport& rep) {
     std::printf("## Ranking ads by true relevance, and the bias left behind (mean over %zu worlds)\n\n", rep.reps.size());
     std::printf("| model | corr with true t | min over worlds | top-%d%% relevance | corr with legacy error k | "
@@ -51,23 +45,20 @@ static void print_claims(const StudyReport& rep) {
     const auto probe = [](const Replicate& r) -> const std::vector<double>& { return r.probe_r2; };
     const auto legacy = [](const Replicate& r) -> const std::vector<double>& { return r.legacy_corr; };
     const auto top = [](const Replicate& r) -> const std::vector<double>& { return r.top_rel; };
-    auto row = [](const std::string& claim, bool holds, const std::string& numbers) {
-        std::printf("| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-    };
     const std::string name = rep.models[adv].name();
     std::printf("## The paper's claims in this run (%s)\n\n| claim | holds | numbers |\n|---|---|---|\n", name.c_str());
-    row("the naive model's representation carries position (probe R^2 well above the adversarial one's)",
-        gap(probe, naive, adv) > 0, "smallest gap " + fmt("%+.4f", gap(probe, naive, adv)));
-    row("the adversary removes position from Z_A better than position as a feature does", gap(probe, bypass, adv) > 0,
-        "smallest R^2 gap " + fmt("%+.4f", gap(probe, bypass, adv)));
-    row("less of the legacy ranker's error leaks into the ranking than with position as a feature",
-        gap(legacy, bypass, adv) > 0, "smallest corr gap " + fmt("%+.4f", gap(legacy, bypass, adv)));
-    row("ranks by true relevance better than the naive model, every world", gap(truth, adv, naive) > 0,
-        "smallest corr gap " + fmt("%+.4f", gap(truth, adv, naive)));
-    row("ranks by true relevance better than position as a feature, every world", gap(truth, adv, bypass) > 0,
-        "smallest corr gap " + fmt("%+.4f", gap(truth, adv, bypass)));
-    row("puts more relevant ads on top than position as a feature, every world", gap(top, adv, bypass) > 0,
-        "smallest gap " + fmt("%+.4f", gap(top, adv, bypass)));
+    print_claim("the naive model's representation carries position (probe R^2 well above the adversarial one's)",
+                gap(probe, naive, adv) > 0, "smallest gap " + num("%+.4f", gap(probe, naive, adv)));
+    print_claim("the adversary removes position from Z_A better than position as a feature does", gap(probe, bypass, adv) > 0,
+                "smallest R^2 gap " + num("%+.4f", gap(probe, bypass, adv)));
+    print_claim("less of the legacy ranker's error leaks into the ranking than with position as a feature",
+                gap(legacy, bypass, adv) > 0, "smallest corr gap " + num("%+.4f", gap(legacy, bypass, adv)));
+    print_claim("ranks by true relevance better than the naive model, every world", gap(truth, adv, naive) > 0,
+                "smallest corr gap " + num("%+.4f", gap(truth, adv, naive)));
+    print_claim("ranks by true relevance better than position as a feature, every world", gap(truth, adv, bypass) > 0,
+                "smallest corr gap " + num("%+.4f", gap(truth, adv, bypass)));
+    print_claim("puts more relevant ads on top than position as a feature, every world", gap(top, adv, bypass) > 0,
+                "smallest gap " + num("%+.4f", gap(top, adv, bypass)));
     std::printf("\n");
 }
 
@@ -77,8 +68,8 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     for (size_t w = 0; w < rep.reps.size(); ++w)
         for (size_t m = 0; m < rep.models.size(); ++m) {
             const Replicate& r = rep.reps[w];
-            runs.row({std::to_string(w), rep.models[m].name(), fmt("%g", rep.models[m].lambda), fmt("%.6g", r.truth_corr[m]),
-                      fmt("%.6g", r.legacy_corr[m]), fmt("%.6g", r.top_rel[m]), fmt("%.6g", r.probe_r2[m]), fmt("%.6g", r.log_auc[m])});
+            runs.row({std::to_string(w), rep.models[m].name(), num("%g", rep.models[m].lambda), num("%.6g", r.truth_corr[m]),
+                      num("%.6g", r.legacy_corr[m]), num("%.6g", r.top_rel[m]), num("%.6g", r.probe_r2[m]), num("%.6g", r.log_auc[m])});
         }
     // Against lambda: position as a feature is lambda = 0; the naive model is left out (no bypass).
     LineChart chart{"Adversarial de-biasing against lambda (mean over worlds)", "log10(1 + lambda)", "value", {}, false, 600, 380};

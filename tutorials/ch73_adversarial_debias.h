@@ -152,16 +152,8 @@ struct StudyReport {
     std::vector<ModelSpec> models;
     std::vector<Replicate> reps;
     double seconds = 0.0;
-    template <class F> double mean(F f) const {
-        double s = 0.0;
-        for (const Replicate& r : reps) s += f(r) / double(reps.size());
-        return s;
-    }
-    template <class F> double min(F f) const {
-        double m = 1e300;
-        for (const Replicate& r : reps) m = std::min(m, double(f(r)));
-        return m;
-    }
+    template <class F> double mean(F f) const { return mean_over(reps, f); }
+    template <class F> double min(F f) const { return min_over(reps, f); }
 };
 
 inline std::vector<ModelSpec> model_specs(const StudyOptions& o) {
@@ -186,8 +178,6 @@ inline Batch gather(const World& w, const std::vector<Event>& events, const std:
     }
     return out;
 }
-
-inline std::vector<float> values(const Var& v) { return std::vector<float>(v.value().data(), v.value().data() + v.value().size()); }
 
 inline double pearson(const std::vector<float>& a, const std::vector<double>& b) {
     double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
@@ -218,9 +208,7 @@ inline double probe_r2(AdversarialNet& net, const World& w, const StudyOptions& 
     }
     const int R = z_items.dim(1);
     AdversarialNet probe_shape(net.options, rng);                         // only its Bias net is used
-    AdamOptions ao;
-    ao.lr = 0.01;
-    Adam adam(vars_of(probe_shape.adversary_parameters()), ao);
+    Adam adam(vars_of(probe_shape.adversary_parameters()), 0.01);
     auto inputs = [&](const std::vector<Event>& ev, const std::vector<int>& rows, Tensor* z, Tensor* b) {
         *z = Tensor({int(rows.size()), R});
         *b = Tensor({int(rows.size()), 1});
@@ -300,13 +288,13 @@ inline Replicate run_replicate(const StudyOptions& o, const std::vector<ModelSpe
     std::vector<int> test_rows(w.test.size());
     std::iota(test_rows.begin(), test_rows.end(), 0);
     const Batch test = gather(w, w.test, test_rows);
-    const std::vector<float> test_y = values(constant(test.click));
+    const std::vector<float> test_y = test.click.vec();
     for (AdversarialNet& net : nets) {
         std::vector<float> score, logged;
         {
             NoGrad no_grad;
-            score = values(net.prediction_logit(net.representation(constant(w.x))));      // serving: Z_Y
-            logged = values(net.click_logit(net.representation(constant(test.x)), constant(test.b)));
+            score = net.prediction_logit(net.representation(constant(w.x))).value().vec();      // serving: Z_Y
+            logged = net.click_logit(net.representation(constant(test.x)), constant(test.b)).value().vec();
         }
         rep.truth_corr.push_back(pearson(score, w.truth));
         rep.legacy_corr.push_back(pearson(score, w.legacy));
@@ -333,7 +321,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     rep.models = model_specs(o);
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.reps.push_back(run_replicate(o, rep.models, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.reps.push_back(run_replicate(o, rep.models, replicate_seed(o.seed, r)));
         const Replicate& x = rep.reps.back();
         if (o.verbose) {
             std::fprintf(stderr, "world %d/%d: corr with truth", r + 1, o.replicates);

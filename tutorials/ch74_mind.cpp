@@ -14,12 +14,6 @@
 using namespace minirec;
 using namespace minirec::ch74;
 
-static std::string num(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 static void print_report(const StudyOptions& o, const Report& rep) {
     const WorldOptions& w = o.world;
     std::printf("## Retrieval over the whole catalogue\n\n");
@@ -146,10 +140,7 @@ int main(int argc, char** argv) {
             i = j + 1;
         }
     }
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch74_mind: --data is not supported (this chapter's world is synthetic)\n");
-        return 2;
-    }
+    flags.refuse_data("this chapter's world is synthetic");
     o.world.seed = flags.seed;
     o.epochs = flags.epochs;
     if (flags.quick) apply_quick(o);

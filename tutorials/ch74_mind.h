@@ -308,10 +308,7 @@ inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const St
     r.spec = spec;
     const bool routing = spec.mind && spec.interests > 1;
     if (routing) r.rand_index_untrained = routing_rand_index(m, w);
-    const NamedParams params = m.named_parameters();
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(params), ao);
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const int n_items = w.opt.items();
     const int steps = (int(w.train.size()) + o.batch - 1) / o.batch;
     Progress progress(o.epochs, steps, o.verbose ? Progress::Mode::automatic : Progress::Mode::quiet);

@@ -152,9 +152,7 @@ inline std::vector<float> train_lr(const World& w, int ads, int features, bool b
                                    uint64_t seed) {
     Rng rng(seed);
     CtrLR model(ads, features, rng);
-    AdamOptions ao;
-    ao.lr = t.lr;
-    Adam adam(vars_of(model.named_parameters()), ao);
+    Adam adam(vars_of(model.named_parameters()), t.lr);
     const Samples& s = w.train;
     const int n = int(s.ad.size());
     const LrSchedule schedule = LrSchedule::cosine(t.lr, long((n + t.batch - 1) / t.batch) * t.epochs);
@@ -262,7 +260,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.worlds; ++r) {
-        rep.worlds.push_back(run_world(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
+        rep.worlds.push_back(run_world(o, replicate_seed(o.seed, r)));
         const WorldResult& w = rep.worlds.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d  tau(AUC, revenue) %.3f  tau(csAUC, revenue) %.3f\n", r + 1, o.worlds,
