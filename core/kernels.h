@@ -56,8 +56,10 @@ struct KernelTable {
     // GELU (the erf form of BERT) and its derivative, one pass each:
     //   gelu:          y = x Phi(x),                       Phi(x) = (1 + erf(x / sqrt 2)) / 2
     //   gelu_backward: dx = dy (Phi(x) + x phi(x)),        phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
+    //                  and y = x Phi(x) when y is not null (for a fused op that did not keep y:
+    //                  Phi, the erf, is computed once for both)
     void (*gelu)(float* y, const float* x, size_t n);
-    void (*gelu_backward)(float* dx, const float* x, const float* dy, size_t n);
+    void (*gelu_backward)(float* dx, float* y, const float* x, const float* dy, size_t n);
     // The forward pass of a Linear layer: y (n x out) = x (n x in) w (in x out) + b, with b
     // (out floats, or null) added to every row as the GEMM writes its tiles, not in a pass of its own.
     void (*linear_forward)(float* y, const float* x, const float* w, const float* b, int n, int in, int out);
@@ -117,8 +119,8 @@ inline void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const fl
 inline void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
     active().linear_forward(y, x, w, b, n, in, out);
 }
-inline void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
-    active().gelu_backward(dx, x, dy, n);
+inline void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
+    active().gelu_backward(dx, y, x, dy, n);
 }
 inline void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
     active().adam(p, m, v, g, n, c);

@@ -458,16 +458,18 @@ TARGET_AVX2 inline __m256 gelu_cdf8(__m256 x) {  // Phi(x) = 0.5 (1 + erf(x / sq
     return _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 struct Gelu { TARGET_AVX2 __m256 operator()(__m256 x) const { return _mm256_mul_ps(x, gelu_cdf8(x)); } };
-struct GeluBackward {  // dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
-    TARGET_AVX2 __m256 operator()(__m256 x, __m256 dy) const {
-        const __m256 pdf = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(x, x)));
-        const __m256 xs = _mm256_mul_ps(x, _mm256_set1_ps(0.39894228040143268f));
-        return _mm256_mul_ps(dy, _mm256_add_ps(gelu_cdf8(x), _mm256_mul_ps(xs, pdf)));
-    }
-};
 TARGET_AVX2 void gelu(float* y, const float* x, size_t n) { map_unary(y, x, n, Gelu{}); }
-TARGET_AVX2 void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
-    map_binary(dx, x, dy, n, GeluBackward{});
+
+// dx = dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi); and y = x Phi(x) if y is wanted.
+TARGET_AVX2 void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
+    for (size_t i = 0; i < n; i += W) {
+        const __m256i m = lanes_below(static_cast<long>(n - i));
+        const __m256 xv = _mm256_maskload_ps(x + i, m), cdf = gelu_cdf8(xv);
+        const __m256 pdf = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(xv, xv)));
+        const __m256 xs = _mm256_mul_ps(xv, _mm256_set1_ps(0.39894228040143268f));
+        if (y) _mm256_maskstore_ps(y + i, m, _mm256_mul_ps(xv, cdf));
+        _mm256_maskstore_ps(dx + i, m, _mm256_mul_ps(_mm256_maskload_ps(dy + i, m), _mm256_add_ps(cdf, _mm256_mul_ps(xs, pdf))));
+    }
 }
 
 // Layer normalisation (see kernels.h), a row at a time: three short passes over a row that stays

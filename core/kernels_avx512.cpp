@@ -440,16 +440,18 @@ TARGET_AVX512 inline __m512 gelu_cdf16(__m512 x) {  // Phi(x) = 0.5 (1 + erf(x /
     return _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 struct Gelu { TARGET_AVX512 __m512 operator()(__m512 x) const { return _mm512_mul_ps(x, gelu_cdf16(x)); } };
-struct GeluBackward {  // dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
-    TARGET_AVX512 __m512 operator()(__m512 x, __m512 dy) const {
-        const __m512 pdf = exp16(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x)));
-        const __m512 xs = _mm512_mul_ps(x, _mm512_set1_ps(0.39894228040143268f));
-        return _mm512_mul_ps(dy, _mm512_add_ps(gelu_cdf16(x), _mm512_mul_ps(xs, pdf)));
-    }
-};
 TARGET_AVX512 void gelu(float* y, const float* x, size_t n) { map_unary(y, x, n, Gelu{}); }
-TARGET_AVX512 void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
-    map_binary(dx, x, dy, n, GeluBackward{});
+
+// dx = dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi); and y = x Phi(x) if y is wanted.
+TARGET_AVX512 void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
+    for (size_t i = 0; i < n; i += W) {
+        const __mmask16 m = n - i >= W ? __mmask16(0xFFFF) : tail_mask(n - i);
+        const __m512 xv = _mm512_maskz_loadu_ps(m, x + i), cdf = gelu_cdf16(xv);
+        const __m512 pdf = exp16(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(xv, xv)));
+        const __m512 xs = _mm512_mul_ps(xv, _mm512_set1_ps(0.39894228040143268f));
+        if (y) _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(xv, cdf));
+        _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i), _mm512_add_ps(cdf, _mm512_mul_ps(xs, pdf))));
+    }
 }
 
 // Layer normalisation (see kernels.h), a row at a time: three short passes over a row that stays

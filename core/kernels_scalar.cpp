@@ -118,11 +118,13 @@ constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143
 void gelu(float* y, const float* x, size_t n) {
     for (size_t i = 0; i < n; ++i) y[i] = x[i] * (0.5f * (1.0f + std::erf(x[i] * kInvSqrt2)));
 }
-void gelu_backward(float* dx, const float* x, const float* dy, size_t n) {
+void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
     for (size_t i = 0; i < n; ++i) {
-        const float cdf = 0.5f * (1.0f + std::erf(x[i] * kInvSqrt2));
-        const float pdf = std::exp(-0.5f * (x[i] * x[i]));
-        dx[i] = dy[i] * (cdf + x[i] * kInvSqrt2Pi * pdf);
+        const float xi = x[i];  // dx may alias x or dy
+        const float cdf = 0.5f * (1.0f + std::erf(xi * kInvSqrt2));
+        const float pdf = std::exp(-0.5f * (xi * xi));
+        if (y) y[i] = xi * cdf;
+        dx[i] = dy[i] * (cdf + xi * kInvSqrt2Pi * pdf);
     }
 }
 

@@ -268,7 +268,7 @@ Var gelu(const Var& x) {
     Var r = make_result(std::move(y), {x}, "gelu");
     r.set_backward([x](const Tensor& gy) {
         Tensor gx = Tensor::uninitialized(x.shape());
-        kernels::gelu_backward(gx.data(), x.value().data(), gy.data(), x.size());
+        kernels::gelu_backward(gx.data(), nullptr, x.value().data(), gy.data(), x.size());
         x.accumulate_grad(std::move(gx));
     });
     return r;

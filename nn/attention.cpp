@@ -251,8 +251,8 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 // ---- The feed-forward network as one op ------------------------------------------------------
 // Per block of R rows (R x F floats per buffer: 256 KiB for R = 256, F = 256):
 //   forward:  u = x W1 + b1 (kept),  a = GELU(u),  y = a W2 + b2
-//   backward: a = GELU(u) (again);  dW2 += a^T gy;  db2 += 1^T gy;  du = (gy W2^T) GELU'(u);
-//             dW1 += x^T du;  db1 += 1^T du;  dx = du W1^T
+//   backward: da = gy W2^T;  du = da GELU'(u) and a = GELU(u) again (one kernel, one erf);
+//             dW2 += a^T gy;  db2 += 1^T gy;  dW1 += x^T du;  db1 += 1^T du;  dx = du W1^T
 // Op by op, each (n, F) tensor (u, a, their gradients) would be written to memory and read back
 // two or three times; block by block they stay in L2 between the steps.
 constexpr int kFfnRows = 256;
@@ -293,11 +293,10 @@ Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
             const float* u = U.data() + static_cast<size_t>(r0) * F;
             const float* g = gy.data() + static_cast<size_t>(r0) * Dout;
             const float* xb = x.value().data() + static_cast<size_t>(r0) * D;
-            kernels::gelu(a.data(), u, static_cast<size_t>(R) * F);                                // a = GELU(u)
+            kernels::sgemm(false, true, R, F, Dout, 1.0f, g, Dout, W2, Dout, 0.0f, du.data(), F);  // da = gy W2^T
+            kernels::gelu_backward(du.data(), a.data(), u, du.data(), static_cast<size_t>(R) * F);  // du; a = GELU(u)
             kernels::sgemm(true, false, F, Dout, R, 1.0f, a.data(), F, g, Dout, beta, dW2.data(), Dout);  // a^T gy
             kernels::sgemm(false, false, 1, Dout, R, 1.0f, ones.data(), R, g, Dout, 1.0f, db2.data(), Dout);
-            kernels::sgemm(false, true, R, F, Dout, 1.0f, g, Dout, W2, Dout, 0.0f, du.data(), F);  // gy W2^T
-            kernels::gelu_backward(du.data(), u, du.data(), static_cast<size_t>(R) * F);            // du
             kernels::sgemm(true, false, D, F, R, 1.0f, xb, D, du.data(), F, beta, dW1.data(), F);  // x^T du
             kernels::sgemm(false, false, 1, F, R, 1.0f, ones.data(), R, du.data(), F, 1.0f, db1.data(), F);
             kernels::sgemm(false, true, R, D, F, 1.0f, du.data(), F, W1, F, 0.0f,

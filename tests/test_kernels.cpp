@@ -458,7 +458,7 @@ TEST_CASE("gelu and gelu_backward agree with the scalar path") {
     const std::vector<float> xs = sweep(-30.0f, 30.0f, 5003, rng);
     std::vector<float> dy(xs.size());
     for (float& g : dy) g = rng.uniform(-2.0f, 2.0f);
-    std::vector<float> y(xs.size()), r(xs.size());
+    std::vector<float> y(xs.size()), r(xs.size()), a(xs.size());
     for (const KernelTable* t : simd_paths()) {
         CAPTURE(t->name);
         t->gelu(y.data(), xs.data(), xs.size());
@@ -467,8 +467,14 @@ TEST_CASE("gelu and gelu_backward agree with the scalar path") {
         for (size_t i = 0; i < xs.size(); ++i)
             bad += !(std::fabs(y[i] - r[i]) <= 2 * kMaxRelError * (std::fabs(xs[i]) + std::fabs(r[i])) + 1e-30);
         CHECK(bad == 0);
-        t->gelu_backward(y.data(), xs.data(), dy.data(), xs.size());
-        s.gelu_backward(r.data(), xs.data(), dy.data(), xs.size());
+        std::vector<float> g(xs.size());  // GELU(x), written on the side
+        t->gelu_backward(y.data(), g.data(), xs.data(), dy.data(), xs.size());
+        s.gelu_backward(r.data(), nullptr, xs.data(), dy.data(), xs.size());
+        s.gelu(a.data(), xs.data(), xs.size());
+        int bad_y = 0;
+        for (size_t i = 0; i < xs.size(); ++i)
+            bad_y += !(std::fabs(g[i] - a[i]) <= 2 * kMaxRelError * (std::fabs(xs[i]) + std::fabs(a[i])) + 1e-30);
+        CHECK(bad_y == 0);
         bad = 0;
         for (size_t i = 0; i < xs.size(); ++i)
             bad += !(std::fabs(y[i] - r[i]) <= 2 * kMaxRelError * std::fabs(dy[i]) * (1 + std::fabs(xs[i])) + 1e-30);
@@ -482,7 +488,7 @@ TEST_CASE("gelu and gelu_backward agree with the scalar path") {
     for (const KernelTable* t : all_paths()) {
         CAPTURE(t->name);
         t->gelu(g4, x4, 4);
-        t->gelu_backward(d4, x4, one, 4);
+        t->gelu_backward(d4, nullptr, x4, one, 4);
         CHECK(g4[0] == 0.0f);
         CHECK(g4[1] == doctest::Approx(10.0f));
         CHECK(std::fabs(g4[2]) < 1e-20f);
