@@ -257,6 +257,15 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 // two or three times; block by block they stay in L2 between the steps.
 constexpr int kFfnRows = 256;
 
+// A (rows, cols) matrix as (cols, rows).
+static Tensor transposed(const Tensor& w) {
+    const int rows = w.dim(0), cols = w.dim(1);
+    Tensor t = Tensor::uninitialized({cols, rows});
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) t.data()[static_cast<size_t>(j) * rows + i] = w.data()[static_cast<size_t>(i) * cols + j];
+    return t;
+}
+
 Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
     const int D = ffn1.in_features(), F = ffn1.out_features(), Dout = ffn2.out_features();
     if (ffn2.in_features() != F)
@@ -283,7 +292,8 @@ Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
     std::vector<Var> parents = with_params(x, ffn1, ffn2);
     Var r = make_result(std::move(y), parents, "gelu_ffn");
     r.set_backward([x, l1 = ffn1, l2 = ffn2, U = std::move(U), n, D, F, Dout](const Tensor& gy) {
-        const float *W1 = l1.weight.value().data(), *W2 = l2.weight.value().data();
+        // W1^T (F, D) and W2^T (Dout, F), transposed once here rather than once per block.
+        const Tensor W1t = transposed(l1.weight.value()), W2t = transposed(l2.weight.value());
         Tensor dx = Tensor::uninitialized(x.shape()), dW1 = Tensor::uninitialized(l1.weight.shape()),
                dW2 = Tensor::uninitialized(l2.weight.shape()), db1(Shape{F}), db2(Shape{Dout});
         std::vector<float> a(static_cast<size_t>(kFfnRows) * F), du(a.size()), ones(kFfnRows, 1.0f);
@@ -293,13 +303,13 @@ Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
             const float* u = U.data() + static_cast<size_t>(r0) * F;
             const float* g = gy.data() + static_cast<size_t>(r0) * Dout;
             const float* xb = x.value().data() + static_cast<size_t>(r0) * D;
-            kernels::sgemm(false, true, R, F, Dout, 1.0f, g, Dout, W2, Dout, 0.0f, du.data(), F);  // da = gy W2^T
+            kernels::sgemm(false, false, R, F, Dout, 1.0f, g, Dout, W2t.data(), F, 0.0f, du.data(), F);  // da = gy W2^T
             kernels::gelu_backward(du.data(), a.data(), u, du.data(), static_cast<size_t>(R) * F);  // du; a = GELU(u)
             kernels::sgemm(true, false, F, Dout, R, 1.0f, a.data(), F, g, Dout, beta, dW2.data(), Dout);  // a^T gy
             kernels::sgemm(false, false, 1, Dout, R, 1.0f, ones.data(), R, g, Dout, 1.0f, db2.data(), Dout);
             kernels::sgemm(true, false, D, F, R, 1.0f, xb, D, du.data(), F, beta, dW1.data(), F);  // x^T du
             kernels::sgemm(false, false, 1, F, R, 1.0f, ones.data(), R, du.data(), F, 1.0f, db1.data(), F);
-            kernels::sgemm(false, true, R, D, F, 1.0f, du.data(), F, W1, F, 0.0f,
+            kernels::sgemm(false, false, R, D, F, 1.0f, du.data(), F, W1t.data(), D, 0.0f,
                            dx.data() + static_cast<size_t>(r0) * D, D);                             // du W1^T
         }
         x.accumulate_grad(std::move(dx));
