@@ -157,7 +157,10 @@ void register_all() {
         {"ffn2_dw", true, false, 256, 64, 6400},        {"qkv_fwd", false, false, 6400, 192, 64},
         {"qkv_dx", false, true, 6400, 64, 192},         {"qkv_dw", true, false, 64, 192, 6400},
         {"attn_s", false, true, 50, 50, 32},            {"attn_pv", false, false, 50, 32, 50},
-        {"attn_dv", true, false, 50, 32, 50},        {"logits_fwd", false, true, 1280, 1702, 64},
+        {"attn_dv", true, false, 50, 32, 50},           {"tt_user1_fwd", false, false, 512, 128, 160},
+        {"tt_user1_dx", false, true, 512, 160, 128},    {"tt_user1_dw", true, false, 160, 128, 512},
+        {"tt_logits", false, true, 512, 512, 64},       {"ffnblk_fwd", false, false, 256, 256, 64},
+        {"ffnblk_da", false, false, 256, 256, 64},      {"ffnblk_dw1", true, false, 64, 256, 256},       {"tt_logits_du", false, false, 512, 64, 512},        {"logits_fwd", false, true, 1280, 1702, 64},
         {"logits_dh", false, false, 1280, 64, 1702},    {"logits_dE", true, false, 1702, 64, 1280}};
     for (const TShape& s : tshapes) {
         benchmark::RegisterBenchmark((std::string("train/minirec/") + s.what).c_str(), bm_sgemm_t, s.ta,

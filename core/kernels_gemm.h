@@ -42,11 +42,12 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
 // over a small result (K >= 16 M and K >= 16 N: the weight gradients x^T dy of a layer over a
 // batch of tokens, where the blocked driver would pack all of dy to use each value M / mr times;
 // measured on BERT4Rec's FFN, 64 x 256 over K = 6400: 61 GFLOP/s packed, 110-125 in place) and
-// for small products. For wide products (BERT4Rec's FFN forward, its 1702 logits) packing wins.
+// for products of at most 2^23 multiply-adds (a block of 256 rows of that FFN: its x^T du, 64 x
+// 256 over 256 rows, 65-73 GFLOP/s packed, 115-125 in place). For wide products over many rows
+// (BERT4Rec's QKV projection over 6400 tokens, its 1702 logits) packing wins.
 constexpr int kSmallKc = 256;
 inline bool use_small_gemm(int M, int N, int K) {
-    return N <= 64 || (K >= 16 * M && K >= 16 * N) ||
-           (K <= kSmallKc && static_cast<long>(M) * N * K <= 64L * 64 * 64);
+    return N <= 64 || (K >= 16 * M && K >= 16 * N) || static_cast<long>(M) * N * K <= (1L << 23);
 }
 
 // op(B) as a row-major K x N matrix with leading dimension *ld: B itself when not transposed,

@@ -152,9 +152,11 @@ TEST_CASE("every kernel table names its ISA") {
 TEST_CASE("sgemm: every SIMD path agrees with the scalar reference") {
     Rng rng(7);
     struct Size { int M, N, K; };
-    // Odd sizes, sizes that cross the mc (192), kc (256) and nc (2048) blocks, and a model shape.
+    // Odd sizes, sizes that cross the mc (192), kc (256) and nc (2048) blocks of the packed path
+    // (products of more than 2^23 multiply-adds with N > 64, see use_small_gemm), a model shape.
     const Size sizes[] = {{1, 1, 1}, {7, 13, 5},   {65, 33, 129}, {12, 32, 1}, {13, 33, 17},
-                          {200, 40, 300}, {3, 2100, 3}, {256, 512, 256}};
+                          {200, 40, 300}, {3, 2100, 3}, {256, 512, 256}, {200, 2100, 41},
+                          {300, 100, 600}};
     for (const KernelTable* t : simd_paths())
         for (const Size& s : sizes)
             for (int trans = 0; trans < 4; ++trans)
