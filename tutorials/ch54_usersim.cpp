@@ -3,6 +3,7 @@
 // feedback (skip / click / buy) three ways and score the simulators on held-out users.
 // Markdown tables on stdout; CSV and an SVG of the validation curves under --out.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
