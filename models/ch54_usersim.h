@@ -139,9 +139,9 @@ inline Var discriminator_loss(Discriminator& d, const SimBatch& b, const Var& ge
     return l1 + l2 + softmax_cross_entropy(fake, shifted);
 }
 
-// L_G = log P_fake(s, G(s)) + alpha ||G(s) - e_a||^2, averaged over the batch. G(s) does not
-// flow through D's state encoder, so we run that without a graph: G's gradients are the same, and
-// we skip a backward pass through D's GRU whose gradients the caller would discard.
+// L_G = log P_fake(s, G(s)) + alpha ||G(s) - e_a||^2, averaged over the batch. D's state encoding
+// p^D does not depend on G(s), so we compute it without a graph: G's gradients are the same, and we
+// skip a backward pass through D's GRU whose gradients the caller would discard anyway.
 inline Var generator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K, float alpha) {
     Var p;
     {

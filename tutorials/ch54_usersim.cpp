@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
                                 "skip/click/buy, against a supervised classifier, on simulated shoppers.");
     Options o;
     int runs = 2;
-    std::string users = "100,300";
+    std::string users = "100,200";
     flags.epochs = o.epochs;
     flags.add("runs", &runs, "worlds (seeds seed, seed+1, ...) per training-set size");
     flags.add("users", &users, "comma-separated numbers of training users (20 logged steps each)");

@@ -61,8 +61,8 @@ inline std::vector<float> normalised(std::vector<float> v) {
 
 // The feedback distribution for utility r: softmax(0, 4r - 1.5, 6r - 3.5).
 inline void true_feedback_probs(float r, float* p) {
-    const double z[kFeedbackTypes] = {0.0, 4.0 * r - 1.5, 6.0 * r - 3.5};
-    double m = std::max({z[0], z[1], z[2]}), s = 0.0, e[kFeedbackTypes];
+    const double z[kFeedbackTypes] = {0.0, 4.0 * r - 1.5, 6.0 * r - 3.5}, m = std::max({z[0], z[1], z[2]});
+    double e[kFeedbackTypes], s = 0.0;
     for (int k = 0; k < kFeedbackTypes; ++k) s += e[k] = std::exp(z[k] - m);
     for (int k = 0; k < kFeedbackTypes; ++k) p[k] = float(e[k] / s);
 }
@@ -75,10 +75,7 @@ inline World make_world(const WorldOptions& o, uint64_t seed) {
     const float sd = std::sqrt(float(D));
     World w{o, {}, std::vector<float>(size_t(o.num_items) * D), {}, {}, {}};
     std::vector<std::vector<float>> centres(size_t(o.clusters), std::vector<float>(size_t(D)));
-    for (std::vector<float>& c : centres) {
-        for (float& x : c) x = rng.normal();
-        c = normalised(c);
-    }
+    for (std::vector<float>& c : centres) c = normalised(Tensor::normal({D}, rng).vec());
     std::vector<std::vector<int>> members(size_t(o.clusters));
     std::vector<float> q(w.embedding.size());  // (num_items, D): the true item vectors
     for (int i = 0; i < o.num_items; ++i) {
@@ -131,9 +128,8 @@ inline World make_world(const WorldOptions& o, uint64_t seed) {
     return w;
 }
 
-// ---- The logs as tensors ----------------------------------------------------------------------
-// Every (state, next item, feedback) example of a set of sessions, embedded once: example (s, t)
-// has the state items [t - N, t) of session s, and item t as its target.
+// ---- The logs as tensors: every example of a set of sessions, embedded once -------------------
+// Example (s, t) has the state items [t - N, t) of session s, and item t as its target.
 struct Logs {
     SimBatch all;                   // (n, N, D), (n, N, K), (n, D), (n)
     std::vector<int> next;          // (n) the next item's id
@@ -143,11 +139,7 @@ struct Logs {
 inline Logs logs_of(const World& w, const std::vector<Session>& sessions) {
     const int N = w.o.history, D = w.o.dim, K = kFeedbackTypes;
     const int n = int(sessions.size()) * w.o.steps;
-    Logs l;
-    l.all.size = n;
-    l.all.state_items = Tensor::zeros({n, N, D});
-    l.all.state_feedback = Tensor::zeros({n, N, K});
-    l.all.next_item = Tensor::zeros({n, D});
+    Logs l{{n, Tensor::zeros({n, N, D}), Tensor::zeros({n, N, K}), Tensor::zeros({n, D}), {}}, {}, {}};
     auto embed = [&](int item, float* to) { std::copy_n(&w.embedding[size_t(item) * D], D, to); };
     size_t r = 0;
     for (const Session& s : sessions)
@@ -166,36 +158,33 @@ inline Logs logs_of(const World& w, const std::vector<Session>& sessions) {
 
 // A mini-batch: the given rows of every tensor.
 inline SimBatch rows_of(const SimBatch& all, const std::vector<int>& rows) {
-    const Ids ids(rows.begin(), rows.end());
     auto pick = [&](const Tensor& t) {  // (n, ...) -> (B, ...)
         Shape shape = t.shape();
-        const Tensor picked = gather_rows(constant(t.reshape({shape[0], int(t.size()) / shape[0]})), ids).value();
-        shape[0] = int(ids.size());
-        return picked.reshape(shape);
+        const size_t row = t.size() / size_t(shape[0]);
+        shape[0] = int(rows.size());
+        Tensor picked = Tensor::uninitialized(shape);
+        for (size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + size_t(rows[r]) * row, row, picked.data() + r * row);
+        return picked;
     };
-    SimBatch b{int(ids.size()), pick(all.state_items), pick(all.state_feedback), pick(all.next_item), {}};
+    SimBatch b{int(rows.size()), pick(all.state_items), pick(all.state_feedback), pick(all.next_item), {}};
     for (int r : rows) b.feedback.push_back(all.feedback[size_t(r)]);
     return b;
 }
 
 // ---- Scoring a simulator ----------------------------------------------------------------------
 struct Scores {
-    double accuracy = 0.0;  // argmax feedback == logged feedback
-    double logloss = 0.0;   // -mean log p(logged feedback)
+    double accuracy = 0.0, logloss = 0.0;  // P(argmax == logged feedback); -mean log p(logged feedback)
 };
 
 // probs (n, K) against the logged feedback (n).
 inline Scores score(const std::vector<float>& probs, const Ids& feedback) {
-    Scores s;
-    const int K = kFeedbackTypes;
+    double hits = 0.0, loss = 0.0;
     for (size_t i = 0; i < feedback.size(); ++i) {
-        const float* p = &probs[i * K];
-        s.accuracy += int(std::max_element(p, p + K) - p) == feedback[i];
-        s.logloss -= std::log(std::max(1e-7f, p[feedback[i]]));
+        const float* p = &probs[i * kFeedbackTypes];
+        hits += int(std::max_element(p, p + kFeedbackTypes) - p) == feedback[i];
+        loss -= std::log(std::max(1e-7f, p[feedback[i]]));
     }
-    s.accuracy /= double(feedback.size());
-    s.logloss /= double(feedback.size());
-    return s;
+    return {hits / double(feedback.size()), loss / double(feedback.size())};
 }
 
 enum ModelKind { kSupervised, kUserSim, kNoAugment, kNumModels };
@@ -222,9 +211,9 @@ struct RunReport {
     std::vector<double> valid_curve[kNumModels];  // validation logloss per epoch
 };
 
-// The simulator's predicted feedback distributions (n, K) on a set of logs, and their scores.
-inline Scores evaluate(Discriminator& d, const Logs& logs) {
-    return score(feedback_probs(d, logs.all, kFeedbackTypes).vec(), logs.all.feedback);
+// The scores of the simulator's feedback distributions (n, K) on a set of logs.
+inline Scores evaluate(Discriminator& d, const Logs& l) {
+    return score(feedback_probs(d, l.all, kFeedbackTypes).vec(), l.all.feedback);
 }
 
 // How well the generator imitates the logging recommender: distance of G(s) to the real next item's
@@ -238,11 +227,7 @@ inline void score_generator(Generator& g, const World& w, const Logs& test, RunR
         return s;
     };
     std::vector<float> mean(size_t(D), 0.0f);
-    for (int d = 0; d < D; ++d) {
-        double s = 0.0;
-        for (int i = 0; i < I; ++i) s += w.embedding[size_t(i) * D + d];
-        mean[size_t(d)] = float(s / I);
-    }
+    for (size_t at = 0; at < w.embedding.size(); ++at) mean[at % D] += w.embedding[at] / float(I);
     NoGrad no_grad;
     const Tensor gen = g(test.all).value();  // (n, D)
     double dist = 0.0, dist_mean = 0.0, hits = 0.0;
@@ -269,43 +254,32 @@ inline void train_model(ModelKind kind, const World& w, const Logs& train, const
     const int K = kFeedbackTypes;
     const bool gan = kind != kSupervised;
     Discriminator d(o.model, gan ? 2 * K : K, rng);
-    Generator g(o.model, rng);  // built for the supervised simulator too, so that all three draw the same batches
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam opt_d(d.parameters(), ao), opt_g(g.parameters(), ao);
-
+    Generator g(o.model, rng);  // the supervised simulator leaves it untrained
+    Adam opt_d(d.parameters(), AdamOptions{o.lr}), opt_g(g.parameters(), AdamOptions{o.lr});
     std::vector<Var> params = d.parameters();  // D's then G's: the best epoch's values are kept
     for (const Var& p : g.parameters()) params.push_back(p);
     std::vector<Tensor> kept;
     double best = 1e30;
-    const int steps_per_epoch = (train.all.size + o.batch - 1) / o.batch;
-    Progress progress(o.epochs, steps_per_epoch, o.progress ? Progress::Mode::automatic : Progress::Mode::quiet);
+    Progress progress(o.epochs, (train.all.size + o.batch - 1) / o.batch,
+                      o.progress ? Progress::Mode::automatic : Progress::Mode::quiet);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
         progress.start_epoch(epoch);
         for (const std::vector<int>& rows : make_batches(train.all.size, o.batch, rng)) {
             const SimBatch b = rows_of(train.all, rows);
-            double shown;
-            if (!gan) {  // plain cross-entropy on the logged feedback
-                opt_d.zero_grad();
-                Var loss = softmax_cross_entropy(d.logits(b, constant(b.next_item)), b.feedback);
-                backward(loss);
-                opt_d.step();
-                shown = loss.value().item();
-            } else {
-                Var generated = g(b);  // G(s) (B, D)
-                opt_d.zero_grad();     // D's step: L_D with G(s) held fixed
-                Var ld = discriminator_loss(d, b, detach(generated), K, /*augment=*/kind == kUserSim);
-                backward(ld);
-                opt_d.step();
-                opt_g.zero_grad();     // G's step: L_G through the updated D (D's gradients are discarded)
-                Var lg = generator_loss(d, b, generated, K, o.model.alpha);
-                backward(lg);
+            const Var generated = gan ? g(b) : Var();  // G(s) (B, D)
+            opt_d.zero_grad();  // D's step: L_D with G(s) held fixed, or cross-entropy on the logged feedback
+            const Var ld = gan ? discriminator_loss(d, b, detach(generated), K, /*augment=*/kind == kUserSim)
+                               : softmax_cross_entropy(d.logits(b, constant(b.next_item)), b.feedback);
+            backward(ld);
+            opt_d.step();
+            if (gan) {  // G's step: L_G through the updated D (D's gradients are discarded)
+                opt_g.zero_grad();
+                backward(generator_loss(d, b, generated, K, o.model.alpha));
                 opt_g.step();
-                shown = ld.value().item();
             }
-            check_finite(shown, step++, "ch54 loss");
-            progress.step(shown, b.size);
+            check_finite(ld.item(), step++, "ch54 loss");
+            progress.step(ld.item(), b.size);
         }
         progress.end_epoch();
         const Scores v = evaluate(d, valid);
