@@ -19,7 +19,7 @@ namespace {
 // padding. Vocabulary: 6 items, 3 categories, 4 time buckets.
 BehaviourBatch tiny_batch() {
     BehaviourBatch b;
-    b.B = 2, b.T = 3;
+    b.U = 2, b.T = 3, b.B = 2;
     b.item = {0, 2, 3, 5, 0, 0};
     b.item_category = {0, 1, 1, 2, 0, 0};
     b.action = {0, 1, 0, 0, 0, 0};
@@ -29,6 +29,8 @@ BehaviourBatch tiny_batch() {
     b.is_query = Tensor({2, 3, 1}, {1, 0, 0, 0, 0, 0});
     b.key_mask = Tensor({2, 1, 3}, {1, 1, 1, 1, 0, 0});
     b.lengths = {3, 1};
+    b.user = {0, 1};
+    b.candidate_mask = b.key_mask;
     b.candidate = {2, 4};
     b.candidate_category = {1, 2};
     b.label = Tensor({2, 1}, {1, 0});
@@ -51,6 +53,7 @@ const StudyReport& quick_report() {
         o.world.train_histories = 1500;
         o.epochs = 10;
         o.train_model = {false, false, true, true};
+        o.curves = false;
         o.verbose = false;
         o.seed = 1;
         return run_study(o);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -202,20 +203,28 @@ inline World make_world(const WorldOptions& o) {
     return w;
 }
 
-// Examples as model input, left-aligned, padded to the longest history in the world.
+// Examples as model input: their users' histories, left-aligned and padded to the longest, and the
+// candidates. Consecutive examples of one user share her history (U <= B).
 inline BehaviourBatch gather(const World& w, const std::vector<Example>& examples, const std::vector<int>& rows) {
     BehaviourBatch b;
-    b.B = int(rows.size());
-    b.T = 0;
-    for (int r : rows) b.T = std::max(b.T, int(w.histories[size_t(examples[size_t(r)].history)].size()));
-    const size_t n = size_t(b.B) * size_t(b.T);
+    std::vector<int> users;  // history ids, one per run of examples of the same user
+    std::vector<float> labels;
+    for (int r : rows) {
+        const Example& e = examples[size_t(r)];
+        if (users.empty() || users.back() != e.history) users.push_back(e.history);
+        b.user.push_back(int(users.size()) - 1);
+        b.candidate.push_back(e.candidate);
+        b.candidate_category.push_back(w.category_of(e.candidate));
+        labels.push_back(e.label);
+    }
+    b.U = int(users.size()), b.B = int(rows.size());
+    for (int u : users) b.T = std::max(b.T, int(w.histories[size_t(u)].size()));
+    const size_t n = size_t(b.U) * size_t(b.T);
     b.item.assign(n, 0), b.item_category.assign(n, 0), b.action.assign(n, 0), b.query_category.assign(n, 0);
     b.time_bucket.assign(n, 0);
-    b.is_item = Tensor({b.B, b.T, 1}), b.is_query = Tensor({b.B, b.T, 1}), b.key_mask = Tensor({b.B, 1, b.T});
-    b.label = Tensor({b.B, 1});
-    for (int i = 0; i < b.B; ++i) {
-        const Example& e = examples[size_t(rows[size_t(i)])];
-        const std::vector<Behaviour>& h = w.histories[size_t(e.history)];
+    b.is_item = Tensor({b.U, b.T, 1}), b.is_query = Tensor({b.U, b.T, 1}), b.key_mask = Tensor({b.U, 1, b.T});
+    for (int i = 0; i < b.U; ++i) {
+        const std::vector<Behaviour>& h = w.histories[size_t(users[size_t(i)])];
         for (size_t t = 0; t < h.size(); ++t) {
             const size_t p = size_t(i) * size_t(b.T) + t;
             b.time_bucket[p] = time_bucket(w.options, h[t].age_hours);
@@ -228,10 +237,9 @@ inline BehaviourBatch gather(const World& w, const std::vector<Example>& example
             }
         }
         b.lengths.push_back(int(h.size()));
-        b.candidate.push_back(e.candidate);
-        b.candidate_category.push_back(w.category_of(e.candidate));
-        b.label[size_t(i)] = e.label;
     }
+    b.label = Tensor({b.B, 1}, labels);
+    b.candidate_mask = per_candidate(constant(b.key_mask), b).value();   // (B, 1, T)
     return b;
 }
 
@@ -245,9 +253,10 @@ struct StudyOptions {
     int replicates = 3;
     std::vector<bool> train_model = {true, true, true, true};   // which encoders to train (tests skip some)
     int epochs = 10;
-    int batch = 64;
-    double lr = 0.01;
+    int batch = 11;              // users per mini-batch, with their 6 candidates each (66 examples)
+    double lr = 0.005;
     uint64_t seed = 42;
+    bool curves = true;          // held-out AUC after every epoch (the tests need only the last)
     bool verbose = true;
 };
 
@@ -278,27 +287,17 @@ struct Models {
 struct Replicate {
     double auc[kNumModels] = {};                     // held-out AUC against the noisy labels
     double truth_auc[kNumModels] = {};               // against the rule itself
-    std::vector<double> curve[kNumModels];           // held-out AUC after each epoch
+    std::vector<double> curve[kNumModels];           // held-out AUC after each epoch (if asked)
     double mean_score[kNumModels][kNumKinds] = {};   // mean predicted probability per candidate kind
     double self_to_own_query = 0.0;   // ATRank: attention of searched clicks on their session's query
     double self_to_other_query = 0.0; // ... and on the other queries of the history
     double seconds = 0.0;
-};
-
-// One held-out history (a positive candidate from a searched session) as ATRank and candidate
-// attention see it, for the pictures: labels like "q c3 @b4" (a search) or "i17 c2 @b4" (a click).
-struct Picture {
-    int T = 0;
-    std::vector<std::string> labels;     // (T)
-    std::string candidate;
-    std::vector<float> self;             // (T, T) ATRank's A_k averaged over the K spaces
-    std::vector<float> target_atrank;    // (T) eq. 9's softmax(s) in ATRank
-    std::vector<float> target_plain;     // (T) the same in candidate attention
+    std::shared_ptr<World> world;     // the world and the trained encoders, for pictures
+    std::shared_ptr<Models> models;
 };
 
 struct StudyReport {
     std::vector<Replicate> reps;
-    std::vector<Picture> pictures;    // one per replicate
     double seconds = 0.0;
     template <class F> double mean(F f) const {
         double s = 0.0;
@@ -312,36 +311,33 @@ struct StudyReport {
     }
 };
 
-// Predicted probabilities of one model on a set of examples.
+// Predicted probabilities of one model on a set of examples, 1,020 at a time (170 users).
 inline std::vector<float> predict(Models& m, int model, const World& w, const std::vector<Example>& ex) {
     NoGrad no_grad;
     std::vector<float> p;
-    std::vector<int> rows;
-    for (size_t i = 0; i < ex.size(); ++i) {
-        rows.push_back(int(i));
-        if (rows.size() == 1024 || i + 1 == ex.size()) {
-            const Var z = sigmoid(m.logits(model, gather(w, ex, rows)));
-            p.insert(p.end(), z.value().data(), z.value().data() + z.value().size());
-            rows.clear();
-        }
+    Rng unused;
+    for (const std::vector<int>& rows : make_batches(int(ex.size()), 1020, unused, /*shuffle=*/false)) {
+        const Tensor z = sigmoid(m.logits(model, gather(w, ex, rows))).value();
+        p.insert(p.end(), z.data(), z.data() + z.size());
     }
     return p;
 }
 
 // ATRank's self-attention, averaged over the K spaces: how much a click in a searched session looks
 // at its own session's search, and at the other searches of the history (each as a share of 1).
+// One held-out history per positive candidate, up to 512 histories.
 inline void self_attention_shares(Models& m, const World& w, double* own, double* other) {
     NoGrad no_grad;
     std::vector<int> rows;
     for (size_t i = 0; i < w.test.size() && rows.size() < 512; ++i)
         if (w.test[i].kind == kSearchedRecent && (rows.empty() || w.test[size_t(rows.back())].history != w.test[i].history))
             rows.push_back(int(i));
-    const BehaviourBatch b = gather(w, w.test, rows);
+    const BehaviourBatch b = gather(w, w.test, rows);   // one row per user: U = B
     AttentionMaps maps;
     m.atrank.logits(b, &maps);
     double own_sum = 0.0, other_sum = 0.0;
     long clicks = 0;
-    for (int i = 0; i < b.B; ++i) {
+    for (int i = 0; i < b.U; ++i) {
         const std::vector<Behaviour>& h = w.histories[size_t(w.test[size_t(rows[size_t(i)])].history)];
         for (size_t t = 0; t < h.size(); ++t) {
             if (h[t].is_query) continue;
@@ -362,50 +358,31 @@ inline void self_attention_shares(Models& m, const World& w, double* own, double
     *other = other_sum / double(std::max(1L, clicks));
 }
 
-inline Picture draw_picture(Models& m, const World& w) {
-    NoGrad no_grad;
-    int row = 0;
-    while (row + 1 < int(w.test.size()) && w.test[size_t(row)].kind != kSearchedRecent) ++row;
-    const BehaviourBatch b = gather(w, w.test, {row});
-    const Example& e = w.test[size_t(row)];
-    AttentionMaps atr, plain;
-    m.atrank.logits(b, &atr);
-    m.target.logits(b, &plain);
-    Picture pic;
-    pic.T = b.T;
-    for (const Behaviour& x : w.histories[size_t(e.history)]) {
-        const std::string when = " @b" + std::to_string(time_bucket(w.options, x.age_hours));
-        pic.labels.push_back(x.is_query ? "q c" + std::to_string(x.category) + when
-                                        : "i" + std::to_string(x.item) + " c" + std::to_string(x.category) + when);
-    }
-    pic.candidate = "i" + std::to_string(e.candidate) + " c" + std::to_string(w.category_of(e.candidate));
-    pic.self.assign(size_t(b.T) * size_t(b.T), 0.0f);
-    for (const Var& A : atr.self)
-        for (size_t i = 0; i < pic.self.size(); ++i) pic.self[i] += A.value()[i] / float(atr.self.size());
-    pic.target_atrank.assign(atr.target.value().data(), atr.target.value().data() + b.T);
-    pic.target_plain.assign(plain.target.value().data(), plain.target.value().data() + b.T);
-    return pic;
-}
-
-inline Replicate run_replicate(const StudyOptions& o, uint64_t seed, Picture* picture) {
+// One world: the four encoders trained together on the same batches of users (the sum of their
+// losses, one Adam), then scored on the held-out users.
+inline Replicate run_replicate(const StudyOptions& o, uint64_t seed) {
     const auto start = std::chrono::steady_clock::now();
     WorldOptions wo = o.world;
     wo.seed = seed;
-    const World w = make_world(wo);
+    Replicate rep;
+    rep.world = std::make_shared<World>(make_world(wo));
+    const World& w = *rep.world;
     Sizes s = o.sizes;
     s.items = w.items(), s.categories = wo.categories, s.time_buckets = wo.time_buckets;
     Rng rng(splitmix64(seed + 11));
-    Models m(s, rng);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam adam(vars_of(m.named_parameters()), ao);
+    rep.models = std::make_shared<Models>(s, rng);
+    Models& m = *rep.models;
+    Adam adam(vars_of(m.named_parameters()), AdamOptions{o.lr});
     std::vector<float> y_test, truth_test;
     for (const Example& e : w.test) y_test.push_back(e.label), truth_test.push_back(float(e.truth));
+    std::vector<std::vector<int>> rows_of_user(size_t(wo.train_histories));   // a user's training examples
+    for (size_t i = 0; i < w.train.size(); ++i) rows_of_user[size_t(w.train[i].history)].push_back(int(i));
 
-    Replicate rep;
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
-        for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
+        for (const std::vector<int>& users : make_batches(wo.train_histories, o.batch, rng)) {
+            std::vector<int> rows;
+            for (int u : users) rows.insert(rows.end(), rows_of_user[size_t(u)].begin(), rows_of_user[size_t(u)].end());
             const BehaviourBatch b = gather(w, w.train, rows);
             Var loss;                                      // the sum of the models' losses (from 0)
             for (int model = 0; model < kNumModels; ++model)
@@ -415,7 +392,7 @@ inline Replicate run_replicate(const StudyOptions& o, uint64_t seed, Picture* pi
             adam.step();
             if (++step % 50 == 0) check_finite(loss.item(), step);
         }
-        for (int model = 0; model < kNumModels; ++model)
+        for (int model = 0; model < kNumModels && o.curves; ++model)
             rep.curve[model].push_back(o.train_model[size_t(model)] ? auc(predict(m, model, w, w.test), y_test) : 0.5);
     }
     for (int model = 0; model < kNumModels; ++model) {
@@ -429,7 +406,6 @@ inline Replicate run_replicate(const StudyOptions& o, uint64_t seed, Picture* pi
     }
     self_attention_shares(m, w, &rep.self_to_own_query, &rep.self_to_other_query);
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (picture) *picture = draw_picture(m, w);
     return rep;
 }
 
@@ -437,8 +413,7 @@ inline StudyReport run_study(const StudyOptions& o) {
     StudyReport rep;
     const auto start = std::chrono::steady_clock::now();
     for (int r = 0; r < o.replicates; ++r) {
-        rep.pictures.emplace_back();
-        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r)), &rep.pictures.back()));
+        rep.reps.push_back(run_replicate(o, splitmix64(o.seed * 1000003ull + uint64_t(r))));
         const Replicate& x = rep.reps.back();
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d (%.1f s): AUC mean %.4f  GRU %.4f  cand-att %.4f  ATRank %.4f\n", r + 1,
