@@ -15,6 +15,9 @@
 using namespace minirec;
 using namespace minirec::ch54;
 
+static const char* const kModelNames[kNumModels] = {"supervised (K outputs)", "UserSim (GAN, 2K outputs)",
+                                                     "UserSim without L_D^2's fake term"};
+
 struct Row {  // one (training users, model) cell, over the worlds
     std::vector<double> acc, loss;
 };

@@ -137,8 +137,7 @@ struct Logs {
 };
 
 inline Logs logs_of(const World& w, const std::vector<Session>& sessions) {
-    const int N = w.o.history, D = w.o.dim, K = kFeedbackTypes;
-    const int n = int(sessions.size()) * w.o.steps;
+    const int N = w.o.history, D = w.o.dim, K = kFeedbackTypes, n = int(sessions.size()) * w.o.steps;
     Logs l{{n, Tensor::zeros({n, N, D}), Tensor::zeros({n, N, K}), Tensor::zeros({n, D}), {}}, {}, {}};
     auto embed = [&](int item, float* to) { std::copy_n(&w.embedding[size_t(item) * D], D, to); };
     size_t r = 0;
@@ -172,9 +171,7 @@ inline SimBatch rows_of(const SimBatch& all, const std::vector<int>& rows) {
 }
 
 // ---- Scoring a simulator ----------------------------------------------------------------------
-struct Scores {
-    double accuracy = 0.0, logloss = 0.0;  // P(argmax == logged feedback); -mean log p(logged feedback)
-};
+struct Scores { double accuracy = 0.0, logloss = 0.0; };  // P(argmax == logged feedback); -mean log p(it)
 
 // probs (n, K) against the logged feedback (n).
 inline Scores score(const std::vector<float>& probs, const Ids& feedback) {
@@ -187,9 +184,7 @@ inline Scores score(const std::vector<float>& probs, const Ids& feedback) {
     return {hits / double(feedback.size()), loss / double(feedback.size())};
 }
 
-enum ModelKind { kSupervised, kUserSim, kNoAugment, kNumModels };
-inline const char* const kModelNames[kNumModels] = {"supervised (K outputs)", "UserSim (GAN, 2K outputs)",
-                                                     "UserSim without L_D^2's fake term"};
+enum ModelKind { kSupervised, kUserSim, kNoAugment, kNumModels };  // the three simulators
 
 struct Options {
     WorldOptions world;
