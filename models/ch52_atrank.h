@@ -31,19 +31,30 @@
 namespace minirec {
 namespace ch52 {
 
-// A mini-batch of behaviour logs, oldest behaviour first, left-aligned and padded to T. Each
-// position is an item behaviour (group 1) or a query behaviour (group 2) or padding.
+// A mini-batch: U users' behaviour logs, oldest behaviour first, left-aligned and padded to T, and
+// B candidates, each scored against the log of its user. A position of a log is an item behaviour
+// (group 1), a query behaviour (group 2) or padding. A user usually has several candidates: every
+// encoder reads her log once and hands the result to each of them (per_candidate).
 struct BehaviourBatch {
-    int B = 0, T = 0;
-    Ids item, item_category, action;     // (B * T) group 1's object and action; 0 elsewhere
-    Ids query_category;                  // (B * T) group 2's object (the category searched)
-    Ids time_bucket;                     // (B * T) eq. 2's bucket of now - t_j
-    Tensor is_item, is_query;            // (B, T, 1) 1 where the position is in that group
-    Tensor key_mask;                     // (B, 1, T) 1 for a real behaviour, 0 for padding
-    std::vector<int> lengths;            // (B) real behaviours per row
+    int U = 0, T = 0, B = 0;
+    Ids item, item_category, action;     // (U * T) group 1's object and action; 0 elsewhere
+    Ids query_category;                  // (U * T) group 2's object (the category searched)
+    Ids time_bucket;                     // (U * T) eq. 2's bucket of now - t_j
+    Tensor is_item, is_query;            // (U, T, 1) 1 where the position is in that group
+    Tensor key_mask;                     // (U, 1, T) 1 for a real behaviour, 0 for padding
+    std::vector<int> lengths;            // (U) real behaviours per log
+    Ids user;                            // (B) the log each candidate is scored against, in [0, U)
+    Tensor candidate_mask;               // (B, 1, T) that log's key_mask
     Ids candidate, candidate_category;   // (B) the item to score
     Tensor label;                        // (B, 1) 1 if the user acts on it next
 };
+
+// x (U, ...) -> (B, ...): each candidate gets its user's row.
+inline Var per_candidate(const Var& x, const BehaviourBatch& b) {
+    Shape shape = x.shape();
+    shape[0] = b.B;
+    return reshape(gather_rows(reshape(x, {b.U, -1}), b.user), shape);
+}
 
 struct Sizes {
     int items = 0, categories = 0, time_buckets = 0, actions = 2;
@@ -75,13 +86,13 @@ struct BehaviourEmbedding {
           f_item(2 * s.dim + s.time_dim + s.action_dim, s.space, rng), f_query(s.dim + s.time_dim, s.space, rng),
           now_bucket(s.time_buckets) {}
 
-    // S (B, T, d): each position through its own group's F_M (eq. 3), kept in time order.
+    // S (U, T, d): each position through its own group's F_M (eq. 3), kept in time order.
     Var behaviours(const BehaviourBatch& b) const {
-        const Shape bt{b.B, b.T};
-        const Var u_item = concat({item(b.item, bt), category(b.item_category, bt), item_time(b.time_bucket, bt),
-                                   action(b.action, bt)}, 2);                         // eq. 1, group 1: (B, T, 2D+Dt+Da)
-        const Var u_query = concat({category(b.query_category, bt), query_time(b.time_bucket, bt)}, 2);  // group 2
-        return f_item(u_item) * constant(b.is_item) + f_query(u_query) * constant(b.is_query);  // (B, T, d)
+        const Shape ut{b.U, b.T};
+        const Var u_item = concat({item(b.item, ut), category(b.item_category, ut), item_time(b.time_bucket, ut),
+                                   action(b.action, ut)}, 2);                         // eq. 1, group 1: (U, T, 2D+Dt+Da)
+        const Var u_query = concat({category(b.query_category, ut), query_time(b.time_bucket, ut)}, 2);  // group 2
+        return f_item(u_item) * constant(b.is_item) + f_query(u_query) * constant(b.is_query);  // (U, T, d)
     }
 
     // h_t (B, d): the candidate item as a group-1 behaviour happening now, a click (eq. 8).
@@ -123,7 +134,7 @@ inline Var vanilla_attention(const Var& h_t, const Var& W_e, const Var& C, const
 // What a forward pass can hand back for pictures: ATRank's self-attention per space, and the
 // candidate's attention over the behaviours.
 struct AttentionMaps {
-    std::vector<Var> self;   // K of (B, T, T), A_k of eq. 5
+    std::vector<Var> self;   // K of (U, T, T), A_k of eq. 5
     Var target;              // (B, 1, T), eq. 9
 };
 
@@ -145,24 +156,24 @@ struct ATRank {
         }
     }
 
-    // The behaviour interaction layer: S (B, T, d) -> C (B, T, d), eqs. 4-7.
+    // The behaviour interaction layer: S (U, T, d) -> C (U, T, d), eqs. 4-7.
     Var self_attention(const Var& S, const Tensor& key_mask, AttentionMaps* maps) {
         const float scale = 1.0f / std::sqrt(float(sizes.space_dim));
         std::vector<Var> heads;
         for (int k = 0; k < sizes.spaces; ++k) {
-            const Var S_k = W[size_t(k)](S);                                        // eq. 4: (B, T, d_k)
-            const Var A_k = softmax(matmul(S_k, U[size_t(k)](S), false, true) * scale, &key_mask);  // eq. 5: (B, T, T)
-            heads.push_back(matmul(A_k, S));                                       // eq. 6: C_k (B, T, d)
+            const Var S_k = W[size_t(k)](S);                                        // eq. 4: (U, T, d_k)
+            const Var A_k = softmax(matmul(S_k, U[size_t(k)](S), false, true) * scale, &key_mask);  // eq. 5: (U, T, T)
+            heads.push_back(matmul(A_k, S));                                       // eq. 6: C_k (U, T, d)
             if (maps) maps->self.push_back(A_k);
         }
-        return norm(S + ffn(concat(heads, 2)));                                   // eq. 7: (B, T, d)
+        return norm(S + ffn(concat(heads, 2)));                                   // eq. 7: (U, T, d)
     }
 
     Var logits(const BehaviourBatch& b, AttentionMaps* maps = nullptr) {
-        const Var S = embed.behaviours(b);                                        // eqs. 1-3: (B, T, d)
-        const Var C = self_attention(S, b.key_mask, maps);                        // eqs. 4-7
+        const Var S = embed.behaviours(b);                                        // eqs. 1-3: (U, T, d)
+        const Var C = per_candidate(self_attention(S, b.key_mask, maps), b);      // eqs. 4-7: (B, T, d)
         const Var h_t = embed.target(b);                                          // eq. 8: (B, d)
-        const Var e_u = vanilla_attention(h_t, W_e, C, b.key_mask, maps ? &maps->target : nullptr);  // eq. 9
+        const Var e_u = vanilla_attention(h_t, W_e, C, b.candidate_mask, maps ? &maps->target : nullptr);  // eq. 9
         return f(e_u, h_t);                                                       // eq. 10: (B, 1)
     }
 
@@ -186,11 +197,11 @@ struct MeanPooling {
     Scorer f;
     MeanPooling(const Sizes& s, Rng& rng) : embed(s, rng), f(s, rng) {}
     Var logits(const BehaviourBatch& b, AttentionMaps* = nullptr) {
-        const Tensor real = reshape(constant(b.key_mask), {b.B, b.T, 1}).value();       // (B, T, 1)
-        Tensor count({b.B, 1});
-        for (int i = 0; i < b.B; ++i) count[size_t(i)] = float(std::max(1, b.lengths[size_t(i)]));
-        const Var e_u = sum(embed.behaviours(b) * constant(real), 1) / constant(count);  // (B, d)
-        return f(e_u, embed.target(b));
+        const Tensor real = b.key_mask.reshape({b.U, b.T, 1});                          // (U, T, 1)
+        Tensor count({b.U, 1});
+        for (int i = 0; i < b.U; ++i) count[size_t(i)] = float(std::max(1, b.lengths[size_t(i)]));
+        const Var e_u = sum(embed.behaviours(b) * constant(real), 1) / constant(count);  // (U, d)
+        return f(per_candidate(e_u, b), embed.target(b));
     }
     NamedParams named_parameters() const {
         NamedParams p = embed.named_parameters("embed.");
@@ -206,8 +217,8 @@ struct GruEncoder {
     Scorer f;
     GruEncoder(const Sizes& s, Rng& rng) : embed(s, rng), gru(s.space, s.space, rng), f(s, rng) {}
     Var logits(const BehaviourBatch& b, AttentionMaps* = nullptr) {
-        const Var e_u = gru(embed.behaviours(b), b.lengths).last;   // (B, d), the newest behaviour's state
-        return f(e_u, embed.target(b));
+        const Var e_u = gru(embed.behaviours(b), b.lengths).last;   // (U, d), the newest behaviour's state
+        return f(per_candidate(e_u, b), embed.target(b));
     }
     NamedParams named_parameters() const {
         NamedParams p = embed.named_parameters("embed.");
@@ -226,8 +237,8 @@ struct TargetAttention {
     TargetAttention(const Sizes& s, Rng& rng)
         : embed(s, rng), W_e(parameter(xavier_uniform({s.space, s.space}, s.space, s.space, rng))), f(s, rng) {}
     Var logits(const BehaviourBatch& b, AttentionMaps* maps = nullptr) {
-        const Var S = embed.behaviours(b), h_t = embed.target(b);
-        return f(vanilla_attention(h_t, W_e, S, b.key_mask, maps ? &maps->target : nullptr), h_t);
+        const Var S = per_candidate(embed.behaviours(b), b), h_t = embed.target(b);   // (B, T, d), (B, d)
+        return f(vanilla_attention(h_t, W_e, S, b.candidate_mask, maps ? &maps->target : nullptr), h_t);
     }
     NamedParams named_parameters() const {
         NamedParams p = embed.named_parameters("embed.");

@@ -105,10 +105,11 @@ struct Discriminator {
           head(MLPOptions{{2 * o.hidden, o.hidden, outputs_}}, rng),
           outputs(outputs_) {}
 
-    Var logits(const SimBatch& b, const Var& item) {       // item (B, D) -> (B, outputs)
-        Var p = encoder(b.state_items, b.state_feedback);  // p^D (B, hidden)
-        return head(concat({p, item_branch(item)}, 1));
-    }
+    Var state(const SimBatch& b) const { return encoder(b.state_items, b.state_feedback); }  // p^D (B, hidden)
+    // p^D (B, hidden), item (B, D) -> (B, outputs). The state does not depend on the item, so the
+    // losses encode it once and score the real and the generated item against it.
+    Var logits(const Var& p, const Var& item) { return head(concat({p, item_branch(item)}, 1)); }
+    Var logits(const SimBatch& b, const Var& item) { return logits(state(b), item); }
     std::vector<Var> parameters() const {
         std::vector<Var> p = encoder.parameters();
         for (const MLP* m : {&item_branch, &head})
@@ -127,8 +128,9 @@ inline Var log_group_prob(const Var& logits, int lo, int hi) {
 // augment = false drops L_D^2's second term (the ablation: no feedback labels on generated items).
 inline Var discriminator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K,
                               bool augment = true) {
-    Var real = d.logits(b, constant(b.next_item));  // (B, 2K)
-    Var fake = d.logits(b, generated);              // (B, 2K)
+    Var p = d.state(b);                             // p^D (B, hidden), shared by both items
+    Var real = d.logits(p, constant(b.next_item));  // (B, 2K)
+    Var fake = d.logits(p, generated);              // (B, 2K)
     Var l1 = -mean(log_group_prob(real, 0, K)) - mean(log_group_prob(fake, K, 2 * K));
     Var l2 = softmax_cross_entropy(real, b.feedback);
     if (!augment) return l1 + l2;
@@ -137,9 +139,16 @@ inline Var discriminator_loss(Discriminator& d, const SimBatch& b, const Var& ge
     return l1 + l2 + softmax_cross_entropy(fake, shifted);
 }
 
-// L_G = log P_fake(s, G(s)) + alpha ||G(s) - e_a||^2, averaged over the batch.
+// L_G = log P_fake(s, G(s)) + alpha ||G(s) - e_a||^2, averaged over the batch. D's state encoding
+// p^D does not depend on G(s), so we compute it without a graph: G's gradients are the same, and we
+// skip a backward pass through D's GRU whose gradients the caller would discard anyway.
 inline Var generator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K, float alpha) {
-    Var fake = d.logits(b, generated);
+    Var p;
+    {
+        NoGrad no_grad;
+        p = d.state(b);
+    }
+    Var fake = d.logits(p, generated);
     Var distance = sum(pow(generated - constant(b.next_item), 2.0f), 1);  // (B)
     return mean(log_group_prob(fake, K, 2 * K)) + alpha * mean(distance);
 }

@@ -75,6 +75,41 @@ static void print_claims(const StudyReport& rep) {
     std::printf("\n");
 }
 
+// One held-out history (a positive candidate from a searched session) as ATRank and candidate
+// attention see it: labels like "q c3 @b4" (a search) or "i17 c2 @b4" (a click), ATRank's A_k
+// averaged over the K spaces (T, T), and eq. 9's softmax(s) (T) in ATRank and in candidate attention.
+struct Picture {
+    int T = 0;
+    std::vector<std::string> labels;
+    std::string candidate;
+    std::vector<float> self, target_atrank, target_plain;
+};
+
+static Picture draw_picture(Models& m, const World& w) {
+    NoGrad no_grad;
+    int row = 0;
+    while (row + 1 < int(w.test.size()) && w.test[size_t(row)].kind != kSearchedRecent) ++row;
+    const BehaviourBatch b = gather(w, w.test, {row});
+    const Example& e = w.test[size_t(row)];
+    AttentionMaps atr, plain;
+    m.atrank.logits(b, &atr);
+    m.target.logits(b, &plain);
+    Picture pic;
+    pic.T = b.T;
+    for (const Behaviour& x : w.histories[size_t(e.history)]) {
+        const std::string when = " @b" + std::to_string(time_bucket(w.options, x.age_hours));
+        pic.labels.push_back(x.is_query ? "q c" + std::to_string(x.category) + when
+                                        : "i" + std::to_string(x.item) + " c" + std::to_string(x.category) + when);
+    }
+    pic.candidate = "i" + std::to_string(e.candidate) + " c" + std::to_string(w.category_of(e.candidate));
+    pic.self.assign(size_t(b.T) * size_t(b.T), 0.0f);
+    for (const Var& A : atr.self)
+        for (size_t i = 0; i < pic.self.size(); ++i) pic.self[i] += A.value()[i] / float(atr.self.size());
+    pic.target_atrank.assign(atr.target.value().data(), atr.target.value().data() + b.T);
+    pic.target_plain.assign(plain.target.value().data(), plain.target.value().data() + b.T);
+    return pic;
+}
+
 static void write_outputs(const StudyOptions& o, const StudyReport& rep, const std::string& dir) {
     ensure_dir(dir);
     CsvLogger runs(dir + "/runs.csv", {"world", "model", "auc", "truth_auc", "epoch", "epoch_auc"});
@@ -98,7 +133,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     for (size_t r = 1; r < rep.reps.size(); ++r)
         if (rep.reps[r].auc[kATRank] - rep.reps[r].auc[kTargetAttention] >
             rep.reps[best].auc[kATRank] - rep.reps[best].auc[kTargetAttention]) best = r;
-    const Picture& p = rep.pictures[best];
+    const Picture p = draw_picture(*rep.reps[best].models, *rep.reps[best].world);
     const std::string world = " (world " + std::to_string(best + 1) + ")";
     Heatmap self{"ATRank self-attention" + world, "key behaviour", "query behaviour (row attends to columns)",
                  p.T, p.T, p.self, p.labels, p.labels, 22};
@@ -121,7 +156,7 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.add("categories", &o.world.categories, "item categories");
     flags.add("items-per-category", &o.world.items_per_category, "items in each category");
-    flags.add("batch", &o.batch, "mini-batch size");
+    flags.add("batch", &o.batch, "users per mini-batch (each with 6 candidates)");
     flags.add("sessions", &o.world.sessions, "sessions per user");
     flags.add("recent-sessions", &o.world.recent_sessions, "of which recent (under 255 hours old)");
     std::string only;
@@ -147,7 +182,7 @@ int main(int argc, char** argv) {
 
     std::printf("# Chapter 52: ATRank, attention over heterogeneous behaviours\n\n");
     std::printf("%d categories x %d items; %d training and %d test users per world, 6 candidates each; label noise %.2f; "
-                "d = %d, K = %d spaces of %d; Adam lr %g, batch %d, %d epochs; %d worlds; seed %llu\n\n",
+                "d = %d, K = %d spaces of %d; Adam lr %g, batches of %d users, %d epochs; %d worlds; seed %llu\n\n",
                 o.world.categories, o.world.items_per_category, o.world.train_histories, o.world.test_histories,
                 o.world.label_noise, o.sizes.space, o.sizes.spaces, o.sizes.space_dim, o.lr, o.batch, o.epochs,
                 o.replicates, static_cast<unsigned long long>(o.seed));

@@ -3,6 +3,7 @@
 // feedback (skip / click / buy) three ways and score the simulators on held-out users.
 // Markdown tables on stdout; CSV and an SVG of the validation curves under --out.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,6 +14,9 @@
 
 using namespace minirec;
 using namespace minirec::ch54;
+
+static const char* const kModelNames[kNumModels] = {"supervised (K outputs)", "UserSim (GAN, 2K outputs)",
+                                                     "UserSim without L_D^2's fake term"};
 
 struct Row {  // one (training users, model) cell, over the worlds
     std::vector<double> acc, loss;
@@ -31,7 +35,7 @@ int main(int argc, char** argv) {
                                 "skip/click/buy, against a supervised classifier, on simulated shoppers.");
     Options o;
     int runs = 2;
-    std::string users = "100,300";
+    std::string users = "100,200";
     flags.epochs = o.epochs;
     flags.add("runs", &runs, "worlds (seeds seed, seed+1, ...) per training-set size");
     flags.add("users", &users, "comma-separated numbers of training users (20 logged steps each)");

@@ -6,14 +6,11 @@
 // against the oracle that knows the tastes. Deliberately left out: training an RL agent on the result.
 #pragma once
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "models/ch54_usersim.h"
-#include "nn/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 
@@ -40,171 +37,154 @@ struct WorldOptions {
     float follow = 0.5f;         // P(the logging recommender shows an item of a recently liked cluster)
 };
 
-constexpr int kFeedbackTypes = 3;  // K
-inline const char* const kFeedbackNames[kFeedbackTypes] = {"skip", "click", "buy"};
+constexpr int kFeedbackTypes = 3;  // K: skip, click, buy
 
-struct Session {
-    std::vector<int> items;     // history + steps items, in order
-    std::vector<int> feedback;  // the feedback to each, in [0, K)
-    std::vector<float> true_probs;  // (history + steps) x K: the true feedback distribution
+struct Session {  // one user's browsing under the logging recommender
+    std::vector<int> items, feedback;  // history + steps items in order, and the feedback to each, in [0, K)
+    std::vector<float> true_probs;     // (history + steps, K): the true feedback distributions
 };
 
 struct World {
     WorldOptions o;
-    std::vector<int> cluster;        // (num_items)
-    std::vector<float> embedding;    // (num_items, D): e_i, what models see
+    std::vector<int> cluster;      // (num_items)
+    std::vector<float> embedding;  // (num_items, D): e_i, what models see
     std::vector<Session> train, valid, test;
 };
 
-inline std::vector<float> unit_vector(int d, Rng& rng) {
-    std::vector<float> v(size_t(d), 0.0f);
+// v / |v|, the norm accumulated in double.
+inline std::vector<float> normalised(std::vector<float> v) {
     double n2 = 0.0;
-    for (float& x : v) x = rng.normal(), n2 += double(x) * x;
+    for (float x : v) n2 += double(x) * x;
     for (float& x : v) x = float(x / std::sqrt(n2));
     return v;
 }
 
 // The feedback distribution for utility r: softmax(0, 4r - 1.5, 6r - 3.5).
 inline void true_feedback_probs(float r, float* p) {
-    const double z[kFeedbackTypes] = {0.0, 4.0 * r - 1.5, 6.0 * r - 3.5};
-    double m = std::max({z[0], z[1], z[2]}), s = 0.0, e[kFeedbackTypes];
+    const double z[kFeedbackTypes] = {0.0, 4.0 * r - 1.5, 6.0 * r - 3.5}, m = std::max({z[0], z[1], z[2]});
+    double e[kFeedbackTypes], s = 0.0;
     for (int k = 0; k < kFeedbackTypes; ++k) s += e[k] = std::exp(z[k] - m);
     for (int k = 0; k < kFeedbackTypes; ++k) p[k] = float(e[k] / s);
-}
-
-inline int sample_from(const float* p, int n, Rng& rng) {
-    float u = rng.uniform(), acc = 0.0f;
-    for (int k = 0; k < n - 1; ++k)
-        if (u < (acc += p[k])) return k;
-    return n - 1;
-}
-
-// One user's session under the logging recommender: with probability `follow`, an item from the
-// cluster of a clicked or bought item among the last N; otherwise a uniformly random item.
-inline Session simulate_session(const WorldOptions& o, const std::vector<std::vector<int>>& members,
-                                const std::vector<int>& cluster, const std::vector<float>& q,
-                                const std::vector<std::vector<float>>& centres, Rng& rng) {
-    const int D = o.dim;
-    std::vector<float> u(size_t(D), 0.0f);
-    const int a = rng.randint(o.clusters);
-    int b = rng.randint(o.clusters - 1);
-    if (b >= a) ++b;
-    double n2 = 0.0;
-    for (int d = 0; d < D; ++d) u[size_t(d)] = centres[size_t(a)][size_t(d)] + centres[size_t(b)][size_t(d)];
-    for (float x : u) n2 += double(x) * x;
-    for (float& x : u) x = float(x / std::sqrt(n2));
-
-    Session s;
-    const int T = o.history + o.steps;
-    s.true_probs.resize(size_t(T) * kFeedbackTypes);
-    for (int t = 0; t < T; ++t) {
-        std::vector<int> liked;
-        for (int j = std::max(0, t - o.history); j < t; ++j)
-            if (s.feedback[size_t(j)] > 0) liked.push_back(cluster[size_t(s.items[size_t(j)])]);
-        int item;
-        if (!liked.empty() && rng.bernoulli(o.follow)) {
-            const std::vector<int>& m = members[size_t(liked[size_t(rng.randint(int(liked.size())))])];
-            item = m[size_t(rng.randint(int(m.size())))];
-        } else {
-            item = rng.randint(o.num_items);
-        }
-        float r = 0.0f;
-        for (int d = 0; d < D; ++d) r += u[size_t(d)] * q[size_t(item) * size_t(D) + size_t(d)];
-        float* p = &s.true_probs[size_t(t) * kFeedbackTypes];
-        true_feedback_probs(r, p);
-        s.items.push_back(item);
-        s.feedback.push_back(sample_from(p, kFeedbackTypes, rng));
-    }
-    return s;
 }
 
 inline World make_world(const WorldOptions& o, uint64_t seed) {
     if (o.clusters < 2 || o.num_items < o.clusters || o.history < 1 || o.steps < 1 || o.dim < 1)
         throw ArgumentError("ch54 world: need clusters >= 2, num_items >= clusters, history, steps, dim >= 1");
     Rng rng(seed, 54);
-    World w;
-    w.o = o;
-    const int D = o.dim;
-    std::vector<std::vector<float>> centres;
-    for (int k = 0; k < o.clusters; ++k) centres.push_back(unit_vector(D, rng));
+    const int D = o.dim, K = kFeedbackTypes;
+    const float sd = std::sqrt(float(D));
+    World w{o, {}, std::vector<float>(size_t(o.num_items) * D), {}, {}, {}};
+    std::vector<std::vector<float>> centres(size_t(o.clusters), std::vector<float>(size_t(D)));
+    for (std::vector<float>& c : centres) c = normalised(Tensor::normal({D}, rng).vec());
     std::vector<std::vector<int>> members(size_t(o.clusters));
-    std::vector<float> q(size_t(o.num_items) * size_t(D));
-    w.embedding.resize(q.size());
+    std::vector<float> q(w.embedding.size());  // (num_items, D): the true item vectors
     for (int i = 0; i < o.num_items; ++i) {
-        const int k = i % o.clusters;
-        w.cluster.push_back(k);
-        members[size_t(k)].push_back(i);
-        for (int d = 0; d < D; ++d) {
-            const size_t at = size_t(i) * size_t(D) + size_t(d);
-            q[at] = centres[size_t(k)][size_t(d)] + o.item_noise * rng.normal() / std::sqrt(float(D));
-            w.embedding[at] = std::tanh(q[at] + o.embed_noise * rng.normal() / std::sqrt(float(D)));
+        w.cluster.push_back(i % o.clusters);
+        members[size_t(i % o.clusters)].push_back(i);
+        for (size_t at = size_t(i) * D; at < size_t(i + 1) * D; ++at) {
+            q[at] = centres[size_t(i % o.clusters)][at % D] + o.item_noise * rng.normal() / sd;
+            w.embedding[at] = std::tanh(q[at] + o.embed_noise * rng.normal() / sd);
         }
     }
-    for (int n = 0; n < o.train_users; ++n) w.train.push_back(simulate_session(o, members, w.cluster, q, centres, rng));
-    for (int n = 0; n < o.valid_users; ++n) w.valid.push_back(simulate_session(o, members, w.cluster, q, centres, rng));
-    for (int n = 0; n < o.test_users; ++n) w.test.push_back(simulate_session(o, members, w.cluster, q, centres, rng));
+    // One user: a taste from two distinct clusters, then the logging recommender's choices. With
+    // probability `follow` it shows an item from the cluster of a clicked or bought item among the
+    // last N, otherwise a uniformly random item.
+    auto session = [&] {
+        const int a = rng.randint(o.clusters);
+        int b = rng.randint(o.clusters - 1);
+        if (b >= a) ++b;
+        std::vector<float> u = centres[size_t(a)];
+        for (int d = 0; d < D; ++d) u[size_t(d)] += centres[size_t(b)][size_t(d)];
+        u = normalised(u);
+        Session s;
+        const int T = o.history + o.steps;
+        s.true_probs.resize(size_t(T) * K);
+        for (int t = 0; t < T; ++t) {
+            std::vector<int> liked;  // clusters of the clicked or bought items of the state
+            for (int j = std::max(0, t - o.history); j < t; ++j)
+                if (s.feedback[size_t(j)] > 0) liked.push_back(w.cluster[size_t(s.items[size_t(j)])]);
+            int item;
+            if (!liked.empty() && rng.bernoulli(o.follow)) {
+                const std::vector<int>& m = members[size_t(liked[size_t(rng.randint(int(liked.size())))])];
+                item = m[size_t(rng.randint(int(m.size())))];
+            } else {
+                item = rng.randint(o.num_items);
+            }
+            float r = 0.0f;  // the utility <u, q_item>
+            for (int d = 0; d < D; ++d) r += u[size_t(d)] * q[size_t(item) * D + size_t(d)];
+            float* p = &s.true_probs[size_t(t) * K];
+            true_feedback_probs(r, p);
+            s.items.push_back(item);
+            const float x = rng.uniform();  // the feedback, drawn from p
+            int f = 0;
+            for (float below = p[0]; f < K - 1 && x >= below; below += p[++f]) {}
+            s.feedback.push_back(f);
+        }
+        return s;
+    };
+    for (int n = 0; n < o.train_users; ++n) w.train.push_back(session());
+    for (int n = 0; n < o.valid_users; ++n) w.valid.push_back(session());
+    for (int n = 0; n < o.test_users; ++n) w.test.push_back(session());
     return w;
 }
 
-// ---- Examples and batches ---------------------------------------------------------------------
-struct Example {
-    int session = 0, t = 0;  // the state is items [t - N, t) of that session; the target is item t
+// ---- The logs as tensors: every example of a set of sessions, embedded once -------------------
+// Example (s, t) has the state items [t - N, t) of session s, and item t as its target.
+struct Logs {
+    SimBatch all;                   // (n, N, D), (n, N, K), (n, D), (n)
+    std::vector<int> next;          // (n) the next item's id
+    std::vector<float> true_probs;  // (n, K) the oracle's feedback distribution
 };
 
-inline std::vector<Example> examples_of(const std::vector<Session>& sessions, int history) {
-    std::vector<Example> out;
-    for (int s = 0; s < int(sessions.size()); ++s)
-        for (int t = history; t < int(sessions[size_t(s)].items.size()); ++t) out.push_back({s, t});
-    return out;
+inline Logs logs_of(const World& w, const std::vector<Session>& sessions) {
+    const int N = w.o.history, D = w.o.dim, K = kFeedbackTypes, n = int(sessions.size()) * w.o.steps;
+    Logs l{{n, Tensor::zeros({n, N, D}), Tensor::zeros({n, N, K}), Tensor::zeros({n, D}), {}}, {}, {}};
+    auto embed = [&](int item, float* to) { std::copy_n(&w.embedding[size_t(item) * D], D, to); };
+    size_t r = 0;
+    for (const Session& s : sessions)
+        for (int t = N; t < N + w.o.steps; ++t, ++r) {
+            for (int j = 0, step = t - N; j < N; ++j, ++step) {
+                embed(s.items[size_t(step)], l.all.state_items.data() + (r * N + j) * D);
+                l.all.state_feedback.data()[(r * N + j) * K + s.feedback[size_t(step)]] = 1.0f;
+            }
+            embed(s.items[size_t(t)], l.all.next_item.data() + r * D);
+            l.all.feedback.push_back(s.feedback[size_t(t)]);
+            l.next.push_back(s.items[size_t(t)]);
+            l.true_probs.insert(l.true_probs.end(), &s.true_probs[size_t(t) * K], &s.true_probs[size_t(t + 1) * K]);
+        }
+    return l;
 }
 
-inline SimBatch make_batch(const World& w, const std::vector<Session>& sessions, const std::vector<Example>& ex,
-                           const std::vector<int>& rows) {
-    const int B = int(rows.size()), N = w.o.history, D = w.o.dim, K = kFeedbackTypes;
-    SimBatch b;
-    b.size = B;
-    b.state_items = Tensor::zeros({B, N, D});
-    b.state_feedback = Tensor::zeros({B, N, K});
-    b.next_item = Tensor::zeros({B, D});
-    for (int r = 0; r < B; ++r) {
-        const Example& e = ex[size_t(rows[size_t(r)])];
-        const Session& s = sessions[size_t(e.session)];
-        for (int n = 0; n < N; ++n) {
-            const int step = e.t - N + n, item = s.items[size_t(step)];
-            for (int d = 0; d < D; ++d)
-                b.state_items.data()[(size_t(r) * N + n) * D + d] = w.embedding[size_t(item) * D + d];
-            b.state_feedback.data()[(size_t(r) * N + n) * K + s.feedback[size_t(step)]] = 1.0f;
-        }
-        for (int d = 0; d < D; ++d)
-            b.next_item.data()[size_t(r) * D + d] = w.embedding[size_t(s.items[size_t(e.t)]) * D + d];
-        b.feedback.push_back(s.feedback[size_t(e.t)]);
-    }
+// A mini-batch: the given rows of every tensor.
+inline SimBatch rows_of(const SimBatch& all, const std::vector<int>& rows) {
+    auto pick = [&](const Tensor& t) {  // (n, ...) -> (B, ...)
+        Shape shape = t.shape();
+        const size_t row = t.size() / size_t(shape[0]);
+        shape[0] = int(rows.size());
+        Tensor picked = Tensor::uninitialized(shape);
+        for (size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + size_t(rows[r]) * row, row, picked.data() + r * row);
+        return picked;
+    };
+    SimBatch b{int(rows.size()), pick(all.state_items), pick(all.state_feedback), pick(all.next_item), {}};
+    for (int r : rows) b.feedback.push_back(all.feedback[size_t(r)]);
     return b;
 }
 
 // ---- Scoring a simulator ----------------------------------------------------------------------
-struct Scores {
-    double accuracy = 0.0;  // argmax feedback == logged feedback
-    double logloss = 0.0;   // -mean log p(logged feedback)
-};
+struct Scores { double accuracy = 0.0, logloss = 0.0; };  // P(argmax == logged feedback); -mean log p(it)
 
-// probs (n, K) against the logged feedback.
-inline Scores score(const std::vector<float>& probs, const std::vector<int>& feedback) {
-    Scores s;
-    const int K = kFeedbackTypes;
+// probs (n, K) against the logged feedback (n).
+inline Scores score(const std::vector<float>& probs, const Ids& feedback) {
+    double hits = 0.0, loss = 0.0;
     for (size_t i = 0; i < feedback.size(); ++i) {
-        const float* p = &probs[i * K];
-        s.accuracy += int(std::max_element(p, p + K) - p) == feedback[i];
-        s.logloss -= std::log(std::max(1e-7f, p[feedback[i]]));
+        const float* p = &probs[i * kFeedbackTypes];
+        hits += int(std::max_element(p, p + kFeedbackTypes) - p) == feedback[i];
+        loss -= std::log(std::max(1e-7f, p[feedback[i]]));
     }
-    s.accuracy /= double(feedback.size());
-    s.logloss /= double(feedback.size());
-    return s;
+    return {hits / double(feedback.size()), loss / double(feedback.size())};
 }
 
-enum ModelKind { kSupervised, kUserSim, kNoAugment, kNumModels };
-inline const char* const kModelNames[kNumModels] = {"supervised (K outputs)", "UserSim (GAN, 2K outputs)",
-                                                     "UserSim without L_D^2's fake term"};
+enum ModelKind { kSupervised, kUserSim, kNoAugment, kNumModels };  // the three simulators
 
 struct Options {
     WorldOptions world;
@@ -226,156 +206,105 @@ struct RunReport {
     std::vector<double> valid_curve[kNumModels];  // validation logloss per epoch
 };
 
-// Predicted feedback distributions of `d` over all examples of `sessions`.
-inline std::vector<float> predict(Discriminator& d, const World& w, const std::vector<Session>& sessions,
-                                  const std::vector<Example>& ex) {
-    std::vector<float> out;
-    for (int start = 0; start < int(ex.size()); start += 512) {
-        std::vector<int> rows;
-        for (int i = start; i < std::min<int>(int(ex.size()), start + 512); ++i) rows.push_back(i);
-        const Tensor p = feedback_probs(d, make_batch(w, sessions, ex, rows), kFeedbackTypes);
-        out.insert(out.end(), p.data(), p.data() + p.size());
-    }
-    return out;
+// The scores of the simulator's feedback distributions (n, K) on a set of logs.
+inline Scores evaluate(Discriminator& d, const Logs& l) {
+    return score(feedback_probs(d, l.all, kFeedbackTypes).vec(), l.all.feedback);
 }
 
-inline std::vector<int> logged_feedback(const std::vector<Session>& sessions, const std::vector<Example>& ex) {
-    std::vector<int> f;
-    for (const Example& e : ex) f.push_back(sessions[size_t(e.session)].feedback[size_t(e.t)]);
-    return f;
+// How well the generator imitates the logging recommender: distance of G(s) to the real next item's
+// embedding (and of the mean embedding, for scale), and whether that item is among the 10 items
+// nearest to G(s), i.e. fewer than 10 items are nearer.
+inline void score_generator(Generator& g, const World& w, const Logs& test, RunReport& rep) {
+    const int D = w.o.dim, I = w.o.num_items, n = test.all.size;
+    auto distance = [&](const float* x, int item) {  // squared
+        float s = 0.0f;
+        for (int d = 0; d < D; ++d) s += (x[d] - w.embedding[size_t(item) * D + d]) * (x[d] - w.embedding[size_t(item) * D + d]);
+        return s;
+    };
+    std::vector<float> mean(size_t(D), 0.0f);
+    for (size_t at = 0; at < w.embedding.size(); ++at) mean[at % D] += w.embedding[at] / float(I);
+    NoGrad no_grad;
+    const Tensor gen = g(test.all).value();  // (n, D)
+    double dist = 0.0, dist_mean = 0.0, hits = 0.0;
+    for (int r = 0; r < n; ++r) {
+        const float* x = gen.data() + size_t(r) * D;
+        const int truth = test.next[size_t(r)];
+        const float to_truth = distance(x, truth);
+        int nearer = 0;
+        for (int i = 0; i < I; ++i) nearer += distance(x, i) < to_truth;
+        hits += nearer < 10;
+        dist += to_truth;
+        dist_mean += distance(mean.data(), truth);
+    }
+    rep.gen_distance = dist / n;
+    rep.mean_distance = dist_mean / n;
+    rep.gen_hit10 = hits / n;
 }
 
 // Trains one simulator, keeping the test scores of the epoch with the best validation logloss.
 // Supervised: D with K outputs and cross-entropy on the real logs. UserSim: D with 2K outputs and G,
 // each with its own Adam, alternating one D step and one G step per batch (the paper's L_D and L_G).
-inline void score_generator(Generator& g, const World& w, RunReport& rep);
-
-inline std::vector<Tensor> values_of(const std::vector<Var>& params) {
-    std::vector<Tensor> v;
-    for (const Var& p : params) v.push_back(p.value());
-    return v;
-}
-inline void restore(std::vector<Var> params, const std::vector<Tensor>& values) {  // handles share the nodes
-    for (size_t i = 0; i < params.size(); ++i) params[i].value_mut() = values[i];
-}
-
-inline void train_model(ModelKind kind, const World& w, const Options& o, Rng& rng, RunReport& rep) {
+inline void train_model(ModelKind kind, const World& w, const Logs& train, const Logs& valid, const Logs& test,
+                        const Options& o, Rng& rng, RunReport& rep) {
     const int K = kFeedbackTypes;
     const bool gan = kind != kSupervised;
     Discriminator d(o.model, gan ? 2 * K : K, rng);
-    Generator g(o.model, rng);
-    AdamOptions ao;
-    ao.lr = o.lr;
-    Adam opt_d(d.parameters(), ao), opt_g(g.parameters(), ao);
-
-    const std::vector<Example> train = examples_of(w.train, w.o.history), valid = examples_of(w.valid, w.o.history),
-                               test = examples_of(w.test, w.o.history);
-    const std::vector<int> valid_f = logged_feedback(w.valid, valid), test_f = logged_feedback(w.test, test);
+    Generator g(o.model, rng);  // the supervised simulator leaves it untrained
+    Adam opt_d(d.parameters(), AdamOptions{o.lr}), opt_g(g.parameters(), AdamOptions{o.lr});
+    std::vector<Var> params = d.parameters();  // D's then G's: the best epoch's values are kept
+    for (const Var& p : g.parameters()) params.push_back(p);
+    std::vector<Tensor> kept;
     double best = 1e30;
-    std::vector<Tensor> best_d, best_g;
-    const int steps_per_epoch = (int(train.size()) + o.batch - 1) / o.batch;
-    Progress progress(o.epochs, steps_per_epoch, o.progress ? Progress::Mode::automatic : Progress::Mode::quiet);
+    Progress progress(o.epochs, (train.all.size + o.batch - 1) / o.batch,
+                      o.progress ? Progress::Mode::automatic : Progress::Mode::quiet);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
         progress.start_epoch(epoch);
-        for (const std::vector<int>& rows : make_batches(int(train.size()), o.batch, rng)) {
-            const SimBatch b = make_batch(w, w.train, train, rows);
-            double shown;
-            if (!gan) {  // plain cross-entropy on the logged feedback
-                opt_d.zero_grad();
-                Var loss = softmax_cross_entropy(d.logits(b, constant(b.next_item)), b.feedback);
-                backward(loss);
-                opt_d.step();
-                shown = loss.value().item();
-            } else {
-                Var generated = g(b);  // G(s) (B, D)
-                opt_d.zero_grad();     // D's step: L_D with G(s) held fixed
-                Var ld = discriminator_loss(d, b, detach(generated), K, /*augment=*/kind == kUserSim);
-                backward(ld);
-                opt_d.step();
-                opt_g.zero_grad();     // G's step: L_G through the updated D (D's gradients are discarded)
-                Var lg = generator_loss(d, b, generated, K, o.model.alpha);
-                backward(lg);
+        for (const std::vector<int>& rows : make_batches(train.all.size, o.batch, rng)) {
+            const SimBatch b = rows_of(train.all, rows);
+            const Var generated = gan ? g(b) : Var();  // G(s) (B, D)
+            opt_d.zero_grad();  // D's step: L_D with G(s) held fixed, or cross-entropy on the logged feedback
+            const Var ld = gan ? discriminator_loss(d, b, detach(generated), K, /*augment=*/kind == kUserSim)
+                               : softmax_cross_entropy(d.logits(b, constant(b.next_item)), b.feedback);
+            backward(ld);
+            opt_d.step();
+            if (gan) {  // G's step: L_G through the updated D (D's gradients are discarded)
+                opt_g.zero_grad();
+                backward(generator_loss(d, b, generated, K, o.model.alpha));
                 opt_g.step();
-                shown = ld.value().item();
             }
-            check_finite(shown, step++, "ch54 loss");
-            progress.step(shown, b.size);
+            check_finite(ld.item(), step++, "ch54 loss");
+            progress.step(ld.item(), b.size);
         }
         progress.end_epoch();
-        const Scores v = score(predict(d, w, w.valid, valid), valid_f);
+        const Scores v = evaluate(d, valid);
         rep.valid_curve[kind].push_back(v.logloss);
-        if (v.logloss < best) {  // remember this epoch's parameters (deep copies of the values)
+        if (v.logloss < best) {
             best = v.logloss;
             rep.best_epoch[kind] = epoch + 1;
-            best_d = values_of(d.parameters());
-            best_g = values_of(g.parameters());
+            kept.clear();
+            for (const Var& p : params) kept.push_back(p.value());  // deep copies
         }
     }
-    restore(d.parameters(), best_d);
-    restore(g.parameters(), best_g);
-    rep.test[kind] = score(predict(d, w, w.test, test), test_f);
-    if (kind == kUserSim) score_generator(g, w, rep);
-}
-
-// How well the generator imitates the logging recommender: distance of G(s) to the real next item's
-// embedding, and whether that item is among the 10 items nearest to G(s).
-inline void score_generator(Generator& g, const World& w, RunReport& rep) {
-    const std::vector<Example> test = examples_of(w.test, w.o.history);
-    const int D = w.o.dim, I = w.o.num_items;
-    std::vector<double> mean(size_t(D), 0.0);
-    for (int i = 0; i < I; ++i)
-        for (int d = 0; d < D; ++d) mean[size_t(d)] += w.embedding[size_t(i) * D + d] / I;
-    double dist = 0.0, dist_mean = 0.0, hits = 0.0;
-    NoGrad no_grad;
-    for (int start = 0; start < int(test.size()); start += 512) {
-        std::vector<int> rows;
-        for (int i = start; i < std::min<int>(int(test.size()), start + 512); ++i) rows.push_back(i);
-        const SimBatch b = make_batch(w, w.test, test, rows);
-        const Tensor gen = g(b).value();
-        for (int r = 0; r < b.size; ++r) {
-            const float* x = gen.data() + size_t(r) * D;
-            const int truth = w.test[size_t(test[size_t(rows[size_t(r)])].session)].items[size_t(test[size_t(rows[size_t(r)])].t)];
-            std::vector<std::pair<float, int>> near;
-            for (int i = 0; i < I; ++i) {
-                float s = 0.0f;
-                for (int d = 0; d < D; ++d) s += (x[d] - w.embedding[size_t(i) * D + d]) * (x[d] - w.embedding[size_t(i) * D + d]);
-                near.push_back({s, i});
-            }
-            std::partial_sort(near.begin(), near.begin() + 10, near.end());
-            for (int k = 0; k < 10; ++k) hits += near[size_t(k)].second == truth;
-            for (int d = 0; d < D; ++d) {
-                const double t = w.embedding[size_t(truth) * D + d];
-                dist += (x[d] - t) * (x[d] - t);
-                dist_mean += (mean[size_t(d)] - t) * (mean[size_t(d)] - t);
-            }
-        }
-    }
-    rep.gen_distance = dist / double(test.size());
-    rep.mean_distance = dist_mean / double(test.size());
-    rep.gen_hit10 = hits / double(test.size());
+    for (size_t i = 0; i < params.size(); ++i) params[i].value_mut() = kept[i];  // the handles share the nodes
+    rep.test[kind] = evaluate(d, test);
+    if (kind == kUserSim) score_generator(g, w, test, rep);
 }
 
 // One world, three simulators, the oracle and the class-prior reference.
 inline RunReport run_once(const Options& o) {
     const World w = make_world(o.world, o.seed);
+    const Logs train = logs_of(w, w.train), valid = logs_of(w, w.valid), test = logs_of(w, w.test);
+    double counts[kFeedbackTypes] = {};
+    for (int f : train.all.feedback) ++counts[f];
+    std::vector<float> prior;  // the training frequencies (add-one), whatever the state
+    for (int r = 0; r < test.all.size; ++r)
+        for (int k = 0; k < kFeedbackTypes; ++k) prior.push_back(float((counts[k] + 1) / (train.all.size + kFeedbackTypes)));
     RunReport rep;
-    const std::vector<Example> test = examples_of(w.test, w.o.history);
-    const std::vector<int> test_f = logged_feedback(w.test, test);
-    std::vector<float> oracle, prior;
-    int counts[kFeedbackTypes] = {};
-    for (const Example& e : examples_of(w.train, w.o.history)) ++counts[w.train[size_t(e.session)].feedback[size_t(e.t)]];
-    const double total = counts[0] + counts[1] + counts[2];
-    for (const Example& e : test) {
-        const float* p = &w.test[size_t(e.session)].true_probs[size_t(e.t) * kFeedbackTypes];
-        oracle.insert(oracle.end(), p, p + kFeedbackTypes);
-        for (int k = 0; k < kFeedbackTypes; ++k)  // the training frequencies (add-one), whatever the state
-            prior.push_back(float((counts[k] + 1) / (total + kFeedbackTypes)));
-    }
-    rep.oracle = score(oracle, test_f);
-    rep.prior = score(prior, test_f);
+    rep.oracle = score(test.true_probs, test.all.feedback);
+    rep.prior = score(prior, test.all.feedback);
     Rng rng(o.seed, 5401);
-    for (int m = 0; m < kNumModels; ++m) train_model(ModelKind(m), w, o, rng, rep);
+    for (int m = 0; m < kNumModels; ++m) train_model(ModelKind(m), w, train, valid, test, o, rng, rep);
     return rep;
 }
 
