@@ -65,7 +65,7 @@ void Var::accumulate_grad(Tensor&& g) const {
     else node_->grad = std::move(g);
 }
 
-void Var::set_backward(std::function<void(const Tensor& gy)> fn) {
+void Var::set_backward(std::function<void(Tensor& gy)> fn) {
     // A constant result (no parent needs a gradient, or NoGrad is open) keeps no closure, so it
     // also keeps none of the tensors the closure would have captured.
     if (node_->requires_grad) node_->backward = std::move(fn);
@@ -123,7 +123,9 @@ void backward(const Var& loss, const Tensor& seed) {
         Node* n = *it;
         if (!n->backward) continue;  // a leaf
         if (n->grad.shape() != n->value.shape()) continue;  // nothing flowed here
-        n->backward(n->grad);
+        Tensor gy = std::move(n->grad);  // handed over: the node keeps no gradient
+        n->grad = Tensor(Shape{0});
+        n->backward(gy);
     }
 }
 

@@ -18,7 +18,10 @@ struct Node {
     bool requires_grad = false;
     const char* op = "leaf";     // the op that made this node, for error messages
     std::vector<std::shared_ptr<Node>> parents;
-    std::function<void(const Tensor& gy)> backward;  // gy: gradient of the loss w.r.t. value
+    // gy: the gradient of the loss w.r.t. value. It is the node's own gradient, handed over: a
+    // closure may move it on to a parent (a reshape, the same-shape operand of an add) instead
+    // of copying it. Most closures only read it and take `const Tensor&`.
+    std::function<void(Tensor& gy)> backward;
 
     Node() = default;
     Node(const Node&) = delete;
@@ -51,7 +54,7 @@ public:
     void accumulate_grad(const Tensor& g) const;
     void accumulate_grad(Tensor&& g) const;
 
-    void set_backward(std::function<void(const Tensor& gy)> fn);
+    void set_backward(std::function<void(Tensor& gy)> fn);
     WeakVar weak() const;
     const char* op() const { return node_->op; }
     Node* node() const { return node_.get(); }
@@ -78,7 +81,10 @@ Var make_result(Tensor value, std::vector<Var> parents, const char* op);
 
 // Runs backward from a scalar (one-element) Var: seeds its gradient with 1, sorts the graph
 // topologically and calls each node's closure once, outputs before inputs. Gradients accumulate
-// into every Var that requires grad; leaves keep them until zero_grad().
+// into the leaves (parameters, inputs made with parameter()), which keep them until zero_grad().
+// An intermediate result hands its gradient to its closure and keeps none (as PyTorch's
+// non-leaf tensors): that saves a copy per pass-through op, and a second backward through the
+// same graph adds the same gradients again instead of counting the first pass twice.
 void backward(const Var& loss);
 // The same from any Var, seeded with the gradient gy (of y's shape) instead of 1.
 void backward(const Var& y, const Tensor& gy);

@@ -66,22 +66,26 @@ void k_relu(float* y, const float* x, size_t n) { kernels::relu(y, x, n); }
 // its ShapeError. The backward sums each gradient over the axes its operand was broadcast along.
 
 // Adds gy, summed down to x's shape, to x's gradient. An operand of gy's own shape (no
-// broadcasting, as in a residual connection) takes gy as it is: accumulate_grad(const Tensor&)
-// adds it in place, where sum_to would first have made a copy.
-static void accumulate_summed(const Var& x, const Tensor& gy) {
+// broadcasting, as in a residual connection) takes gy as it is: copied, or moved when it is the
+// last use of gy (the autograd engine hands each node its gradient to pass on).
+static void accumulate_summed(const Var& x, Tensor& gy, bool last_use) {
     if (!x.requires_grad()) return;
-    if (x.shape() == gy.shape())
-        x.accumulate_grad(gy);
-    else
+    if (x.shape() != gy.shape())
         x.accumulate_grad(sum_to(gy, x.shape()));
+    else if (last_use)
+        x.accumulate_grad(std::move(gy));
+    else
+        x.accumulate_grad(static_cast<const Tensor&>(gy));
 }
 
-// y = a + b;  dy/da = 1, dy/db = 1 (then summed over broadcast axes)
+// y = a + b;  dy/da = 1, dy/db = 1 (then summed over broadcast axes). The operand of gy's shape
+// goes last and takes gy itself; with a broadcast bias b, that is x W + b: no copy at all.
 Var add(const Var& a, const Var& b) {
     Var y = make_result(a.value() + b.value(), {a, b}, "add");
-    y.set_backward([a, b](const Tensor& gy) {
-        accumulate_summed(a, gy);
-        accumulate_summed(b, gy);
+    y.set_backward([a, b](Tensor& gy) {
+        const bool a_last = a.shape() == gy.shape() && b.shape() != gy.shape();
+        accumulate_summed(a_last ? b : a, gy, false);
+        accumulate_summed(a_last ? a : b, gy, true);
     });
     return y;
 }
@@ -89,9 +93,9 @@ Var add(const Var& a, const Var& b) {
 // y = a - b;  dy/da = 1, dy/db = -1
 Var sub(const Var& a, const Var& b) {
     Var y = make_result(a.value() - b.value(), {a, b}, "sub");
-    y.set_backward([a, b](const Tensor& gy) {
-        accumulate_summed(a, gy);
+    y.set_backward([a, b](Tensor& gy) {
         if (b.requires_grad()) b.accumulate_grad(-sum_to(gy, b.shape()));
+        accumulate_summed(a, gy, true);
     });
     return y;
 }
@@ -129,7 +133,7 @@ Var neg(const Var& x) {
 // y = a + s;  dy/da = 1
 Var add(const Var& a, float s) {
     Var y = make_result(a.value() + s, {a}, "add_scalar");
-    y.set_backward([a](const Tensor& gy) { a.accumulate_grad(gy); });
+    y.set_backward([a](Tensor& gy) { a.accumulate_grad(std::move(gy)); });
     return y;
 }
 

@@ -156,7 +156,7 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
 // y = x with a new shape;  dx = gy with x's shape.
 Var reshape(const Var& x, Shape shape) {
     Var y = make_result(x.value().reshape(std::move(shape)), {x}, "reshape");
-    y.set_backward([x](const Tensor& gy) { x.accumulate_grad(gy.reshape(x.shape())); });
+    y.set_backward([x](Tensor& gy) { x.accumulate_grad(std::move(gy).reshape(x.shape())); });
     return y;
 }
 
@@ -384,7 +384,7 @@ Var unsqueeze(const Var& x, int axis) {
     Shape s = x.shape();
     s.insert(s.begin() + ax, 1);
     Var y = make_result(x.value().reshape(s), {x}, "unsqueeze");
-    y.set_backward([x](const Tensor& gy) { x.accumulate_grad(gy.reshape(x.shape())); });
+    y.set_backward([x](Tensor& gy) { x.accumulate_grad(std::move(gy).reshape(x.shape())); });
     return y;
 }
 
@@ -396,7 +396,7 @@ Var squeeze(const Var& x, int axis) {
     Shape s = x.shape();
     s.erase(s.begin() + ax);
     Var y = make_result(x.value().reshape(s), {x}, "squeeze");
-    y.set_backward([x](const Tensor& gy) { x.accumulate_grad(gy.reshape(x.shape())); });
+    y.set_backward([x](Tensor& gy) { x.accumulate_grad(std::move(gy).reshape(x.shape())); });
     return y;
 }
 

@@ -81,13 +81,32 @@ TEST_CASE("a node used twice gets the sum of both gradients") {
     // G = ones: G m^T has rows (3, 7); m^T G has columns (4, 6).
     CHECK(m.grad().vec() == std::vector<float>{3 + 4, 7 + 4, 3 + 6, 7 + 6});
 
-    // A intermediate read by two later ops, and the intermediate itself keeps its gradient.
+    // An intermediate read by three later ops: its closure runs once, with the sum. It hands
+    // that gradient on and keeps none (only leaves keep theirs), as PyTorch's non-leaf tensors.
     Var a = parameter(Tensor({3}, {1, 1, 1}));
     Var mid = reshape(a, {3, 1});
     Var out = concat({mid, mid, mid}, 1);  // (3, 3)
     backward(out, Tensor::ones({3, 3}));
     CHECK(a.grad().vec() == std::vector<float>{3, 3, 3});
-    CHECK(mid.grad().vec() == std::vector<float>{3, 3, 3});
+    CHECK(mid.grad().vec() == std::vector<float>{0, 0, 0});
+    // So a second backward through the same graph adds the same gradient again, no more.
+    backward(out, Tensor::ones({3, 3}));
+    CHECK(a.grad().vec() == std::vector<float>{6, 6, 6});
+}
+
+TEST_CASE("pass-through gradients are moved, not copied, and stay correct when shared") {
+    // x W + b: the add hands gy to the product and sums it for the bias; x + x adds twice.
+    Var x = parameter(Tensor({2, 2}, {1, 2, 3, 4}));
+    Var b = parameter(Tensor({2}, {0.5f, -0.5f}));
+    backward(sum(reshape(x + b, {4}) * 2.0f));
+    CHECK(x.grad().vec() == std::vector<float>{2, 2, 2, 2});
+    CHECK(b.grad().vec() == std::vector<float>{4, 4});
+    x.zero_grad();
+    backward(sum(x + x));  // the same Var twice: one copy, then the move
+    CHECK(x.grad().vec() == std::vector<float>{2, 2, 2, 2});
+    x.zero_grad();
+    backward(sum(x - x * 3.0f));
+    CHECK(x.grad().vec() == std::vector<float>{-2, -2, -2, -2});
 }
 
 TEST_CASE("NoGrad records nothing and restores the previous state") {
