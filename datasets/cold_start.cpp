@@ -23,8 +23,10 @@ static std::vector<bool> pick_fraction(int n, double fraction, Rng& rng) {
 
 ColdStartData cold_start(const ColdStartOptions& o) {
     if (o.num_users < 1 || o.num_items < 1 || o.dim < 1 || o.num_keywords < o.dim || o.interest_tags > o.dim ||
-        o.items_per_user > o.num_items || o.age_buckets < 1 || o.num_occupations < 1)
-        arg_fail("cold_start", "inconsistent sizes (num_keywords >= dim, interest_tags <= dim, items_per_user <= num_items)");
+        o.items_per_user > o.num_items || o.age_buckets < 1 || o.num_occupations < 1 || o.tail_rank < 0.0 ||
+        o.num_shops < 0)
+        arg_fail("cold_start", "inconsistent sizes (num_keywords >= dim, interest_tags <= dim, items_per_user <= num_items, "
+                               "tail_rank and num_shops >= 0)");
     Rng rng(o.seed);
     const int D = o.dim, U = o.num_users, N = o.num_items;
     ColdStartData d;
@@ -63,15 +65,30 @@ ColdStartData cold_start(const ColdStartOptions& o) {
         std::vector<int> perm = rng.permutation(N);
         for (int j = 0; j < o.items_per_user; ++j) {
             int i = perm[j];
-            double s = 0.0;
-            for (int k = 0; k < D; ++k) s += double(d.user_taste[size_t(u) * D + k]) * d.item_latent[size_t(i) * D + k];
-            double p = sigmoid(o.bias + o.scale * s / std::sqrt(double(D)));
+            double p = cold_start_click_prob(d, o, u, i);
             ColdStartRow row{u, i, rng.uniform_double() < p ? 1.0f : 0.0f, float(p)};
             bool nu = d.is_new_user[u], ni = d.is_new_item[i];
             (nu && ni ? d.test_both_new : nu ? d.test_new_users : ni ? d.test_new_items : d.train).push_back(row);
         }
     }
+    // The long tail and the shops come from their own stream, so they leave the rest unchanged.
+    Rng tail(splitmix64(o.seed + 11));
+    if (o.tail_rank > 0.0) {
+        d.exposure_rank = tail.permutation(N);
+        std::vector<ColdStartRow> kept;
+        for (const ColdStartRow& r : d.train)
+            if (tail.uniform_double() < std::min(1.0, o.tail_rank / (d.exposure_rank[size_t(r.item)] + 1.0))) kept.push_back(r);
+        d.train = std::move(kept);
+    }
+    for (int i = 0; i < N && o.num_shops > 0; ++i) d.item_shop.push_back(tail.randint(o.num_shops));
     return d;
+}
+
+double cold_start_click_prob(const ColdStartData& d, const ColdStartOptions& o, int u, int i) {
+    const int D = o.dim;
+    double s = 0.0;
+    for (int k = 0; k < D; ++k) s += double(d.user_taste[size_t(u) * D + k]) * d.item_latent[size_t(i) * D + k];
+    return sigmoid(o.bias + o.scale * s / std::sqrt(double(D)));
 }
 
 }  // namespace datasets

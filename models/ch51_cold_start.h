@@ -15,7 +15,9 @@
 //           real (v, u) pair and 0 for a sampled negative
 //   cold    a new item has no id embedding and no a_v: H_v = 1/n sum_{j=1..n} W_v^j (side info only)
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -35,12 +37,56 @@ inline double smoothed_ctr(double clicks, double impressions, double prior, doub
     return (clicks + m * prior) / (impressions + m);
 }
 
+// Clicks and impressions of every item within every group of users (a demographic cell, an
+// interest tag), counted from a log: the tables behind "popularity among people like you".
+struct GroupCounts {
+    int items = 0;
+    std::vector<double> clicks, impressions;    // (G, N)
+    GroupCounts(int groups, int n_items)
+        : items(n_items), clicks(size_t(groups) * size_t(n_items)), impressions(size_t(groups) * size_t(n_items)) {}
+    void add(int group, int item, double click) {
+        const size_t g = size_t(group) * size_t(items) + size_t(item);
+        clicks[g] += click, impressions[g] += 1.0;
+    }
+};
+
+// Scores (U, N) row-major: score(u, i) is the mean, over the groups of user u, of item i's CTR in
+// that group, smoothed towards the item's overall CTR prior[i]. One group per user (the
+// demographic cell) or several (the interest tags).
+inline std::vector<float> group_popularity(const GroupCounts& c, const std::vector<Ids>& user_groups,
+                                           const std::vector<double>& prior, double m) {
+    const size_t N = size_t(c.items);
+    std::vector<float> out(user_groups.size() * N);
+    for (size_t u = 0; u < user_groups.size(); ++u)
+        for (size_t i = 0; i < N; ++i) {
+            double sum = 0.0;
+            for (int g : user_groups[u]) sum += smoothed_ctr(c.clicks[size_t(g) * N + i], c.impressions[size_t(g) * N + i], prior[i], m);
+            out[u * N + i] = float(sum / double(user_groups[u].size()));
+        }
+    return out;
+}
+
 // Cosine similarity of two dense vectors of length n (0 when either is all zeros): the content
 // and expert-label similarities of sections 3.1 and 3.2 of the chapter.
 inline double cosine(const float* a, const float* b, int n) {
     double ab = 0.0, aa = 0.0, bb = 0.0;
     for (int k = 0; k < n; ++k) ab += double(a[k]) * b[k], aa += double(a[k]) * a[k], bb += double(b[k]) * b[k];
     return aa > 0.0 && bb > 0.0 ? ab / std::sqrt(aa * bb) : 0.0;
+}
+
+// Content-based scores (U, N) row-major: the cosine of each item's vector (keywords, expert
+// labels; item_vec (N, dim)) with the user's profile, the sum of the vectors of the items the
+// user clicked. A user without clicks scores 0 everywhere.
+inline std::vector<float> profile_cosine(const std::vector<Ids>& user_clicks, const std::vector<float>& item_vec, int dim) {
+    const size_t N = item_vec.size() / size_t(dim);
+    std::vector<float> out(user_clicks.size() * N), profile(static_cast<size_t>(dim));
+    for (size_t u = 0; u < user_clicks.size(); ++u) {
+        std::fill(profile.begin(), profile.end(), 0.0f);
+        for (int c : user_clicks[u])
+            for (int k = 0; k < dim; ++k) profile[size_t(k)] += item_vec[size_t(c) * dim + size_t(k)];
+        for (size_t i = 0; i < N; ++i) out[u * N + i] = float(cosine(profile.data(), &item_vec[i * dim], dim));
+    }
+    return out;
 }
 
 // ---- EGES -------------------------------------------------------------------------------------
@@ -113,10 +159,40 @@ struct EGES {
         return sum(e * constant(Tensor({1, n, 1}, *side_weights)), 1);
     }
 
+    // score(u, v) = H_v' Z_u for every context u and every item v: (C, N). Warm items use embed(),
+    // the items flagged cold use embed_cold() (with side_weights when given).
+    Tensor scores(const ItemFields& f, const std::vector<bool>& cold, const std::vector<float>* side_weights = nullptr) const {
+        NoGrad no_grad;
+        Ids warm_items, cold_items;
+        for (int i = 0; i < f.items(); ++i) (cold[size_t(i)] ? cold_items : warm_items).push_back(i);
+        const int D = context.dim();
+        Tensor H({f.items(), D});                                           // (N, D) H_v
+        for (const Ids* group : {&warm_items, &cold_items}) {
+            if (group->empty()) continue;
+            const Tensor h = (group == &warm_items ? embed(f, *group) : embed_cold(f, *group, side_weights)).value();
+            for (size_t j = 0; j < group->size(); ++j)
+                std::copy(h.data() + j * D, h.data() + (j + 1) * D, H.data() + size_t((*group)[j]) * D);
+        }
+        return matmul(constant(context.table.value()), constant(H), false, true).value();   // (C, N)
+    }
+
     // The learned weights softmax(a_v) of some items: (B, F).
     Tensor weights(const Ids& items) const {
         NoGrad no_grad;
         return softmax(attention(items)).value();
+    }
+
+    // Side weights for embed_cold() learned by EGES (our variant, not the paper's rule): softmax(a_v)
+    // of the side fields averaged over some warm items and renormalised to sum to 1 without the id.
+    std::vector<float> mean_side_weights(const Ids& items) const {
+        const Tensor A = weights(items);                                    // (B, F)
+        const int F = A.dim(1);
+        std::vector<float> side(size_t(F - 1), 0.0f);
+        for (size_t j = 0; j < items.size(); ++j)
+            for (int f = 1; f < F; ++f) side[size_t(f - 1)] += A[j * F + size_t(f)];
+        const float total = std::accumulate(side.begin(), side.end(), 0.0f);
+        for (float& x : side) x /= total;
+        return side;
     }
 
     NamedParams named_parameters() const {

@@ -51,6 +51,25 @@ TEST_CASE("smoothed CTR and cosine: worked examples") {
     CHECK(cosine(a, z, 3) == 0.0);
 }
 
+TEST_CASE("group popularity and profile cosine: worked examples") {
+    // Two groups, two items; m = 2. Group 0 saw item 0 twice and clicked once: (1 + 2 * 0.1) / 4.
+    GroupCounts c(2, 2);
+    c.add(0, 0, 1.0), c.add(0, 0, 0.0), c.add(1, 1, 1.0);
+    const std::vector<double> prior = {0.1, 0.5};
+    const std::vector<float> s = group_popularity(c, {{0}, {0, 1}}, prior, 2.0);   // (U = 2, N = 2)
+    CHECK(s[0] == doctest::Approx(0.3));                          // group 0, item 0
+    CHECK(s[1] == doctest::Approx(0.5));                          // never seen: the prior
+    CHECK(s[2] == doctest::Approx((0.3 + 0.1) / 2));              // mean over groups 0 and 1
+    CHECK(s[3] == doctest::Approx((0.5 + (1 + 1.0) / 3) / 2));
+    // Items (1, 0), (0, 1), (1, 1); user 0 clicked items 0 and 2: profile (2, 1).
+    const std::vector<float> v = {1, 0, 0, 1, 1, 1};
+    const std::vector<float> p = profile_cosine({{0, 2}, {}}, v, 2);
+    CHECK(p[0] == doctest::Approx(2 / std::sqrt(5.0)));
+    CHECK(p[1] == doctest::Approx(1 / std::sqrt(5.0)));
+    CHECK(p[2] == doctest::Approx(3 / std::sqrt(10.0)));
+    CHECK(p[3] == 0.0f);                                          // no clicks, no profile
+}
+
 TEST_CASE("eq. 5: EGES aggregation has the gradient of its formula") {
     Rng rng(3);
     const Tensor a = Tensor::normal({2, 3}, rng), e = Tensor::normal({2, 3, 4}, rng);
@@ -97,6 +116,25 @@ TEST_CASE("EGES: zero weights give GES's plain average, cold items average their
     const Tensor hb = bge.embed(f, {1}).value(), wid = eges.field[0].table.value();
     CHECK(hb[0] == doctest::Approx(wid[2]));
     CHECK(hb[1] == doctest::Approx(wid[3]));
+}
+
+TEST_CASE("EGES scores: Z_u' H_v with warm items through embed, cold ones through embed_cold") {
+    Rng rng(6);
+    const ItemFields f = tiny_fields();
+    EGES m(f, 4, 2, Aggregation::eges, rng);
+    m.attention.table = parameter(Tensor::normal({3, 3}, rng));
+    const std::vector<float> side = m.mean_side_weights({0, 1});                  // over warm items 0, 1
+    const Tensor a = m.weights({0, 1});
+    CHECK(side[0] == doctest::Approx((a[1] + a[4]) / (a[1] + a[4] + a[2] + a[5])));
+    CHECK(side[0] + side[1] == doctest::Approx(1.0));
+    const Tensor S = m.scores(f, {false, false, true}, &side);                    // (C = 4, N = 3)
+    REQUIRE(S.shape() == Shape{4, 3});
+    const Tensor warm = m.embed(f, {1}).value(), cold = m.embed_cold(f, {2}, &side).value();
+    const Tensor& Z = m.context.table.value();
+    for (int u = 0; u < 4; ++u) {
+        CHECK(S[size_t(u * 3 + 1)] == doctest::Approx(Z[size_t(u * 2)] * warm[0] + Z[size_t(u * 2 + 1)] * warm[1]));
+        CHECK(S[size_t(u * 3 + 2)] == doctest::Approx(Z[size_t(u * 2)] * cold[0] + Z[size_t(u * 2 + 1)] * cold[1]));
+    }
 }
 
 TEST_CASE("claim: for new users, demographics and interest tags beat popularity, which beats random") {

@@ -140,24 +140,6 @@ TEST_CASE("gradients through dynamic routing, the ReLU layer and label-aware att
     CHECK(worst <= 1.0f);
 }
 
-TEST_CASE("the planted world is deterministic and users mix the promised number of clusters") {
-    WorldOptions o;
-    o.train_users = 50, o.test_users = 20;
-    const World a = make_world(o), b = make_world(o);
-    for (size_t i = 0; i < a.test.size(); ++i) {
-        CHECK(a.test[i].history == b.test[i].history);
-        CHECK(a.test[i].targets == b.test[i].targets);
-        const User& u = a.test[i];
-        CHECK(int(u.clusters.size()) >= o.min_interests);
-        CHECK(int(u.clusters.size()) <= o.max_interests);
-        CHECK(int(u.targets.size()) == o.test_targets);
-        for (size_t t = 0; t < u.history.size(); ++t)
-            CHECK(u.history[t] / o.items_per_cluster == u.history_cluster[t]);
-    }
-    o.min_interests = 0;
-    CHECK_THROWS(make_world(o));
-}
-
 TEST_CASE("claim: several interests retrieve better than one vector when users mix several clusters") {
     for (const Report& r : quick_reports()) {
         const Result &mean = r.results[0], &mind = r.results[1];

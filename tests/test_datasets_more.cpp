@@ -1,7 +1,13 @@
-// Tests of the sequence, slate and cold-start generators: determinism and planted structure.
+// Tests of the sequence, slate, cold-start and multi-interest generators: determinism and planted
+// structure.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+
 #include "datasets/cold_start.h"
+#include "datasets/multi_interest.h"
 #include "datasets/sequences.h"
 #include "datasets/slates.h"
 
@@ -70,6 +76,98 @@ TEST_CASE("cold_start: hold-outs are disjoint, tastes drive clicks") {
     double pc = 0, pn = 0, nc = 0, nn = 0;
     for (const ColdStartRow& r : a.train) (r.click > 0 ? pc : pn) += r.true_prob, (r.click > 0 ? nc : nn) += 1;
     CHECK(pc / nc > pn / nn + 0.1);
+}
+
+TEST_CASE("cold_start: the long tail keeps min(1, tail_rank / (rank + 1)) of each item's train rows; shops") {
+    const ColdStartOptions full{.num_users = 400, .seed = 4, .num_items = 300, .items_per_user = 100};
+    ColdStartOptions thin = full;
+    thin.tail_rank = 20.0, thin.num_shops = 7;
+    const ColdStartData a = cold_start(full), b = cold_start(thin);
+    CHECK(a.exposure_rank.empty());
+    CHECK(a.item_shop.empty());
+    // Everything but the train log is unchanged, and the thinned log is a subsequence of the full one.
+    CHECK(a.user_tags == b.user_tags);
+    CHECK(a.test_new_users.size() == b.test_new_users.size());
+    CHECK(a.test_new_items.size() == b.test_new_items.size());
+    REQUIRE(b.exposure_rank.size() == 300u);
+    Ids sorted = b.exposure_rank;
+    std::sort(sorted.begin(), sorted.end());
+    for (int r = 0; r < 300; ++r) REQUIRE(sorted[size_t(r)] == r);
+    size_t j = 0;
+    for (const ColdStartRow& r : a.train)
+        if (j < b.train.size() && b.train[j].user == r.user && b.train[j].item == r.item) ++j;
+    CHECK(j == b.train.size());
+    // Per item: kept / shown against min(1, 20 / (rank + 1)). Ranks 0..19 keep every row.
+    std::vector<double> shown(300), kept(300);
+    for (const ColdStartRow& r : a.train) shown[size_t(r.item)] += 1;
+    for (const ColdStartRow& r : b.train) kept[size_t(r.item)] += 1;
+    double expected = 0, got = 0, variance = 0;
+    for (int i = 0; i < 300; ++i) {
+        const double p = std::min(1.0, 20.0 / (b.exposure_rank[size_t(i)] + 1.0));
+        if (p == 1.0) CHECK(kept[size_t(i)] == shown[size_t(i)]);
+        expected += p * shown[size_t(i)], got += kept[size_t(i)], variance += p * (1 - p) * shown[size_t(i)];
+    }
+    CHECK(std::abs(got - expected) < 4 * std::sqrt(variance));
+    CHECK(got < 0.5 * double(a.train.size()));                 // a real thinning, not a no-op
+    // Shops: one per item, in range, every shop used.
+    REQUIRE(b.item_shop.size() == 300u);
+    std::set<int> shops(b.item_shop.begin(), b.item_shop.end());
+    CHECK(shops.size() == 7u);
+    CHECK(*shops.begin() == 0);
+    CHECK(*shops.rbegin() == 6);
+    // The planted probability of a logged row is the one the generator drew the click with.
+    for (size_t k = 0; k < 50; ++k)
+        CHECK(float(cold_start_click_prob(b, thin, b.train[k].user, b.train[k].item)) == b.train[k].true_prob);
+}
+
+TEST_CASE("multi_interest: users mix m distinct clusters, behaviours spread uniformly over them") {
+    MultiInterestOptions o;
+    o.clusters = 10, o.items_per_cluster = 6, o.train_users = 3000, o.test_users = 400, o.seed = 3;
+    const MultiInterestData a = multi_interest(o), b = multi_interest(o);
+    REQUIRE(a.train.size() == 3000u);
+    REQUIRE(a.test.size() == 400u);
+    CHECK(a.train[17].history == b.train[17].history);
+    CHECK(a.test[9].targets == b.test[9].targets);
+    o.seed = 4;
+    CHECK(multi_interest(o).train[17].history != a.train[17].history);
+    std::vector<double> users_by_m(5), own_share(5);
+    double length = 0;
+    for (const auto* users : {&a.train, &a.test})
+        for (const MultiInterestUser& u : *users) {
+            const int m = int(u.clusters.size());
+            REQUIRE(m >= 1);
+            REQUIRE(m <= 4);
+            CHECK(std::set<int>(u.clusters.begin(), u.clusters.end()).size() == size_t(m));   // distinct
+            REQUIRE(int(u.history.size()) >= 8);
+            REQUIRE(int(u.history.size()) <= 32);
+            REQUIRE(u.history_cluster.size() == u.history.size());
+            for (size_t t = 0; t < u.history.size(); ++t) {
+                REQUIRE(u.history[t] / 6 == u.history_cluster[t]);
+                REQUIRE(std::count(u.clusters.begin(), u.clusters.end(), u.history_cluster[t]) == 1);
+            }
+            for (int item : u.targets) REQUIRE(std::count(u.clusters.begin(), u.clusters.end(), item / 6) == 1);
+            const double first = double(std::count(u.history_cluster.begin(), u.history_cluster.end(), u.clusters[0]));
+            users_by_m[size_t(m)] += 1, own_share[size_t(m)] += first / double(u.history.size());
+            length += double(u.history.size());
+        }
+    for (const MultiInterestUser& u : a.train) CHECK(u.targets.size() == 1u);
+    for (const MultiInterestUser& u : a.test) {
+        REQUIRE(u.targets.size() == 5u);
+        CHECK(std::set<int>(u.targets.begin(), u.targets.end()).size() == 5u);               // distinct
+    }
+    // m uniform on 1..4 (3400 users: 850 expected each); a user's first cluster holds 1/m of the
+    // history; lengths uniform on 8..32 (mean 20).
+    for (int m = 1; m <= 4; ++m) {
+        CHECK(std::abs(users_by_m[size_t(m)] - 850.0) < 100.0);
+        CHECK(own_share[size_t(m)] / users_by_m[size_t(m)] == doctest::Approx(1.0 / m).epsilon(0.05));
+    }
+    CHECK(length / 3400.0 == doctest::Approx(20.0).epsilon(0.02));
+    CHECK(multi_interest_oracle_recall(o, 2, 6) == doctest::Approx(0.5));
+    CHECK(multi_interest_oracle_recall(o, 1, 50) == 1.0);
+    o.min_interests = 0;
+    CHECK_THROWS(multi_interest(o));
+    o.min_interests = 1, o.max_interests = 11;                   // more interests than clusters
+    CHECK_THROWS(multi_interest(o));
 }
 
 }  // TEST_SUITE

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
     flags.add("impressions", &per_user, "impressions per user before thinning; 0: the configuration's own (150)");
     flags.add("dim", &o.dim, "item embedding size D");
     flags.add("lr", &o.lr, "Adam learning rate (embeddings and FM)");
-    flags.add("tail-rank", &o.tail_rank, "long tail: the item of exposure rank r keeps min(1, tail_rank / (r + 1)) of its impressions");
+    flags.add("tail-rank", &o.data.tail_rank, "long tail: the item of exposure rank r keeps min(1, tail_rank / (r + 1)) of its impressions");
     flags.parse_or_exit(argc, argv);
     flags.refuse_data("the experiment needs planted click probabilities");
     o.seed = flags.seed;
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     if (worlds > 0) o.worlds = worlds;
     if (users > 0) o.data.num_users = users;
     if (per_user > 0) o.data.items_per_user = per_user;
-    if (o.dim < 1 || o.epochs < 1 || o.tail_rank <= 0.0) {
+    if (o.dim < 1 || o.epochs < 1 || o.data.tail_rank <= 0.0) {
         std::fprintf(stderr, "ch51_cold_start: --dim, --epochs and --tail-rank must be positive\n");
         return 2;
     }
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     std::printf("%d users (%.0f%% new), %d items (%.0f%% new), %d impressions per user before thinning to a long tail "
                 "(tail rank %g); EGES D = %d, %d epochs of %d (item, user) click pairs, K = %d negative users, Adam lr %g; %d worlds; seed %llu\n\n",
                 o.data.num_users, 100 * o.data.new_user_fraction, o.data.num_items, 100 * o.data.new_item_fraction,
-                o.data.items_per_user, o.tail_rank, o.dim, o.epochs, o.pairs_per_epoch, o.negatives, o.lr, o.worlds,
+                o.data.items_per_user, o.data.tail_rank, o.dim, o.epochs, o.pairs_per_epoch, o.negatives, o.lr, o.worlds,
                 static_cast<unsigned long long>(o.seed));
     StudyReport rep;
     try {

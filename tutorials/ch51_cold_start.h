@@ -1,16 +1,15 @@
-// Chapter 51's experiment as a function: a synthetic shop (datasets/cold_start.h) whose log we
-// thin into a long tail, then the chapter's ladder of cold-start methods. New users: random,
-// popularity, popularity within the user's demographic cell or interest tags, and an FM over
-// demographics + tags. New items: random, keyword and expert-label similarity, and the item
-// embeddings BGE / GES / EGES, scored against the planted click probabilities. Printing and
-// pictures live in ch51_cold_start.cpp. Deliberately left out: social-login and cross-product
+// Chapter 51's experiment as a function: a synthetic shop whose log is thinned into a long tail
+// (datasets/cold_start.h), then the chapter's ladder of cold-start methods (models/ch51_cold_start.h).
+// New users: random, popularity, popularity within the user's demographic cell or interest tags,
+// and an FM over demographics + tags. New items: random, keyword and expert-label similarity, and
+// the item embeddings BGE / GES / EGES, scored against the planted click probabilities. Printing
+// and pictures live in ch51_cold_start.cpp. Deliberately left out: social-login and cross-product
 // signals (the chapter's 2.2-2.4, which need data we do not simulate), MovieLens (--data).
 #pragma once
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -39,8 +38,6 @@ constexpr int kBuckets = 5;   // item-frequency quintiles for the warm-item tabl
 struct StudyOptions {
     datasets::ColdStartOptions data;
     int worlds = 3;               // independent shops, seeds derived from `seed`
-    double tail_rank = 60.0;      // thinning: item of exposure rank r keeps min(1, tail_rank / (r + 1))
-    int shops = 50;               // a side-information field unrelated to taste (noise)
     int dim = 16;                 // D of the item embeddings
     int epochs = 10;
     int pairs_per_epoch = 40000;  // (item, user) click pairs per epoch
@@ -56,6 +53,8 @@ struct StudyOptions {
     StudyOptions() {
         data.num_users = 2000;
         data.items_per_user = 150;
+        data.tail_rank = 60.0;    // the item of exposure rank r keeps min(1, tail_rank / (r + 1))
+        data.num_shops = 50;      // a side-information field unrelated to taste (noise)
     }
 };
 
@@ -86,21 +85,15 @@ struct StudyReport {
 };
 
 // ---- The shop -----------------------------------------------------------------------------------
-// One generated world with the log thinned to a long tail and the per-item counts we need.
+// One generated world, its log thinned to a long tail, and the per-item counts we need.
 struct Shop {
     datasets::ColdStartData d;
     datasets::ColdStartOptions o;
-    std::vector<datasets::ColdStartRow> train;          // the thinned log: old users x old items
-    std::vector<int> impressions, clicks;               // (N) per item, in train
+    std::vector<int> impressions, clicks;               // (N) per item, in the train log
     std::vector<Ids> user_clicks;                       // (U) the items each user clicked in train
     ItemFields fields;                                  // id, tag, keywords, shop
     int U = 0, N = 0;
-    double truth(int u, int i) const {
-        const int D = o.dim;
-        double s = 0.0;
-        for (int k = 0; k < D; ++k) s += double(d.user_taste[size_t(u) * D + k]) * d.item_latent[size_t(i) * D + k];
-        return datasets::sigmoid(o.bias + o.scale * s / std::sqrt(double(D)));
-    }
+    double truth(int u, int i) const { return datasets::cold_start_click_prob(d, o, u, i); }
 };
 
 inline Shop make_shop(const StudyOptions& so, uint64_t seed) {
@@ -109,27 +102,20 @@ inline Shop make_shop(const StudyOptions& so, uint64_t seed) {
     s.o.seed = seed;
     s.d = datasets::cold_start(s.o);
     s.U = s.o.num_users, s.N = s.o.num_items;
-    Rng rng(splitmix64(seed + 11));
-    // Exposure ranks: item of rank r keeps each impression with probability min(1, tail_rank/(r+1)),
-    // so a few items are shown often and most rarely - the long tail of a real shop.
-    const std::vector<int> rank = rng.permutation(s.N);
-    for (const datasets::ColdStartRow& r : s.d.train)
-        if (rng.uniform_double() < std::min(1.0, so.tail_rank / (rank[size_t(r.item)] + 1.0))) s.train.push_back(r);
     s.impressions.assign(size_t(s.N), 0), s.clicks.assign(size_t(s.N), 0), s.user_clicks.resize(size_t(s.U));
-    for (const datasets::ColdStartRow& r : s.train) {
+    for (const datasets::ColdStartRow& r : s.d.train) {
         s.impressions[size_t(r.item)]++;
         if (r.click > 0) s.clicks[size_t(r.item)]++, s.user_clicks[size_t(r.user)].push_back(r.item);
     }
-    // Item fields for EGES: the id, the tag (main taste dimension), the keywords, and a shop
-    // drawn at random (side information that says nothing about taste).
+    // Item fields for EGES: the id, the tag (main taste dimension), the keywords, and the shop.
     s.fields.names = {"id", "tag", "keywords", "shop"};
-    s.fields.vocab = {s.N, s.o.dim, s.o.num_keywords, so.shops};
+    s.fields.vocab = {s.N, s.o.dim, s.o.num_keywords, s.o.num_shops};
     s.fields.ids.resize(4);
     for (int i = 0; i < s.N; ++i) {
         s.fields.ids[0].push_back({i});
         s.fields.ids[1].push_back({s.d.item_tag[size_t(i)]});
         s.fields.ids[2].push_back(s.d.item_keywords[size_t(i)]);
-        s.fields.ids[3].push_back({rng.randint(so.shops)});
+        s.fields.ids[3].push_back({s.d.item_shop[size_t(i)]});
     }
     return s;
 }
@@ -161,32 +147,22 @@ inline double gauc_on(const Shop& s, const Scores& score, const std::vector<data
 }
 
 // ---- New users ----------------------------------------------------------------------------------
-// Smoothed CTR tables: per item, per (demographic cell, item) and per (interest tag, item).
+// Popularity, and popularity within the user's demographic cell and among the user's interest tags.
 inline std::vector<Scores> count_scores(const Shop& s, double m) {
-    const int N = s.N, cells = s.o.age_buckets * 2, T = s.o.dim;
-    auto cell = [&](int u) { return s.d.age_bucket[size_t(u)] * 2 + s.d.gender[size_t(u)]; };
-    std::vector<double> ci(size_t(cells) * N), ii(size_t(cells) * N), ct(size_t(T) * N), it(size_t(T) * N);
+    GroupCounts by_cell(s.o.age_buckets * 2, s.N), by_tag(s.o.dim, s.N);
+    std::vector<Ids> cell(size_t(s.U));                                  // one group per user
+    for (int u = 0; u < s.U; ++u) cell[size_t(u)] = {s.d.age_bucket[size_t(u)] * 2 + s.d.gender[size_t(u)]};
     double all_clicks = 0.0;
-    for (const datasets::ColdStartRow& r : s.train) {
-        const size_t g = size_t(cell(r.user)) * N + size_t(r.item);
-        ci[g] += r.click, ii[g] += 1.0, all_clicks += r.click;
-        for (int t : s.d.user_tags[size_t(r.user)]) ct[size_t(t) * N + size_t(r.item)] += r.click, it[size_t(t) * N + size_t(r.item)] += 1.0;
+    for (const datasets::ColdStartRow& r : s.d.train) {
+        by_cell.add(cell[size_t(r.user)][0], r.item, r.click), all_clicks += r.click;
+        for (int t : s.d.user_tags[size_t(r.user)]) by_tag.add(t, r.item, r.click);
     }
-    const double ctr0 = all_clicks / double(s.train.size());
-    std::vector<double> pop(static_cast<size_t>(N));
-    for (int i = 0; i < N; ++i) pop[size_t(i)] = smoothed_ctr(s.clicks[size_t(i)], s.impressions[size_t(i)], ctr0, m);
-    std::vector<Scores> out(3, Scores(size_t(s.U) * N));
-    for (int u = 0; u < s.U; ++u)
-        for (int i = 0; i < N; ++i) {
-            const size_t g = size_t(cell(u)) * N + size_t(i), ui = size_t(u) * N + size_t(i);
-            out[0][ui] = float(pop[size_t(i)]);
-            out[1][ui] = float(smoothed_ctr(ci[g], ii[g], pop[size_t(i)], m));
-            double tag = 0.0;
-            for (int t : s.d.user_tags[size_t(u)])
-                tag += smoothed_ctr(ct[size_t(t) * N + size_t(i)], it[size_t(t) * N + size_t(i)], pop[size_t(i)], m);
-            out[2][ui] = float(tag / double(s.d.user_tags[size_t(u)].size()));
-        }
-    return out;
+    const double ctr0 = all_clicks / double(s.d.train.size());
+    std::vector<double> pop(size_t(s.N));
+    for (int i = 0; i < s.N; ++i) pop[size_t(i)] = smoothed_ctr(s.clicks[size_t(i)], s.impressions[size_t(i)], ctr0, m);
+    Scores popular(size_t(s.U) * s.N);
+    for (size_t ui = 0; ui < popular.size(); ++ui) popular[ui] = float(pop[ui % size_t(s.N)]);
+    return {popular, group_popularity(by_cell, cell, pop, m), group_popularity(by_tag, s.d.user_tags, pop, m)};
 }
 
 // An FM over the fields a new user brings (demographic cell, occupation, two interest tags) and the
@@ -203,11 +179,11 @@ inline Scores fm_scores(const Shop& s, const StudyOptions& so, Rng& rng) {
     ch71::FM fm(o_item + s.N, 8, rng);
     Adam adam(vars_of(fm.named_parameters()), so.lr);
     for (int epoch = 0; epoch < so.fm_epochs; ++epoch)
-        for (const std::vector<int>& rows : make_batches(int(s.train.size()), so.batch, rng)) {
+        for (const std::vector<int>& rows : make_batches(int(s.d.train.size()), so.batch, rng)) {
             Ids ids;
             Tensor y({int(rows.size()), 1});
             for (size_t j = 0; j < rows.size(); ++j) {
-                const datasets::ColdStartRow& r = s.train[size_t(rows[j])];
+                const datasets::ColdStartRow& r = s.d.train[size_t(rows[j])];
                 user_fields(r.user, ids);
                 ids.push_back(o_item + r.item);
                 y[j] = r.click;
@@ -229,20 +205,7 @@ inline Scores fm_scores(const Shop& s, const StudyOptions& so, Rng& rng) {
     return out;
 }
 
-// ---- New items: content, expert labels, EGES ---------------------------------------------------
-// Per-user profile = the sum of a per-item vector over the user's clicks; score = cosine(profile, item).
-inline Scores profile_cosine(const Shop& s, const std::vector<float>& item_vec, int dim) {
-    Scores out(size_t(s.U) * s.N);
-    std::vector<float> profile(static_cast<size_t>(dim));
-    for (int u = 0; u < s.U; ++u) {
-        std::fill(profile.begin(), profile.end(), 0.0f);
-        for (int c : s.user_clicks[size_t(u)])
-            for (int k = 0; k < dim; ++k) profile[size_t(k)] += item_vec[size_t(c) * dim + size_t(k)];
-        for (int i = 0; i < s.N; ++i) out[size_t(u) * s.N + size_t(i)] = float(cosine(profile.data(), &item_vec[size_t(i) * dim], dim));
-    }
-    return out;
-}
-
+// ---- New items: EGES ---------------------------------------------------------------------------
 // Trains one item-embedding model by skip-gram with negative sampling (eq. 3 with eq. 6) on the
 // click graph: the centre node is an item v of a logged click, its context the user u who clicked
 // it (a walk of one step from item to user), and K negative users are drawn from the users' click
@@ -251,7 +214,7 @@ inline EGES train_embeddings(const Shop& s, const StudyOptions& so, Aggregation 
     EGES m(s.fields, s.U, so.dim, mode, rng);
     std::vector<const datasets::ColdStartRow*> clicks;
     std::vector<double> freq(size_t(s.U));
-    for (const datasets::ColdStartRow& r : s.train)
+    for (const datasets::ColdStartRow& r : s.d.train)
         if (r.click > 0) clicks.push_back(&r), freq[size_t(r.user)] += 1.0;
     for (double& f : freq) f = std::pow(f, 0.75);
     const datasets::Discrete negatives(freq);
@@ -275,23 +238,6 @@ inline EGES train_embeddings(const Shop& s, const StudyOptions& so, Aggregation 
     return m;
 }
 
-// score(u, v) = H_v' Z_u. Warm items use embed(), new items embed_cold() (side information only).
-inline Scores embedding_scores(const Shop& s, const EGES& m, const std::vector<float>* side_weights) {
-    NoGrad no_grad;
-    Ids warm, cold;
-    for (int i = 0; i < s.N; ++i) (s.d.is_new_item[size_t(i)] ? cold : warm).push_back(i);
-    const int D = m.context.dim();
-    Tensor H({s.N, D});
-    for (const Ids* group : {&warm, &cold}) {
-        if (group->empty()) continue;
-        const Tensor h = (group == &warm ? m.embed(s.fields, *group) : m.embed_cold(s.fields, *group, side_weights)).value();
-        for (size_t j = 0; j < group->size(); ++j)
-            std::copy(h.data() + j * D, h.data() + (j + 1) * D, H.data() + size_t((*group)[j]) * D);
-    }
-    const Tensor S = matmul(constant(m.context.table.value()), constant(H), false, true).value();   // (U, N)
-    return Scores(S.data(), S.data() + S.size());
-}
-
 inline Scores random_scores(const Shop& s, Rng& rng) {
     Scores out(size_t(s.U) * s.N);
     for (float& x : out) x = rng.uniform();
@@ -303,8 +249,8 @@ inline World run_world(const StudyOptions& so, uint64_t seed) {
     const Shop s = make_shop(so, seed);
     Rng rng(splitmix64(seed + 23));
     World w;
-    w.train_rows = int(s.train.size());
-    for (const datasets::ColdStartRow& r : s.train) w.train_clicks += int(r.click);
+    w.train_rows = int(s.d.train.size());
+    for (const datasets::ColdStartRow& r : s.d.train) w.train_clicks += int(r.click);
     std::vector<int> new_users, old_users, old_items, new_items;
     for (int u = 0; u < s.U; ++u)
         if (s.d.is_new_user[size_t(u)]) new_users.push_back(u);
@@ -326,24 +272,17 @@ inline World run_world(const StudyOptions& so, uint64_t seed) {
     // Items: three embedding models on the same log.
     std::vector<EGES> models;
     for (Aggregation a : kAggregations) models.push_back(train_embeddings(s, so, a, rng));
-    // EGES's mean learned weight of each side field over the warm items (renormalised without the id).
-    const Tensor A = models[2].weights(old_items);                // (|old|, F)
-    const int F = s.fields.fields();
-    std::vector<float> side(size_t(F - 1), 0.0f);
-    for (size_t j = 0; j < old_items.size(); ++j)
-        for (int f = 1; f < F; ++f) side[size_t(f - 1)] += A[j * F + size_t(f)];
-    const float total = std::accumulate(side.begin(), side.end(), 0.0f);
-    for (float& x : side) x /= total;
+    const std::vector<float> side = models[2].mean_side_weights(old_items);   // over the warm items
 
     std::vector<Scores> item_scores(kNumItemMethods);
     item_scores[kIRandom] = random_scores(s, rng);
     std::vector<float> kw(size_t(s.N) * s.o.num_keywords, 0.0f);
     for (int i = 0; i < s.N; ++i)
         for (int k : s.d.item_keywords[size_t(i)]) kw[size_t(i) * s.o.num_keywords + size_t(k)] += 1.0f;
-    item_scores[kIKeywords] = profile_cosine(s, kw, s.o.num_keywords);
-    item_scores[kIExpert] = profile_cosine(s, s.d.expert_labels.vec(), s.o.dim);
-    for (int a = 0; a < 3; ++a) item_scores[size_t(kIBGE + a)] = embedding_scores(s, models[size_t(a)], nullptr);   // BGE, GES, EGES
-    item_scores[kIEGESLearned] = embedding_scores(s, models[2], &side);
+    item_scores[kIKeywords] = profile_cosine(s.user_clicks, kw, s.o.num_keywords);
+    item_scores[kIExpert] = profile_cosine(s.user_clicks, s.d.expert_labels.vec(), s.o.dim);
+    for (int a = 0; a < 3; ++a) item_scores[size_t(kIBGE + a)] = models[size_t(a)].scores(s.fields, s.d.is_new_item).vec();   // BGE, GES, EGES
+    item_scores[kIEGESLearned] = models[2].scores(s.fields, s.d.is_new_item, &side).vec();
     for (int m = 0; m < kNumItemMethods; ++m) {
         const TopK t = top_k_truth(s, item_scores[size_t(m)], old_users, new_items, so.item_top_k);
         w.item_top[m] = t.model, w.item_share[m] = t.share(), w.oracle_item = t.oracle, w.random_item = t.random;
@@ -353,6 +292,7 @@ inline World run_world(const StudyOptions& so, uint64_t seed) {
     // Warm items by frequency quintile (train impressions): ranking quality and EGES's weights.
     std::vector<int> by_freq = old_items;
     std::stable_sort(by_freq.begin(), by_freq.end(), [&](int a, int b) { return s.impressions[size_t(a)] < s.impressions[size_t(b)]; });
+    const int F = s.fields.fields();
     for (int q = 0; q < kBuckets; ++q) {
         const std::vector<int> pool(by_freq.begin() + long(by_freq.size() * q / kBuckets),
                                     by_freq.begin() + long(by_freq.size() * (q + 1) / kBuckets));

@@ -1,9 +1,9 @@
-// Chapter 74's experiment as functions: a catalogue of items in C planted clusters, users who
-// each mix m of them (their interests), and retrieval models trained with sampled softmax on
-// (history, next item) pairs: mean pooling (one vector, as YouTube DNN) and MIND with one or K
-// interests. Scored by HitRate@N and Recall@N over the whole catalogue on held-out users, broken
-// down by m, and by how well the routing recovers the planted clusters. Printing and pictures live
-// in ch74_mind.cpp. Deliberately left out: real data, side information, user profiles, ANN search.
+// Chapter 74's experiment as functions: on users who each mix m planted item clusters
+// (datasets/multi_interest.h), retrieval models trained with sampled softmax on (history, next
+// item) pairs: mean pooling (one vector, as YouTube DNN) and MIND with one or K interests. Scored
+// by HitRate@N and Recall@N over the whole catalogue on held-out users, broken down by m, and by
+// how well the routing recovers the planted clusters. Printing and pictures live in ch74_mind.cpp.
+// Deliberately left out: real data, side information, user profiles, ANN search.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/multi_interest.h"
 #include "models/ch74_mind.h"
 #include "nn/losses.h"
 #include "nn/metrics.h"
@@ -21,77 +22,10 @@
 namespace minirec {
 namespace ch74 {
 
-// ---- The planted world ------------------------------------------------------------------------
-// Item i belongs to cluster i / items_per_cluster. A user draws m clusters (m uniform in
-// [min_interests, max_interests]) and a history length uniform in [min_history, max_history];
-// every behaviour and every future item picks one of the user's clusters uniformly and an item of
-// it uniformly. The only signal is which clusters a user mixes.
-struct WorldOptions {
-    int clusters = 24;
-    int items_per_cluster = 25;
-    int min_interests = 1, max_interests = 4;
-    int min_history = 8, max_history = 32;
-    int train_users = 30000;          // one (history, next item) example each
-    int test_users = 2000;
-    int test_targets = 5;             // future items per test user (Recall@N's relevant set)
-    uint64_t seed = 42;
-    int items() const { return clusters * items_per_cluster; }
-};
-
-struct User {
-    std::vector<int> clusters;        // the planted interests (m of them)
-    Ids history;                      // I_u
-    std::vector<int> history_cluster; // the cluster of each behaviour (ground truth for routing)
-    Ids targets;                      // training: 1 next item; test: distinct future items
-};
-
-struct World {
-    WorldOptions opt;
-    std::vector<User> train, test;
-};
-
-inline User draw_user(const WorldOptions& o, Rng& rng, int targets, bool distinct_targets) {
-    User u;
-    const int m = o.min_interests + rng.randint(o.max_interests - o.min_interests + 1);
-    std::vector<int> all = rng.permutation(o.clusters);
-    u.clusters.assign(all.begin(), all.begin() + m);
-    auto draw = [&](int* cluster) {
-        *cluster = u.clusters[size_t(rng.randint(m))];
-        return *cluster * o.items_per_cluster + rng.randint(o.items_per_cluster);
-    };
-    const int len = o.min_history + rng.randint(o.max_history - o.min_history + 1);
-    for (int t = 0; t < len; ++t) {
-        int c = 0;
-        u.history.push_back(draw(&c));
-        u.history_cluster.push_back(c);
-    }
-    while (int(u.targets.size()) < targets) {
-        int c = 0;
-        const int item = draw(&c);
-        if (!distinct_targets || std::find(u.targets.begin(), u.targets.end(), item) == u.targets.end())
-            u.targets.push_back(item);
-    }
-    return u;
-}
-
-inline World make_world(const WorldOptions& o) {
-    if (o.clusters < o.max_interests || o.min_interests < 1 || o.min_interests > o.max_interests ||
-        o.min_history < 1 || o.min_history > o.max_history || o.items_per_cluster < o.test_targets)
-        arg_fail("ch74::make_world", "need 1 <= min_interests <= max_interests <= clusters, "
-                                     "1 <= min_history <= max_history, items_per_cluster >= test_targets");
-    World w;
-    w.opt = o;
-    Rng rng(splitmix64(o.seed * 7919 + 1));
-    for (int i = 0; i < o.train_users; ++i) w.train.push_back(draw_user(o, rng, 1, false));
-    for (int i = 0; i < o.test_users; ++i) w.test.push_back(draw_user(o, rng, o.test_targets, true));
-    return w;
-}
-
-// The best any model can do on this world: rank the user's m clusters' items first (in any
-// order), so a future item is in the top N with probability min(1, N / (m * items_per_cluster)).
-inline double oracle_recall(const WorldOptions& o, int m, int N) {
-    return std::min(1.0, double(N) / double(m * o.items_per_cluster));
-}
+// The planted world (datasets/multi_interest.h): items in clusters, users who mix m of them.
+using WorldOptions = datasets::MultiInterestOptions;
+using World = datasets::MultiInterestData;
+using User = datasets::MultiInterestUser;
 
 // ---- The models compared ------------------------------------------------------------------------
 struct ModelSpec {
@@ -349,13 +283,14 @@ inline Report run_study(const StudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     Report rep;
     rep.world = o.world;
-    const World w = make_world(o.world);
+    const World w = datasets::multi_interest(o.world);
     const int M = o.world.max_interests - o.world.min_interests + 1;
     rep.users_by_m.assign(size_t(M), 0);
     rep.oracle.assign(o.Ns.size(), 0.0);
     rep.oracle_by_m.assign(size_t(M), std::vector<double>(o.Ns.size(), 0.0));
     for (int mi = 0; mi < M; ++mi)
-        for (size_t n = 0; n < o.Ns.size(); ++n) rep.oracle_by_m[size_t(mi)][n] = oracle_recall(o.world, mi + o.world.min_interests, o.Ns[n]);
+        for (size_t n = 0; n < o.Ns.size(); ++n)
+            rep.oracle_by_m[size_t(mi)][n] = datasets::multi_interest_oracle_recall(o.world, mi + o.world.min_interests, o.Ns[n]);
     for (const User& u : w.test) {
         const int mi = int(u.clusters.size()) - o.world.min_interests;
         ++rep.users_by_m[size_t(mi)];

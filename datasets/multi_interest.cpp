@@ -1,0 +1,57 @@
+// Users who mix several planted item clusters (datasets/multi_interest.h): histories, next items
+// and future items drawn from each user's clusters. Deliberately left out: any other signal.
+#include "datasets/multi_interest.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace minirec {
+namespace datasets {
+
+// One user: m clusters, a history, and `targets` future items (distinct when asked).
+static MultiInterestUser draw_user(const MultiInterestOptions& o, Rng& rng, int targets, bool distinct_targets) {
+    MultiInterestUser u;
+    const int m = o.min_interests + rng.randint(o.max_interests - o.min_interests + 1);
+    std::vector<int> all = rng.permutation(o.clusters);
+    u.clusters.assign(all.begin(), all.begin() + m);
+    auto draw = [&](int* cluster) {          // one of the user's clusters, then one of its items
+        *cluster = u.clusters[size_t(rng.randint(m))];
+        return *cluster * o.items_per_cluster + rng.randint(o.items_per_cluster);
+    };
+    const int len = o.min_history + rng.randint(o.max_history - o.min_history + 1);
+    for (int t = 0; t < len; ++t) {
+        int c = 0;
+        u.history.push_back(draw(&c));
+        u.history_cluster.push_back(c);
+    }
+    while (int(u.targets.size()) < targets) {
+        int c = 0;
+        const int item = draw(&c);
+        if (!distinct_targets || std::find(u.targets.begin(), u.targets.end(), item) == u.targets.end())
+            u.targets.push_back(item);
+    }
+    return u;
+}
+
+MultiInterestData multi_interest(const MultiInterestOptions& o) {
+    if (o.clusters < o.max_interests || o.min_interests < 1 || o.min_interests > o.max_interests ||
+        o.min_history < 1 || o.min_history > o.max_history || o.items_per_cluster < o.test_targets ||
+        o.train_users < 0 || o.test_users < 0)
+        arg_fail("multi_interest", "need 1 <= min_interests <= max_interests <= clusters, "
+                                   "1 <= min_history <= max_history, items_per_cluster >= test_targets");
+    MultiInterestData d;
+    d.opt = o;
+    Rng rng(splitmix64(o.seed * 7919 + 1));
+    for (int i = 0; i < o.train_users; ++i) d.train.push_back(draw_user(o, rng, 1, false));
+    for (int i = 0; i < o.test_users; ++i) d.test.push_back(draw_user(o, rng, o.test_targets, true));
+    return d;
+}
+
+double multi_interest_oracle_recall(const MultiInterestOptions& o, int m, int N) {
+    return std::min(1.0, double(N) / double(m * o.items_per_cluster));
+}
+
+}  // namespace datasets
+}  // namespace minirec

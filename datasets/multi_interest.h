@@ -1,0 +1,50 @@
+// Users who mix several interests, for multi-interest retrieval (chapter 74, MIND): a catalogue of
+// items in planted clusters, and users whose histories and future items come from a few of them.
+// Deliberately left out: item popularity, time and order within a history, side information.
+//
+// Planted structure. Item i belongs to cluster i / items_per_cluster. A user draws m distinct
+// clusters (m uniform in [min_interests, max_interests]) and a history length uniform in
+// [min_history, max_history]; every behaviour and every future item picks one of the user's m
+// clusters uniformly and an item of it uniformly. The only signal is which clusters a user mixes,
+// so the best ranking puts the user's m clusters first (multi_interest_oracle_recall).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minirec {
+namespace datasets {
+
+struct MultiInterestOptions {
+    int clusters = 24;
+    int items_per_cluster = 25;
+    int min_interests = 1, max_interests = 4;
+    int min_history = 8, max_history = 32;
+    int train_users = 30000;          // one (history, next item) example each
+    int test_users = 2000;
+    int test_targets = 5;             // distinct future items per test user (Recall@N's relevant set)
+    uint64_t seed = 42;
+    int items() const { return clusters * items_per_cluster; }
+};
+
+struct MultiInterestUser {
+    std::vector<int> clusters;        // the planted interests (m distinct clusters)
+    Ids history;                      // I_u, the behaviours
+    std::vector<int> history_cluster; // the cluster of each behaviour (ground truth for routing)
+    Ids targets;                      // training users: 1 next item; test users: distinct future items
+};
+
+struct MultiInterestData {
+    MultiInterestOptions opt;
+    std::vector<MultiInterestUser> train, test;
+};
+
+MultiInterestData multi_interest(const MultiInterestOptions& opts);
+
+// The best any model can do: rank the user's m clusters' items first (in any order), so a future
+// item is in the top N with probability min(1, N / (m * items_per_cluster)).
+double multi_interest_oracle_recall(const MultiInterestOptions& opts, int m, int N);
+
+}  // namespace datasets
+}  // namespace minirec
