@@ -173,7 +173,8 @@ void register_all() {
     struct Unary { const char* name; UnaryKernel f; float lo, hi; };
     const Unary unaries[] = {{"exp", &KernelTable::exp, -10, 10},         {"log", &KernelTable::log, 1e-3f, 1e3f},
                              {"tanh", &KernelTable::tanh, -5, 5},          {"sigmoid", &KernelTable::sigmoid, -10, 10},
-                             {"relu", &KernelTable::relu, -1, 1}};
+                             {"relu", &KernelTable::relu, -1, 1},          {"erf", &KernelTable::erf, -5, 5},
+                             {"gelu", &KernelTable::gelu, -5, 5}};
     for (const Unary& u : unaries)
         for (Isa isa : {Isa::avx512, Isa::avx2, Isa::scalar})
             benchmark::RegisterBenchmark((std::string(u.name) + "/" + isa_name(isa) + "/4096").c_str(),
