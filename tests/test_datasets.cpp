@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "datasets/ad_impressions.h"
 #include "datasets/funnel.h"
 #include "datasets/item_stream.h"
 #include "datasets/mmoe_synthetic.h"
@@ -102,6 +103,41 @@ TEST_CASE("power_law_catalogue: item frequencies follow q, queries sit near thei
     CHECK(p.item_prob[0] > p.item_prob[10]);
     PowerLawCatalogue q = power_law_catalogue({.num_items = 50, .n = 20000, .exponent = 1.0, .seed = 2});
     CHECK(same_bits(p.queries, q.queries));
+}
+
+TEST_CASE("ad_impressions: each ad's mean true CTR is set, one offset per ad, a shared id space") {
+    const CtrOptions co = {.n = 20000, .seed = 3};
+    const std::vector<double> share = {0.5, 0.3, 0.2}, ctr = {0.3, 0.2, 0.2};
+    const AdImpressions a = ad_impressions(co, share, ctr), b = ad_impressions(co, share, ctr);
+    CHECK(a.ad == b.ad);
+    CHECK(same_bits(a.labels, b.labels));
+    CHECK(a.ad != ad_impressions({.n = 20000, .seed = 4}, share, ctr).ad);
+    REQUIRE(a.ad.size() == 20000u);
+    std::vector<double> rows(3, 0.0), prob(3, 0.0), clicks(3, 0.0), lo(3, 1e9), hi(3, -1e9);
+    for (size_t r = 0; r < a.ad.size(); ++r) {
+        const size_t k = size_t(a.ad[r]);
+        rows[k] += 1, prob[k] += a.prob[r], clicks[k] += a.labels[r];
+        // The offset a_k = logit(p) - g(x) is one number per ad (up to float rounding).
+        const double offset = std::log(a.prob[r] / (1.0 - a.prob[r])) - (a.ctx.true_logit[r] - co.bias);
+        lo[k] = std::min(lo[k], offset), hi[k] = std::max(hi[k], offset);
+    }
+    for (size_t k = 0; k < 3; ++k) {
+        CHECK(rows[k] / 20000 == doctest::Approx(share[k]).epsilon(0.05));
+        CHECK(prob[k] / rows[k] == doctest::Approx(ctr[k]).epsilon(1e-4));
+        CHECK(clicks[k] / rows[k] == doctest::Approx(ctr[k]).epsilon(0.1));
+        CHECK(hi[k] - lo[k] < 1e-3);
+    }
+    CHECK(lo[0] > lo[1]);                                         // ad A has the highest CTR
+    // Fields: the context's, then the ad; ids offset into one space.
+    CHECK(a.fields == a.ctx.num_fields + 1);
+    REQUIRE(a.offsets.size() == size_t(a.fields));
+    int total = 0;
+    for (int f = 0; f < a.ctx.num_fields; ++f) {
+        CHECK(a.offsets[size_t(f)] == total);
+        total += a.ctx.vocab_sizes[size_t(f)];
+    }
+    CHECK(a.offsets.back() == total);
+    CHECK(a.num_ids == total + 3);
 }
 
 TEST_CASE("synthetic_ctr: determinism, shapes, oracle beats base rate") {
