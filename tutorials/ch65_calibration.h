@@ -200,18 +200,9 @@ struct Report {
     std::string true_order;                    // by the ads' true CTR x CPC
 };
 
-inline double mean_of(const std::vector<double>& v) {
-    double s = 0.0;
-    for (double x : v) s += x;
-    return v.empty() ? 0.0 : s / double(v.size());
-}
-inline double std_of(const std::vector<double>& v) {  // sample standard deviation (n - 1)
-    if (v.size() < 2) return 0.0;
-    const double m = mean_of(v);
-    double s = 0.0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / double(v.size() - 1));
-}
+// The mean and the sample standard deviation over a cell's repeats (nn/train.h).
+inline double mean_of(const std::vector<double>& v) { return mean_over(v, [](double x) { return x; }); }
+inline double std_of(const std::vector<double>& v) { return stdev_over(v, [](double x) { return x; }); }
 
 // Fills the metrics of one repeat from test predictions p of a model trained at rate w.
 inline void measure(Cell& c, const std::vector<float>& p, const Impressions& d, const std::vector<int>& test,
