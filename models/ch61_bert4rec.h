@@ -13,7 +13,9 @@
 //   eq. 7        P(v) = softmax(GELU(h^L_t W^P + b^P) E^T + b^O)     (E: the input item table)
 //   eq. 8        L = 1/|S_m| sum_{v_m in S_m} -log P(v_m = v*_m | S'_u)  (masked positions only)
 //   inference    append [mask] to the sequence and read eq. 7 at that position
+//   training     Cloze samples (Sec. 3.6): mask a share rho of the items, predict them (eq. 8)
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,14 @@ struct Vocab {
     int mask() const { return num_items + 1; }
     int size() const { return num_items + 2; }    // V
 };
+
+// A sequence enters the network as its last n tokens, left-padded with 0 to length n.
+inline Ids last_window(const Ids& s, int n) {
+    Ids w(size_t(n), 0);
+    const int take = std::min<int>(n, int(s.size()));
+    std::copy(s.end() - take, s.end(), w.end() - take);
+    return w;
+}
 
 struct Bert4RecOptions {
     int num_items = 0;       // N
@@ -96,6 +106,15 @@ struct Bert4Rec {
         return sum(z * e, 1, true) + b;
     }
 
+    // Inference: the T tokens whose last position predicts the item after `seq`. BERT4Rec appends
+    // [mask] to the last T - 1 items and reads eq. 7 there; the causal model reads its last item.
+    Ids next_item_window(const Ids& seq) const {
+        if (options.causal) return last_window(seq, options.max_len);
+        Ids w = last_window(seq, options.max_len - 1);
+        w.push_back(vocab.mask());
+        return w;
+    }
+
     void set_training(bool on) {
         emb_drop.training = on;
         for (TransformerEncoderLayer& block : blocks) block.set_training(on);
@@ -111,6 +130,52 @@ struct Bert4Rec {
     }
 };
 
+// ---- Training samples ---------------------------------------------------------------------------
+// A training batch: tokens (B * T), the flat positions to predict, their labels and (SASRec's
+// loss only) one sampled negative per position. Each add_ function appends one sequence.
+struct Batch {
+    Ids tokens, positions, labels, negatives;
+};
+
+// The Cloze task (Sec. 3.6): the last T items; each real position is masked with probability rho
+// (at least one is); a share `last_only` of samples masks only the final item, as at test time.
+inline void add_cloze_sample(Batch& b, const Ids& seq, const Vocab& v, int T, double rho, double last_only, Rng& rng) {
+    Ids w = last_window(seq, T);
+    const int base = int(b.tokens.size());
+    std::vector<int> masked;
+    if (rng.uniform_double() < last_only) {
+        masked.push_back(T - 1);
+    } else {
+        for (int t = 0; t < T; ++t)
+            if (w[size_t(t)] != v.pad() && rng.uniform_double() < rho) masked.push_back(t);
+        if (masked.empty()) masked.push_back(T - 1);
+    }
+    for (int t : masked) {
+        b.positions.push_back(base + t);
+        b.labels.push_back(w[size_t(t)]);
+        w[size_t(t)] = v.mask();
+    }
+    b.tokens.insert(b.tokens.end(), w.begin(), w.end());
+}
+
+// The left-to-right baseline: input the T items before the last, labels the next item at every
+// position; negatives uniform over the other items (drawn only when `negatives` is set).
+inline void add_next_item_sample(Batch& b, const Ids& seq, const Vocab& v, int T, bool negatives, Rng& rng) {
+    const Ids w = last_window(seq, T + 1);                            // (T + 1)
+    const int base = int(b.tokens.size());
+    for (int t = 0; t < T; ++t)
+        if (w[size_t(t)] != v.pad()) {
+            b.positions.push_back(base + t);
+            b.labels.push_back(w[size_t(t) + 1]);
+            if (!negatives) continue;
+            int neg = v.item(rng.randint(v.num_items - 1));
+            if (neg >= w[size_t(t) + 1]) ++neg;                       // skip the positive
+            b.negatives.push_back(neg);
+        }
+    b.tokens.insert(b.tokens.end(), w.begin(), w.end() - 1);
+}
+
+// ---- Losses -------------------------------------------------------------------------------------
 // Eq. 8: the mean negative log-likelihood of the hidden items at the masked positions. For the
 // left-to-right baseline the same loss runs over every position, with the next item as label.
 inline Var cloze_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_positions, const Ids& labels) {

@@ -107,38 +107,50 @@ TEST_CASE("the causal mask hides the future; the bidirectional model sees it") {
     }
 }
 
-TEST_CASE("Cloze and next-item batches: masks, labels, padding") {
+TEST_CASE("Cloze and next-item samples: masks, labels, padding") {
     const Vocab v{10};
-    std::vector<UserSeq> users(2);
-    users[0].train = {v.item(1), v.item(2), v.item(3)};                       // shorter than T
-    users[1].train = {v.item(4), v.item(5), v.item(6), v.item(7), v.item(8), v.item(9)};
+    const std::vector<Ids> seqs = {{v.item(1), v.item(2), v.item(3)},                          // shorter than T
+                                   {v.item(4), v.item(5), v.item(6), v.item(7), v.item(8), v.item(9)}};
     const int T = 5;
-    CHECK(last_window(users[0].train, T) == Ids{0, 0, v.item(1), v.item(2), v.item(3)});
-    CHECK(last_window(users[1].train, T) == Ids{v.item(5), v.item(6), v.item(7), v.item(8), v.item(9)});
+    CHECK(last_window(seqs[0], T) == Ids{0, 0, v.item(1), v.item(2), v.item(3)});
+    CHECK(last_window(seqs[1], T) == Ids{v.item(5), v.item(6), v.item(7), v.item(8), v.item(9)});
     Rng rng(6);
+    auto cloze = [&](double rho, double last_only) {                      // both sequences, one batch
+        Batch b;
+        for (const Ids& s : seqs) add_cloze_sample(b, s, v, T, rho, last_only, rng);
+        return b;
+    };
     for (int rep = 0; rep < 20; ++rep) {
-        const Batch b = cloze_batch(users, {0, 1}, v, T, 0.5, 0.0, rng);
+        const Batch b = cloze(0.5, 0.0);
         REQUIRE(b.tokens.size() == size_t(2 * T));
         REQUIRE(b.positions.size() == b.labels.size());
         REQUIRE(!b.positions.empty());
         for (size_t j = 0; j < b.positions.size(); ++j) {
             const int p = b.positions[j], u = p / T, t = p % T;
             CHECK(b.tokens[size_t(p)] == v.mask());
-            CHECK(b.labels[j] == last_window(users[size_t(u)].train, T)[size_t(t)]);   // the hidden item
-            CHECK(b.labels[j] != v.pad());                                          // padding is never a label
+            CHECK(b.labels[j] == last_window(seqs[size_t(u)], T)[size_t(t)]);   // the hidden item
+            CHECK(b.labels[j] != v.pad());                                  // padding is never a label
         }
         int masks = 0;
         for (int tok : b.tokens) masks += tok == v.mask();
         CHECK(masks == int(b.positions.size()));
     }
-    const Batch last = cloze_batch(users, {0, 1}, v, T, 0.5, 1.0, rng);      // last item only
+    const Batch last = cloze(0.5, 1.0);                                    // last item only
     CHECK(last.positions == Ids{T - 1, 2 * T - 1});
     CHECK(last.labels == Ids{v.item(3), v.item(9)});
-    const Batch next = next_item_batch(users, {0}, v, T, true, rng);
+    Batch next;
+    add_next_item_sample(next, seqs[0], v, T, true, rng);
     CHECK(next.tokens == Ids{0, 0, 0, v.item(1), v.item(2)});
     CHECK(next.positions == Ids{3, 4});
     CHECK(next.labels == Ids{v.item(2), v.item(3)});
     for (size_t j = 0; j < next.negatives.size(); ++j) CHECK(next.negatives[j] != next.labels[j]);
+    // Inference: BERT4Rec reads a [mask] after the last T - 1 items, the causal model the last item.
+    Bert4RecOptions mo;
+    mo.num_items = 10, mo.max_len = T, mo.dim = 8;
+    Rng init(1);
+    CHECK(Bert4Rec(mo, init).next_item_window(seqs[1]) == Ids{v.item(6), v.item(7), v.item(8), v.item(9), v.mask()});
+    mo.causal = true;
+    CHECK(Bert4Rec(mo, init).next_item_window(seqs[0]) == last_window(seqs[0], T));
 }
 
 TEST_CASE("claim: BERT4Rec beats popularity, in every world") {

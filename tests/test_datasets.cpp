@@ -1,14 +1,18 @@
 // Tests of the synthetic generators: the same seed gives the same bits, other seeds differ, and
-// the planted statistics are really there. Loaders are tested in test_datasets_loaders.cpp.
+// the planted statistics are really there (for the synthetic retrieval problem, its Bayes scores).
+// Loaders are tested in test_datasets_loaders.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "datasets/ad_impressions.h"
 #include "datasets/funnel.h"
 #include "datasets/item_stream.h"
 #include "datasets/mmoe_synthetic.h"
 #include "datasets/position_bias.h"
+#include "datasets/retrieval.h"
 #include "datasets/sampling.h"
 #include "datasets/synthetic_ctr.h"
 
@@ -102,6 +106,76 @@ TEST_CASE("power_law_catalogue: item frequencies follow q, queries sit near thei
     CHECK(p.item_prob[0] > p.item_prob[10]);
     PowerLawCatalogue q = power_law_catalogue({.num_items = 50, .n = 20000, .exponent = 1.0, .seed = 2});
     CHECK(same_bits(p.queries, q.queries));
+}
+
+TEST_CASE("power_law_retrieval: the split, Bayes scores against their formula, the head of a catalogue") {
+    const PowerLawCatalogueOptions c = {.num_items = 200, .n = 3000, .exponent = 1.0, .dim = 16, .query_noise = 0.1, .seed = 4};
+    const RetrievalData d = power_law_retrieval(c, 2500);
+    REQUIRE(d.train.size() == 2500u);
+    REQUIRE(d.test.size() == 500u);
+    CHECK(d.train.back() == 2499);
+    CHECK(d.test.front() == 2500);
+    CHECK(d.test_relevant[7] == Ids{d.positive[2507]});
+    CHECK(d.exclude.empty());
+    CHECK(d.num_query_ids == 0);
+    CHECK(d.bayes_bias[3] == float(std::log(d.item_prob[3])));
+    CHECK(d.noise_var == doctest::Approx(0.01));
+    // Bayes scores of test rows 10 and 11: log q_j + <x, v_j> / sigma^2.
+    std::vector<float> s;
+    bayes_scores(d, 10, 2, s);
+    REQUIRE(s.size() == 2u * 200u);
+    const float* x = d.query_features.data() + size_t(d.test[11]) * 16;
+    const float* v = d.item_features.data() + size_t(42) * 16;
+    double dot = 0.0;
+    for (int k = 0; k < 16; ++k) dot += double(x[k]) * v[k];
+    CHECK(s[200 + 42] == doctest::Approx(std::log(d.item_prob[42]) + dot / 0.01).epsilon(1e-6));
+    // With little noise the posterior's best item is almost always the query's own.
+    bayes_scores(d, 0, 500, s);
+    int hits = 0;
+    for (int r = 0; r < 500; ++r) {
+        const auto row = s.begin() + long(r) * 200;
+        hits += int(std::max_element(row, row + 200) - row) == d.test_relevant[size_t(r)][0];
+    }
+    CHECK(hits > 480);
+    // The head: the most popular items until their probabilities reach the mass; ties by id.
+    CHECK(head_items({0.1, 0.4, 0.2, 0.3}, 0.5) == std::vector<char>{0, 1, 0, 1});
+    CHECK(head_items({0.25, 0.25, 0.25, 0.25}, 0.5) == std::vector<char>{1, 1, 0, 0});
+    CHECK(head_items({0.1, 0.4, 0.2, 0.3}, 0.0) == std::vector<char>{0, 0, 0, 0});
+}
+
+TEST_CASE("ad_impressions: each ad's mean true CTR is set, one offset per ad, a shared id space") {
+    const CtrOptions co = {.n = 20000, .seed = 3};
+    const std::vector<double> share = {0.5, 0.3, 0.2}, ctr = {0.3, 0.2, 0.2};
+    const AdImpressions a = ad_impressions(co, share, ctr), b = ad_impressions(co, share, ctr);
+    CHECK(a.ad == b.ad);
+    CHECK(same_bits(a.labels, b.labels));
+    CHECK(a.ad != ad_impressions({.n = 20000, .seed = 4}, share, ctr).ad);
+    REQUIRE(a.ad.size() == 20000u);
+    std::vector<double> rows(3, 0.0), prob(3, 0.0), clicks(3, 0.0), lo(3, 1e9), hi(3, -1e9);
+    for (size_t r = 0; r < a.ad.size(); ++r) {
+        const size_t k = size_t(a.ad[r]);
+        rows[k] += 1, prob[k] += a.prob[r], clicks[k] += a.labels[r];
+        // The offset a_k = logit(p) - g(x) is one number per ad (up to float rounding).
+        const double offset = std::log(a.prob[r] / (1.0 - a.prob[r])) - (a.ctx.true_logit[r] - co.bias);
+        lo[k] = std::min(lo[k], offset), hi[k] = std::max(hi[k], offset);
+    }
+    for (size_t k = 0; k < 3; ++k) {
+        CHECK(rows[k] / 20000 == doctest::Approx(share[k]).epsilon(0.05));
+        CHECK(prob[k] / rows[k] == doctest::Approx(ctr[k]).epsilon(1e-4));
+        CHECK(clicks[k] / rows[k] == doctest::Approx(ctr[k]).epsilon(0.1));
+        CHECK(hi[k] - lo[k] < 1e-3);
+    }
+    CHECK(lo[0] > lo[1]);                                         // ad A has the highest CTR
+    // Fields: the context's, then the ad; ids offset into one space.
+    CHECK(a.fields == a.ctx.num_fields + 1);
+    REQUIRE(a.offsets.size() == size_t(a.fields));
+    int total = 0;
+    for (int f = 0; f < a.ctx.num_fields; ++f) {
+        CHECK(a.offsets[size_t(f)] == total);
+        total += a.ctx.vocab_sizes[size_t(f)];
+    }
+    CHECK(a.offsets.back() == total);
+    CHECK(a.num_ids == total + 3);
 }
 
 TEST_CASE("synthetic_ctr: determinism, shapes, oracle beats base rate") {

@@ -10,6 +10,7 @@
 
 #include "datasets/criteo.h"
 #include "datasets/movielens.h"
+#include "datasets/retrieval.h"
 #include "datasets/splits.h"
 
 using namespace minirec;
@@ -145,6 +146,34 @@ TEST_CASE("u.user and the cross-check of a whole folder") {
     }
     TempFile data("ml/u.data", "1\t2\t4\t100\n1\t3\t3\t200\n");
     CHECK(contains(error_of([] { load_movielens_100k("/tmp/minirec_test_ml"); }), "item 3 is not in u.item (2 movies)"));
+}
+
+TEST_CASE("movielens_retrieval: a time cut, relevant = new test items, training items excluded") {
+    mkdir("/tmp/minirec_test_mlr", 0755);
+    const std::string none = "|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0", action = "|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0";
+    TempFile item("mlr/u.item", "1|A (1995)|||" + action + "\n2|B (1995)|||" + none + "\n3|C (1995)|||" + none +
+                                    "\n4|D (1995)|||" + action + "\n");
+    TempFile user("mlr/u.user", "1|24|M|technician|85711\n2|53|F|other|94043\n3|30|M|writer|32067\n");
+    // Five training rows (times 100-500), then three test rows: user 1 rates item 3 (new) and
+    // item 2 again, user 2 rates item 4 (new); user 3 has nothing in test.
+    TempFile data("mlr/u.data", "1\t1\t5\t100\n1\t2\t4\t200\n2\t1\t3\t300\n2\t3\t4\t400\n3\t4\t5\t500\n"
+                                "1\t3\t4\t600\n1\t2\t5\t700\n2\t4\t2\t800\n");
+    const RetrievalData d = movielens_retrieval("/tmp/minirec_test_mlr", 0.375);
+    CHECK(d.num_items == 4);
+    CHECK(d.num_query_ids == 3);
+    CHECK(d.train == std::vector<int>{0, 1, 2, 3, 4});
+    CHECK(d.test == std::vector<int>{5, 6});
+    CHECK(d.query_ids == Ids{0, 0, 1, 1, 2, 0, 1});
+    CHECK(d.positive == Ids{0, 1, 0, 2, 3, 2, 3});
+    CHECK(d.test_relevant == std::vector<Ids>{{2}, {3}});              // item 2 again is not new
+    CHECK(d.exclude == std::vector<Ids>{{0, 1}, {0, 2}});
+    CHECK(d.item_prob[0] == doctest::Approx(0.4));
+    CHECK(d.item_prob[3] == doctest::Approx(0.2));
+    CHECK(d.query_features.shape() == Shape{7, 0});
+    CHECK(d.item_features.shape() == Shape{4, 19});
+    CHECK(d.item_features[size_t(3) * 19 + 1] == 1.0f);                  // D is an action film
+    CHECK(d.item_features[size_t(2) * 19 + 1] == 0.0f);
+    CHECK(d.noise_var == 0.0);                                          // no Bayes ranking on real data
 }
 
 TEST_CASE("user-item sequence format") {

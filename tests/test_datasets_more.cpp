@@ -1,4 +1,4 @@
-// Tests of the sequence, slate, cold-start and multi-interest generators: determinism and planted
+// Tests of the sequence, slate, cold-start, multi-interest and trait-shop generators: determinism and planted
 // structure.
 #include <doctest/doctest.h>
 
@@ -10,6 +10,7 @@
 #include "datasets/multi_interest.h"
 #include "datasets/sequences.h"
 #include "datasets/slates.h"
+#include "datasets/trait_shop.h"
 
 using namespace minirec;
 using namespace minirec::datasets;
@@ -168,6 +169,70 @@ TEST_CASE("multi_interest: users mix m distinct clusters, behaviours spread unif
     CHECK_THROWS(multi_interest(o));
     o.min_interests = 1, o.max_interests = 11;                   // more interests than clusters
     CHECK_THROWS(multi_interest(o));
+}
+
+TEST_CASE("trait_shop: buys reveal the traits, clicks do not; each task follows its traits") {
+    TraitShopOptions o;
+    o.users = 1500, o.transfer_users = 500, o.seed = 3;
+    const TraitShop a = trait_shop(o), b = trait_shop(o);
+    const int U = a.all_users(), K = 4, T = o.length, N = o.items;
+    REQUIRE(a.seq_item.size() == size_t(U * T));
+    REQUIRE(a.click.size() == size_t(U * o.ctr_rows_per_user));
+    CHECK(a.seq_item == b.seq_item);
+    CHECK(a.click == b.click);
+    CHECK(a.new_label == b.new_label);
+    o.seed = 4;
+    CHECK(trait_shop(o).seq_item != a.seq_item);
+    auto dot = [&](int u, int i) {                   // <z_u, v_i>
+        double s = 0.0;
+        for (int k = 0; k < K; ++k) s += double(a.z[size_t(u * K + k)]) * a.v[size_t(i * K + k)];
+        return s;
+    };
+    // A buy is drawn from softmax(beta <z_u, v_i>), a click uniformly: only buys lean to the user.
+    double buy_dot = 0, click_dot = 0, buys = 0;
+    for (int u = 0; u < U; ++u)
+        for (int t = 0; t < T; ++t) {
+            const int i = a.seq_item[size_t(u * T + t)];
+            REQUIRE(i >= 0);
+            REQUIRE(i < N);
+            const bool buy = a.seq_type[size_t(u * T + t)] == kBuy;
+            (buy ? buy_dot : click_dot) += dot(u, i), buys += buy;
+        }
+    CHECK(buys / (U * T) == doctest::Approx(o.buy_rate).epsilon(0.05));
+    CHECK(buy_dot / buys > 2.0);
+    CHECK(std::fabs(click_dot / (U * T - buys)) < 0.2);
+    // Price levels are quartiles of v_i[2]; price and shop classes quartiles of z2 and z3.
+    std::vector<int> level_count(4, 0);
+    for (int i = 0; i < N; ++i) {
+        CHECK(a.price[size_t(i)] == normal_quartile(a.v[size_t(i * K + 2)]));
+        level_count[size_t(a.price[size_t(i)])] += 1;
+    }
+    for (int c : level_count) CHECK(std::abs(c - N / 4) < 25);
+    double profile_agrees = 0, new_agrees = 0;
+    for (int u = 0; u < U; ++u) {
+        const float* z = &a.z[size_t(u * K)];
+        CHECK(a.price_class[size_t(u)] == normal_quartile(z[2]));
+        CHECK(a.shop_class[size_t(u)] == normal_quartile(z[3]));
+        profile_agrees += a.profile[size_t(u)] == (z[0] > 0.0f ? 1 : 0);
+        new_agrees += a.new_label[size_t(u)] == (z[1] + z[2] - z[3] > 0.0f ? 1.0f : 0.0f);
+    }
+    CHECK(profile_agrees / U == doctest::Approx(0.8).epsilon(0.05));   // flipped with probability 0.2
+    CHECK(new_agrees / U > 0.8);                                       // noise 0.5 against a spread of sqrt(3)
+    // Clicks follow sigmoid(ctr_scale (z0 v_j0 + z1 v_j1)): candidates with a positive score are
+    // clicked far more often than those with a negative one.
+    double up = 0, up_n = 0, down = 0, down_n = 0;
+    for (size_t r = 0; r < a.click.size(); ++r) {
+        const int u = a.ctr_user[r], j = a.ctr_item[r];
+        REQUIRE(u == int(r) / o.ctr_rows_per_user);
+        const double s = double(a.z[size_t(u * K)]) * a.v[size_t(j * K)] + double(a.z[size_t(u * K + 1)]) * a.v[size_t(j * K + 1)];
+        (s > 0 ? up : down) += a.click[r], (s > 0 ? up_n : down_n) += 1;
+    }
+    CHECK(up / up_n > 0.7);
+    CHECK(down / down_n < 0.3);
+    o.traits = 3;
+    CHECK_THROWS(trait_shop(o));
+    o.traits = 4, o.transfer_users = 3;
+    CHECK_THROWS(trait_shop(o));
 }
 
 }  // TEST_SUITE

@@ -1,7 +1,8 @@
-// Chapter 53's experiment as functions: a synthetic shop where four latent user traits drive the
-// behaviour sequences and several tasks; DUPN trained on three tasks at once (multi-task) or on
-// CTR alone (single-task); then both representations are frozen and a small logistic head learns a
-// new, held-out task on new users. Printing and pictures live in ch53_dupn.cpp.
+// Chapter 53's experiment as functions: in a synthetic shop where four latent user traits drive the
+// behaviour sequences and several tasks (datasets/trait_shop.h), DUPN trained on three tasks at
+// once (multi-task) or on CTR alone (single-task); then both representations are frozen and a
+// small logistic head learns a new, held-out task on new users. Printing and pictures live in
+// ch53_dupn.cpp.
 // Deliberately left out: the paper's real Taobao logs, learning to rank, online A/B tests,
 // fine-tuning the representation on the new task (the paper's "transfer with fine-tuning").
 #pragma once
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/trait_shop.h"
 #include "models/ch53_dupn.h"
 #include "nn/losses.h"
 #include "nn/metrics.h"
@@ -23,91 +25,12 @@ namespace minirec {
 namespace ch53 {
 
 // ---- The world ----------------------------------------------------------------------------------
-// User u has traits z_u ~ N(0, I_4); item i has a vector v_i ~ N(0, I_4), a random category and a
-// price level (the quartile of v_i[2]). A behaviour is a "buy" with probability buy_rate, drawing
-// the item from softmax_i(beta <z_u, v_i>) (it reveals the user), else a "click", a uniformly random
-// item (noise). Tasks, each driven by some of the traits:
-//   CTR          click on candidate j ~ Bernoulli(sigmoid(ctr_scale (z0 v_j0 + z1 v_j1)))  traits 0, 1
-//   price pref.  the quartile of z2 (4 classes)                                             trait 2
-//   shop pref.   the quartile of z3 (4 classes)                                             trait 3
-//   new task     1[z1 + z2 - z3 + noise > 0], never trained on by DUPN                      traits 1-3
-// The profile (2 groups) is sign(z0), flipped with probability 0.2.
-struct WorldOptions {
-    int users = 3000;           // multi-task training users
-    int transfer_users = 1000;  // new users: half train the new head, half test it
-    int items = 240, categories = 8, traits = 4;
-    int length = 12;            // T behaviours per user
-    int time_buckets = 4;
-    double buy_rate = 0.35, beta = 1.5, ctr_scale = 2.5, new_task_noise = 0.5;
-    int ctr_rows_per_user = 8;  // candidates shown to each user
-    uint64_t seed = 1;
-};
-
-enum BehaviourType { kClick = 0, kBuy = 1 };
-
-struct World {
-    WorldOptions o;
-    std::vector<float> z, v;               // (U_all, K), (N, K)
-    Ids category, price;                   // per item
-    Ids seq_item, seq_type;                // (U_all, T)
-    Ids profile, price_class, shop_class;  // per user
-    std::vector<float> new_label;          // per user
-    std::vector<int> ctr_user, ctr_item;   // CTR rows
-    std::vector<float> click;
-    int all_users() const { return o.users + o.transfer_users; }
-};
-
-// Class of x under N(0, 1) quartiles.
-inline int quartile(double x) { return x < -0.6745 ? 0 : x < 0.0 ? 1 : x < 0.6745 ? 2 : 3; }
-
-inline World make_world(const WorldOptions& o) {
-    if (o.users < 1 || o.transfer_users < 4 || o.items < 2 || o.categories < 1 || o.traits != 4 || o.length < 1 ||
-        o.time_buckets < 1 || o.ctr_rows_per_user < 1)
-        arg_fail("ch53::make_world", "sizes must be positive, traits must be 4, transfer_users >= 4");
-    World w;
-    w.o = o;
-    Rng rng(splitmix64(o.seed));
-    const int U = w.all_users(), K = o.traits, N = o.items, T = o.length;
-    for (int i = 0; i < U * K; ++i) w.z.push_back(rng.normal());
-    for (int i = 0; i < N * K; ++i) w.v.push_back(rng.normal());
-    for (int i = 0; i < N; ++i) {
-        w.category.push_back(rng.randint(o.categories));
-        w.price.push_back(quartile(w.v[size_t(i * K + 2)]));
-    }
-    std::vector<double> p(size_t(N), 0.0);
-    for (int u = 0; u < U; ++u) {
-        const float* zu = &w.z[size_t(u * K)];
-        double total = 0.0;
-        for (int i = 0; i < N; ++i) {
-            double s = 0.0;
-            for (int k = 0; k < K; ++k) s += double(zu[k]) * w.v[size_t(i * K + k)];
-            total += p[size_t(i)] = std::exp(o.beta * s);
-        }
-        for (int t = 0; t < T; ++t) {
-            const bool buy = rng.uniform_double() < o.buy_rate;
-            int item = rng.randint(N);
-            if (buy) {   // inverse-CDF draw from softmax(beta <z, v>)
-                double r = rng.uniform_double() * total;
-                for (item = 0; item < N - 1 && (r -= p[size_t(item)]) > 0.0; ++item) {}
-            }
-            w.seq_item.push_back(item);
-            w.seq_type.push_back(buy ? kBuy : kClick);
-        }
-        const bool flip = rng.uniform_double() < 0.2;
-        w.profile.push_back((zu[0] > 0.0f) != flip ? 1 : 0);
-        w.price_class.push_back(quartile(zu[2]));
-        w.shop_class.push_back(quartile(zu[3]));
-        w.new_label.push_back(zu[1] + zu[2] - zu[3] + o.new_task_noise * rng.normal() > 0.0f ? 1.0f : 0.0f);
-        for (int r = 0; r < o.ctr_rows_per_user; ++r) {
-            const int j = rng.randint(N);
-            const double s = double(zu[0]) * w.v[size_t(j * K)] + double(zu[1]) * w.v[size_t(j * K + 1)];
-            w.ctr_user.push_back(u);
-            w.ctr_item.push_back(j);
-            w.click.push_back(rng.uniform_double() < 1.0 / (1.0 + std::exp(-o.ctr_scale * s)) ? 1.0f : 0.0f);
-        }
-    }
-    return w;
-}
+// A shop whose users have four latent traits (datasets/trait_shop.h): buys reveal the traits,
+// clicks are noise; CTR depends on traits 0-1, price and shop preference on traits 2 and 3, and
+// the held-out new task on traits 1-3.
+using WorldOptions = datasets::TraitShopOptions;
+using World = datasets::TraitShop;
+using datasets::kBuy;
 
 inline DupnOptions dupn_options(const World& w, int dim, int hidden) {
     DupnOptions d;
@@ -308,7 +231,7 @@ inline void attention_by_type(const World& w, const Tensor& a, int first_user, d
 inline SeedResult run_seed(const StudyOptions& o, uint64_t seed) {
     WorldOptions wo = o.world;
     wo.seed = seed;
-    const World w = make_world(wo);
+    const World w = datasets::trait_shop(wo);
     TrainOptions multi = o.train, single = o.train, none = o.train;
     single.multi_task = false;
     none.epochs = 0;

@@ -116,63 +116,16 @@ inline std::vector<UserSeq> split_users(const datasets::SequenceData& d, const V
     return out;
 }
 
-// The last n tokens of s, left-padded with 0 to length n.
-inline Ids last_window(const Ids& s, int n) {
-    Ids w(size_t(n), 0);
-    const int take = std::min<int>(n, int(s.size()));
-    std::copy(s.end() - take, s.end(), w.end() - take);
-    return w;
-}
-
-// A training batch: tokens (B * T), the flat positions to predict, their labels and (SASRec's
-// loss only) one sampled negative per position.
-struct Batch {
-    Ids tokens, positions, labels, negatives;
-};
-
-// Cloze samples (Sec. 3.6): the last T items; each real position is masked with probability rho
-// (at least one is); a share `last_only` of samples masks only the final item, as at test time.
-inline Batch cloze_batch(const std::vector<UserSeq>& users, const std::vector<int>& rows, const Vocab& v, int T,
-                         double rho, double last_only, Rng& rng) {
+// The batch of users `rows` for one trained model: Cloze samples (Sec. 3.6; the last item only for
+// kLastOnly), or next-item samples for the left-to-right models (with a negative for SASRec's loss).
+inline Batch make_batch(int model, const std::vector<UserSeq>& users, const std::vector<int>& rows, const Vocab& v,
+                        int T, const StudyOptions& o, Rng& rng) {
     Batch b;
-    for (size_t r = 0; r < rows.size(); ++r) {
-        Ids w = last_window(users[size_t(rows[r])].train, T);
-        const int base = int(r) * T;
-        std::vector<int> masked;
-        if (rng.uniform_double() < last_only) {
-            masked.push_back(T - 1);
-        } else {
-            for (int t = 0; t < T; ++t)
-                if (w[size_t(t)] != v.pad() && rng.uniform_double() < rho) masked.push_back(t);
-            if (masked.empty()) masked.push_back(T - 1);
-        }
-        for (int t : masked) {
-            b.positions.push_back(base + t);
-            b.labels.push_back(w[size_t(t)]);
-            w[size_t(t)] = v.mask();
-        }
-        b.tokens.insert(b.tokens.end(), w.begin(), w.end());
-    }
-    return b;
-}
-
-// Left-to-right samples: input the T items before the last, labels the next item at every
-// position; negatives uniform over the other items (drawn only when `negatives` is set).
-inline Batch next_item_batch(const std::vector<UserSeq>& users, const std::vector<int>& rows, const Vocab& v, int T,
-                             bool negatives, Rng& rng) {
-    Batch b;
-    for (size_t r = 0; r < rows.size(); ++r) {
-        const Ids w = last_window(users[size_t(rows[r])].train, T + 1);   // (T + 1)
-        for (int t = 0; t < T; ++t)
-            if (w[size_t(t)] != v.pad()) {
-                b.positions.push_back(int(r) * T + t);
-                b.labels.push_back(w[size_t(t) + 1]);
-                if (!negatives) continue;
-                int neg = v.item(rng.randint(v.num_items - 1));
-                if (neg >= w[size_t(t) + 1]) ++neg;                       // skip the positive
-                b.negatives.push_back(neg);
-            }
-        b.tokens.insert(b.tokens.end(), w.begin(), w.end() - 1);
+    for (int r : rows) {
+        const Ids& seq = users[size_t(r)].train;
+        if (model == kCausal || model == kSASRec) add_next_item_sample(b, seq, v, T, model == kSASRec, rng);
+        else if (model == kLastOnly) add_cloze_sample(b, seq, v, T, 0.0, 1.0, rng);
+        else add_cloze_sample(b, seq, v, T, o.mask_prob, o.last_only_prob, rng);
     }
     return b;
 }
@@ -185,13 +138,7 @@ inline Tensor next_item_logits(Bert4Rec& m, const std::vector<UserSeq>& users) {
     const int T = m.options.max_len;
     Ids tokens, positions;
     for (size_t u = 0; u < users.size(); ++u) {
-        Ids w;
-        if (m.options.causal) {
-            w = last_window(users[u].train, T);
-        } else {
-            w = last_window(users[u].train, T - 1);
-            w.push_back(m.vocab.mask());
-        }
+        const Ids w = m.next_item_window(users[u].train);                  // (T)
         tokens.insert(tokens.end(), w.begin(), w.end());
         positions.push_back(int(u) * T + T - 1);
     }
@@ -240,9 +187,7 @@ inline void train_model(Bert4Rec& m, int model, const std::vector<UserSeq>& user
         double total = 0.0;
         int n = 0;
         for (const std::vector<int>& rows : make_batches(int(users.size()), o.batch, rng)) {
-            const Batch b = model == kCausal || model == kSASRec ? next_item_batch(users, rows, m.vocab, T, model == kSASRec, rng)
-                          : model == kLastOnly ? cloze_batch(users, rows, m.vocab, T, 0.0, 1.0, rng)
-                                               : cloze_batch(users, rows, m.vocab, T, o.mask_prob, o.last_only_prob, rng);
+            const Batch b = make_batch(model, users, rows, m.vocab, T, o, rng);
             const Var loss = model == kSASRec ? sasrec_loss(m, b.tokens, b.positions, b.labels, b.negatives)
                                               : cloze_loss(m, b.tokens, b.positions, b.labels);   // eq. 8
             adam.zero_grad();

@@ -11,8 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/sampling.h"
-#include "datasets/synthetic_ctr.h"
+#include "datasets/ad_impressions.h"
 #include "models/ch65_calibration.h"
 #include "nn/calibration.h"
 #include "nn/losses.h"
@@ -98,50 +97,16 @@ struct Options {
     bool verbose = true;        // one line per (model, w) on stderr
 };
 
-// Impressions: synthetic_ctr's context fields plus an ad field (A, B, C drawn 50:30:20). The true
-//   logit = a_ad + g(x),  g(x) = synthetic_ctr's logit without its bias,
-// with a_ad set by bisection so that each ad's mean true CTR is the example's 30%, 20%, 20%
-// (so 25% overall, positives to negatives 1:3 as in the chapter).
-struct Impressions {
-    datasets::CtrData ctx;
-    Ids ad;                          // (N) 0, 1, 2
-    std::vector<float> prob, labels; // (N) the true CTR and the click drawn from it
-    std::vector<int> offsets;        // where each field's ids start in the shared id space
-    int fields = 0, num_ids = 0;     // F = context fields + 1 (the ad), total ids
-};
+// Impressions (datasets/ad_impressions.h): synthetic_ctr's context fields plus an ad field (A, B,
+// C drawn 50:30:20), each ad's logit offset set so that its mean true CTR is the example's 30%,
+// 20%, 20% (so 25% overall, positives to negatives 1:3 as in the chapter).
+using Impressions = datasets::AdImpressions;
 
 inline Impressions make_impressions(const Options& o) {
-    Impressions d;
-    datasets::CtrOptions co;
+    datasets::CtrOptions co;                                 // the context features
     co.n = o.n_train + o.n_test;
     co.seed = o.seed;
-    d.ctx = datasets::synthetic_ctr(co);
-    Rng rng(splitmix64(o.seed ^ 0x65));
-    const datasets::Discrete ad_dist(o.ads.share);
-    const int n = co.n;
-    d.ad.resize(size_t(n));
-    for (int r = 0; r < n; ++r) d.ad[size_t(r)] = ad_dist.sample(rng);
-    std::vector<double> offset(o.ads.ctr.size());
-    for (size_t k = 0; k < offset.size(); ++k) {             // mean_{ad = k} sigmoid(a_k + g) = ctr_k
-        double lo = -20.0, hi = 20.0;
-        for (int it = 0; it < 60; ++it) {
-            const double a = 0.5 * (lo + hi);
-            double s = 0.0, c = 0.0;
-            for (int r = 0; r < n; ++r)
-                if (d.ad[size_t(r)] == int(k)) s += datasets::sigmoid(a + d.ctx.true_logit[size_t(r)] - co.bias), c += 1;
-            (s / c < o.ads.ctr[k] ? lo : hi) = a;
-        }
-        offset[k] = 0.5 * (lo + hi);
-    }
-    d.prob.resize(size_t(n)), d.labels.resize(size_t(n));
-    for (int r = 0; r < n; ++r) {
-        d.prob[size_t(r)] = float(datasets::sigmoid(offset[size_t(d.ad[size_t(r)])] + d.ctx.true_logit[size_t(r)] - co.bias));
-        d.labels[size_t(r)] = rng.uniform_double() < d.prob[size_t(r)] ? 1.0f : 0.0f;
-    }
-    d.fields = d.ctx.num_fields + 1;
-    for (int v : d.ctx.vocab_sizes) d.offsets.push_back(d.num_ids), d.num_ids += v;
-    d.offsets.push_back(d.num_ids), d.num_ids += int(o.ads.ctr.size());
-    return d;
+    return datasets::ad_impressions(co, o.ads.share, o.ads.ctr);
 }
 
 // The rows `rows` of the data as a model input.
@@ -235,18 +200,9 @@ struct Report {
     std::string true_order;                    // by the ads' true CTR x CPC
 };
 
-inline double mean_of(const std::vector<double>& v) {
-    double s = 0.0;
-    for (double x : v) s += x;
-    return v.empty() ? 0.0 : s / double(v.size());
-}
-inline double std_of(const std::vector<double>& v) {  // sample standard deviation (n - 1)
-    if (v.size() < 2) return 0.0;
-    const double m = mean_of(v);
-    double s = 0.0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / double(v.size() - 1));
-}
+// The mean and the sample standard deviation over a cell's repeats (nn/train.h).
+inline double mean_of(const std::vector<double>& v) { return mean_over(v, [](double x) { return x; }); }
+inline double std_of(const std::vector<double>& v) { return stdev_over(v, [](double x) { return x; }); }
 
 // Fills the metrics of one repeat from test predictions p of a model trained at rate w.
 inline void measure(Cell& c, const std::vector<float>& p, const Impressions& d, const std::vector<int>& test,

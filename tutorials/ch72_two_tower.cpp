@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     std::fprintf(stderr, "part 2: two-tower retrieval\n");
-    const RetrievalData data = flags.data.empty() ? synthetic_retrieval(ro) : movielens_retrieval(flags.data);
+    const RetrievalData data = flags.data.empty() ? synthetic_retrieval(ro) : datasets::movielens_retrieval(flags.data);
     const std::string source = flags.data.empty()
         ? "synthetic power-law catalogue, exponent " + num("%g", ro.exponent) + ", query noise " + num("%g", ro.noise)
         : "MovieLens-100k, time-ordered split, from " + flags.data;

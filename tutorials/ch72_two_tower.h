@@ -3,7 +3,8 @@
 //                    estimator as alpha, the number of hash functions and the stale-slot rule vary
 //   retrieval_study  a two-tower model trained with in-batch softmax three ways (plain, corrected
 //                    by the streaming estimates, corrected by the true probabilities) on a power-law
-//                    catalogue (or MovieLens-100k), scored by Recall@K over the full catalogue.
+//                    catalogue (or MovieLens-100k; both in datasets/retrieval.h), scored by Recall@K
+//                    over the full catalogue.
 // Printing and pictures live in ch72_two_tower.cpp. Deliberately left out: the paper's Wikipedia and
 // YouTube experiments, reward-weighted losses, approximate nearest-neighbour search.
 #pragma once
@@ -15,8 +16,7 @@
 #include <vector>
 
 #include "datasets/item_stream.h"
-#include "datasets/movielens.h"
-#include "datasets/splits.h"
+#include "datasets/retrieval.h"
 #include "models/ch72_two_tower.h"
 #include "nn/losses.h"
 #include "nn/metrics.h"
@@ -64,12 +64,6 @@ struct FrequencyReport {
     double seconds = 0;
 };
 
-inline std::string short_number(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
-
 // The study's estimators all read the same stream, so their differences are not sampling noise.
 inline FrequencyReport frequency_study(const FrequencyStudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
@@ -84,11 +78,11 @@ inline FrequencyReport frequency_study(const FrequencyStudyOptions& o) {
     exact.collision_free = true;
     for (double a : o.alphas) {
         exact.alpha = a;
-        add(rep.alphas, "alpha " + short_number(a), exact);
+        add(rep.alphas, "alpha " + num("%g", a), exact);
     }
     exact.alpha = o.hash_alpha;
     exact.first_gap_start = false;
-    add(rep.alphas, "alpha " + short_number(o.hash_alpha) + ", B=0", exact);  // the update from B = 0
+    add(rep.alphas, "alpha " + num("%g", o.hash_alpha) + ", B=0", exact);  // the update from B = 0
     exact.first_gap_start = true;
     for (int h : o.hash_counts) {
         FrequencyEstimatorOptions e;
@@ -167,21 +161,9 @@ inline const char* correction_name(Correction c) {
     return c == Correction::none ? "plain" : c == Correction::streaming ? "corrected (streaming)" : "corrected (oracle q)";
 }
 
-// A retrieval problem: queries with features, each with one positive item, items with features.
-// Train rows are examples; test rows are held out, each with the items its query should find.
-struct RetrievalData {
-    Tensor query_features;               // (n, Fq), or (n, 0) when queries have only ids
-    Ids query_ids;                       // (n): the id the query tower embeds (user id), or empty
-    Ids positive;                        // (n): the item of each training example
-    Tensor item_features;                // (N, Fi)
-    int num_items = 0, num_query_ids = 0;
-    std::vector<int> train, test;        // row indices
-    std::vector<Ids> test_relevant;      // [test row]: the items to retrieve (one for synthetic)
-    std::vector<Ids> exclude;            // [test row]: items not to rank (seen in training), or empty
-    std::vector<double> item_prob;       // (N): the true q_j (synthetic) or the training frequency
-    std::vector<float> bayes_bias;       // (N): log q_j for the Bayes ranking (synthetic only)
-    double noise_var = 0;                // sigma^2 of the synthetic queries (0: no Bayes ranking)
-};
+// A retrieval problem (datasets/retrieval.h): training examples (a query and its positive item),
+// test queries with the items they should find, the items' features and popularity q_j.
+using RetrievalData = datasets::RetrievalData;
 
 struct RetrievalOptions {
     // synthetic catalogue
@@ -213,7 +195,8 @@ struct RetrievalResult {
     std::vector<double> loss_curve;      // mean training loss per epoch
 };
 
-// The synthetic problem: datasets::power_law_catalogue, split into train and test rows.
+// The synthetic problem: datasets::power_law_catalogue, split into train and test rows. The
+// MovieLens problem is datasets::movielens_retrieval.
 inline RetrievalData synthetic_retrieval(const RetrievalOptions& o) {
     datasets::PowerLawCatalogueOptions c;
     c.num_items = o.items;
@@ -222,79 +205,14 @@ inline RetrievalData synthetic_retrieval(const RetrievalOptions& o) {
     c.dim = o.dim;
     c.query_noise = o.noise;
     c.seed = o.seed;
-    datasets::PowerLawCatalogue cat = datasets::power_law_catalogue(c);
-    RetrievalData d;
-    d.query_features = std::move(cat.queries);
-    d.positive = cat.positives;
-    d.item_features = std::move(cat.item_vectors);
-    d.num_items = o.items;
-    d.item_prob = cat.item_prob;
-    for (int r = 0; r < c.n; ++r) (r < o.train_rows ? d.train : d.test).push_back(r);
-    for (int r : d.test) d.test_relevant.push_back({d.positive[size_t(r)]});
-    for (double q : d.item_prob) d.bayes_bias.push_back(float(std::log(q)));
-    d.noise_var = o.noise * o.noise;
-    return d;
-}
-
-// MovieLens-100k: every rating is an interaction (implicit feedback). A global time cut puts the
-// last 20% of interactions in test, so we predict the future from the past. The query is the user
-// (an id embedding), the item its id and its 19 genre flags. Test rows are the users who have
-// both training and test interactions: relevant = their test items, never re-recommending what
-// they rated in training. q_j is the item's share of the training interactions.
-inline RetrievalData movielens_retrieval(const std::string& dir, double test_fraction = 0.2) {
-    const datasets::MovieLens100k ml = datasets::load_movielens_100k(dir);
-    const datasets::Split split = datasets::time_ordered_split(ml.ratings.rows, test_fraction);
-    RetrievalData d;
-    d.num_items = ml.ratings.num_items;
-    d.num_query_ids = ml.ratings.num_users;
-    d.item_features = Tensor({d.num_items, 19});
-    for (const datasets::Movie& m : ml.movies)
-        for (int g = 0; g < 19; ++g) d.item_features[size_t(m.id) * 19 + size_t(g)] = m.genres[size_t(g)];
-    d.item_prob.assign(size_t(d.num_items), 0.0);
-    std::vector<Ids> seen(size_t(d.num_query_ids)), future(size_t(d.num_query_ids));
-    for (const datasets::Rating& r : split.train) {
-        d.train.push_back(int(d.positive.size()));
-        d.query_ids.push_back(r.user);
-        d.positive.push_back(r.item);
-        d.item_prob[size_t(r.item)] += 1.0 / double(split.train.size());
-        seen[size_t(r.user)].push_back(r.item);
-    }
-    for (const datasets::Rating& r : split.test) future[size_t(r.user)].push_back(r.item);
-    for (int u = 0; u < d.num_query_ids; ++u) {
-        Ids rel;
-        for (int32_t j : future[size_t(u)])
-            if (std::find(seen[size_t(u)].begin(), seen[size_t(u)].end(), j) == seen[size_t(u)].end()) rel.push_back(j);
-        if (seen[size_t(u)].empty() || rel.empty()) continue;
-        d.test.push_back(int(d.positive.size()));
-        d.query_ids.push_back(u);
-        d.positive.push_back(rel[0]);                        // unused: test rows are scored, not trained on
-        d.test_relevant.push_back(rel);
-        d.exclude.push_back(seen[size_t(u)]);
-    }
-    d.query_features = Tensor({int(d.positive.size()), 0});
-    return d;
-}
-
-// The head: the fewest most popular items whose probabilities add up to `mass`.
-inline std::vector<char> head_items(const std::vector<double>& prob, double mass) {
-    std::vector<int> order(prob.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return prob[size_t(a)] > prob[size_t(b)]; });
-    std::vector<char> head(prob.size(), 0);
-    double total = 0.0;
-    for (int j : order) {
-        if (total >= mass) break;
-        head[size_t(j)] = 1;
-        total += prob[size_t(j)];
-    }
-    return head;
+    return datasets::power_law_retrieval(c, o.train_rows);
 }
 
 // Ranks the whole catalogue for every test row by score(row) and measures Recall@K, the head and
 // tail recall and the head share of the top ks[0]. score_rows fills scores for a block of test rows.
 template <class ScoreRows>
 void evaluate_rankings(const RetrievalData& d, const RetrievalOptions& o, ScoreRows score_rows, RetrievalResult& res) {
-    const std::vector<char> head = head_items(d.item_prob, o.head_mass);
+    const std::vector<char> head = datasets::head_items(d.item_prob, o.head_mass);
     const int kmax = *std::max_element(o.ks.begin(), o.ks.end());
     std::vector<double> recall(o.ks.size(), 0.0);
     std::vector<double> head_recall, tail_recall;          // per test row with head (tail) relevant items
@@ -402,23 +320,11 @@ inline RetrievalResult train_two_tower(const RetrievalData& d, const RetrievalOp
 }
 
 // The best any model can do on the synthetic data: rank by the true posterior
-// log P(y | x) = log q_y + <x, v_y> / sigma^2 + const (the item vectors have unit length).
+// (datasets::bayes_scores).
 inline RetrievalResult bayes_ranking(const RetrievalData& d, const RetrievalOptions& o) {
     RetrievalResult res;
     res.name = "Bayes (true posterior)";
-    const int D = d.item_features.dim(1);
-    evaluate_rankings(d, o, [&](size_t b0, int rows, std::vector<float>& scores) {
-        scores.assign(size_t(rows) * d.num_items, 0.0f);
-        for (int r = 0; r < rows; ++r) {
-            const float* x = d.query_features.data() + size_t(d.test[b0 + size_t(r)]) * D;
-            for (int j = 0; j < d.num_items; ++j) {
-                const float* v = d.item_features.data() + size_t(j) * D;
-                double dot = 0.0;
-                for (int k = 0; k < D; ++k) dot += double(x[k]) * v[k];
-                scores[size_t(r) * d.num_items + j] = float(d.bayes_bias[size_t(j)] + dot / d.noise_var);
-            }
-        }
-    }, res);
+    evaluate_rankings(d, o, [&](size_t b0, int rows, std::vector<float>& s) { datasets::bayes_scores(d, b0, rows, s); }, res);
     return res;
 }
 
@@ -441,7 +347,7 @@ inline RetrievalReport retrieval_study(const RetrievalData& d, const RetrievalOp
     RetrievalReport rep;
     rep.tau = o.tau;
     rep.epochs = o.epochs;
-    for (char h : head_items(d.item_prob, o.head_mass)) rep.head_size += h;
+    for (char h : datasets::head_items(d.item_prob, o.head_mass)) rep.head_size += h;
     for (Correction c : {Correction::none, Correction::streaming, Correction::oracle})
         rep.results.push_back(train_two_tower(d, o, c));
     if (d.noise_var > 0) rep.results.push_back(bayes_ranking(d, o));
