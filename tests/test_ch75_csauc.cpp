@@ -5,7 +5,7 @@
 // Margins: over master seeds 1..20 of this configuration the worst world still had tau(csAUC,
 // revenue) - tau(AUC, revenue) = 0.118; bid weighting lowered the LR's AUC by at least 0.011 and
 // raised its revenue by at least 0.007 in every world, and raised csAUC by 0.0008 in the worst
-// world and 0.0033 on the worst three-world mean (book/ch75_csauc.md).
+// world and 0.0034 on the worst three-world mean (book/ch75_csauc.md).
 #include <doctest/doctest.h>
 
 #include "tutorials/ch75_csauc.h"
