@@ -161,26 +161,28 @@ TEST_CASE("the world: deterministic, and labels follow the planted rule up to th
 }
 
 // ATRank's advantage comes all at once, when its self-attention finds the same-session link; with
-// this budget that happens in most worlds but not all (book/ch52_atrank.md: 2 of 3 worlds here, gaps
-// +0.24, +0.03, +0.25; 17 of 21 worlds over seven master seeds, smallest gap +0.015). So we assert
-// that it never does worse, that it does better on average, and that the link, where found, is a
-// large gain; not that every world finds it.
-TEST_CASE("claim: ATRank never loses to attention with the candidate alone, and wins on average") {
+// this budget that happens in most worlds but not all. We ran the test's configuration (the
+// tutorial's `--only ta --seed S`) for master seeds 1, 3, 5, 7, 9, 11, 13, 15 and 42, 27 worlds
+// (book/ch52_atrank.md). What held for every seed, and so what we assert:
+//   - ATRank beats candidate attention on average over the 3 worlds: by 0.127 at least;
+//   - in some world it finds the link (more than 0.25 of a search-born click's attention on its
+//     own session's search, against about 0.08 for uniform attention) and wins by more than 0.1;
+//   - wherever it finds the link, it wins by more than 0.1 (0.111 at least, over all 27 worlds).
+// What did not hold for every seed, and so is not asserted: that it never loses (worlds of seeds
+// 7 and 13 lost by 0.068 and 0.038), and that every large win comes with the link (in 5 worlds
+// it won by 0.12 to 0.20 with that attention at 0.045 to 0.085, by some other route).
+TEST_CASE("claim: ATRank beats attention with the candidate alone on average, by a wide margin where it finds the link") {
     const StudyReport& r = quick_report();
-    double best = -1.0;
+    CHECK(r.mean([](const Replicate& x) { return x.auc[kATRank] - x.auc[kTargetAttention]; }) > 0.05);
+    bool found = false;
     for (const Replicate& x : r.reps) {
-        CHECK(x.auc[kATRank] > x.auc[kTargetAttention] - 0.02);
-        best = std::max(best, x.auc[kATRank] - x.auc[kTargetAttention]);
+        const double gain = x.auc[kATRank] - x.auc[kTargetAttention];
+        if (x.self_to_own_query > 0.25) {  // the link found
+            CHECK(gain > 0.1);
+            found = true;
+        }
     }
-    CHECK(best > 0.1);
-    CHECK(r.mean([](const Replicate& x) { return x.auc[kATRank] - x.auc[kTargetAttention]; }) > 0.03);
-}
-
-TEST_CASE("claim: where ATRank wins, its self-attention links a click to the search of its own session") {
-    // Uniform attention over a history of about 13 behaviours would give each one about 0.08.
-    const StudyReport& r = quick_report();
-    for (const Replicate& x : r.reps)
-        if (x.auc[kATRank] > x.auc[kTargetAttention] + 0.1) CHECK(x.self_to_own_query > 0.25);
+    CHECK(found);
 }
 
 }  // TEST_SUITE
