@@ -46,6 +46,8 @@ struct KernelTable {
     void (*relu)(float* y, const float* x, size_t n);
     // Row-wise numerically stable softmax of a (rows x cols) matrix: y_ij = e^(x_ij - m_i) / Z_i.
     void (*softmax_rows)(float* y, const float* x, int rows, int cols);
+    // Its backward, row by row: dx_ij = y_ij (gy_ij - sum_k gy_ik y_ik). dx may be gy.
+    void (*softmax_rows_backward)(float* dx, const float* gy, const float* y, int rows, int cols);
     // Adam's update of n parameters in place, one pass over p, m, v and g (no weight decay):
     //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p += neg_step m / (sqrt(v) / bc2_sqrt + eps)
     // Every path rounds each operation as the scalar one does (no fused multiply-add), so the
@@ -105,6 +107,9 @@ inline void sigmoid(float* y, const float* x, size_t n) { active().sigmoid(y, x,
 inline void relu(float* y, const float* x, size_t n) { active().relu(y, x, n); }
 inline void softmax_rows(float* y, const float* x, int rows, int cols) {
     active().softmax_rows(y, x, rows, cols);
+}
+inline void softmax_rows_backward(float* dx, const float* gy, const float* y, int rows, int cols) {
+    active().softmax_rows_backward(dx, gy, y, rows, cols);
 }
 inline void erf(float* y, const float* x, size_t n) { active().erf(y, x, n); }
 inline void gelu(float* y, const float* x, size_t n) { active().gelu(y, x, n); }

@@ -562,6 +562,22 @@ TARGET_AVX2 void softmax_rows(float* y, const float* x, int rows, int cols) {
     }
 }
 
+// Its backward: dx = y (gy - s) with s = dot(gy, y), row by row.
+TARGET_AVX2 void softmax_rows_backward(float* dx, const float* gy, const float* y, int rows, int cols) {
+    const size_t n = static_cast<size_t>(cols);
+    for (int r = 0; r < rows; ++r, dx += n, gy += n, y += n) {
+        const __m256 s = _mm256_set1_ps(dot(gy, y, n));
+        size_t i = 0;
+        for (; i + W <= n; i += W)
+            _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), s)));
+        if (i < n) {
+            const __m256i k = lanes_below(static_cast<long>(n - i));
+            _mm256_maskstore_ps(dx + i, k, _mm256_mul_ps(_mm256_maskload_ps(y + i, k),
+                                                         _mm256_sub_ps(_mm256_maskload_ps(gy + i, k), s)));
+        }
+    }
+}
+
 // Adam, 8 parameters per register. Mul and add must stay separate instructions (no FMA)
 // so that every rounding matches the scalar loop: the AVX-512, AVX2 and scalar paths agree exactly.
 // GCC would otherwise contract mul + add into FMA here, since this code may use FMA; clang only
@@ -609,7 +625,7 @@ const KernelTable* avx2_table() {
                                avx2::sub,       avx2::mul,   avx2::div,     avx2::add_scalar,
                                avx2::mul_scalar, avx2::axpy, avx2::sum,     avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
-                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::adam,
+                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::softmax_rows_backward, avx2::adam,
                                avx2::erf, avx2::gelu, avx2::gelu_backward,
                                avx2::linear_forward,
                                avx2::layer_norm_forward, avx2::layer_norm_backward};

@@ -158,6 +158,14 @@ void softmax_rows(float* y, const float* x, int rows, int cols) {
     }
 }
 
+void softmax_rows_backward(float* dx, const float* gy, const float* y, int rows, int cols) {
+    const size_t n = static_cast<size_t>(cols);
+    for (int r = 0; r < rows; ++r, dx += n, gy += n, y += n) {
+        const float s = dot(gy, y, n);  // sum_k gy_k y_k
+        for (size_t j = 0; j < n; ++j) dx[j] = y[j] * (gy[j] - s);
+    }
+}
+
 void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
     for (size_t k = 0; k < n; ++k) {
         m[k] = m[k] * c.b1 + c.one_minus_b1 * g[k];                  // m = b1 m + (1 - b1) g
@@ -174,7 +182,7 @@ const KernelTable& scalar_table() {
                                scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
                                scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
-                               scalar::softmax_rows, scalar::adam, scalar::erf,
+                               scalar::softmax_rows, scalar::softmax_rows_backward, scalar::adam, scalar::erf,
                                scalar::gelu, scalar::gelu_backward, scalar::linear_forward,
                                scalar::layer_norm_forward, scalar::layer_norm_backward};
     return t;

@@ -227,14 +227,6 @@ static void softmax_forward(float* y, const float* x, const float* keep, size_t 
     }
 }
 
-// Backward: dx_j = y_j (gy_j - sum_k gy_k y_k)  (masked entries have y = 0, so dx = 0 there)
-static void softmax_backward(float* dx, const float* gy, const float* y, size_t rows, size_t d) {
-    for (size_t r = 0; r < rows; ++r, dx += d, gy += d, y += d) {
-        const float s = kernels::dot(gy, y, d);
-        for (size_t j = 0; j < d; ++j) dx[j] = y[j] * (gy[j] - s);
-    }
-}
-
 // y = softmax(x) over the last axis, optionally masked;  dy_j/dx_k = y_j ([j = k] - y_k)
 Var softmax(const Var& x, const Tensor* mask) {
     size_t rows, d;
@@ -244,8 +236,10 @@ Var softmax(const Var& x, const Tensor* mask) {
     softmax_forward(y.data(), x.value().data(), mask ? keep.data() : nullptr, rows, d);
     Var r = make_result(std::move(y), {x}, "softmax");
     r.set_backward([x, rw = r.weak(), rows, d](const Tensor& gy) {
-        Tensor gx = Tensor::uninitialized(x.shape());  // so does softmax_backward
-        softmax_backward(gx.data(), gy.data(), rw.value().data(), rows, d);
+        // dx_j = y_j (gy_j - sum_k gy_k y_k); masked entries have y = 0, so dx = 0 there.
+        Tensor gx = Tensor::uninitialized(x.shape());  // every element is written
+        kernels::softmax_rows_backward(gx.data(), gy.data(), rw.value().data(), static_cast<int>(rows),
+                                       static_cast<int>(d));
         x.accumulate_grad(std::move(gx));
     });
     return r;

@@ -82,6 +82,18 @@ void masked_softmax_row(float* s, const float* keep, int n) {
     kernels::mul_scalar(s, s, 1.0f / kernels::sum(s, static_cast<size_t>(n)), static_cast<size_t>(n));
 }
 
+// Asks the CPU to start loading t[b] (t.size() / B floats for t of shape (B, ...)) into L2, to
+// read (or, with for_write, to overwrite) it soon. The attention op fetches sequence b + 1 while
+// it works on sequence b: its heads are short strided rows the hardware prefetcher does not guess.
+void prefetch_slice(const Tensor& t, int b, bool for_write = false) {
+    const size_t n = t.size() / static_cast<size_t>(t.dim(0));
+    const float* p = t.data() + static_cast<size_t>(b) * n;
+    for (size_t i = 0; i < n; i += 16) {  // one 64-byte cache line at a time
+        if (for_write) __builtin_prefetch(p + i, 1, 2);
+        else __builtin_prefetch(p + i, 0, 2);
+    }
+}
+
 // Where the heads of Q, K or V live: head h of position t of sequence b is the d floats at
 // src[(b T + t) ld + off + h d]. A projection of its own has ld = H d, off = 0; with the Q, K
 // and V projections fused into one (B, T, 3 H d) tensor, K is the view ld = 3 H d, off = H d.
@@ -110,7 +122,16 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
     Tensor A = Tensor::uninitialized({B, H, Tq, Tk});
     Tensor C = Tensor::uninitialized({B, Tq, Hd});        // every (b, h) block is written once
     std::vector<float> P(drop.empty() ? 0 : block);      // A * drop of one head
-    for (int b = 0; b < B; ++b)
+    // The distinct sources, in order (Q's first); each view's gradient goes into its source's.
+    std::vector<Var> srcs;
+    for (const HeadsView* v : {&Q, &K, &V}) {
+        bool seen = false;
+        for (const Var& s : srcs) seen = seen || s.node() == v->src.node();
+        if (!seen) srcs.push_back(v->src);
+    }
+    for (int b = 0; b < B; ++b) {
+        if (b + 1 < B)
+            for (const Var& s : srcs) prefetch_slice(s.value(), b + 1);
         for (int h = 0; h < H; ++h) {
             const size_t bh = static_cast<size_t>(b) * H + h;
             float* a = A.data() + bh * block;
@@ -130,14 +151,8 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
             kernels::sgemm(false, false, Tq, d, Tk, 1.0f, p, Tk, v, V.ld, 0.0f,
                            C.data() + static_cast<size_t>(b) * Tq * Hd + h * d, Hd);  // C_h = P V_h
         }
-    if (weights) *weights = constant(A);  // a copy, for pictures: no gradient flows through it
-    // The distinct sources, in order (Q's first); each view's gradient goes into its source's.
-    std::vector<Var> srcs;
-    for (const HeadsView* v : {&Q, &K, &V}) {
-        bool seen = false;
-        for (const Var& s : srcs) seen = seen || s.node() == v->src.node();
-        if (!seen) srcs.push_back(v->src);
     }
+    if (weights) *weights = constant(A);  // a copy, for pictures: no gradient flows through it
     Var r = make_result(std::move(C), srcs, "attention");
     r.set_backward([Q, K, V, srcs, A = std::move(A), drop, B, H, d, Tq, Tk, scale](const Tensor& gC) {
         const int Hd = H * d;
@@ -156,7 +171,12 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
             return grads[i].data() + static_cast<size_t>(b) * T * v.ld + v.off + h * d;
         };
         std::vector<float> dS(block), P(drop.empty() ? 0 : block);
-        for (int b = 0; b < B; ++b)
+        for (int b = 0; b < B; ++b) {
+            if (b + 1 < B) {  // sequence b + 1: its inputs, and the gradients we will write
+                for (const Var& s : srcs) prefetch_slice(s.value(), b + 1);
+                for (const Tensor* t : {&gC, &A}) prefetch_slice(*t, b + 1);
+                for (const Tensor& g : grads) prefetch_slice(g, b + 1, true);
+            }
             for (int h = 0; h < H; ++h) {
                 const size_t bh = static_cast<size_t>(b) * H + h;
                 const float* a = A.data() + bh * block;
@@ -169,18 +189,13 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
                 kernels::sgemm(true, false, Tk, d, Tq, 1.0f, p, Tk, g, Hd, 0.0f, grad_of(V, b, Tk, h), V.ld);  // P^T gC
                 kernels::sgemm(false, true, Tq, Tk, d, 1.0f, g, Hd, V.at(b, Tk, h, d), V.ld, 0.0f, dS.data(), Tk);  // dP
                 if (!drop.empty()) kernels::mul(dS.data(), dS.data(), drop.data() + bh * block, block);
-                for (int i = 0; i < Tq; ++i) {  // dS = A (dA - rowsum(dA A)), row by row
-                    float* ds = dS.data() + static_cast<size_t>(i) * Tk;
-                    const float* ar = a + static_cast<size_t>(i) * Tk;
-                    const float s = kernels::dot(ds, ar, static_cast<size_t>(Tk));
-                    kernels::add_scalar(ds, ds, -s, static_cast<size_t>(Tk));
-                    kernels::mul(ds, ds, ar, static_cast<size_t>(Tk));
-                }
+                kernels::softmax_rows_backward(dS.data(), dS.data(), a, Tq, Tk);  // dS = A (dA - rowsum(dA A))
                 kernels::sgemm(false, false, Tq, d, Tk, scale, dS.data(), Tk, K.at(b, Tk, h, d), K.ld, 0.0f,
                                grad_of(Q, b, Tq, h), Q.ld);                                      // scale dS K
                 kernels::sgemm(true, false, Tk, d, Tq, scale, dS.data(), Tk, Q.at(b, Tq, h, d), Q.ld, 0.0f,
                                grad_of(K, b, Tk, h), K.ld);                                      // scale dS^T Q
             }
+        }
         for (size_t i = 0; i < srcs.size(); ++i) srcs[i].accumulate_grad(std::move(grads[i]));
     });
     return r;

@@ -551,7 +551,8 @@ TEST_CASE("softmax_rows: agrees with the scalar path, rows sum to one, no overfl
     const KernelTable& s = table(Isa::scalar);
     struct Shape { int rows, cols; };
     for (const KernelTable* t : simd_paths()) {
-        for (Shape sh : {Shape{1, 1}, Shape{3, 7}, Shape{5, 17}, Shape{2, 100}, Shape{4, 1000}}) {
+        // 37 x 50: attention's rows, more than one block of 16 rows and a partial last one.
+        for (Shape sh : {Shape{1, 1}, Shape{3, 7}, Shape{5, 17}, Shape{2, 100}, Shape{4, 1000}, Shape{37, 50}}) {
             CAPTURE(t->name); CAPTURE(sh.rows); CAPTURE(sh.cols);
             const size_t n = static_cast<size_t>(sh.rows) * sh.cols;
             // Large logits: e^1000 would overflow without the max subtraction.
@@ -569,6 +570,36 @@ TEST_CASE("softmax_rows: agrees with the scalar path, rows sum to one, no overfl
             // In place: y and x may be the same buffer.
             t->softmax_rows(x.data(), x.data(), sh.rows, sh.cols);
             CHECK(x == y);
+        }
+    }
+}
+
+TEST_CASE("softmax_rows_backward: y (gy - dot(gy, y)) per row, on every path, in place too") {
+    Rng rng(17);
+    const KernelTable& s = table(Isa::scalar);
+    struct Shape { int rows, cols; };
+    for (const KernelTable* t : all_paths()) {
+        for (Shape sh : {Shape{1, 1}, Shape{3, 7}, Shape{5, 17}, Shape{37, 50}, Shape{2, 1000}}) {
+            CAPTURE(t->name); CAPTURE(sh.rows); CAPTURE(sh.cols);
+            const size_t n = static_cast<size_t>(sh.rows) * sh.cols;
+            std::vector<float> y(n), gy = uniform_vec(n, rng, -1, 1), dx(n), r(n);
+            s.softmax_rows(y.data(), uniform_vec(n, rng, -3, 3).data(), sh.rows, sh.cols);
+            t->softmax_rows_backward(dx.data(), gy.data(), y.data(), sh.rows, sh.cols);
+            s.softmax_rows_backward(r.data(), gy.data(), y.data(), sh.rows, sh.cols);
+            size_t bad = 0;
+            for (int row = 0; row < sh.rows; ++row) {  // against the formula, in double
+                const size_t o = static_cast<size_t>(row) * sh.cols;
+                double dot = 0.0;
+                for (int j = 0; j < sh.cols; ++j) dot += static_cast<double>(gy[o + j]) * y[o + j];
+                for (int j = 0; j < sh.cols; ++j) {
+                    const double want = y[o + j] * (gy[o + j] - dot);
+                    bad += std::fabs(dx[o + j] - want) > 1e-6 * (1.0 + std::fabs(want)) ? 1 : 0;
+                    bad += std::fabs(dx[o + j] - r[o + j]) > 1e-6 * (1.0 + std::fabs(want)) ? 1 : 0;
+                }
+            }
+            CHECK(bad == 0);
+            t->softmax_rows_backward(gy.data(), gy.data(), y.data(), sh.rows, sh.cols);  // dx = gy
+            CHECK(gy == dx);
         }
     }
 }
