@@ -82,18 +82,6 @@ void masked_softmax_row(float* s, const float* keep, int n) {
     kernels::mul_scalar(s, s, 1.0f / kernels::sum(s, static_cast<size_t>(n)), static_cast<size_t>(n));
 }
 
-// Asks the CPU to start loading t[b] (t.size() / B floats for t of shape (B, ...)) into L2, to
-// read (or, with for_write, to overwrite) it soon. The attention op fetches sequence b + 1 while
-// it works on sequence b: its heads are short strided rows the hardware prefetcher does not guess.
-void prefetch_slice(const Tensor& t, int b, bool for_write = false) {
-    const size_t n = t.size() / static_cast<size_t>(t.dim(0));
-    const float* p = t.data() + static_cast<size_t>(b) * n;
-    for (size_t i = 0; i < n; i += 16) {  // one 64-byte cache line at a time
-        if (for_write) __builtin_prefetch(p + i, 1, 2);
-        else __builtin_prefetch(p + i, 0, 2);
-    }
-}
-
 // Where the heads of Q, K or V live: head h of position t of sequence b is the d floats at
 // src[(b T + t) ld + off + h d]. A projection of its own has ld = H d, off = 0; with the Q, K
 // and V projections fused into one (B, T, 3 H d) tensor, K is the view ld = 3 H d, off = H d.
@@ -129,9 +117,7 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
         for (const Var& s : srcs) seen = seen || s.node() == v->src.node();
         if (!seen) srcs.push_back(v->src);
     }
-    for (int b = 0; b < B; ++b) {
-        if (b + 1 < B)
-            for (const Var& s : srcs) prefetch_slice(s.value(), b + 1);
+    for (int b = 0; b < B; ++b)
         for (int h = 0; h < H; ++h) {
             const size_t bh = static_cast<size_t>(b) * H + h;
             float* a = A.data() + bh * block;
@@ -151,7 +137,6 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
             kernels::sgemm(false, false, Tq, d, Tk, 1.0f, p, Tk, v, V.ld, 0.0f,
                            C.data() + static_cast<size_t>(b) * Tq * Hd + h * d, Hd);  // C_h = P V_h
         }
-    }
     if (weights) *weights = constant(A);  // a copy, for pictures: no gradient flows through it
     Var r = make_result(std::move(C), srcs, "attention");
     r.set_backward([Q, K, V, srcs, A = std::move(A), drop, B, H, d, Tq, Tk, scale](const Tensor& gC) {
@@ -171,12 +156,7 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
             return grads[i].data() + static_cast<size_t>(b) * T * v.ld + v.off + h * d;
         };
         std::vector<float> dS(block), P(drop.empty() ? 0 : block);
-        for (int b = 0; b < B; ++b) {
-            if (b + 1 < B) {  // sequence b + 1: its inputs, and the gradients we will write
-                for (const Var& s : srcs) prefetch_slice(s.value(), b + 1);
-                for (const Tensor* t : {&gC, &A}) prefetch_slice(*t, b + 1);
-                for (const Tensor& g : grads) prefetch_slice(g, b + 1, true);
-            }
+        for (int b = 0; b < B; ++b)
             for (int h = 0; h < H; ++h) {
                 const size_t bh = static_cast<size_t>(b) * H + h;
                 const float* a = A.data() + bh * block;
@@ -195,7 +175,6 @@ Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int
                 kernels::sgemm(true, false, Tk, d, Tq, scale, dS.data(), Tk, Q.at(b, Tq, h, d), Q.ld, 0.0f,
                                grad_of(K, b, Tk, h), K.ld);                                      // scale dS^T Q
             }
-        }
         for (size_t i = 0; i < srcs.size(); ++i) srcs[i].accumulate_grad(std::move(grads[i]));
     });
     return r;
