@@ -452,20 +452,32 @@ TARGET_AVX2 void log(float* y, const float* x, size_t n) { map_unary(y, x, n, Lo
 TARGET_AVX2 void tanh(float* y, const float* x, size_t n) { map_unary(y, x, n, Tanh{}); }
 TARGET_AVX2 void sigmoid(float* y, const float* x, size_t n) { map_unary(y, x, n, Sigmoid{}); }
 
-// GELU forward and backward, one pass each, in the scalar path's order of operations.
-TARGET_AVX2 inline __m256 gelu_cdf8(__m256 x) {  // Phi(x) = 0.5 (1 + erf(x / sqrt 2))
-    const __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
-    return _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+// GELU forward and backward, one pass each. Phi(x) from erfc (kPhiR in kernels_isa.h), given
+// e = e^(-x^2/2). z is capped at 10, where e is already 0 in float; NaN stays NaN.
+TARGET_AVX2 inline __m256 gelu_cdf8(__m256 x, __m256 e) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    const __m256 z = _mm256_min_ps(_mm256_set1_ps(10.0f), _mm256_mul_ps(ax, _mm256_set1_ps(0.70710678118654752f)));
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(z, _mm256_set1_ps(kPhiP), one));
+    __m256 r = _mm256_set1_ps(kPhiR[9]);
+    for (int i = 8; i >= 0; --i) r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(kPhiR[i]));
+    const __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), t), _mm256_mul_ps(e, r));
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(_mm256_sub_ps(one, half_erfc), half_erfc, neg);
 }
-struct Gelu { TARGET_AVX2 __m256 operator()(__m256 x) const { return _mm256_mul_ps(x, gelu_cdf8(x)); } };
+TARGET_AVX2 inline __m256 half_x2_exp8(__m256 x) {  // e^(-x^2/2)
+    return exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(x, x)));
+}
+struct Gelu {
+    TARGET_AVX2 __m256 operator()(__m256 x) const { return _mm256_mul_ps(x, gelu_cdf8(x, half_x2_exp8(x))); }
+};
 TARGET_AVX2 void gelu(float* y, const float* x, size_t n) { map_unary(y, x, n, Gelu{}); }
 
 // dx = dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi); and y = x Phi(x) if y is wanted.
 TARGET_AVX2 void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
     for (size_t i = 0; i < n; i += W) {
         const __m256i m = lanes_below(static_cast<long>(n - i));
-        const __m256 xv = _mm256_maskload_ps(x + i, m), cdf = gelu_cdf8(xv);
-        const __m256 pdf = exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(xv, xv)));
+        const __m256 xv = _mm256_maskload_ps(x + i, m), pdf = half_x2_exp8(xv), cdf = gelu_cdf8(xv, pdf);
         const __m256 xs = _mm256_mul_ps(xv, _mm256_set1_ps(0.39894228040143268f));
         if (y) _mm256_maskstore_ps(y + i, m, _mm256_mul_ps(xv, cdf));
         _mm256_maskstore_ps(dx + i, m, _mm256_mul_ps(_mm256_maskload_ps(dy + i, m), _mm256_add_ps(cdf, _mm256_mul_ps(xs, pdf))));

@@ -116,12 +116,13 @@ void tanh(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y
 // GELU, in the order the SIMD paths round: t = x / sqrt 2, Phi = 0.5 (1 + erf t), y = x Phi.
 constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
 void gelu(float* y, const float* x, size_t n) {
-    for (size_t i = 0; i < n; ++i) y[i] = x[i] * (0.5f * (1.0f + std::erf(x[i] * kInvSqrt2)));
+    // Phi(x) = erfc(-x / sqrt 2) / 2: unlike (1 + erf) / 2, no cancellation for negative x.
+    for (size_t i = 0; i < n; ++i) y[i] = x[i] * (0.5f * std::erfc(-x[i] * kInvSqrt2));
 }
 void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         const float xi = x[i];  // dx may alias x or dy
-        const float cdf = 0.5f * (1.0f + std::erf(xi * kInvSqrt2));
+        const float cdf = 0.5f * std::erfc(-xi * kInvSqrt2);
         const float pdf = std::exp(-0.5f * (xi * xi));
         if (y) y[i] = xi * cdf;
         dx[i] = dy[i] * (cdf + xi * kInvSqrt2Pi * pdf);
