@@ -259,8 +259,9 @@ struct Bert4RecBench {
         for (TransformerEncoderLayer& l : blocks) h = l(h);          // (B, T, D)
         h = gather_rows(reshape(h, {B * T, D}), b.positions);       // (B M, D): masked positions only
         h = head_ln(gelu(head_dense(h)));                            // BERT's prediction head
-        Var logits = matmul(h, tok.table, false, true) + out_bias;   // (B M, V), tied to the input table
-        return softmax_cross_entropy(logits, b.labels);
+        // softmax(h E^T + b) over all V items, tied to the input table: one op (nn/losses.h), the
+        // logits (B M, V) = (1280, 1702) never a tensor of their own.
+        return linear_softmax_cross_entropy(h, tok.table, out_bias, b.labels);
     }
 };
 

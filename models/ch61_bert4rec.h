@@ -89,12 +89,15 @@ struct Bert4Rec {
         return h;
     }
 
-    // Eq. 7 at the flat positions b * T + t of H (B, T, d) -> logits (M, V) over the whole vocabulary.
+    // Eq. 7's projection at the flat positions b * T + t of H (B, T, d): z = GELU(h W^P + b^P), (M, d).
+    Var head(const Var& h, const Ids& flat_positions) const {
+        Var rows = gather_rows(reshape(h, {-1, options.dim}), flat_positions);   // (M, d)
+        return gelu(proj(rows));
+    }
+
+    // Eq. 7 -> logits (M, V) over the whole vocabulary: z E^T + b^O, the output tied to the input.
     Var logits(const Var& h, const Ids& flat_positions) const {
-        const int d = options.dim;
-        Var rows = gather_rows(reshape(h, {-1, d}), flat_positions);   // (M, d)
-        Var z = gelu(proj(rows));                                       // GELU(h W^P + b^P), (M, d)
-        return matmul(z, item.table, false, true) + out_bias;          // z E^T + b^O, (M, V)
+        return matmul(head(h, flat_positions), item.table, false, true) + out_bias;
     }
 
     // Eq. 7's score of one chosen item per row, without the softmax: for the flat positions of H
@@ -178,8 +181,10 @@ inline void add_next_item_sample(Batch& b, const Ids& seq, const Vocab& v, int T
 // ---- Losses -------------------------------------------------------------------------------------
 // Eq. 8: the mean negative log-likelihood of the hidden items at the masked positions. For the
 // left-to-right baseline the same loss runs over every position, with the next item as label.
+// softmax(z E^T + b^O) and its loss are one op (nn/losses.h): the (M, V) logits are never stored.
 inline Var cloze_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_positions, const Ids& labels) {
-    return softmax_cross_entropy(model.logits(model.encode(tokens), flat_positions), labels);
+    return linear_softmax_cross_entropy(model.head(model.encode(tokens), flat_positions), model.item.table,
+                                        model.out_bias, labels);
 }
 
 // SASRec's loss for the left-to-right baseline: at every position, the next item against one

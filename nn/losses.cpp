@@ -102,26 +102,110 @@ Var mse_loss(const Var& pred, const Tensor& target, Reduction r) {
     return reduce_loss(d * d, r);
 }
 
-Var softmax_cross_entropy(const Var& logits, const Ids& targets, int ignore_index, Reduction r) {
-    if (logits.rank() != 2) shape_fail("softmax_cross_entropy", logits.shape(), "logits must be (B, C)");
-    const int B = logits.dim(0), C = logits.dim(1);
+// Checks B targets against C classes; returns how many rows are kept (not ignore_index).
+static int kept_rows(const char* op, const Shape& logits_shape, const Ids& targets, int B, int C, int ignore_index) {
     if (static_cast<int>(targets.size()) != B)
-        shape_fail("softmax_cross_entropy", logits.shape(), Shape{static_cast<int>(targets.size())},
-                   "need one target per row");
-    // An ignored row has loss 0 and sends no gradient.
-    int kept = 0;
+        shape_fail(op, logits_shape, Shape{static_cast<int>(targets.size())}, "need one target per row");
+    int kept = 0;  // an ignored row has loss 0 and sends no gradient
     for (int b = 0; b < B; ++b) {
         const int t = targets[b];
         if (t == ignore_index) continue;
         if (t < 0 || t >= C)
-            arg_fail("softmax_cross_entropy", "target " + std::to_string(t) + " of row " + std::to_string(b) +
-                     " is outside [0, " + std::to_string(C) + ") and is not the ignore index " +
-                     std::to_string(ignore_index));
+            arg_fail(op, "target " + std::to_string(t) + " of row " + std::to_string(b) + " is outside [0, " +
+                             std::to_string(C) + ") and is not the ignore index " + std::to_string(ignore_index));
         ++kept;
     }
-    Var per_row = cross_entropy_rows(logits, targets, ignore_index);  // (B): -log softmax(z_b)[t_b]
+    return kept;
+}
+
+// The mean over the kept rows, or the other reductions.
+static Var reduce_rows(const Var& per_row, int kept, Reduction r) {
     if (r == Reduction::mean) return sum(per_row) * (1.0f / static_cast<float>(kept > 0 ? kept : 1));
     return reduce_loss(per_row, r);
+}
+
+Var softmax_cross_entropy(const Var& logits, const Ids& targets, int ignore_index, Reduction r) {
+    if (logits.rank() != 2) shape_fail("softmax_cross_entropy", logits.shape(), "logits must be (B, C)");
+    const int kept = kept_rows("softmax_cross_entropy", logits.shape(), targets, logits.dim(0), logits.dim(1),
+                               ignore_index);
+    return reduce_rows(cross_entropy_rows(logits, targets, ignore_index), kept, r);  // l_b = -log softmax(z_b)[t_b]
+}
+
+// ---- The output layer and its loss as one op ---------------------------------------------------
+// Per block of kOutRows rows, whose (rows, C) logits stay in L2 (C = 1702: 435 KiB):
+//   forward:  z = h W^T + b (W^T made once);  m = max z;  e = e^(z - m);  l = log sum e - (z_t - m);
+//             G = e / sum e - onehot(t) = dl/dz, written over z and kept for the backward pass
+//   backward: dl/dz_b = g_b G_b, so  dh = g G W (row-scaled),  dW = G^T (g h),  db = G^T g
+// G goes to memory once and comes back once per block; op by op the logits made that trip five
+// times (add the bias, the loss, its gradient, two products).
+constexpr int kOutRows = 64;
+
+Var linear_softmax_cross_entropy(const Var& h, const Var& weight, const Var& bias, const Ids& targets,
+                                 int ignore_index, Reduction r) {
+    const char* op = "linear_softmax_cross_entropy";
+    if (h.rank() != 2) shape_fail(op, h.shape(), "h must be (B, D)");
+    const int B = h.dim(0), D = h.dim(1);
+    if (weight.rank() != 2 || weight.dim(1) != D)
+        shape_fail(op, h.shape(), weight.shape(), "weight must be (C, D) with h's D = " + std::to_string(D));
+    const int C = weight.dim(0);
+    if (bias.shape() != Shape{C}) shape_fail(op, weight.shape(), bias.shape(), "bias must be (C)");
+    const int kept = kept_rows(op, Shape{B, C}, targets, B, C, ignore_index);
+    const size_t c = static_cast<size_t>(C), d = static_cast<size_t>(D);
+    Tensor G = Tensor::uninitialized({B, C}), loss({B});
+    Tensor Wt = Tensor::uninitialized({D, C});  // W^T (D, C): each block is then x W^T + b, a Linear
+    for (int k = 0; k < C; ++k)
+        for (int j = 0; j < D; ++j) Wt.data()[static_cast<size_t>(j) * c + k] = weight.value().data()[k * d + j];
+    for (int r0 = 0; r0 < B; r0 += kOutRows) {
+        const int R = std::min(kOutRows, B - r0);
+        float* z = G.data() + static_cast<size_t>(r0) * c;
+        kernels::linear_forward(z, h.value().data() + static_cast<size_t>(r0) * d, Wt.data(), bias.value().data(),
+                                R, D, C);                                      // z = h W^T + b
+        for (int i = 0; i < R; ++i) {
+            float* zi = z + static_cast<size_t>(i) * c;
+            const int t = targets[static_cast<size_t>(r0 + i)];
+            if (t == ignore_index) {  // loss 0, no gradient
+                std::fill(zi, zi + c, 0.0f);
+                continue;
+            }
+            const float m = kernels::max(zi, c);
+            if (!std::isfinite(m)) {  // as softmax_cross_entropy: loss 0, no gradient
+                std::fill(zi, zi + c, 0.0f);
+                continue;
+            }
+            kernels::add_scalar(zi, zi, -m, c);                                // z - m
+            const float zt = zi[t];
+            kernels::exp(zi, zi, c);                                           // e
+            const float s = kernels::sum(zi, c);
+            loss[static_cast<size_t>(r0 + i)] = std::log(s) - zt;
+            kernels::mul_scalar(zi, zi, 1.0f / s, c);                          // softmax
+            zi[t] -= 1.0f;                                                     // G = softmax - onehot
+        }
+    }
+    Var per_row = make_result(std::move(loss), {h, weight, bias}, op);
+    per_row.set_backward([h, weight, bias, G = std::move(G), B, D, C](const Tensor& gy) {
+        const size_t c = static_cast<size_t>(C), d = static_cast<size_t>(D);
+        Tensor dh = Tensor::uninitialized({B, D}), dW = Tensor::uninitialized({C, D}), db = Tensor::uninitialized({C});
+        std::vector<float> gh(static_cast<size_t>(kOutRows) * d);  // g h of one block
+        for (int r0 = 0; r0 < B; r0 += kOutRows) {
+            const int R = std::min(kOutRows, B - r0);
+            const float beta = r0 == 0 ? 0.0f : 1.0f;  // the first block writes dW and db, later ones add
+            const float* g = G.data() + static_cast<size_t>(r0) * c;
+            const float* gyb = gy.data() + r0;
+            float* dhb = dh.data() + static_cast<size_t>(r0) * d;
+            kernels::sgemm(false, false, R, D, C, 1.0f, g, C, weight.value().data(), D, 0.0f, dhb, D);  // G W
+            for (int i = 0; i < R; ++i) {
+                const size_t o = static_cast<size_t>(i) * d;
+                kernels::mul_scalar(dhb + o, dhb + o, gyb[i], d);                                   // dh = g G W
+                kernels::mul_scalar(gh.data() + o, h.value().data() + static_cast<size_t>(r0) * d + o, gyb[i], d);
+            }
+            kernels::sgemm(true, false, C, D, R, 1.0f, g, C, gh.data(), D, beta, dW.data(), D);       // G^T (g h)
+            kernels::sgemm(false, false, 1, C, R, 1.0f, gyb, R, g, C, beta, db.data(), C);           // g^T G
+        }
+        h.accumulate_grad(std::move(dh));
+        weight.accumulate_grad(std::move(dW));
+        bias.accumulate_grad(std::move(db));
+    });
+    return reduce_rows(per_row, kept, r);
 }
 
 Var soft_cross_entropy(const Var& logits, const Tensor& target_probs, float temperature, Reduction r) {

@@ -27,6 +27,14 @@ Var mse_loss(const Var& pred, const Tensor& target, Reduction r = Reduction::mea
 Var softmax_cross_entropy(const Var& logits, const Ids& targets, int ignore_index = -100,
                           Reduction r = Reduction::mean);
 
+// The same loss for logits = h W^T + b, as one op: h (B, D) the rows to classify, W (C, D) one row
+// per class (a tied output layer passes the item embedding table), b (C). The value and gradients
+// of softmax_cross_entropy(matmul(h, W, false, true) + b, ...), without a (B, C) tensor of logits
+// going through memory five times: for a large C (BERT4Rec's full softmax over the items) most
+// of that loss's time. Same targets, ignore_index and reductions.
+Var linear_softmax_cross_entropy(const Var& h, const Var& weight, const Var& bias, const Ids& targets,
+                                 int ignore_index = -100, Reduction r = Reduction::mean);
+
 // Soft labels (distillation): logits (B, C), target probabilities (B, C) summing to 1 per row.
 //   l_b = -sum_c p_bc log softmax(z_b / T)_c
 // With a teacher, p = softmax(teacher / T); Hinton et al. multiply this loss by T^2 so that its

@@ -90,6 +90,41 @@ TEST_CASE("softmax_cross_entropy: value, ignore index, gradient, stability") {
     for (size_t i = 0; i < 4; ++i) CHECK(std::isfinite(big.grad()[i]));
 }
 
+TEST_CASE("linear_softmax_cross_entropy: the value and gradients of matmul + bias + softmax_cross_entropy") {
+    Rng rng(3);
+    // 300 rows: more than two blocks of 128, the last one partial; some rows ignored.
+    const int B = 300, D = 8, C = 37;
+    const Tensor h0 = Tensor::normal({B, D}, rng), w0 = Tensor::normal({C, D}, rng), b0 = Tensor::normal({C}, rng);
+    Ids t(B);
+    for (int i = 0; i < B; ++i) t[static_cast<size_t>(i)] = i % 7 == 3 ? -1 : rng.randint(C);
+    for (Reduction red : {Reduction::mean, Reduction::sum, Reduction::none}) {
+        Var h1 = parameter(h0), w1 = parameter(w0), b1 = parameter(b0);
+        Var h2 = parameter(h0), w2 = parameter(w0), b2 = parameter(b0);
+        Var fused = linear_softmax_cross_entropy(h1, w1, b1, t, -1, red);
+        Var ops = softmax_cross_entropy(matmul(h2, w2, false, true) + b2, t, -1, red);
+        REQUIRE(fused.shape() == ops.shape());
+        for (size_t i = 0; i < fused.size(); ++i) CHECK(fused.value()[i] == doctest::Approx(ops.value()[i]).epsilon(1e-5));
+        backward(sum(fused));
+        backward(sum(ops));
+        for (const auto& p : {std::make_pair(h1, h2), std::make_pair(w1, w2), std::make_pair(b1, b2)}) {
+            double worst = 0.0;
+            for (size_t i = 0; i < p.first.size(); ++i)
+                worst = std::max(worst, std::fabs(p.first.grad()[i] - p.second.grad()[i]) / (1e-6 + std::fabs(p.second.grad()[i])));
+            CHECK(worst < 1e-3);
+        }
+    }
+    // Central differences on a small case, ignored row included.
+    const Tensor hs = Tensor::normal({4, 3}, rng), ws = Tensor::normal({5, 3}, rng), bs = Tensor::normal({5}, rng);
+    CHECK(grad_check([](const std::vector<Var>& x) { return linear_softmax_cross_entropy(x[0], x[1], x[2], {4, -100, 0, 2}); },
+                     {hs, ws, bs}) <= 1.0f);
+    Var h = parameter(hs), w = parameter(ws), b = parameter(bs);
+    CHECK_THROWS_AS(linear_softmax_cross_entropy(h, w, b, {5, 0, 0, 0}), ArgumentError);         // target >= C
+    CHECK_THROWS_AS(linear_softmax_cross_entropy(h, w, b, {0, 0}), ShapeError);                  // one per row
+    CHECK_THROWS_AS(linear_softmax_cross_entropy(h, parameter(Tensor({5, 4})), b, {0, 0, 0, 0}), ShapeError);
+    CHECK_THROWS_AS(linear_softmax_cross_entropy(h, w, parameter(Tensor({4})), {0, 0, 0, 0}), ShapeError);
+    CHECK(linear_softmax_cross_entropy(h, w, b, {-100, -100, -100, -100}).item() == 0.0f);
+}
+
 TEST_CASE("soft_cross_entropy: one-hot equals hard CE; temperature; gradient") {
     const Tensor zt = T({2, 3}, {0.5f, -1.0f, 2.0f, 1.0f, 1.0f, 0.0f});
     Var z = constant(zt);
