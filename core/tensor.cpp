@@ -396,6 +396,16 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
     return y;
 }
 
+Tensor transposed(const Tensor& m) {
+    if (m.rank() != 2) shape_fail("transposed", m.shape(), "needs a matrix");
+    const int rows = m.dim(0), cols = m.dim(1);
+    Tensor t = Tensor::uninitialized({cols, rows});
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j)
+            t.data()[static_cast<size_t>(j) * rows + i] = m.data()[static_cast<size_t>(i) * cols + j];
+    return t;
+}
+
 Tensor operator+(const Tensor& a, const Tensor& b) { return binary(BinOp::add, a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return binary(BinOp::sub, a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return binary(BinOp::mul, a, b); }

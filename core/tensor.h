@@ -90,6 +90,8 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
 Tensor sum_to(const Tensor& t, const Shape& shape);
 // Repeat `t` along broadcast axes so the result has `shape`.
 Tensor broadcast_to(const Tensor& t, const Shape& shape);
+// A (rows, cols) matrix as (cols, rows): fused ops make W^T once, not once per block of rows.
+Tensor transposed(const Tensor& m);
 // Resolve a possibly negative axis for rank r; throws ArgumentError naming `op` when out of range.
 int norm_axis(int axis, int rank, const char* op);
 

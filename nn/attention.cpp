@@ -251,15 +251,6 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 // two or three times; block by block they stay in L2 between the steps.
 constexpr int kFfnRows = 256;
 
-// A (rows, cols) matrix as (cols, rows).
-static Tensor transposed(const Tensor& w) {
-    const int rows = w.dim(0), cols = w.dim(1);
-    Tensor t = Tensor::uninitialized({cols, rows});
-    for (int i = 0; i < rows; ++i)
-        for (int j = 0; j < cols; ++j) t.data()[static_cast<size_t>(j) * rows + i] = w.data()[static_cast<size_t>(i) * cols + j];
-    return t;
-}
-
 Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
     const int D = ffn1.in_features(), F = ffn1.out_features(), Dout = ffn2.out_features();
     if (ffn2.in_features() != F)

@@ -152,9 +152,7 @@ Var linear_softmax_cross_entropy(const Var& h, const Var& weight, const Var& bia
     const int kept = kept_rows(op, Shape{B, C}, targets, B, C, ignore_index);
     const size_t c = static_cast<size_t>(C), d = static_cast<size_t>(D);
     Tensor G = Tensor::uninitialized({B, C}), loss({B});
-    Tensor Wt = Tensor::uninitialized({D, C});  // W^T (D, C): each block is then x W^T + b, a Linear
-    for (int k = 0; k < C; ++k)
-        for (int j = 0; j < D; ++j) Wt.data()[static_cast<size_t>(j) * c + k] = weight.value().data()[k * d + j];
+    const Tensor Wt = transposed(weight.value());  // (D, C): each block is then x W^T + b, a Linear
     for (int r0 = 0; r0 < B; r0 += kOutRows) {
         const int R = std::min(kOutRows, B - r0);
         float* z = G.data() + static_cast<size_t>(r0) * c;
