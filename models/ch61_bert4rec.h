@@ -181,7 +181,8 @@ inline void add_next_item_sample(Batch& b, const Ids& seq, const Vocab& v, int T
 // ---- Losses -------------------------------------------------------------------------------------
 // Eq. 8: the mean negative log-likelihood of the hidden items at the masked positions. For the
 // left-to-right baseline the same loss runs over every position, with the next item as label.
-// softmax(z E^T + b^O) and its loss are one op (nn/losses.h): the (M, V) logits are never stored.
+// softmax(z E^T + b^O) and its loss are one op (nn/losses.h): the (M, V) logits are computed in
+// blocks that stay in cache, and only their gradient is kept for the backward pass.
 inline Var cloze_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_positions, const Ids& labels) {
     return linear_softmax_cross_entropy(model.head(model.encode(tokens), flat_positions), model.item.table,
                                         model.out_bias, labels);

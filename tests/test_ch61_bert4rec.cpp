@@ -28,7 +28,7 @@ Bert4RecOptions tiny(bool causal) {
 }
 
 // The claim's configuration: 3 worlds of 400 users and 400 items, d = 16, T = 12, 15 epochs of
-// batches of 32 at lr 2e-3, BERT4Rec alone (about 1.3 s at -O2). Over master seeds 1..6 the
+// batches of 32 at lr 2e-3, BERT4Rec alone (about 0.6 s at -O2). Over master seeds 1..6 the
 // smallest per-world gap BERT4Rec - popularity was 0.054 in NDCG@10 and 0.118 in HR@10.
 const StudyReport& quick_report() {
     static const StudyReport report = [] {
