@@ -1,6 +1,6 @@
 // Kernels: plain functions on pointers and sizes, the only place that knows about SIMD.
 // Each kernel has a scalar reference implementation (kernels_scalar.cpp) and AVX2+FMA and
-// AVX-512 versions (kernels_avx2.cpp, kernels_avx512.cpp). One path is chosen at start-up from
+// AVX-512 versions (kernels_avx2*.cpp, kernels_avx512*.cpp). One path is chosen at start-up from
 // CPUID; MINIREC_SIMD=scalar|avx2|avx512 forces one. Single-threaded on purpose.
 // Conventions (as llm.c): outputs first, then inputs, then sizes. Outputs may alias inputs
 // for the elementwise kernels. Deliberately left out: threads, other dtypes, ARM.

@@ -1,35 +1,19 @@
-// The AVX2+FMA kernel table: 8 floats per register, masked-load tails, a 6x16 GEMM micro-kernel.
-// Every function carries a target attribute, so this file builds with plain -O2 and only runs
-// when dispatch has seen AVX2 and FMA in CPUID. Deliberately left out: SSE-only CPUs, threads.
-#include "core/kernels_gemm.h"
+// The AVX2+FMA kernel table: 8 floats per register, masked-load tails; the GEMM is in
+// kernels_avx2_gemm.cpp. Every function carries a target attribute, so this file builds with
+// plain -O2 and only runs when dispatch has seen AVX2 and FMA in CPUID. Deliberately left out:
+// SSE-only CPUs, threads.
+#include "core/kernels_avx2.h"
 #include "core/kernels_isa.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
-// The one macro of this file: the instruction sets every function here may use.
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
-
 namespace minirec {
 namespace kernels {
-// A named namespace (not only an anonymous one) so that our add, exp, ... do not clash with the
-// dispatching wrappers of the same names in kernels.h.
-namespace avx2 {
+namespace avx2 {  // named: see kernels_avx2.h
 namespace {
-
-constexpr int W = 8;  // floats per __m256
-
-// An integer mask with lanes [0, count) set (all set for count >= 8, none for count <= 0), the
-// form _mm256_maskload_ps / _mm256_maskstore_ps want. Masked-off lanes are never touched.
-TARGET_AVX2 inline __m256i lanes_below(long count) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const int c = count < 0 ? 0 : count > W ? W : static_cast<int>(count);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), lane);
-}
 
 // The sum of the 8 lanes: fold 256 -> 128 -> 64 -> 32 bits.
 TARGET_AVX2 inline float hsum(__m256 v) {
@@ -46,163 +30,6 @@ TARGET_AVX2 inline float hmax(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// ---------------------------------------------------------------------------------------------
-// GEMM micro-kernel: a 6 x 16 tile of C lives in 12 ymm registers (6 rows x 2 registers of 8).
-// Each step k loads one row of the B sliver (2 registers), broadcasts the 6 values of the A
-// column and issues 12 FMAs. 12 accumulators + 2 B values + 1 broadcast = 15 of the 16 ymm
-// registers: the largest tile that fits without spilling to the stack.
-
-constexpr int MR = 6;
-constexpr int NR = 16;
-
-TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
-                              int n, float alpha, float beta, const float* bias) {
-    __m256 acc[MR][2];
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-
-    // We ask for the C tile now (its first and last float per row) so that the loads at the end
-    // do not wait for memory: with a wide ldc the tile's rows fall in few cache sets.
-    for (int i = 0; i < m; ++i) {
-        _mm_prefetch(reinterpret_cast<const char*>(C + static_cast<size_t>(i) * ldc), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(C + static_cast<size_t>(i) * ldc + NR - 1), _MM_HINT_T0);
-    }
-
-    for (int k = 0; k < kc; ++k) {
-        const __m256 b0 = _mm256_loadu_ps(Bp);
-        const __m256 b1 = _mm256_loadu_ps(Bp + W);
-#pragma GCC unroll 6
-        for (int i = 0; i < MR; ++i) {
-            const __m256 a = _mm256_broadcast_ss(Ap + i);
-            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
-        }
-        Ap += MR;
-        Bp += NR;
-    }
-
-    // Write back rows [0, m) and columns [0, n): C = alpha * acc + beta * C (+ bias) (beta == 0: C unread).
-    const __m256i mask0 = lanes_below(n), mask1 = lanes_below(n - W);
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-        if (i >= m) break;
-        float* c = C + static_cast<size_t>(i) * ldc;
-        __m256 r0 = _mm256_mul_ps(va, acc[i][0]);
-        __m256 r1 = _mm256_mul_ps(va, acc[i][1]);
-        if (beta != 0.0f) {
-            r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, mask0), r0);
-            r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + W, mask1), r1);
-        }
-        if (bias) {
-            r0 = _mm256_add_ps(r0, _mm256_maskload_ps(bias, mask0));
-            r1 = _mm256_add_ps(r1, _mm256_maskload_ps(bias + W, mask1));
-        }
-        _mm256_maskstore_ps(c, mask0, r0);
-        _mm256_maskstore_ps(c + W, mask1, r1);
-    }
-}
-
-// Block sizes (see kernels_gemm.cpp): the kc x 16 sliver of B (kc = 256: 16 KiB) stays in L1,
-// the mc x kc block of A (mc = 144: 144 KiB) in L2; measured with bench/bench_gemm.
-constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, micro_kernel};
-
-// The small-product path (see use_small_gemm in kernels_gemm.h), as in kernels_avx512.cpp: no
-// packing; an R x (8 NV) tile of C from op(A) read in place with strides (a_i to the next row,
-// a_k to the next k) and a row-major op(B) read with masked loads. cols (1 .. 8 NV) is the
-// tile's real width. With 16 ymm registers we use NV <= 2 and R <= 6, the micro-kernel's tile.
-template <int R, int NV>
-TARGET_AVX2 void small_tile(int K, const float* A, size_t a_i, size_t a_k, const float* B, int ldb,
-                            float* C, int ldc, int cols, float alpha, float beta, const float* bias) {
-    __m256i mask[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) mask[v] = lanes_below(cols - v * W);
-    __m256 acc[R][NV];
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
-    for (int k = 0; k < K; ++k) {
-        const float* b = B + static_cast<size_t>(k) * ldb;
-        __m256 bv[NV];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) bv[v] = _mm256_maskload_ps(b + v * W, mask[v]);
-#pragma GCC unroll 6
-        for (int r = 0; r < R; ++r) {
-            const __m256 a = _mm256_broadcast_ss(A + r * a_i + k * a_k);
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, bv[v], acc[r][v]);
-        }
-    }
-    // C = alpha * acc + beta * C (+ bias); beta == 0 must not read C (it may hold garbage or NaN).
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) {
-            float* c = C + static_cast<size_t>(r) * ldc + v * W;
-            __m256 out = _mm256_mul_ps(va, acc[r][v]);
-            if (beta != 0.0f) out = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, mask[v]), out);
-            if (bias) out = _mm256_add_ps(out, _mm256_maskload_ps(bias + v * W, mask[v]));
-            _mm256_maskstore_ps(c, mask[v], out);
-        }
-}
-
-// All rows of one block of at most 8 NV columns: tiles of 6 rows, then pairs, then single rows.
-template <int NV>
-TARGET_AVX2 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k, const float* B,
-                             int ldb, float* C, int ldc, int cols, float alpha, float beta, const float* bias) {
-    int i = 0;
-    for (; i + 6 <= M; i += 6)
-        small_tile<6, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta, bias);
-    for (; i + 2 <= M; i += 2)
-        small_tile<2, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta, bias);
-    for (; i < M; ++i)
-        small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
-                          cols, alpha, beta, bias);
-}
-
-TARGET_AVX2 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
-                            int lda, const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
-    int ldb_row = 0;
-    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
-    const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
-    for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
-        const int kc = std::min(kSmallKc, K - k0);
-        const float beta_k = k0 == 0 ? beta : 1.0f;
-        const float* bias_k = k0 == 0 ? bias : nullptr;  // the bias goes in with the first chunk
-        const float* Ak = A + k0 * a_k;
-        const float* Bk = Brow + static_cast<size_t>(k0) * ldb_row;
-        for (int j = 0; j < N; j += 2 * W) {  // column blocks of up to 16
-            const int cols = N - j < 2 * W ? N - j : 2 * W;
-            if (cols > W)
-                small_block<2>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr);
-            else
-                small_block<1>(M, kc, Ak, a_i, a_k, Bk + j, ldb_row, C + j, ldc, cols, alpha, beta_k, bias_k ? bias_k + j : nullptr);
-        }
-    }
-}
-
-// C = alpha op(A) op(B) + beta C (+ bias): the small path or the blocked driver.
-void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-          const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
-    // K == 0 and alpha == 0 (C = beta C) are the blocked driver's business.
-    if (M > 0 && N > 0 && K > 0 && alpha != 0.0f && use_small_gemm(M, N, K))
-        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
-    else
-        gemm_blocked(kBlocking, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
-}
-
-void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc) {
-    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C, ldc);
-}
-
-void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
-    gemm(false, false, n, out, in, 1.0f, x, in, w, out, 0.0f, b, y, out);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Elementwise kernels. One template walks the array in registers of 8 and finishes with one

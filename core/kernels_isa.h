@@ -1,5 +1,5 @@
-// Internal: the per-ISA kernel tables, implemented in kernels_scalar.cpp, kernels_avx2.cpp and
-// kernels_avx512.cpp and gathered by kernels_dispatch.cpp. Nothing outside core/ includes this.
+// Internal: the per-ISA kernel tables, implemented in kernels_scalar.cpp, kernels_avx2*.cpp and
+// kernels_avx512*.cpp and gathered by kernels_dispatch.cpp. Nothing outside core/ includes this.
 #pragma once
 #include "core/kernels.h"
 
