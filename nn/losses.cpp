@@ -182,7 +182,9 @@ Var linear_softmax_cross_entropy(const Var& h, const Var& weight, const Var& bia
     Var per_row = make_result(std::move(loss), {h, weight, bias}, op);
     per_row.set_backward([h, weight, bias, G = std::move(G), B, D, C](const Tensor& gy) {
         const size_t c = static_cast<size_t>(C), d = static_cast<size_t>(D);
-        Tensor dh = Tensor::uninitialized({B, D}), dW = Tensor::uninitialized({C, D}), db = Tensor::uninitialized({C});
+        // The blocks write every element of dW and db, unless there are no rows: then they are 0.
+        Tensor dh = Tensor::uninitialized({B, D});
+        Tensor dW = B > 0 ? Tensor::uninitialized({C, D}) : Tensor({C, D}), db = B > 0 ? Tensor::uninitialized({C}) : Tensor({C});
         std::vector<float> gh(static_cast<size_t>(kOutRows) * d);  // g h of one block
         for (int r0 = 0; r0 < B; r0 += kOutRows) {
             const int R = std::min(kOutRows, B - r0);

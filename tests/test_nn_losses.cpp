@@ -123,6 +123,13 @@ TEST_CASE("linear_softmax_cross_entropy: the value and gradients of matmul + bia
     CHECK_THROWS_AS(linear_softmax_cross_entropy(h, parameter(Tensor({5, 4})), b, {0, 0, 0, 0}), ShapeError);
     CHECK_THROWS_AS(linear_softmax_cross_entropy(h, w, parameter(Tensor({4})), {0, 0, 0, 0}), ShapeError);
     CHECK(linear_softmax_cross_entropy(h, w, b, {-100, -100, -100, -100}).item() == 0.0f);
+    // No rows at all: loss 0, and zero gradients (not whatever the buffers held).
+    Var none = parameter(Tensor({0, 3}));
+    Var l0 = linear_softmax_cross_entropy(none, w, b, {}, -100, Reduction::sum);
+    CHECK(l0.item() == 0.0f);
+    backward(l0);
+    for (size_t i = 0; i < w.size(); ++i) CHECK(w.grad()[i] == 0.0f);
+    for (size_t i = 0; i < b.size(); ++i) CHECK(b.grad()[i] == 0.0f);
 }
 
 TEST_CASE("soft_cross_entropy: one-hot equals hard CE; temperature; gradient") {
