@@ -24,7 +24,7 @@ CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra $(if $(WERROR),-Werror) -I. -MMD -MP
 LDFLAGS  += $(LDSAN)
 LDLIBS   += -lm
 
-LIB_SRCS   := $(sort $(wildcard core/*.cpp nn/*.cpp datasets/*.cpp))
+LIB_SRCS   := $(sort $(wildcard core/*.cpp nn/*.cpp datasets/*.cpp tutorials/common/*.cpp))
 TEST_SRCS  := $(sort $(wildcard tests/*.cpp))
 TUT_SRCS   := $(sort $(wildcard tutorials/*.cpp))
 BENCH_SRCS := $(sort $(wildcard bench/*.cpp))
@@ -39,7 +39,7 @@ HAVE_DOCTEST   := $(shell test -f /usr/include/doctest/doctest.h && echo 1)
 HAVE_BENCHMARK := $(shell test -f /usr/include/benchmark/benchmark.h && echo 1)
 HAVE_OPENBLAS  := $(shell test -f /usr/include/x86_64-linux-gnu/cblas.h -o -f /usr/include/cblas.h && echo 1)
 
-.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz
+.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -78,9 +78,15 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 deps-test:
 	@test -f /usr/include/doctest/doctest.h || sh .ci/install-deps.sh doctest-dev
 
+# The suite, then (outside the sanitizer build) every tutorial executable's command line:
+# --help, a missing --data, an unwritable --out, malformed values (tests/cli/check_executables.sh).
 test: deps-test
 	@$(MAKE) --no-print-directory tests HAVE_DOCTEST=1
 	$(TEST_BIN)
+	$(if $(SAN),,@$(MAKE) --no-print-directory check-cli)
+
+check-cli: tutorials
+	bash tests/cli/check_executables.sh $(BUILD)/tutorials
 
 demo: $(BUILD)/tutorials/demo_ctr
 	$(BUILD)/tutorials/demo_ctr

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for f in core/*.cpp nn/*.cpp datasets/*.cpp tests/*.cpp tutorials/*.cpp bench/*.cpp; do
+for f in core/*.cpp nn/*.cpp datasets/*.cpp tests/*.cpp tutorials/*.cpp tutorials/common/*.cpp bench/*.cpp; do
     [ -e "$f" ] || continue
     name=${f#*/}
     grep -q "'$name'" "$(dirname "$f")/meson.build" 2>/dev/null || grep -q "'$f'" meson.build || {

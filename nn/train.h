@@ -1,6 +1,6 @@
 // Helpers that serve a training loop without hiding it: seeded batching, a progress display,
-// NaN/Inf checks, a CSV logger, the command-line flags every tutorial shares, and the small pieces
-// of a chapter's report (statistics over replicates, formatted numbers, rows of the claims table).
+// NaN/Inf checks, a CSV logger, and statistics over replicates. The tutorials' flags and report
+// kit live in tutorials/common/.
 // Each tutorial still writes its own loop (batch, forward, loss, backward, step, log).
 // Deliberately left out: a fit() function, callbacks, data loaders with threads.
 #pragma once
@@ -86,60 +86,6 @@ private:
 // Creates a directory and its parents (no-op when it exists); throws on failure.
 void ensure_dir(const std::string& dir);
 
-// ---- Command-line flags -----------------------------------------------------------------------
-struct FlagError : std::invalid_argument {
-    using std::invalid_argument::invalid_argument;
-};
-
-// The flags every tutorial takes, plus the ones a chapter registers:
-//     Flags flags("ch07_losses", "Compare losses on a synthetic CTR task.");
-//     flags.epochs = 5;                                  // the chapter's default
-//     int hidden = 64;  flags.add("hidden", &hidden, "MLP hidden size");
-//     flags.parse_or_exit(argc, argv);
-// Syntax: --name value or --name=value; a bool flag alone (--quick) means true.
-class Flags {
-public:
-    Flags(std::string program, std::string description);
-
-    uint64_t seed = 42;       // --seed: every random choice of the run derives from it
-    bool quick = false;       // --quick: a seconds-long configuration for tests and CI
-    int epochs = 10;          // --epochs
-    std::string out;          // --out DIR: where CSV/SVG/PNG results go ("" = write nothing)
-    std::string data;         // --data PATH: a real dataset instead of the synthetic one
-
-    void add(const std::string& name, int* target, const std::string& help);
-    void add(const std::string& name, long* target, const std::string& help);
-    void add(const std::string& name, uint64_t* target, const std::string& help);
-    void add(const std::string& name, float* target, const std::string& help);
-    void add(const std::string& name, double* target, const std::string& help);
-    void add(const std::string& name, bool* target, const std::string& help);
-    void add(const std::string& name, std::string* target, const std::string& help);
-
-    // Parses the arguments (without the program name). Returns false when --help was asked for
-    // (the caller prints help() and exits); throws FlagError for an unknown flag (listing the
-    // valid ones), a missing or malformed value, or a positional argument.
-    bool parse(const std::vector<std::string>& args);
-    // For main(): prints help and exits 0 on --help, prints the error and exits 2 on a mistake.
-    void parse_or_exit(int argc, char** argv);
-    // For main() of a chapter that runs on synthetic data only: when --data was given, prints
-    // "<program>: --data is not supported (<why>)" and exits 2.
-    void refuse_data(const std::string& why) const;
-    std::string help() const;
-
-private:
-    enum class Type { i32, i64, u64, f32, f64, boolean, text };
-    struct Flag {
-        std::string name, help;
-        Type type;
-        void* target;
-    };
-    void add_flag(const std::string& name, Type type, void* target, const std::string& help);
-    void set(const Flag& f, const std::string& value);
-    static std::string value_text(const Flag& f);
-    std::string program_, description_;
-    std::vector<Flag> flags_;
-};
-
 // ---- Replicates -------------------------------------------------------------------------------
 // A chapter's study runs its experiment on several independent worlds (replicates) and reports
 // the mean and the worst case of each number: mean_over(reps, [](const Replicate& r) { return r.auc; }).
@@ -166,8 +112,6 @@ template <class T, class F> double stdev_over(const std::vector<T>& items, F f) 
 }
 
 // ---- Reports ----------------------------------------------------------------------------------
-// One number formatted as printf would: num("%+.4f", 0.01234) == "+0.0123".
-std::string num(const char* format, double x);
 // One row of a chapter's Markdown claims table: "| claim | yes | numbers |", "**no**" when it fails.
 void print_claim(const std::string& claim, bool holds, const std::string& numbers, std::FILE* out = stdout);
 

@@ -25,9 +25,9 @@ Catalogue tiny_catalogue() { return {{0, 0, 0, 1, 1, 1}, {0, 1, 2, 0, 1, 2}}; }
 // The gated SDM and the short-term-only model on the --quick world, seeds 1-3 (about 6 s at -O2);
 // the same runs as the first two rows of `ch63_sdm --quick --seed N`. Margins over seeds 1..5 are
 // in the claims below and in book/ch63_sdm.md.
-const std::vector<Report>& quick_reports() {
-    static const std::vector<Report> reports = [] {
-        std::vector<Report> out;
+const std::vector<Results>& quick_reports() {
+    static const std::vector<Results> reports = [] {
+        std::vector<Results> out;
         for (uint64_t seed = 1; seed <= 3; ++seed) {
             StudyOptions o;
             apply_quick(o);
@@ -124,7 +124,7 @@ TEST_CASE("the planted world: deterministic, and the oracle's next-item probabil
 }
 
 TEST_CASE("claim: fusing the long-term preference helps the users whose preference is stable") {
-    for (const Report& r : quick_reports()) {
+    for (const Results& r : quick_reports()) {
         const Result &gated = r.results[0], &short_only = r.results[1];
         // Over seeds 1..5: +0.052 .. +0.082 HR@10 among loyal users, +0.026 .. +0.039 HR@5 overall.
         CHECK(gated.hit_loyal[1] > short_only.hit_loyal[1] + 0.02);   // HR@10, loyal users
@@ -134,7 +134,7 @@ TEST_CASE("claim: fusing the long-term preference helps the users whose preferen
 }
 
 TEST_CASE("claim: the gate leans on the short-term vector for users whose long-term behaviours are stale") {
-    for (const Report& r : quick_reports()) {
+    for (const Results& r : quick_reports()) {
         const std::vector<double>& g = r.results[0].gate_by_profile;      // profiles 0, 1 loyal; 2, 3 drifters
         // Over seeds 1..5 the smallest drifter mean G minus the largest loyal one: 0.114 .. 0.211.
         CHECK(std::min(g[2], g[3]) > std::max(g[0], g[1]) + 0.05);

@@ -12,8 +12,8 @@ using namespace minirec::ch64;
 namespace {
 // Master seeds 1..6 gave, at the quick size: AutoInt L=2 minus LR in AUC at least 0.017, FM minus
 // LR at least 0.025, planted minus unrelated mean attention at least 0.0026 (see the book page).
-const ch64::Report& quick_report() {
-    static const ch64::Report report = [] {
+const ch64::Results& quick_report() {
+    static const ch64::Results report = [] {
         ch64::ExperimentOptions o = ch64::quick_options(1);
         o.verbose = false;
         return ch64::run_experiment(o);

@@ -16,8 +16,8 @@ namespace {
 // CPU at -O2. Every margin below held over master seeds 1..10; the comments give the worst seed.
 // With 40k impressions, one LR training in 20 put B above A even after the correction at w = 1/10
 // (3,000 negatives are too few), so we do not go smaller.
-const ch65::Report& quick_report() {
-    static const ch65::Report report = [] {
+const ch65::Results& quick_report() {
+    static const ch65::Results report = [] {
         ch65::Options o;
         o.n_train = 80000;
         o.n_test = 40000;
@@ -67,7 +67,7 @@ TEST_CASE("worked example: revenue 1.8, 1.6, 0.6 -> about 3.38, 3.43, 1.29 -> 1.
 }
 
 TEST_CASE("simulation: the data has the example's ad CTRs") {
-    const ch65::Report& rep = quick_report();
+    const ch65::Results& rep = quick_report();
     CHECK(rep.test_ctr == doctest::Approx(0.25).epsilon(0.04));
     CHECK(rep.test_ad_ctr[0] == doctest::Approx(0.3).epsilon(0.05));
     CHECK(rep.test_ad_ctr[1] == doctest::Approx(0.2).epsilon(0.08));
@@ -75,7 +75,7 @@ TEST_CASE("simulation: the data has the example's ad CTRs") {
 }
 
 TEST_CASE("claim: sampling wrecks calibration and the correction restores it") {
-    const ch65::Report& rep = quick_report();
+    const ch65::Results& rep = quick_report();
     REQUIRE(rep.cells.size() == 2);
     for (const std::vector<ch65::Cell>& row : rep.cells) {
         const double ece_full = ch65::mean_of(row[0].ece_raw);

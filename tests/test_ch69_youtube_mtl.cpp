@@ -13,8 +13,8 @@ namespace {
 // The tutorial's --quick: 8000 lists, 4 epochs, both rankers (about 2 s at -O2), run once.
 // Over master seeds 1..8 the smallest pairwise gain of the shallow tower was 0.0126 and the
 // smallest Pearson with log exam 0.911 (book/ch69_youtube_mtl.md).
-const ch69::Report& quick_run() {
-    static const ch69::Report report = [] {
+const ch69::Results& quick_run() {
+    static const ch69::Results report = [] {
         ch69::Options o;
         o.lists = 8000;
         o.epochs = 4;
@@ -60,14 +60,14 @@ TEST_CASE("model: shapes, the tower adds to the engagement logit only while posi
 }
 
 TEST_CASE("claim: with the shallow tower the serving score agrees better with true relevance") {
-    const ch69::Report& r = quick_run();
+    const ch69::Results& r = quick_run();
     CHECK(r.shallow.pairwise > r.baseline.pairwise + 0.006);
     CHECK(r.shallow.ndcg > r.baseline.ndcg);
     CHECK(r.baseline.pairwise > r.logged_pairwise);
 }
 
 TEST_CASE("claim: the shallow tower's position effect falls with position like the examination") {
-    const ch69::Report& r = quick_run();
+    const ch69::Results& r = quick_run();
     const std::vector<double>& w = r.shallow.position_bias;
     REQUIRE(w.size() == 10);
     for (size_t k = 1; k < 5; ++k) CHECK(w[k] < w[k - 1]);

@@ -20,9 +20,9 @@ namespace {
 // mean pooling was 0.091 .. 0.166 overall, 0.15 .. 0.23 among users with two interests, 0.06 ..
 // 0.17 among users with four, -0.007 .. +0.002 among users with one; the routing's Rand index rose
 // from 0.55-0.57 (untrained) to 0.70-0.73, by at least 0.14 (book/ch74_mind.md).
-const std::vector<Report>& quick_reports() {
-    static const std::vector<Report> reports = [] {
-        std::vector<Report> out;
+const std::vector<Results>& quick_reports() {
+    static const std::vector<Results> reports = [] {
+        std::vector<Results> out;
         for (uint64_t seed = 1; seed <= 3; ++seed) {
             StudyOptions o;
             apply_quick(o);
@@ -141,7 +141,7 @@ TEST_CASE("gradients through dynamic routing, the ReLU layer and label-aware att
 }
 
 TEST_CASE("claim: several interests retrieve better than one vector when users mix several clusters") {
-    for (const Report& r : quick_reports()) {
+    for (const Results& r : quick_reports()) {
         const Result &mean = r.results[0], &mind = r.results[1];
         const size_t n50 = 1;                                            // Ns = {20, 50}
         CHECK(mind.recall[n50] > mean.recall[n50] + 0.05);
@@ -155,7 +155,7 @@ TEST_CASE("claim: several interests retrieve better than one vector when users m
 }
 
 TEST_CASE("claim: the routing learns to put behaviours of one planted cluster in one capsule") {
-    for (const Report& r : quick_reports()) {
+    for (const Results& r : quick_reports()) {
         const Result& mind = r.results[1];
         CHECK(mind.rand_index > mind.rand_index_untrained + 0.08);
     }

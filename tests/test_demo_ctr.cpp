@@ -20,16 +20,16 @@ namespace {
 //   constant-rate logloss minus model logloss on the test rows:   0.085 .. 0.155  (we ask > 0.04)
 constexpr uint64_t kSeeds[] = {1, 2, 3};
 
-demo::Report quick_run(uint64_t seed) {
+demo::Results quick_run(uint64_t seed) {
     demo::Options o = demo::quick_options(seed);
     o.progress = false;
     return demo::run(o);
 }
 
 // One quick run per seed, shared by the test cases below.
-const demo::Report& report(size_t i) {
-    static const std::vector<demo::Report> reports = [] {
-        std::vector<demo::Report> r;
+const demo::Results& report(size_t i) {
+    static const std::vector<demo::Results> reports = [] {
+        std::vector<demo::Results> r;
         for (uint64_t s : kSeeds) r.push_back(quick_run(s));
         return r;
     }();
@@ -62,7 +62,7 @@ TEST_CASE("CtrModel: one logit per row, and the parameters of its three parts") 
 TEST_CASE("the training loss falls") {
     for (size_t i = 0; i < std::size(kSeeds); ++i) {
         CAPTURE(kSeeds[i]);
-        const demo::Report& r = report(i);
+        const demo::Results& r = report(i);
         REQUIRE(r.epoch_loss.size() == 2);
         REQUIRE(r.curve_loss.size() >= 2);
         CHECK(r.epoch_loss[1] < r.epoch_loss[0] - 0.01);
@@ -84,8 +84,8 @@ TEST_CASE("test AUC clearly above chance and not far below the oracle's") {
 }
 
 TEST_CASE("the same seed gives the same run twice") {
-    const demo::Report again = quick_run(kSeeds[0]);
-    const demo::Report& r = report(0);
+    const demo::Results again = quick_run(kSeeds[0]);
+    const demo::Results& r = report(0);
     CHECK(again.epoch_loss == r.epoch_loss);
     CHECK(again.curve_loss == r.curve_loss);
     CHECK(again.test.auc == r.test.auc);

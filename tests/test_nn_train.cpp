@@ -48,50 +48,6 @@ TEST_CASE("make_batches: every index once per epoch, seeded, drop_last") {
     CHECK_THROWS_AS(make_batches(5, 0, r4), ArgumentError);
 }
 
-TEST_CASE("flags: defaults, both syntaxes, chapter flags") {
-    Flags f("ch07_demo", "A demo.");
-    f.epochs = 3;
-    int hidden = 64;
-    float lr = 0.01f;
-    bool tied = false;
-    f.add("hidden", &hidden, "hidden size");
-    f.add("lr", &lr, "learning rate");
-    f.add("tied", &tied, "tie the embeddings");
-    CHECK(f.parse({"--seed", "7", "--quick", "--epochs=5", "--out", "/tmp/x", "--hidden=32", "--lr", "0.5", "--tied=false"}));
-    CHECK(f.seed == 7);
-    CHECK(f.quick);
-    CHECK(f.epochs == 5);
-    CHECK(f.out == "/tmp/x");
-    CHECK(f.data.empty());
-    CHECK(hidden == 32);
-    CHECK(lr == 0.5f);
-    CHECK_FALSE(tied);
-    const std::string h = f.help();
-    CHECK(h.find("--hidden VALUE") != std::string::npos);
-    CHECK(h.find("usage: ch07_demo") != std::string::npos);
-    Flags g("x", "y");
-    g.epochs = 9;
-    CHECK_FALSE(g.parse({"--epochs", "2", "--help"}));  // --help: nothing parsed, caller prints help
-    CHECK(g.epochs == 9);
-    CHECK(g.help().find("(default 9)") != std::string::npos);
-}
-
-TEST_CASE("flags: unknown flags and bad values are clear errors") {
-    Flags f("prog", "d");
-    int hidden = 1;
-    f.add("hidden", &hidden, "h");
-    CHECK_THROWS_WITH_AS(f.parse({"--hiden", "3"}),
-                         "unknown flag --hiden; valid flags: --data, --epochs, --hidden, --out, --quick, --seed, --help",
-                         FlagError);
-    CHECK_THROWS_WITH_AS(f.parse({"--epochs", "ten"}), "--epochs: expected an integer, got 'ten'", FlagError);
-    CHECK_THROWS_WITH_AS(f.parse({"--epochs", "3x"}), "--epochs: expected an integer, got '3x'", FlagError);
-    CHECK_THROWS_WITH_AS(f.parse({"--seed=-1"}), "--seed: expected a non-negative integer, got '-1'", FlagError);
-    CHECK_THROWS_WITH_AS(f.parse({"--quick=maybe"}), "--quick: expected true or false, got 'maybe'", FlagError);
-    CHECK_THROWS_WITH_AS(f.parse({"--hidden"}), "--hidden: missing value", FlagError);
-    CHECK_THROWS_AS(f.parse({"data.csv"}), FlagError);
-    CHECK_THROWS_AS(f.add("hidden", &hidden, "again"), ArgumentError);
-}
-
 TEST_CASE("check_finite names the step and what went wrong") {
     CHECK_NOTHROW(check_finite(0.5, 3));
     CHECK_THROWS_WITH_AS(check_finite(NAN, 17), doctest::Contains("step 17: loss is nan"), NonFiniteError);
@@ -147,13 +103,7 @@ TEST_CASE("replicate statistics: mean, min and sample standard deviation over a 
     CHECK(replicate_seed(42, 1) != replicate_seed(43, 1));
 }
 
-TEST_CASE("report pieces: num formats like printf, print_claim writes one table row") {
-    CHECK(num("%+.4f", 0.01234) == "+0.0123");
-    CHECK(num("%.0f%%", 37.4) == "37%");
-    CHECK(num("%g", 1e-9) == "1e-09");
-    const std::string wide = num("%100.2f", 1.5);   // longer than the fast path's buffer
-    CHECK(wide.size() == 100);
-    CHECK(wide.substr(96) == "1.50");
+TEST_CASE("print_claim writes one table row") {
     const std::string path = temp_dir() + "_claims.txt";
     std::FILE* f = std::fopen(path.c_str(), "w");
     REQUIRE(f);

@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch51_cold_start.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch51;
@@ -106,12 +108,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     (void)o;
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch51_cold_start", "Cold start: popularity, demographics and interest tags for new users; content, "
                                    "expert labels and side-information embeddings (BGE, GES, EGES) for new items.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int worlds = 0, users = 0, per_user = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("worlds", &worlds, "independent shops; 0: the configuration's own (3; --quick 2)");
     flags.add("users", &users, "users per shop; 0: the configuration's own (2000; --quick 1000)");
     flags.add("impressions", &per_user, "impressions per user before thinning; 0: the configuration's own (150)");
@@ -119,9 +123,8 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.lr, "Adam learning rate (embeddings and FM)");
     flags.add("tail-rank", &o.data.tail_rank, "long tail: the item of exposure rank r keeps min(1, tail_rank / (r + 1)) of its impressions");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("the experiment needs planted click probabilities");
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.worlds = 2, o.data.num_users = 1000, o.epochs = 5;
     if (worlds > 0) o.worlds = worlds;
     if (users > 0) o.data.num_users = users;
@@ -161,4 +164,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch51_cold_start", [&] { return run_main(argc, argv); });
 }

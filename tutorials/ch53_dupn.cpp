@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch53_dupn.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch53;
@@ -107,20 +109,21 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/attention_by_type.svg", heatmap_svg(by_type));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch53_dupn", "DUPN (Ni et al., KDD 2018): a user representation learned from several tasks vs one task, "
                              "transferred frozen to a new task, on a synthetic shop with latent user traits.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int seeds = 0, users = 0;
-    flags.epochs = o.train.epochs;
+    epochs = o.train.epochs;
     flags.add("seeds", &seeds, "independent worlds; 0: the configuration's own (3)");
     flags.add("users", &users, "training users; 0: the configuration's own (3000; --quick 1500)");
     flags.add("lr", &o.train.lr, "Adam learning rate");
     flags.add("hidden", &o.train.hidden, "H, LSTM state and representation size");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("the experiment needs the planted traits of its synthetic world");
     o.seed = flags.seed;
-    o.train.epochs = flags.epochs;
+    o.train.epochs = epochs;
     if (flags.quick) o.world.users = 1500, o.world.transfer_users = 600, o.train.epochs = std::min(o.train.epochs, 3);
     if (seeds > 0) o.seeds = seeds;
     if (users > 0) o.world.users = users;
@@ -146,4 +149,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch53_dupn", [&] { return run_main(argc, argv); });
 }

@@ -11,6 +11,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch54_usersim.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch54;
@@ -30,13 +32,15 @@ static double mean_of(const std::vector<double>& v) {
 static double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 static double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch54_usersim", "UserSim (Zhao et al. 2019): a GAN user simulator whose discriminator predicts "
                                 "skip/click/buy, against a supervised classifier, on simulated shoppers.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     Options o;
     int runs = 2;
     std::string users = "100,200";
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("runs", &runs, "worlds (seeds seed, seed+1, ...) per training-set size");
     flags.add("users", &users, "comma-separated numbers of training users (20 logged steps each)");
     flags.add("lr", &o.lr, "Adam learning rate (both D and G)");
@@ -47,7 +51,7 @@ int main(int argc, char** argv) {
     flags.add("clusters", &o.world.clusters, "item clusters (each user likes two)");
     flags.add("steps", &o.world.steps, "logged steps per user");
     flags.parse_or_exit(argc, argv);
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) runs = 2, users = "100", o.epochs = 15;
     std::vector<int> sizes;
     for (size_t at = 0; at <= users.size();) {
@@ -68,10 +72,6 @@ int main(int argc, char** argv) {
     }
     if (runs < 1 || o.epochs < 1 || o.batch < 1 || o.model.hidden < 1) {
         std::fprintf(stderr, "ch54_usersim: --runs, --epochs, --batch and --hidden must be at least 1\n");
-        return 2;
-    }
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "ch54_usersim: no real-data mode: the experiment needs users whose tastes we know\n");
         return 2;
     }
 
@@ -137,4 +137,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch54_usersim", [&] { return run_main(argc, argv); });
 }

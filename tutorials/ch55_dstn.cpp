@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch55_dstn.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch55;
@@ -88,20 +90,21 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/interactive_weights.svg", heatmap_svg(map));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch55_dstn", "DSTN (Ouyang et al., KDD 2019): a target-only DNN vs DSTN with sum pooling, "
                              "self-attention and interactive attention over contextual, clicked and unclicked ads.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int seeds = 0, rows = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("seeds", &seeds, "independent logs; 0: the configuration's own (3; --quick 2)");
     flags.add("rows", &rows, "training impressions per log; 0: the configuration's own (60000; --quick 20000)");
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.add("dim", &o.model.dim, "embedding size d of the ad id and of the category (an ad is 2d)");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("the experiment needs the planted click probabilities");
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.seeds = 2, o.data.rows = 20000, o.data.test_rows = 10000, o.epochs = 4;
     if (seeds > 0) o.seeds = seeds;
     if (rows > 0) o.data.rows = rows;
@@ -137,4 +140,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch55_dstn", [&] { return run_main(argc, argv); });
 }

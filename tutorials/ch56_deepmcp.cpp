@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch56_deepmcp.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch56;
@@ -82,12 +84,14 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     write_text_file(dir + "/leads.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch56_deepmcp", "DeepMCP (Ouyang et al. 2019): the prediction subnet alone and with the matching "
                                 "and correlation subnets, on a synthetic ad log with a long tail of rare ads.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int worlds = 0, rows = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("worlds", &worlds, "independent worlds; 0: the configuration's own (5; --quick 1)");
     flags.add("rows", &rows, "impressions per world, 80% train; 0: the configuration's own (60000; --quick 30000)");
     flags.add("alpha", &o.alpha, "weight of the matching loss L_m");
@@ -98,7 +102,7 @@ int main(int argc, char** argv) {
     flags.add("history", &o.world.history, "older impressions per logged row whose clicks only the correlation subnet sees");
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.worlds = 1, o.world.n = 30000;
     if (worlds > 0) o.worlds = worlds;
     if (rows > 0) o.world.n = rows;
@@ -128,4 +132,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch56_deepmcp", [&] { return run_main(argc, argv); });
 }

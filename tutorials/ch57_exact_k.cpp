@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch57_exact_k.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch57;
@@ -68,7 +70,7 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     write_text_file(dir + "/curves.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch57_exact_k", "Exact-K recommendation: GAttN (self-attention encoder, pointer decoder, "
                                 "REINFORCE + hill-climbing) against top-K and greedy clique cards (Gong et al., KDD 2019).");
     StudyOptions o;
@@ -84,7 +86,6 @@ int main(int argc, char** argv) {
     o.seed = flags.seed;
     if (flags.quick) o.steps = 150, o.test_requests = 300, o.eval_every = 50;
     if (steps > 0) o.steps = steps;
-    flags.refuse_data("the experiment needs the simulator's true card reward");
     if (o.world.N < 2 || o.world.N > 24) {
         std::fprintf(stderr, "ch57_exact_k: --n must be in [2, 24] (the best card is found by brute force)\n");
         return 2;
@@ -113,4 +114,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch57_exact_k", [&] { return run_main(argc, argv); });
 }

@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch58_transrec.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch58;
@@ -82,12 +84,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     (void)o;
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch58_transrec", "TransRec vs PopRec, BPR-MF, FMC and FPMC on sequences with a planted "
                                  "translation structure (He, Kang & McAuley, RecSys 2017).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, items = 0, users = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "worlds per data size; 0: the configuration's own (3; --quick 1)");
     flags.add("users", &users, "one data size instead of the configuration's three (500, 1000, 2000; --quick 1000)");
     flags.add("items", &items, "number of items; 0: the configuration's own (500)");
@@ -100,9 +104,8 @@ int main(int argc, char** argv) {
     flags.add("width", &o.data.width, "kernel width of the planted next-item choice");
     flags.add("restart", &o.data.restart_prob, "probability of a popularity jump instead of a translation step");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("this chapter runs on synthetic sequences only");
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 1, o.users = {1000};
     if (replicates > 0) o.replicates = replicates;
     if (items > 0) o.data.num_items = items;
@@ -134,4 +137,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch58_transrec", [&] { return run_main(argc, argv); });
 }

@@ -10,6 +10,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch59_fat_deepffm.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch59;
@@ -142,12 +144,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/test_logloss.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch59_fat_deepffm", "FM vs FFM vs DeepFFM vs FAT-DeepFFM (Zhang et al. 2019) on a synthetic click log "
                                     "with field-pair-specific interactions and noise fields.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int worlds = 0, rows = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("worlds", &worlds, "independent worlds; 0: the configuration's own (3; --quick 1)");
     flags.add("rows", &rows, "rows per world; 0: the configuration's own (60000, 70% train, 10% validation, 20% test; --quick 30000)");
     std::string noise = "0,4,8";
@@ -162,7 +166,7 @@ int main(int argc, char** argv) {
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
     if (inner) o.interaction = Interaction::inner;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.worlds = 1, o.world.n = 30000;
     if (flags.quick && noise == "0,4,8") noise = "0,8";
     if (worlds > 0) o.worlds = worlds;
@@ -207,4 +211,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch59_fat_deepffm", [&] { return run_main(argc, argv); });
 }

@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch60_transfm.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch60;
@@ -60,12 +62,14 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     write_text_file(dir + "/auc_by_items.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch60_transfm", "TransFM vs FM (with and without item categories) and TransRec on sequences with a "
                                 "planted translation structure (Pasricha & McAuley, RecSys 2018).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, items = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "worlds per catalogue size; 0: the configuration's own (2; --quick 1)");
     flags.add("items", &items, "one catalogue size instead of the configuration's (1000, 2000; --quick 1000)");
     flags.add("users", &o.data.num_users, "number of users");
@@ -74,9 +78,8 @@ int main(int argc, char** argv) {
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.add("weight-decay", &o.weight_decay, "L2 penalty Omega on every parameter");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("this chapter runs on synthetic sequences only");
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 1, o.items = {1000};
     if (replicates > 0) o.replicates = replicates;
     if (items > 0) o.items = {items};
@@ -107,4 +110,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch60_transfm", [&] { return run_main(argc, argv); });
 }

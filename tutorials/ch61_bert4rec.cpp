@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch61_bert4rec.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch61;
@@ -95,12 +97,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/ndcg.svg", line_chart_svg(ndcg));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch61_bert4rec", "BERT4Rec (Cloze, bidirectional) vs a left-to-right transformer vs popularity "
                                  "on synthetic item sequences (Sun et al., CIKM 2019).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, users = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "independent worlds; 0: the configuration's own (3; --quick 1)");
     flags.add("users", &users, "users per world; 0: the configuration's own");
     flags.add("items", &o.data.num_items, "items N (a multiple of the interests)");
@@ -113,9 +117,8 @@ int main(int argc, char** argv) {
     flags.add("dropout", &o.model.dropout, "dropout rate");
     flags.add("eval-every", &o.eval_every, "epochs between NDCG evaluations during training (0: none)");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("no real-data loader yet; see the exercises in book/ch61_bert4rec.md");
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 1, o.data.num_users = 400, o.epochs = std::min(o.epochs, 15);
     if (replicates > 0) o.replicates = replicates;
     if (users > 0) o.data.num_users = users;
@@ -144,4 +147,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch61_bert4rec", [&] { return run_main(argc, argv); });
 }

@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch62_pfd.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch62;
@@ -111,12 +113,14 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     write_text_file(dir + "/auc_by_epoch.svg", line_chart_svg(curve));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch62_pfd", "Privileged features distillation (Xu et al., KDD 2020): a teacher that sees a "
                             "post-event feature teaches a student that serves without it.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, events = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "independent worlds; 0: the configuration's own (3; --quick 2)");
     flags.add("events", &events, "training events per world; 0: the configuration's own (40000; --quick 20000)");
     flags.add("users", &o.world.users, "users per world");
@@ -130,7 +134,7 @@ int main(int argc, char** argv) {
     flags.add("reading-noise", &o.world.reading_noise, "std of the noise in X* as a reading of the intent");
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 2, o.world.train_events = 20000, o.world.test_events = 10000;
     if (replicates > 0) o.replicates = replicates;
     if (events > 0) o.world.train_events = events;
@@ -163,4 +167,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch62_pfd", [&] { return run_main(argc, argv); });
 }

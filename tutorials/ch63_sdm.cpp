@@ -9,11 +9,13 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch63_sdm.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch63;
 
-static void print_report(const StudyOptions& o, const Report& rep) {
+static void print_report(const StudyOptions& o, const Results& rep) {
     const WorldOptions& w = o.world;
     std::printf("## Next-item retrieval over the whole catalogue\n\n");
     std::printf("%d items (%d categories of %d, %d shops); %d favourite shops per user, loyalty %g; sessions of "
@@ -56,7 +58,7 @@ static const char* short_name(Fusion f) {
     return "";
 }
 
-static void write_outputs(const StudyOptions& o, const Report& rep, const std::string& dir) {
+static void write_outputs(const StudyOptions& o, const Results& rep, const std::string& dir) {
     ensure_dir(dir);
     std::vector<std::string> cols = {"model"};
     for (int k : o.Ks) {
@@ -105,12 +107,14 @@ static void write_outputs(const StudyOptions& o, const Report& rep, const std::s
     }
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch63_sdm", "SDM (Lv et al., CIKM 2019): short-term session encoder (LSTM, multi-head self-attention, "
                             "user attention), long-term side-information attention, gated fusion vs short only, "
                             "long only, add and concat, on sessions with planted intents and shop preferences.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("field-dim", &o.field_dim, "d, the embedding size of each item field (users are 3d)");
     flags.add("heads", &o.heads, "self-attention heads (3d must be a multiple)");
     flags.add("negatives", &o.negatives, "sampled-softmax negatives per batch");
@@ -122,9 +126,8 @@ int main(int argc, char** argv) {
     flags.add("train-users", &o.world.train_users, "training sessions (one next item each)");
     flags.add("test-users", &o.world.test_users, "test sessions");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("this chapter's world is synthetic");
     o.world.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) apply_quick(o);
     if (o.field_dim < 1 || o.heads < 1 || (3 * o.field_dim) % o.heads != 0 || o.negatives < 1 || o.batch < 1 ||
         o.epochs < 1 || !(o.lr > 0)) {
@@ -135,7 +138,7 @@ int main(int argc, char** argv) {
     std::printf("# Chapter 63: SDM, sequential deep matching\n\nseed %llu%s\n\n",
                 static_cast<unsigned long long>(flags.seed), flags.quick ? " (--quick)" : "");
     try {
-        const Report rep = run_study(o);
+        const Results rep = run_study(o);
         print_report(o, rep);
         std::fprintf(stderr, "total %.1f s\n", rep.seconds);
         if (!flags.out.empty()) {
@@ -147,4 +150,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch63_sdm", [&] { return run_main(argc, argv); });
 }

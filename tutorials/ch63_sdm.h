@@ -180,7 +180,7 @@ struct Result {
     double final_loss = 0, seconds = 0;
 };
 
-struct Report {
+struct Results {
     std::vector<Result> results;
     std::vector<double> oracle, oracle_loyal, oracle_drifter;   // [K]
     int loyal_users = 0, drifter_users = 0;
@@ -292,9 +292,9 @@ inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const St
     return r;
 }
 
-inline Report run_study(const StudyOptions& o) {
+inline Results run_study(const StudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
-    Report rep;
+    Results rep;
     const World w = make_world(o.world);
     const size_t NK = o.Ks.size();
     rep.oracle.assign(NK, 0.0), rep.oracle_loyal.assign(NK, 0.0), rep.oracle_drifter.assign(NK, 0.0);

@@ -7,11 +7,13 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch64_autoint.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch64;
 
-static void print_results(const Report& rep) {
+static void print_results(const Results& rep) {
     std::printf("## Test AUC and logloss\n\n| data | model | params | AUC | logloss | AUC gap to oracle | seconds |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     for (const DataReport& d : rep.data) {
@@ -25,7 +27,7 @@ static void print_results(const Report& rep) {
 
 // Layer-1 attention of the deepest AutoInt, averaged over heads and test rows: row m is field m's
 // attention over all fields; '*' marks a planted interacting pair.
-static void print_attention(const Report& rep) {
+static void print_attention(const Results& rep) {
     const DataReport& d = rep.data[0];
     const size_t M = rep.fields.size();
     std::printf("## Layer-1 attention alpha_{m,k} (%s; mean over heads and test rows; * = planted pair)\n\n| m \\ k |",
@@ -54,7 +56,7 @@ static const Result& find(const DataReport& d, const std::string& name) {
 }
 
 // The claims compare AutoInt with L = 2 (the second depth trained) against FM and against L = 1.
-static void print_claims(const ExperimentOptions& o, const Report& rep) {
+static void print_claims(const ExperimentOptions& o, const Results& rep) {
     const std::string deep = "AutoInt L=" + std::to_string(o.layers.size() > 1 ? o.layers[1] : o.layers[0]);
     const std::string shallow = "AutoInt L=" + std::to_string(o.layers.front());
     const DataReport& tri = rep.data[0];
@@ -84,7 +86,7 @@ static void print_claims(const ExperimentOptions& o, const Report& rep) {
     std::printf("\n");
 }
 
-static void write_outputs(const Report& rep, const std::string& dir) {
+static void write_outputs(const Results& rep, const std::string& dir) {
     ensure_dir(dir);
     CsvLogger results(dir + "/results.csv", {"data", "model", "layers", "params", "auc", "logloss", "seconds",
                                              "oracle_auc", "oracle_logloss"});
@@ -111,12 +113,14 @@ static void write_outputs(const Report& rep, const std::string& dir) {
     write_text_file(dir + "/attention.svg", heatmap_svg(map));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch64_autoint", "LR vs FM vs AutoInt (Song et al., CIKM 2019) on synthetic CTR data with "
                                 "planted pairwise and 3-field interactions; AutoInt's attention heatmap.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     ExperimentOptions o;
     int max_layers = 0;
-    flags.epochs = o.epochs;   // --epochs: 2 unless told otherwise (--quick too)
+    epochs = o.epochs;   // --epochs: 2 unless told otherwise (--quick too)
     flags.add("layers", &max_layers, "AutoInt depths 1..L; 0: the configuration's own (3; --quick 2)");
     flags.add("rows", &o.train_rows, "training rows (--quick: 30000)");
     flags.add("lr", &o.lr, "Adam learning rate");
@@ -128,7 +132,7 @@ int main(int argc, char** argv) {
         const ExperimentOptions q = quick_options(flags.seed);
         o.train_rows = q.train_rows, o.test_rows = q.test_rows, o.layers = q.layers, o.pairs_only = q.pairs_only;
     }
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (max_layers > 0) {
         o.layers.clear();
         for (int l = 1; l <= max_layers; ++l) o.layers.push_back(l);
@@ -139,7 +143,7 @@ int main(int argc, char** argv) {
                 "L in 1..%d; FM k = %d; 3-field term std %.2f; batch %d, Adam lr %g, %d epochs, seed %llu\n\n",
                 o.train_rows, o.test_rows, o.autoint.dim, o.autoint.heads, o.autoint.head_dim, o.layers.back(), o.fm_dim,
                 o.three_way_std, o.batch, o.lr, o.epochs, static_cast<unsigned long long>(o.seed));
-    const Report rep = run_experiment(o);
+    const Results rep = run_experiment(o);
     print_results(rep);
     print_attention(rep);
     print_claims(o, rep);
@@ -148,4 +152,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch64_autoint", [&] { return run_main(argc, argv); });
 }

@@ -52,7 +52,7 @@ struct DataReport {
     double planted_attention = 0.0, other_attention = 0.0;  // means over planted / unrelated pairs
 };
 
-struct Report {
+struct Results {
     std::vector<std::string> fields;              // M names
     std::vector<DataReport> data;                 // [0] with the 3-field term, [1] without
 };
@@ -133,7 +133,7 @@ inline std::vector<std::pair<int, int>> planted_pairs(const datasets::CtrData& d
     return p;
 }
 
-inline DataReport run_one(const ExperimentOptions& o, bool three_way, Report& rep) {
+inline DataReport run_one(const ExperimentOptions& o, bool three_way, Results& rep) {
     datasets::CtrOptions co;
     co.n = o.train_rows + o.test_rows;
     co.seed = splitmix64(o.seed);          // the same first-order and pair weights in both data sets
@@ -191,8 +191,8 @@ inline DataReport run_one(const ExperimentOptions& o, bool three_way, Report& re
 }
 
 // Both data sets, the same seed: the second differs from the first only by the missing 3-field term.
-inline Report run_experiment(const ExperimentOptions& o) {
-    Report rep;
+inline Results run_experiment(const ExperimentOptions& o) {
+    Results rep;
     rep.data.push_back(run_one(o, true, rep));
     if (o.pairs_only) rep.data.push_back(run_one(o, false, rep));
     return rep;

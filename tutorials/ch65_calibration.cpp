@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch65_calibration.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch65;
@@ -36,7 +38,7 @@ static void print_example(const WorkedExample& ex) {
                 ex.order_sampled.c_str(), ex.order_corrected.c_str());
 }
 
-static void print_data(const Options& o, const Report& rep) {
+static void print_data(const Options& o, const Results& rep) {
     std::printf("## The simulation\n\n%d training impressions (CTR %.4f) before sampling, %d unsampled test impressions "
                 "(CTR %.4f; ads A, B, C: %.4f, %.4f, %.4f). %d trainings per (model, w), %d epochs, batch %d. The true "
                 "CTRs score AUC %.4f, logloss %.4f, ECE %.4f on the test set: the best any model can do.\n\n",
@@ -45,7 +47,7 @@ static void print_data(const Options& o, const Report& rep) {
 }
 
 // Ranking and calibration per w: the correction leaves AUC alone and repairs logloss, ECE and the ratio.
-static void print_metrics(const Report& rep, size_t m) {
+static void print_metrics(const Results& rep, size_t m) {
     const std::vector<Cell>& row = rep.cells[m];
     std::printf("## %s: ranking and calibration on unsampled test data (mean over trainings; raw -> corrected)\n\n",
                 rep.models[m].c_str());
@@ -59,7 +61,7 @@ static void print_metrics(const Report& rep, size_t m) {
 }
 
 // The ads' expected revenue per impression, mean pCTR x CPC, and how often each order appeared.
-static void print_revenue(const Options& o, const Report& rep, size_t m) {
+static void print_revenue(const Options& o, const Results& rep, size_t m) {
     std::printf("## %s: expected revenue per impression by ad (pCTR x CPC), raw -> corrected\n\n", rep.models[m].c_str());
     std::printf("| w | A | B | C | raw order | corrected order | perfect sampled model |\n|---|---|---|---|---|---|---|\n");
     for (const Cell& c : rep.cells[m]) {
@@ -89,7 +91,7 @@ static void print_revenue(const Options& o, const Report& rep, size_t m) {
                 "passed through sampled_ctr(p, w), averaged per ad, times CPC.\n\n", rep.true_order.c_str());
 }
 
-static void write_outputs(const Report& rep, const std::string& dir) {
+static void write_outputs(const Results& rep, const std::string& dir) {
     ensure_dir(dir);
     CsvLogger ex(dir + "/worked_example.csv", {"ad", "share", "ctr", "cpc", "revenue", "sampled_ctr",
                                                "sampled_revenue", "corrected_ctr", "corrected_revenue"});
@@ -136,11 +138,13 @@ static void write_outputs(const Report& rep, const std::string& dir) {
     write_text_file(dir + "/ece.svg", line_chart_svg(ece));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch65_calibration", "Negative down-sampling at rate w and the CTR correction q = p / (p + (1 - p) / w): "
                                     "the chapter's worked example and a simulation with LR and a small DNN.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     Options o;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     int n_train = 0, repeats = 0;
     flags.add("n-train", &n_train, "training impressions before sampling (default 300000; --quick 40000, with 20000 test rows)");
     flags.add("repeats", &repeats, "trainings per (model, w) (default 3; --quick 2)");
@@ -148,15 +152,14 @@ int main(int argc, char** argv) {
     flags.add("lr-dnn", &o.lr_dnn, "Adam learning rate of the DNN (cosine decay to 0)");
     flags.add("lr-lr", &o.lr_logreg, "Adam learning rate of the logistic regression");
     flags.parse_or_exit(argc, argv);
-    flags.refuse_data("the experiment needs the true CTRs");
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.n_train = 40000, o.n_test = 20000, o.repeats = 2;
     if (n_train > 0) o.n_train = n_train;
     if (repeats > 0) o.repeats = repeats;
 
     std::printf("# Chapter 65: CTR calibration after negative down-sampling\n\n");
-    const Report rep = run_experiment(o);
+    const Results rep = run_experiment(o);
     print_example(rep.example);
     print_data(o, rep);
     for (size_t m = 0; m < rep.models.size(); ++m) print_metrics(rep, m);
@@ -166,4 +169,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch65_calibration", [&] { return run_main(argc, argv); });
 }

@@ -189,7 +189,7 @@ struct Cell {
     double train_rows = 0.0, seconds = 0.0;                   // mean kept rows, total time
 };
 
-struct Report {
+struct Results {
     WorkedExample example;
     std::vector<std::string> models;           // "LR", "DNN"
     std::vector<std::vector<Cell>> cells;      // [model][rate]
@@ -238,8 +238,8 @@ inline uint64_t sub_seed(uint64_t master, int a, int b, int salt) {
     return splitmix64(master ^ splitmix64(1000003ull * uint64_t(a + 1) + 7919ull * uint64_t(b) + uint64_t(salt)));
 }
 
-inline Report run_experiment(const Options& o) {
-    Report rep;
+inline Results run_experiment(const Options& o) {
+    Results rep;
     rep.example = worked_example(o.ads);
     const Impressions d = make_impressions(o);
     std::vector<int> train_rows, test_rows;

@@ -7,6 +7,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch66_esm2.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch66;
@@ -82,11 +84,13 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/cvr_auc.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch66_esm2", "Naive CVR vs ESMM vs ESM2 on a synthetic purchase funnel as purchases get "
                              "sparser (Wen et al., SIGIR 2020).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     int runs = 0;
     flags.add("runs", &runs, "runs per (buy scale, model); 0: the configuration's own (5; --quick 2)");
     flags.add("train-rows", &o.train_rows, "training impressions per funnel");
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
     flags.add("ctr", &o.ctr, "mean click probability of the funnel");
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.runs = 2, o.buy_scales = {4.0, 0.25}, o.train_rows = 30000, o.test_rows = 10000;
     if (runs > 0) o.runs = runs;
 
@@ -113,4 +117,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch66_esm2", [&] { return run_main(argc, argv); });
 }

@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch67_coec.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch67;
@@ -91,11 +93,13 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/position_curves.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch67_coec", "COEC (clicks over expected clicks) vs raw CTR for ranking ads on a position-biased "
                              "simulated ad server; expected CTR per position estimated three ways.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
-    flags.epochs = 0;   // 0: the chapter's default, 3 epochs of the LR model (10 with --quick)
+    epochs = 0;   // 0: the chapter's default, 3 epochs of the LR model (10 with --quick)
     int replicates = 0, requests = 0;
     flags.add("replicates", &replicates, "independent simulated worlds (default 10; --quick 3)");
     flags.add("requests", &requests, "requests per world, each showing --slots ads (default 200000; --quick 20000)");
@@ -107,7 +111,7 @@ int main(int argc, char** argv) {
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
     if (flags.quick) o.replicates = 3, o.server.requests = 20000, o.train.epochs = 10;
-    if (flags.epochs > 0) o.train.epochs = flags.epochs;
+    if (epochs > 0) o.train.epochs = epochs;
     if (replicates > 0) o.replicates = replicates;
     if (requests > 0) o.server.requests = requests;
 
@@ -127,4 +131,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch67_coec", [&] { return run_main(argc, argv); });
 }

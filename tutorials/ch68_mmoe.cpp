@@ -7,6 +7,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch68_mmoe.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch68;
@@ -134,7 +136,7 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/gates.svg", heatmap_svg(map));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch68_mmoe", "Shared-Bottom vs OMoE vs MMoE as the two tasks' correlation rho falls "
                              "(Ma et al., KDD 2018, synthetic data).");
     StudyOptions o;
@@ -171,4 +173,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch68_mmoe", [&] { return run_main(argc, argv); });
 }

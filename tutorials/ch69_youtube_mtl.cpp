@@ -9,12 +9,14 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch69_youtube_mtl.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch69;
 
 // The main result: how well each serving score orders the held-out lists by true relevance.
-static void print_ranking(const Report& rep) {
+static void print_ranking(const Results& rep) {
     std::printf("## Serving without position: agreement with true relevance on %ld held-out rows\n\n",
                 rep.test_rows);
     std::printf("| ranker | pairwise agreement | NDCG@10 (gains = rel) | satisfaction task pairwise | "
@@ -32,7 +34,7 @@ static void print_ranking(const Report& rep) {
 }
 
 // What the shallow tower learned per position, next to the planted examination curve.
-static void print_positions(const Report& rep) {
+static void print_positions(const Results& rep) {
     std::printf("## The shallow tower's position effect (w[k] - w[0]) and the planted examination\n\n");
     std::printf("| position | exam[k] | log exam[k] | logged CTR | learned w[k] - w[0] |\n|---|---|---|---|---|\n");
     for (size_t k = 0; k < rep.exam.size(); ++k)
@@ -41,7 +43,7 @@ static void print_positions(const Report& rep) {
     std::printf("| unknown (dropout) | | | | %.3f |\n\n", rep.shallow.unknown_bias);
 }
 
-static void print_claims(const Report& rep) {
+static void print_claims(const Results& rep) {
     const std::vector<double>& w = rep.shallow.position_bias;
     int falls = 0, head_falls = 0;
     for (size_t k = 1; k < w.size(); ++k) falls += w[k] < w[k - 1], head_falls += k < 5 && w[k] < w[k - 1];
@@ -64,7 +66,7 @@ static void print_claims(const Report& rep) {
     std::printf("\n");
 }
 
-static void write_outputs(const Report& rep, const std::string& dir) {
+static void write_outputs(const Results& rep, const std::string& dir) {
     ensure_dir(dir);
     CsvLogger pos(dir + "/positions.csv", {"position", "exam", "log_exam", "ctr", "learned_bias"});
     Series planted{"planted log exam[k]", {}, {}}, learned{"shallow tower w[k] - w[1]", {}, {}};
@@ -81,11 +83,13 @@ static void write_outputs(const Report& rep, const std::string& dir) {
     write_text_file(dir + "/position_effect.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch69_youtube_mtl", "MMoE ranker with and without the shallow position tower on "
                                     "position-biased clicks (Zhao et al., RecSys 2019, synthetic logs).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     Options o;
-    flags.epochs = 0;
+    epochs = 0;
     flags.add("lists", &o.lists, "ranked lists of 10 in the log, 20% held out (default 40000; --quick 8000)");
     flags.add("ranker-bias", &o.ranker_item_bias, "std of the ranker's per-item promotion (the confounder)");
     flags.add("dropout", &o.position_dropout, "position dropout probability while training (paper: 0.1)");
@@ -94,14 +98,14 @@ int main(int argc, char** argv) {
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
     if (flags.quick) o.lists = 8000, o.epochs = 4;
-    if (flags.epochs > 0) o.epochs = flags.epochs;
+    if (epochs > 0) o.epochs = epochs;
 
     std::printf("# Chapter 69: MMoE ranking with a shallow position tower\n\n");
     std::printf("%d lists of 10 (%.0f%% held out), ranker item bias %.2f, embeddings %d, MMoE 8 experts x 16, "
                 "batch %d, Adam lr %g, %d epochs, position dropout %.2f, seed %llu\n\n",
                 o.lists, 100 * o.test_share, o.ranker_item_bias, o.embed, o.batch, o.lr, o.epochs,
                 o.position_dropout, static_cast<unsigned long long>(o.seed));
-    const Report rep = run(o);
+    const Results rep = run(o);
     print_ranking(rep);
     print_positions(rep);
     print_claims(rep);
@@ -110,4 +114,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch69_youtube_mtl", [&] { return run_main(argc, argv); });
 }

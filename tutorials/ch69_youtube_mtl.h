@@ -54,7 +54,7 @@ struct ModelReport {
     double seconds = 0.0;
 };
 
-struct Report {
+struct Results {
     std::vector<double> exam;     // the planted examination curve exam[k]
     std::vector<double> ctr;      // click-through rate per position in the training log
     double logged_pairwise = 0.0; // the production ranker's own order, for reference
@@ -195,7 +195,7 @@ inline ModelReport train_and_evaluate(const Options& o, const datasets::Position
     return r;
 }
 
-inline Report run(const Options& o) {
+inline Results run(const Options& o) {
     datasets::PositionBiasOptions po;
     po.num_lists = o.lists;
     po.seed = o.seed;
@@ -205,7 +205,7 @@ inline Report run(const Options& o) {
     const int K = d.list_size;
     const int train_rows = int(o.lists * (1.0 - o.test_share)) * K;
 
-    Report rep;
+    Results rep;
     rep.exam.assign(d.exam_prob.begin(), d.exam_prob.end());
     datasets::PositionBiasData train_part = d;
     train_part.rows.resize(size_t(train_rows));

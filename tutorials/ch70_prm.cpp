@@ -10,6 +10,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch70_prm.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch70;
@@ -79,9 +81,11 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
 static int run(int argc, char** argv) {
     Flags flags("ch70_prm", "PRM (a transformer re-ranker over the initial list) vs the initial order and a pointwise "
                             "re-ranker, on lists whose clicks interact (Pei et al., RecSys 2019).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, requests = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "independent worlds; 0: the configuration's own (2; --quick 1)");
     flags.add("requests", &requests, "lists per world, train + test; 0: the configuration's own (16000; --quick 5000)");
     flags.add("lr", &o.lr, "Adam learning rate");
@@ -93,7 +97,7 @@ static int run(int argc, char** argv) {
     flags.add("topics", &o.data.num_topics, "number of topics");
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 1, o.data.num_requests = 5000, o.test_requests = 500;
     if (replicates > 0) o.replicates = replicates;
     if (requests > 0) o.data.num_requests = requests;
@@ -119,11 +123,15 @@ static int run(int argc, char** argv) {
     return 0;
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "ch70_prm: %s\n", e.what());
         return 2;
     }
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch70_prm", [&] { return run_main(argc, argv); });
 }

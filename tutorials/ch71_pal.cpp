@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch71_pal.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch71;
@@ -105,12 +107,14 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
     write_text_file(dir + "/exam_curves.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch71_pal", "PAL vs position as a feature vs a position-unaware CTR model on simulated "
                             "position-biased logs (Guo et al., RecSys 2019).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, lists = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "worlds per ranker bias; 0: the configuration's own (5; --quick 2)");
     flags.add("lists", &lists, "ranked lists of 10 slots per world; 0: the configuration's own (20000; --quick 12000)");
     flags.add("lr", &o.lr, "Adam learning rate");
@@ -118,7 +122,7 @@ int main(int argc, char** argv) {
     flags.add("default-position", &o.default_position, "slot (0-based) that position-as-feature is served at");
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 2, o.data.num_lists = 12000, o.ranker_biases = {0.0, 2.0};
     if (replicates > 0) o.replicates = replicates;
     if (lists > 0) o.data.num_lists = lists;
@@ -139,4 +143,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch71_pal", [&] { return run_main(argc, argv); });
 }

@@ -9,6 +9,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch72_two_tower.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch72;
@@ -172,13 +174,26 @@ static void write_outputs(const FrequencyReport& f, const RetrievalReport& r, co
         for (const RetrievalResult& x : r.sweep[i]) row(x, r.taus[i], r.sweep_epochs[i]);
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch72_two_tower", "Streaming frequency estimation and the sampling-bias-corrected two-tower "
                                   "model (Yi et al., RecSys 2019): a drifting-stream simulation, then in-batch "
                                   "softmax retrieval plain / corrected / oracle (synthetic, or --data ml-100k).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
+    std::string data_path;
+    flags.add("data", &data_path, "path to the MovieLens-100k folder (u.data, u.item) instead of the synthetic catalogue");
+    RetrievalData real;   // loaded while the flags are checked, so a bad path fails before any training
+    flags.check([&] {
+        if (data_path.empty()) return;
+        try {
+            real = datasets::movielens_retrieval(data_path);
+        } catch (const std::exception& e) {
+            throw FlagError("--data " + data_path + ": " + e.what());
+        }
+    });
     FrequencyStudyOptions fo;
     RetrievalOptions ro;
-    flags.epochs = ro.epochs;
+    epochs = ro.epochs;
     std::string taus = "0.01,0.02,0.1,0.2";  // and --tau
     bool no_sweep = false;
     flags.add("alpha", &ro.estimator.alpha, "alpha of the estimator used in training");
@@ -192,7 +207,7 @@ int main(int argc, char** argv) {
     flags.add("steps-per-phase", &fo.steps_per_phase, "steps before (and after) the popularity switch");
     flags.parse_or_exit(argc, argv);
     fo.seed = ro.seed = flags.seed;
-    ro.epochs = flags.epochs;
+    ro.epochs = epochs;
     if (flags.quick) {
         fo.steps_per_phase = 10000, fo.alphas = {0.03, 0.1, 0.3}, fo.catalogue_every = 1000;
         ro.items = 1000, ro.train_rows = 20000, ro.test_rows = 2000, ro.epochs = 4;
@@ -214,10 +229,10 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     std::fprintf(stderr, "part 2: two-tower retrieval\n");
-    const RetrievalData data = flags.data.empty() ? synthetic_retrieval(ro) : datasets::movielens_retrieval(flags.data);
-    const std::string source = flags.data.empty()
+    const RetrievalData data = data_path.empty() ? synthetic_retrieval(ro) : std::move(real);
+    const std::string source = data_path.empty()
         ? "synthetic power-law catalogue, exponent " + num("%g", ro.exponent) + ", query noise " + num("%g", ro.noise)
-        : "MovieLens-100k, time-ordered split, from " + flags.data;
+        : "MovieLens-100k, time-ordered split, from " + data_path;
     const RetrievalReport rep = retrieval_study(data, ro, sweep, {std::max(1, ro.epochs / 4), ro.epochs});
     print_retrieval(ro, data, rep, source);
     print_claims(freq, rep);
@@ -227,4 +242,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch72_two_tower", [&] { return run_main(argc, argv); });
 }

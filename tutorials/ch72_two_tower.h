@@ -22,6 +22,7 @@
 #include "nn/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "tutorials/common/report.h"
 
 namespace minirec {
 namespace ch72 {

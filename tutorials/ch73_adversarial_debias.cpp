@@ -10,6 +10,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch73_adversarial_debias.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch73;
@@ -85,12 +87,14 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     write_text_file(dir + "/lambda_sweep.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch73_adversarial_debias", "Removing position bias with an adversary (Moore et al., Microsoft 2018) "
                                            "vs a naive model and position as a feature, on a simulated ad log.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
     int replicates = 0, lists = 0;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("replicates", &replicates, "independent worlds; 0: the configuration's own (3; --quick 2)");
     flags.add("lists", &lists, "ranked lists in the training log (and in the history); 0: the configuration's own (10000; --quick 5000)");
     flags.add("lr", &o.lr, "Adam learning rate");
@@ -99,7 +103,7 @@ int main(int argc, char** argv) {
     flags.add("content-noise", &o.world.content_noise, "noise of each content feature as a reading of t");
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) o.replicates = 2, o.world.train_lists = o.world.history_lists = 5000, o.world.test_lists = 2000;
     if (replicates > 0) o.replicates = replicates;
     if (lists > 0) o.world.train_lists = o.world.history_lists = lists;
@@ -126,4 +130,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch73_adversarial_debias", [&] { return run_main(argc, argv); });
 }

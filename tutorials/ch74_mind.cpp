@@ -10,11 +10,13 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch74_mind.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch74;
 
-static void print_report(const StudyOptions& o, const Report& rep) {
+static void print_report(const StudyOptions& o, const Results& rep) {
     const WorldOptions& w = o.world;
     std::printf("## Retrieval over the whole catalogue\n\n");
     std::printf("%d items in %d clusters of %d; users mix %d to %d clusters, histories of %d to %d items; "
@@ -56,7 +58,7 @@ static void print_report(const StudyOptions& o, const Report& rep) {
     std::printf("\n\n");
 }
 
-static void write_outputs(const StudyOptions& o, const Report& rep, const std::string& dir) {
+static void write_outputs(const StudyOptions& o, const Results& rep, const std::string& dir) {
     ensure_dir(dir);
     std::vector<std::string> cols = {"model"};
     for (int n : o.Ns) cols.push_back("hr_at_" + std::to_string(n)), cols.push_back("recall_at_" + std::to_string(n));
@@ -104,11 +106,13 @@ static void write_outputs(const StudyOptions& o, const Report& rep, const std::s
     }
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch74_mind", "MIND (Li et al., CIKM 2019): multi-interest retrieval with B2I dynamic routing and "
                              "label-aware attention vs a single-vector model, on users who mix planted item clusters.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
-    flags.epochs = o.epochs;
+    epochs = o.epochs;
     flags.add("min-history", &o.world.min_history, "shortest history");
     flags.add("max-history", &o.world.max_history, "longest history");
     flags.add("dim", &o.dim, "D, the embedding and interest size");
@@ -140,9 +144,8 @@ int main(int argc, char** argv) {
             i = j + 1;
         }
     }
-    flags.refuse_data("this chapter's world is synthetic");
     o.world.seed = flags.seed;
-    o.epochs = flags.epochs;
+    o.epochs = epochs;
     if (flags.quick) apply_quick(o);
     if (o.dim < 1 || o.iterations < 1 || o.negatives < 1 || o.batch < 1 || o.epochs < 1 || !(o.lr > 0)) {
         std::fprintf(stderr, "ch74_mind: --dim, --iterations, --negatives, --batch, --epochs must be >= 1 and --lr > 0\n");
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
     std::printf("# Chapter 74: MIND, multi-interest retrieval\n\nseed %llu%s\n\n",
                 static_cast<unsigned long long>(flags.seed), flags.quick ? " (--quick)" : "");
     try {
-        const Report rep = run_study(o);
+        const Results rep = run_study(o);
         print_report(o, rep);
         std::fprintf(stderr, "total %.1f s\n", rep.seconds);
         if (!flags.out.empty()) {
@@ -164,4 +167,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch74_mind", [&] { return run_main(argc, argv); });
 }

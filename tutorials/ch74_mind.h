@@ -82,7 +82,7 @@ struct Result {
     std::vector<std::string> routing_rows;
 };
 
-struct Report {
+struct Results {
     WorldOptions world;
     std::vector<Result> results;
     std::vector<std::vector<double>> oracle_by_m;  // [m - min][N]
@@ -279,9 +279,9 @@ inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const St
     return r;
 }
 
-inline Report run_study(const StudyOptions& o) {
+inline Results run_study(const StudyOptions& o) {
     const auto start = std::chrono::steady_clock::now();
-    Report rep;
+    Results rep;
     rep.world = o.world;
     const World w = datasets::multi_interest(o.world);
     const int M = o.world.max_interests - o.world.min_interests + 1;

@@ -8,6 +8,8 @@
 
 #include "nn/plot.h"
 #include "tutorials/ch75_csauc.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch75;
@@ -83,11 +85,13 @@ static void write_outputs(const StudyReport& rep, const std::string& dir) {
     write_text_file(dir + "/metrics_vs_revenue.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("ch75_csauc", "csAUC (CPM-sensitive AUC, Liu & Yin 2019) vs AUC as predictors of auction revenue, "
                               "over a family of CTR models on a simulated ad market.");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
-    flags.epochs = 0;   // 0: the chapter's default, 4 epochs of the LR models
+    epochs = 0;   // 0: the chapter's default, 4 epochs of the LR models
     int worlds = 0, auctions = 0;
     flags.add("worlds", &worlds, "independent simulated worlds (default 5; --quick 3)");
     flags.add("auctions", &auctions, "test auctions per world (default 20000; --quick 10000)");
@@ -100,7 +104,7 @@ int main(int argc, char** argv) {
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
     if (flags.quick) o.worlds = 3, o.world.auctions = 10000;
-    if (flags.epochs > 0) o.train.epochs = flags.epochs;
+    if (epochs > 0) o.train.epochs = epochs;
     if (worlds > 0) o.worlds = worlds;
     if (auctions > 0) o.world.auctions = auctions;
 
@@ -120,4 +124,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("ch75_csauc", [&] { return run_main(argc, argv); });
 }

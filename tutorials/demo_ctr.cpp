@@ -12,6 +12,8 @@
 #include "core/kernels.h"
 #include "nn/plot.h"
 #include "tutorials/demo_ctr.h"
+#include "tutorials/common/flags.h"
+#include "tutorials/common/report.h"
 
 using namespace minirec;
 
@@ -23,7 +25,7 @@ static std::string fmt(const char* f, double v) {
 
 // Under --out: the table as CSV, the loss curve as CSV and SVG (with the oracle's train logloss
 // as the floor the curve cannot go below on average).
-static void write_outputs(const demo::Options& o, const demo::Report& rep, const std::string& dir) {
+static void write_outputs(const demo::Options& o, const demo::Results& rep, const std::string& dir) {
     ensure_dir(dir);
     CsvLogger metrics(dir + "/metrics.csv", {"rows", "model_auc", "oracle_auc", "model_logloss", "oracle_logloss"});
     for (const auto& [name, m] : {std::pair<const char*, demo::Metrics>{"train", rep.train}, {"test", rep.test}})
@@ -45,31 +47,29 @@ static void write_outputs(const demo::Options& o, const demo::Report& rep, const
     write_text_file(dir + "/loss_curve.svg", line_chart_svg(chart));
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     Flags flags("demo_ctr", "A small CTR model (embeddings + MLP) on synthetic click logs with known "
                             "click probabilities: train/test AUC and logloss against the oracle's. "
                             "--rows 0 and --epochs 0 mean the configuration's own: 600000 rows and 5 epochs "
                             "(--quick: 100000 rows and 2 epochs).");
+    int epochs = 0;
+    flags.add("epochs", &epochs, "passes over the training data");
     demo::Options o;
     int rows = 0;
-    flags.epochs = 0;   // 0: the configuration's own (5; --quick 2)
+    epochs = 0;   // 0: the configuration's own (5; --quick 2)
     flags.add("rows", &rows, "synthetic rows, the first 80% train and the rest test");
     flags.add("dim", &o.dim, "embedding size D");
     flags.add("hidden", &o.hidden, "first MLP layer (the second has half)");
     flags.add("batch", &o.batch, "mini-batch size");
     flags.add("lr", &o.lr, "Adam learning rate");
     flags.parse_or_exit(argc, argv);
-    if (!flags.data.empty()) {
-        std::fprintf(stderr, "demo_ctr: --data is not supported (the demo compares with the planted click probabilities)\n");
-        return 2;
-    }
     o.seed = flags.seed;
     if (flags.quick) {   // fewer rows and epochs; the other flags still apply
         const demo::Options q = demo::quick_options(flags.seed);
         o.rows = q.rows, o.epochs = q.epochs;
     }
     if (rows > 0) o.rows = rows;
-    if (flags.epochs > 0) o.epochs = flags.epochs;
+    if (epochs > 0) o.epochs = epochs;
     if (o.rows < 100 || o.epochs < 1 || o.dim < 1 || o.hidden < 2 || o.batch < 1 || !(o.lr > 0)) {
         std::fprintf(stderr, "demo_ctr: need --rows >= 100, --epochs, --dim, --batch >= 1, --hidden >= 2, --lr > 0\n");
         return 2;
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
                 o.rows, data.train_rows.size(), data.test_rows.size(), data.logs.num_fields, data.logs.base_rate,
                 kernels::active().name, static_cast<unsigned long long>(o.seed));
     std::fflush(stdout);   // the header before the progress bar, also when stdout is a pipe
-    const demo::Report rep = demo::run(o, data);
+    const demo::Results rep = demo::run(o, data);
 
     // Train and test metrics of the model and of the oracle (the true click probabilities).
     std::printf("| rows | model AUC | oracle AUC | model logloss | oracle logloss |\n|---|---:|---:|---:|---:|\n");
@@ -94,4 +94,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return guarded_main("demo_ctr", [&] { return run_main(argc, argv); });
 }

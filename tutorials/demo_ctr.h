@@ -48,7 +48,7 @@ struct Metrics {
     double logloss = 0.0, oracle_logloss = 0.0;
 };
 
-struct Report {
+struct Results {
     int train_rows = 0, test_rows = 0, num_fields = 0;
     double base_rate = 0.0;             // mean true click probability
     std::vector<double> epoch_loss;     // mean training loss of each epoch (as the progress bar shows)
@@ -150,12 +150,12 @@ inline Data make_data(const Options& o) {
 }
 
 // The model, the training loop, and the metrics of model and oracle on train and test rows.
-inline Report run(const Options& o, const Data& d) {
+inline Results run(const Options& o, const Data& d) {
     const auto start = std::chrono::steady_clock::now();
     const datasets::CtrData& data = d.logs;
     const std::vector<int>& train_rows = d.train_rows;
     const std::vector<int>& test_rows = d.test_rows;
-    Report rep;
+    Results rep;
     rep.train_rows = static_cast<int>(train_rows.size());
     rep.test_rows = static_cast<int>(test_rows.size());
     rep.num_fields = data.num_fields;
@@ -203,7 +203,7 @@ inline Report run(const Options& o, const Data& d) {
     return rep;
 }
 
-inline Report run(const Options& o) { return run(o, make_data(o)); }
+inline Results run(const Options& o) { return run(o, make_data(o)); }
 
 }  // namespace demo
 }  // namespace minirec
