@@ -49,31 +49,21 @@ static void write_outputs(const demo::Options& o, const demo::Results& rep, cons
 
 static int run_main(int argc, char** argv) {
     Flags flags("demo_ctr", "A small CTR model (embeddings + MLP) on synthetic click logs with known "
-                            "click probabilities: train/test AUC and logloss against the oracle's. "
-                            "--rows 0 and --epochs 0 mean the configuration's own: 600000 rows and 5 epochs "
-                            "(--quick: 100000 rows and 2 epochs).");
-    int epochs = 0;
-    flags.add("epochs", &epochs, "passes over the training data");
+                            "click probabilities: train/test AUC and logloss against the oracle's.");
     demo::Options o;
-    int rows = 0;
-    epochs = 0;   // 0: the configuration's own (5; --quick 2)
-    flags.add("rows", &rows, "synthetic rows, the first 80% train and the rest test");
-    flags.add("dim", &o.dim, "embedding size D");
-    flags.add("hidden", &o.hidden, "first MLP layer (the second has half)");
-    flags.add("batch", &o.batch, "mini-batch size");
-    flags.add("lr", &o.lr, "Adam learning rate");
+    flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
+    flags.add("rows", &o.rows, "synthetic rows, the first 80% train and the rest test", at_least(100));
+    flags.add("dim", &o.dim, "embedding size D", at_least(1));
+    flags.add("hidden", &o.hidden, "first MLP layer (the second has half)", at_least(2));
+    flags.add("batch", &o.batch, "mini-batch size", at_least(1));
+    flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
+    // --quick: fewer rows and epochs (the test's configuration); what the user typed still wins.
+    flags.on_quick([&] {
+        const demo::Options q = demo::quick_options(0);
+        o.rows = q.rows, o.epochs = q.epochs;
+    });
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    if (flags.quick) {   // fewer rows and epochs; the other flags still apply
-        const demo::Options q = demo::quick_options(flags.seed);
-        o.rows = q.rows, o.epochs = q.epochs;
-    }
-    if (rows > 0) o.rows = rows;
-    if (epochs > 0) o.epochs = epochs;
-    if (o.rows < 100 || o.epochs < 1 || o.dim < 1 || o.hidden < 2 || o.batch < 1 || !(o.lr > 0)) {
-        std::fprintf(stderr, "demo_ctr: need --rows >= 100, --epochs, --dim, --batch >= 1, --hidden >= 2, --lr > 0\n");
-        return 2;
-    }
 
     const demo::Data data = demo::make_data(o);
     std::printf("# minirec demo: CTR with embeddings + MLP\n\n%d rows (%zu train, %zu test), %d fields + tags + "
