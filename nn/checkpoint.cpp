@@ -3,8 +3,6 @@
 // shapes, and only then copies values: all or nothing.
 #include "nn/checkpoint.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +10,8 @@
 #include <iterator>
 #include <map>
 #include <set>
+
+#include "nn/atomic_file.h"
 
 namespace minirec {
 
@@ -88,18 +88,11 @@ void save_tensors(const std::string& path, const TensorRefs& entries) {
     }
     put_u32(b, fnv1a32(b.data(), b.size()));
 
-    // Atomic replace: write a temporary file next to the target, flush it to disk, rename.
-    const std::string tmp = path + ".tmp" + std::to_string(static_cast<long>(getpid()));
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) fail(path, "cannot open '" + tmp + "' for writing");
-    const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (std::fclose(f) != 0 || !ok) {
-        std::remove(tmp.c_str());
-        fail(path, "writing '" + tmp + "' failed (disk full?)");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail(path, "cannot rename '" + tmp + "' to it");
+    // Atomic replace: a temporary file next to the target, flushed to disk, renamed (nn/atomic_file.h).
+    try {
+        write_file_atomic(path, b.data(), b.size());
+    } catch (const std::runtime_error& e) {
+        fail(path, e.what());
     }
 }
 

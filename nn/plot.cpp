@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "core/error.h"
+#include "nn/atomic_file.h"
 
 #if __has_include(<stb/stb_image_write.h>)
 #define MINIREC_HAVE_STB_WRITE 1
@@ -231,12 +231,7 @@ std::string heatmap_svg(const Heatmap& m) {
     return o.str();
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-    std::ofstream f(path, std::ios::out | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot open '" + path + "' for writing");
-    f << text;
-    if (!f.flush()) throw std::runtime_error("writing '" + path + "' failed");
-}
+void write_text_file(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 bool png_supported() { return MINIREC_HAVE_STB_WRITE != 0; }
 
