@@ -101,8 +101,9 @@ void load_tensors(const std::string& path, const TensorRefs& entries) {
     if (!in) fail(path, "cannot open for reading");
     const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
-    // 1. Header.
-    if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
+    // 1. Header. A file shorter than the magic is "truncated" when what it has is the magic's start.
+    if (bytes.empty()) fail(path, "empty file (0 bytes)");
+    if (std::memcmp(bytes.data(), kMagic, std::min<size_t>(8, bytes.size())) != 0)
         fail(path, "not a minirec checkpoint (bad magic bytes)");
     if (bytes.size() < 20) fail(path, "truncated: " + std::to_string(bytes.size()) + " bytes is shorter than the header");
     Reader r(path, bytes.data() + 8, bytes.size() - 8 - 4);  // the last 4 bytes are the checksum
@@ -137,7 +138,8 @@ void load_tensors(const std::string& path, const TensorRefs& entries) {
         p.values = r.take(n * 4, values);
         parsed.push_back(std::move(p));
     }
-    if (r.left() != 0) fail(path, "corrupted: " + std::to_string(r.left()) + " unexpected bytes after the entries");
+    if (r.left() != 0)
+        fail(path, "corrupted: " + std::to_string(r.left()) + " unexpected byte(s) after the entries (trailing data?)");
 
     // 3. Checksum over everything before the last 4 bytes.
     const uint32_t stored = get_u32(bytes.data() + bytes.size() - 4);
