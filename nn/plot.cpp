@@ -247,8 +247,16 @@ bool heatmap_png(const std::string& path, const Heatmap& m) {
             const float v = m.values[static_cast<size_t>(y / m.cell) * m.cols + x / m.cell];
             heat_colour((v - lo) / (hi - lo), &img[(static_cast<size_t>(y) * w + x) * 3]);
         }
-    if (!stbi_write_png(path.c_str(), w, h, 3, img.data(), w * 3))
-        throw std::runtime_error("heatmap_png: cannot write '" + path + "'");
+    // Encoded in memory, then written atomically like every other output.
+    std::vector<unsigned char> png;
+    auto append = [](void* out, void* data, int size) {
+        auto* bytes = static_cast<unsigned char*>(data);
+        static_cast<std::vector<unsigned char>*>(out)->insert(static_cast<std::vector<unsigned char>*>(out)->end(),
+                                                             bytes, bytes + size);
+    };
+    if (!stbi_write_png_to_func(append, &png, w, h, 3, img.data(), w * 3))
+        throw std::runtime_error("heatmap_png: cannot encode '" + path + "'");
+    write_file_atomic(path, png.data(), png.size());
     return true;
 #else
     (void)path;
