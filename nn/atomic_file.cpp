@@ -28,7 +28,7 @@ void hook(const char* stage, const std::string& path) {
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path, std::string suffix) : path_(std::move(path)), temp_(path_ + suffix) {
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);  // minus the umask, as fopen
     if (fd_ < 0) fail("cannot open '" + temp_ + "' for writing", errno);
     hook("opened", path_);
 }
