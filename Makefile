@@ -37,9 +37,20 @@ BENCH_BINS := $(BENCH_SRCS:%.cpp=$(BUILD)/%)
 
 HAVE_DOCTEST   := $(shell test -f /usr/include/doctest/doctest.h && echo 1)
 HAVE_BENCHMARK := $(shell test -f /usr/include/benchmark/benchmark.h && echo 1)
-HAVE_OPENBLAS  := $(shell test -f /usr/include/x86_64-linux-gnu/cblas.h -o -f /usr/include/cblas.h && echo 1)
+# OpenBLAS (an optional comparator in bench_gemm) is recognised by its own header, openblas_config.h,
+# never by cblas.h: Debian's reference libblas-dev installs a cblas.h too (through the alternatives
+# system), which has no openblas_set_num_threads. We look where pkg-config says, then where Debian,
+# Fedora and Arch put it, and compile against that directory. BLAS_ROOT prefixes the fixed places
+# (.ci/check-blas-detection.sh points it, and PKG_CONFIG_LIBDIR, at fake trees in a temp directory).
+BLAS_ROOT      ?=
+OPENBLAS_DIRS  ?= $(shell pkg-config --variable=includedir openblas 2>/dev/null) \
+                  $(sort $(wildcard $(BLAS_ROOT)/usr/include/x86_64-linux-gnu/openblas*)) \
+                  $(BLAS_ROOT)/usr/include/openblas $(BLAS_ROOT)/usr/include
+OPENBLAS_INC   := $(patsubst %/,%,$(firstword $(foreach d,$(OPENBLAS_DIRS),$(if $(wildcard $(d)/openblas_config.h),$(d)))))
+HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
+OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
-.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli
+.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -66,8 +77,8 @@ $(BUILD)/tutorials/%: $(BUILD)/tutorials/%.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # The GEMM benchmark also times OpenBLAS when libopenblas-dev is installed (never required).
-BENCH_DEFS := $(if $(HAVE_OPENBLAS),-DMINIREC_HAVE_OPENBLAS)
-BENCH_LIBS := -lbenchmark -lpthread $(if $(HAVE_OPENBLAS),-lopenblas)
+BENCH_DEFS := $(if $(HAVE_OPENBLAS),-DMINIREC_HAVE_OPENBLAS -I$(OPENBLAS_INC))
+BENCH_LIBS := -lbenchmark -lpthread $(OPENBLAS_LIBS)
 $(BUILD)/bench/%.o: bench/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BENCH_DEFS) -c $< -o $@
@@ -90,6 +101,10 @@ check-cli: tutorials
 
 demo: $(BUILD)/tutorials/demo_ctr
 	$(BUILD)/tutorials/demo_ctr
+
+# What the OpenBLAS detection found ("openblas: none" or "openblas: <include dir>").
+blas-info:
+	@echo "openblas: $(or $(OPENBLAS_INC),none)"
 
 # libFuzzer targets: one per loader, built with clang and the sanitizers. The loaders' sources
 # (datasets/ and core/) are compiled with the fuzzer's coverage instrumentation too.

@@ -3,8 +3,6 @@
 // shapes, and only then copies values: all or nothing.
 #include "nn/checkpoint.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +10,8 @@
 #include <iterator>
 #include <map>
 #include <set>
+
+#include "nn/atomic_file.h"
 
 namespace minirec {
 
@@ -88,18 +88,11 @@ void save_tensors(const std::string& path, const TensorRefs& entries) {
     }
     put_u32(b, fnv1a32(b.data(), b.size()));
 
-    // Atomic replace: write a temporary file next to the target, flush it to disk, rename.
-    const std::string tmp = path + ".tmp" + std::to_string(static_cast<long>(getpid()));
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) fail(path, "cannot open '" + tmp + "' for writing");
-    const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (std::fclose(f) != 0 || !ok) {
-        std::remove(tmp.c_str());
-        fail(path, "writing '" + tmp + "' failed (disk full?)");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail(path, "cannot rename '" + tmp + "' to it");
+    // Atomic replace: a temporary file next to the target, flushed to disk, renamed (nn/atomic_file.h).
+    try {
+        write_file_atomic(path, b.data(), b.size());
+    } catch (const std::runtime_error& e) {
+        fail(path, e.what());
     }
 }
 
@@ -108,8 +101,9 @@ void load_tensors(const std::string& path, const TensorRefs& entries) {
     if (!in) fail(path, "cannot open for reading");
     const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
-    // 1. Header.
-    if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
+    // 1. Header. A file shorter than the magic is "truncated" when what it has is the magic's start.
+    if (bytes.empty()) fail(path, "empty file (0 bytes)");
+    if (std::memcmp(bytes.data(), kMagic, std::min<size_t>(8, bytes.size())) != 0)
         fail(path, "not a minirec checkpoint (bad magic bytes)");
     if (bytes.size() < 20) fail(path, "truncated: " + std::to_string(bytes.size()) + " bytes is shorter than the header");
     Reader r(path, bytes.data() + 8, bytes.size() - 8 - 4);  // the last 4 bytes are the checksum
@@ -144,7 +138,8 @@ void load_tensors(const std::string& path, const TensorRefs& entries) {
         p.values = r.take(n * 4, values);
         parsed.push_back(std::move(p));
     }
-    if (r.left() != 0) fail(path, "corrupted: " + std::to_string(r.left()) + " unexpected bytes after the entries");
+    if (r.left() != 0)
+        fail(path, "corrupted: " + std::to_string(r.left()) + " unexpected byte(s) after the entries (trailing data?)");
 
     // 3. Checksum over everything before the last 4 bytes.
     const uint32_t stored = get_u32(bytes.data() + bytes.size() - 4);

@@ -29,8 +29,9 @@ constexpr unsigned kCheckpointVersion = 1;
 // (name, tensor) pairs to save or to load into.
 using TensorRefs = std::vector<std::pair<std::string, Tensor*>>;
 
-// Writes the entries to `path` atomically (a temporary file in the same directory, fsync, rename):
-// a crash never leaves a half-written checkpoint under the real name. Names must be distinct.
+// Writes the entries to `path` atomically (write_file_atomic: a temporary file in the same directory,
+// fsync, rename): a crash never leaves a half-written checkpoint under the real name, and the
+// previous file stays intact until the rename. Names must be distinct.
 void save_tensors(const std::string& path, const TensorRefs& entries);
 // Reads `path` and copies each entry into the tensor of the same name. Strict: the file must hold
 // exactly these names with exactly these shapes. Throws CheckpointError (naming the file and the

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "core/error.h"
+#include "nn/atomic_file.h"
 
 #if __has_include(<stb/stb_image_write.h>)
 #define MINIREC_HAVE_STB_WRITE 1
@@ -231,12 +231,7 @@ std::string heatmap_svg(const Heatmap& m) {
     return o.str();
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-    std::ofstream f(path, std::ios::out | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot open '" + path + "' for writing");
-    f << text;
-    if (!f.flush()) throw std::runtime_error("writing '" + path + "' failed");
-}
+void write_text_file(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 bool png_supported() { return MINIREC_HAVE_STB_WRITE != 0; }
 
@@ -252,8 +247,16 @@ bool heatmap_png(const std::string& path, const Heatmap& m) {
             const float v = m.values[static_cast<size_t>(y / m.cell) * m.cols + x / m.cell];
             heat_colour((v - lo) / (hi - lo), &img[(static_cast<size_t>(y) * w + x) * 3]);
         }
-    if (!stbi_write_png(path.c_str(), w, h, 3, img.data(), w * 3))
-        throw std::runtime_error("heatmap_png: cannot write '" + path + "'");
+    // Encoded in memory, then written atomically like every other output.
+    std::vector<unsigned char> png;
+    auto append = [](void* out, void* data, int size) {
+        auto* bytes = static_cast<unsigned char*>(data);
+        static_cast<std::vector<unsigned char>*>(out)->insert(static_cast<std::vector<unsigned char>*>(out)->end(),
+                                                             bytes, bytes + size);
+    };
+    if (!stbi_write_png_to_func(append, &png, w, h, 3, img.data(), w * 3))
+        throw std::runtime_error("heatmap_png: cannot encode '" + path + "'");
+    write_file_atomic(path, png.data(), png.size());
     return true;
 #else
     (void)path;

@@ -36,7 +36,8 @@ struct Heatmap {
 // (perceptually ordered, readable in grey), a colour bar with the min and max values.
 std::string heatmap_svg(const Heatmap& map);
 
-// Writes `text` to `path` (throws std::runtime_error when the file cannot be written).
+// Writes `text` to `path` atomically (a temporary file, then a rename: a killed run never leaves a
+// short file under `path`); throws std::runtime_error when the file cannot be written.
 void write_text_file(const std::string& path, const std::string& text);
 
 // A PNG of the heatmap's cells (no labels), `cell` pixels per cell. Returns false, writing

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 
@@ -132,22 +133,44 @@ static std::string csv_cell(const std::string& s) {
     return q + "\"";
 }
 
-CsvLogger::CsvLogger(const std::string& path, std::vector<std::string> columns)
-    : path_(path), columns_(std::move(columns)) {
+// The parent directory is created before the AtomicFile member opens "<path>.partial" in it.
+static std::string with_parent_dir(const std::string& path) {
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) ensure_dir(parent.string());
-    f_.open(path, std::ios::out | std::ios::trunc);
-    if (!f_) throw std::runtime_error("CsvLogger: cannot open '" + path + "' for writing");
+    return path;
+}
+
+CsvLogger::CsvLogger(const std::string& path, std::vector<std::string> columns)
+    : path_(path), columns_(std::move(columns)), f_(with_parent_dir(path), ".partial"),
+      uncaught_at_start_(std::uncaught_exceptions()) {
     row(columns_);
+}
+
+CsvLogger::~CsvLogger() {
+    // An exception on its way out means the run did not finish: the log stays "<path>.partial".
+    if (std::uncaught_exceptions() > uncaught_at_start_) return;
+    try {
+        close();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "CsvLogger: %s\n", e.what());  // a destructor must not throw
+    }
+}
+
+void CsvLogger::close() {
+    try {
+        f_.commit();
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("CsvLogger: ") + e.what());
+    }
 }
 
 void CsvLogger::row(const std::vector<std::string>& cells) {
     if (cells.size() != columns_.size())
         arg_fail("CsvLogger::row", path_ + ": " + std::to_string(cells.size()) + " cells for " +
                                    std::to_string(columns_.size()) + " columns");
-    for (size_t i = 0; i < cells.size(); ++i) f_ << (i ? "," : "") << csv_cell(cells[i]);
-    f_ << '\n';
-    f_.flush();
+    std::string line;
+    for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + csv_cell(cells[i]);
+    f_.write(line + "\n");
 }
 
 void CsvLogger::row(const std::vector<double>& values) {

@@ -17,6 +17,7 @@
 
 #include "core/autograd.h"
 #include "core/rng.h"
+#include "nn/atomic_file.h"
 #include "nn/params.h"
 
 namespace minirec {
@@ -69,18 +70,23 @@ void check_finite(double value, long step, const std::string& what = "loss");
 void check_finite(const NamedParams& params, long step);
 
 // ---- CSV logging ------------------------------------------------------------------------------
-// Writes a header once and one row per call; flushed after every row so a crashed run keeps
-// its log. Creates missing parent directories. Numbers use %.9g (float round trip).
+// Writes a header once and one row per call into "<path>.partial", each row handed to the OS at
+// once (a crashed run keeps its log there); close(), or the destructor after a clean finish,
+// renames it to `path`. So a file under `path` is always complete: a run killed, or left by an
+// exception, leaves only the .partial file. Creates missing parent directories. Numbers use %.9g.
 class CsvLogger {
 public:
     CsvLogger(const std::string& path, std::vector<std::string> columns);
+    ~CsvLogger();                                      // close() unless an exception is unwinding
     void row(const std::vector<double>& values);       // one value per column
     void row(const std::vector<std::string>& cells);   // text cells (quoted when needed)
+    void close();                                      // fsync + rename to path(); throws on failure
     const std::string& path() const { return path_; }
 private:
     std::string path_;
     std::vector<std::string> columns_;
-    std::ofstream f_;
+    AtomicFile f_;
+    int uncaught_at_start_;                            // std::uncaught_exceptions() when constructed
 };
 
 // Creates a directory and its parents (no-op when it exists); throws on failure.
