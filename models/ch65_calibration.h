@@ -4,11 +4,14 @@
 // Deliberately left out: re-weighting the loss instead of correcting (see the book's exercises),
 // position or time features, and any learned recalibration (Platt scaling, isotonic regression).
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/ad_impressions.h"
 #include "nn/layers.h"
 
 namespace minirec {
@@ -34,6 +37,62 @@ inline std::vector<float> calibrate_ctr(const std::vector<float>& p, double w) {
     std::vector<float> q(p.size());
     for (size_t i = 0; i < p.size(); ++i) q[i] = float(calibrate_ctr(p[i], w));
     return q;
+}
+
+// ---- Ads and revenue --------------------------------------------------------------------------
+// The chapter's three ads: 50:30:20 of impressions, click rates 30%, 20%, 20%, cost per click 6, 8, 3.
+struct Ads {
+    std::vector<double> share = {0.5, 0.3, 0.2};
+    std::vector<double> ctr = {0.3, 0.2, 0.2};
+    std::vector<double> cpc = {6.0, 8.0, 3.0};
+};
+const char* const kAdNames[] = {"A", "B", "C"};
+
+// Ads ordered by expected revenue per impression, CTR x CPC, best first: "A > B > C".
+inline std::string revenue_order(const std::vector<double>& ctr, const std::vector<double>& cpc) {
+    std::vector<int> idx(ctr.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = int(i);
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return ctr[a] * cpc[a] > ctr[b] * cpc[b]; });
+    std::string s;
+    for (size_t i = 0; i < idx.size(); ++i) s += (i ? " > " : "") + std::string(kAdNames[idx[i]]);
+    return s;
+}
+
+// ---- The worked example -------------------------------------------------------------------------
+// Per ad: the true CTR, the apparent CTR once negatives are kept at rate w, and that CTR corrected.
+struct ExampleRow {
+    double share, ctr, cpc;
+    double sampled, corrected;                               // CTRs
+    double revenue, revenue_sampled, revenue_corrected;      // CTR x CPC per impression
+};
+struct WorkedExample {
+    double w = 0.0;
+    double positives = 0.0, negatives = 0.0;                 // shares of all impressions before sampling
+    std::vector<ExampleRow> rows;
+    std::string order, order_sampled, order_corrected;
+};
+
+inline WorkedExample worked_example(const Ads& ads = {}, double w = 1.0 / 3.0) {
+    WorkedExample ex;
+    ex.w = w;
+    std::vector<double> sampled, corrected;
+    for (size_t k = 0; k < ads.ctr.size(); ++k) {
+        ExampleRow r;
+        r.share = ads.share[k], r.ctr = ads.ctr[k], r.cpc = ads.cpc[k];
+        r.sampled = sampled_ctr(r.ctr, w);                   // positives kept, negatives x w
+        r.corrected = calibrate_ctr(r.sampled, w);           // back to r.ctr
+        r.revenue = r.ctr * r.cpc;
+        r.revenue_sampled = r.sampled * r.cpc;
+        r.revenue_corrected = r.corrected * r.cpc;
+        ex.positives += r.share * r.ctr;
+        ex.negatives += r.share * (1.0 - r.ctr);
+        ex.rows.push_back(r);
+        sampled.push_back(r.sampled), corrected.push_back(r.corrected);
+    }
+    ex.order = revenue_order(ads.ctr, ads.cpc);
+    ex.order_sampled = revenue_order(sampled, ads.cpc);
+    ex.order_corrected = revenue_order(corrected, ads.cpc);
+    return ex;
 }
 
 // ---- Inputs -----------------------------------------------------------------------------------
@@ -101,6 +160,35 @@ struct SmallDNN {
         return p;
     }
 };
+
+// ---- The data as model input ------------------------------------------------------------------
+using Impressions = datasets::AdImpressions;
+
+// The rows `rows` of the data as a model input.
+inline CtrBatch make_batch(const Impressions& d, const std::vector<int>& rows) {
+    CtrBatch x;
+    x.fields = d.fields;
+    const int F0 = d.ctx.num_fields, B = int(rows.size());
+    x.numeric = Tensor({B, 1});
+    x.tag_offsets.push_back(0);
+    for (int b = 0; b < B; ++b) {
+        const size_t r = size_t(rows[size_t(b)]);
+        for (int f = 0; f < F0; ++f) x.cat.push_back(d.offsets[size_t(f)] + d.ctx.cat[r * F0 + size_t(f)]);
+        x.cat.push_back(d.offsets[size_t(F0)] + d.ad[r]);
+        for (int t = d.ctx.tag_offsets[r]; t < d.ctx.tag_offsets[r + 1]; ++t) x.tag_ids.push_back(d.ctx.tag_ids[size_t(t)]);
+        x.tag_offsets.push_back(int(x.tag_ids.size()));
+        x.numeric[size_t(b)] = d.ctx.numeric[r];
+    }
+    return x;
+}
+
+// Negative down-sampling: every positive of `rows` is kept, each negative with probability w.
+inline std::vector<int> downsample_negatives(const Impressions& d, const std::vector<int>& rows, double w, Rng& rng) {
+    std::vector<int> kept;
+    for (int r : rows)
+        if (d.labels[size_t(r)] > 0.5f || rng.uniform_double() < w) kept.push_back(r);
+    return kept;
+}
 
 }  // namespace ch65
 }  // namespace minirec

@@ -1,7 +1,9 @@
-// Chapter 65: the correction and its inverse, the chapter's worked example to the digits it prints, and
-// the simulation's claims on a quick configuration of the tutorial's own experiment
-// (tutorials/ch65_calibration.h). Not asserted: the AUC claim "within the seed-to-seed spread", which
-// does not hold here (see book/ch65_calibration.md); we assert only that w = 1/2 costs little AUC.
+// Chapter 65: the correction and its inverse, the chapter's worked example to the digits it prints,
+// and the simulation's claims judged (tutorials/ch65_calibration.h) on a small configuration for
+// master seeds 1, 2 and 3: 3 worlds of 30k training and 10k test impressions, w in {1, 1/2, 1/10},
+// 2 epochs of batch 64 (about 5.7 s of CPU on an "AMD EPYC", shared machine; with batch 256 the LR
+// at w = 1/10 takes too few steps to learn the ads apart). Where the seed's claim fails here (the
+// DNN's AUC at w = 1/2), the measured bound is asserted. Numbers quoted are over those seeds.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -12,23 +14,11 @@ using namespace minirec;
 using namespace minirec::ch65;
 
 namespace {
-// 80k training impressions, 2 epochs, 2 trainings per (model, w), w in {1, 1/2, 1/10}: about 2 s of
-// CPU at -O2. Every margin below held over master seeds 1..10; the comments give the worst seed.
-// With 40k impressions, one LR training in 20 put B above A even after the correction at w = 1/10
-// (3,000 negatives are too few), so we do not go smaller.
-const ch65::Results& quick_report() {
-    static const ch65::Results report = [] {
-        ch65::Options o;
-        o.n_train = 80000;
-        o.n_test = 40000;
-        o.rates = {1.0, 0.5, 0.1};
-        o.repeats = 2;
-        o.epochs = 2;
-        o.verbose = false;
-        o.seed = 1;
-        return ch65::run_experiment(o);
-    }();
-    return report;
+ch65::Options small_options(uint64_t seed) {
+    ch65::Options o;
+    o.n_train = 30000, o.n_test = 10000, o.rates = {1.0, 0.5, 0.1}, o.worlds = 3, o.epochs = 2, o.batch = 64;
+    o.seed = seed, o.verbose = false;
+    return o;
 }
 }  // namespace
 
@@ -67,40 +57,45 @@ TEST_CASE("worked example: revenue 1.8, 1.6, 0.6 -> about 3.38, 3.43, 1.29 -> 1.
 }
 
 TEST_CASE("simulation: the data has the example's ad CTRs") {
-    const ch65::Results& rep = quick_report();
-    CHECK(rep.test_ctr == doctest::Approx(0.25).epsilon(0.04));
-    CHECK(rep.test_ad_ctr[0] == doctest::Approx(0.3).epsilon(0.05));
-    CHECK(rep.test_ad_ctr[1] == doctest::Approx(0.2).epsilon(0.08));
-    CHECK(rep.test_ad_ctr[2] == doctest::Approx(0.2).epsilon(0.08));
+    const ch65::Options o = small_options(1);
+    const ch65::Impressions d = ch65::make_impressions(o, 1);
+    double n[3] = {0, 0, 0}, clicks[3] = {0, 0, 0};
+    for (size_t r = 0; r < d.labels.size(); ++r) n[d.ad[r]] += 1, clicks[d.ad[r]] += d.labels[r];
+    CHECK((clicks[0] + clicks[1] + clicks[2]) / d.labels.size() == doctest::Approx(0.25).epsilon(0.04));
+    CHECK(clicks[0] / n[0] == doctest::Approx(0.3).epsilon(0.05));
+    CHECK(clicks[1] / n[1] == doctest::Approx(0.2).epsilon(0.08));
+    CHECK(clicks[2] / n[2] == doctest::Approx(0.2).epsilon(0.08));
+    CHECK(n[0] / d.labels.size() == doctest::Approx(0.5).epsilon(0.05));   // shares 50:30:20
 }
 
-TEST_CASE("claim: sampling wrecks calibration and the correction restores it") {
-    const ch65::Results& rep = quick_report();
-    REQUIRE(rep.cells.size() == 2);
-    for (const std::vector<ch65::Cell>& row : rep.cells) {
-        const double ece_full = ch65::mean_of(row[0].ece_raw);
-        CHECK(ece_full < 0.025);                                             // worst 0.010
-        for (size_t i = 1; i < row.size(); ++i) {
-            CHECK(ch65::mean_of(row[i].ece_raw) > 0.08);                    // worst 0.104 (w = 1/2)
-            CHECK(ch65::mean_of(row[i].ece_cal) < ece_full + 0.035);        // worst gap 0.020 (LR, 1/10)
-            CHECK(ch65::mean_of(row[i].logloss_cal) < ch65::mean_of(row[i].logloss_raw) - 0.02);  // worst 0.033
-            CHECK(std::fabs(ch65::mean_of(row[i].ratio_cal) - 1.0) < 0.1);  // mean pCTR / CTR; worst 0.938
-            CHECK(ch65::mean_of(row[i].ratio_raw) > 1.3);                   // worst 1.41
+TEST_CASE("claims: sampling wrecks calibration and flips A and B; the correction restores both") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const ch65::Options o = small_options(seed);
+        const Claims c = ch65::judge(o, ch65::run_experiment(o));
+        for (const std::string m : {"LR", "DNN"}) {
+            const std::string ece = m + ": the correction lowers the ECE";
+            const std::string flip = m + ": sampling puts B's revenue / imp. above A's (raw pCTR x CPC)";
+            const std::string keep = m + ": corrected, A's revenue / imp. stays above B's";
+            CHECK(c.find(ece + " at w = 1/10").verdict() == Verdict::holds);
+            CHECK(c.find(flip + " at w = 1/10").verdict() == Verdict::holds);
+            // Holds in the default run; 3 worlds of 30k are too few for its interval to clear the
+            // margin every time (lowest mean 0.147), so here: not failing, and clearly positive.
+            CHECK(c.find(keep + " at w = 1/10").verdict() != Verdict::fails);
+            CHECK(c.find(keep + " at w = 1/10").interval().mean > 0.1);
+            // Control (w = 1): nothing to correct, and the true order A > B stands.
+            CHECK(c.find(ece + " (no sampling, w = 1)", "control").verdict() == Verdict::inconclusive);
+            CHECK(c.find(flip + " (no sampling, w = 1)", "control").verdict() == Verdict::fails);
+            CHECK(c.find(keep + " (no sampling, w = 1)", "control").verdict() == Verdict::holds);
         }
-    }
-}
-
-TEST_CASE("claim: keeping half the negatives costs little AUC") {
-    for (const std::vector<ch65::Cell>& row : quick_report().cells)
-        CHECK(ch65::mean_of(row[1].auc) > ch65::mean_of(row[0].auc) - 0.025);  // worst -0.0165 (DNN)
-}
-
-TEST_CASE("claim: the raw revenue order flips to B > A > C at w = 1/10; the corrected one never does") {
-    for (const std::vector<ch65::Cell>& row : quick_report().cells) {
-        for (const std::string& s : row[0].order_raw) CHECK(s == "A > B > C");
-        for (const std::string& s : row.back().order_raw) CHECK(s == "B > A > C");
-        for (const ch65::Cell& c : row)
-            for (const std::string& s : c.order_cal) CHECK(s == "A > B > C");
+        // "Ranking almost unchanged": the LR loses almost nothing; the DNN, trained on fewer rows for
+        // the same epochs, loses AUC (the default run: -0.0039 [-0.0062, -0.0017], fails).
+        const Interval lr = c.find("LR: keeping negatives at w = 1/2 costs no AUC (AUC(w) - AUC(1))").interval();
+        const Interval dnn = c.find("DNN: keeping negatives at w = 1/2 costs no AUC (AUC(w) - AUC(1))").interval();
+        CHECK(std::fabs(lr.mean) < 0.003);                 // measured at most 0.0017
+        CHECK(judge(dnn, 0.0) == Verdict::fails);          // measured -0.0037 to -0.0084
+        CHECK(dnn.mean > -0.03);
+        for (const auto& s : c.sanity) CHECK_MESSAGE(s.ok, s.check);
     }
 }
 
