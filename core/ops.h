@@ -3,6 +3,11 @@
 //   ops_elementwise.cpp  arithmetic with broadcasting, unary maths and activations
 //   ops_reduce.cpp       sums, means, maxima, softmax, log-softmax, layer-norm, l2-normalize
 //   ops_shape.cpp        matmul, reshape, transpose, permute, concat, split, slice, gather
+//   ops_fused.cpp        the fast paths: linear, the feed-forward block, the cross-entropy losses
+//   ops_attention.cpp    the fast path of multi-head attention
+// A fast path is one node with a hand-written backward; each has a plain version composed of
+// the basic ops, in core/ops_reference.h, which is the one to read first (the tests in
+// tests/test_ops_fused.cpp hold the two together on values and gradients).
 // Shapes use the dimension letters of the book: B batch, F fields, D embedding size, T sequence
 // length, H heads, N items. Every op checks its shapes and throws naming itself and the shapes.
 // Deliberately left out: in-place ops, views, ops on integer tensors.
@@ -108,5 +113,59 @@ Var segment_sum(const Var& table, const Ids& ids, const std::vector<int>& offset
                 const std::vector<float>* per_id_weights = nullptr);
 Var segment_mean(const Var& table, const Ids& ids, const std::vector<int>& offsets,
                  const std::vector<float>* per_id_weights = nullptr);
+
+// ---- Fused ops: the fast paths (reference:: in core/ops_reference.h is the plain version) ---
+// An optional bias is a pointer: nullptr means the layer has none.
+
+// y = x W + b, x (..., in), W (in, out), b (out) -> y (..., out), as one node: one GEMM that adds
+// b as it writes y; the backward is dx = gy W^T, dW = x^T gy, db = the column sums of gy.
+// reference::linear is matmul(x, W) + b.
+Var linear(const Var& x, const Var& W, const Var* b = nullptr);
+// Several linear maps of the same x side by side, [x W_1 + b_1 | ... | x W_m + b_m]
+// (..., out_1 + ... + out_m), as ONE GEMM with W = [W_1 | ... | W_m]. Each W_i keeps its own
+// gradient. biases is empty (no biases) or has one per weight. reference::linear_cat is the
+// concatenation of the m linears.
+Var linear_cat(const Var& x, const std::vector<Var>& weights, const std::vector<Var>& biases);
+
+// The position-wise feed-forward block of a transformer, f = GELU(x W1 + b1) W2 + b2,
+// x (..., D), W1 (D, F), W2 (F, Dout) -> (..., Dout), through the rows in blocks that stay in L2.
+// reference::gelu_ffn is linear(gelu(linear(x, W1, b1)), W2, b2).
+Var gelu_ffn(const Var& x, const Var& W1, const Var* b1, const Var& W2, const Var* b2);
+
+// Q, K or V of every head, read in place from a packed projection src (B, T, width): head h is
+// the columns [col + h d, col + (h + 1) d). A projection of its own is {y, 0}; Q, K and V made by
+// one linear_cat (B, T, 3 H d) are {qkv, 0}, {qkv, H d} and {qkv, 2 H d}.
+struct HeadsView {
+    Var src;
+    int col = 0;
+};
+// Multi-head scaled dot-product attention, for each head h (d = head_dim):
+//     A_h = softmax(Q_h K_h^T / sqrt(d), masked by keep);   C_h = (A_h * drop) V_h
+// -> C (B, Tq, H d), the heads side by side. keep (B, 1, Tq, Tk) is 1 (attend) / 0 or empty
+// (nothing masked); a query row with nothing kept gets all-zero weights. drop (B, H, Tq, Tk)
+// holds dropout factors (0 or 1/(1-p)) or is empty. weights, when not null, receives a copy of
+// A (B, H, Tq, Tk), outside the graph. reference::attention is the formula, head by head.
+Var attention(const HeadsView& q, const HeadsView& k, const HeadsView& v, int heads, int head_dim,
+              const Tensor& keep, const Tensor& drop, Var* weights = nullptr);
+
+// l_b = -log softmax(c_b)[t_b] for each row of c = scale * logits - shift (logits (B, C), shift
+// (C) or null), 0 for a row whose target is ignore_index (or whose logits are all -inf).
+// -> (B). reference::softmax_cross_entropy_rows is -sum(log_softmax(c) * one_hot, 1).
+Var softmax_cross_entropy_rows(const Var& logits, const Ids& targets, int ignore_index,
+                               float scale = 1.0f, const Tensor* shift = nullptr);
+// The output layer and its loss as one op: softmax_cross_entropy_rows(h W^T + b, targets),
+// h (B, D), W (C, D), b (C) -> (B), without a (B, C) tensor of logits in the graph.
+Var linear_softmax_cross_entropy_rows(const Var& h, const Var& W, const Var& b, const Ids& targets,
+                                      int ignore_index);
+
+// ---- Parameter updates (in place, outside the graph: the optimizers' inner loops) ----------
+// One Adam step of every element (Kingma & Ba 2015), float arithmetic in this order:
+//     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p += neg_step m / (sqrt(v) / bc2_sqrt + eps)
+// with neg_step = -lr / (1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t) formed by the caller.
+// reference::adam_update is this loop written out.
+struct AdamStep {
+    float b1, one_minus_b1, b2, one_minus_b2, neg_step, bc2_sqrt, eps;
+};
+void adam_update(Tensor& p, Tensor& m, Tensor& v, const Tensor& g, const AdamStep& s);
 
 }  // namespace minirec

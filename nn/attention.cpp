@@ -1,13 +1,10 @@
-// MultiHeadAttention, TransformerEncoderLayer and PositionalEmbedding. The attention itself
-// (scores, masked softmax, dropout, weighted sum, for every head) is one op written out here,
-// forward and backward; the rest is composed from core/ops.h. Deliberately left out: flash-style
-// tiling; we materialise the (B, H, Tq, Tk) weights, which is fine for T <= 200.
+// MultiHeadAttention, TransformerEncoderLayer and PositionalEmbedding, composed from core/ops.h:
+// the attention of all heads and the feed-forward block are the fused ops of core (with their
+// plain versions in core/ops_reference.h). Deliberately left out: decoder layers, KV caches.
 #include "nn/attention.h"
 
 #include <algorithm>
 #include <cmath>
-
-#include "core/kernels.h"
 
 namespace minirec {
 
@@ -54,134 +51,6 @@ MultiHeadAttention::MultiHeadAttention(const MultiHeadAttentionOptions& opt, Rng
     attn_dropout = Dropout(opt.dropout, rng);
 }
 
-namespace {
-
-// x, then the weight and bias (when it has one) of each layer: the parents of a fused op.
-std::vector<Var> with_params(const Var& x, const Linear& a, const Linear& b) {
-    std::vector<Var> p{x};
-    for (const Linear* l : {&a, &b}) {
-        p.push_back(l->weight);
-        if (l->has_bias) p.push_back(l->bias);
-    }
-    return p;
-}
-
-// Masked softmax of one row in place: kept entries get e^(s - m) / sum_kept e^(s - m), masked
-// ones an exact 0; a row with nothing kept (or only -inf kept) is all zeros.
-void masked_softmax_row(float* s, const float* keep, int n) {
-    float m = -INFINITY;
-    for (int j = 0; j < n; ++j)
-        if (keep[j] != 0.0f && s[j] > m) m = s[j];
-    if (m == -INFINITY) {
-        std::fill(s, s + n, 0.0f);
-        return;
-    }
-    kernels::add_scalar(s, s, -m, static_cast<size_t>(n));
-    kernels::exp(s, s, static_cast<size_t>(n));
-    for (int j = 0; j < n; ++j) s[j] = keep[j] != 0.0f ? s[j] : 0.0f;  // exact zeros, whatever exp gave
-    kernels::mul_scalar(s, s, 1.0f / kernels::sum(s, static_cast<size_t>(n)), static_cast<size_t>(n));
-}
-
-// Where the heads of Q, K or V live: head h of position t of sequence b is the d floats at
-// src[(b T + t) ld + off + h d]. A projection of its own has ld = H d, off = 0; with the Q, K
-// and V projections fused into one (B, T, 3 H d) tensor, K is the view ld = 3 H d, off = H d.
-struct HeadsView {
-    Var src;
-    int ld, off;
-    const float* at(int b, int T, int h, int d) const {
-        return src.value().data() + static_cast<size_t>(b) * T * ld + off + h * d;
-    }
-};
-
-// Scaled dot-product attention of all heads as ONE graph node, read and written in the packed
-// layout of the projections (see HeadsView), so the heads are never copied into a (B, H, T, d)
-// layout and back: each head is one strided GEMM. Per (b, h):
-//   forward:  S = scale Q_h K_h^T (Tq, Tk);  A = softmax(S + mask);  P = A * drop;  C_h = P V_h
-//   backward: dP = gC_h V_h^T;  dA = dP * drop;  dS = A * (dA - rowsum(dA * A))  (the softmax
-//             Jacobian);  dQ_h = scale dS K_h;  dK_h = scale dS^T Q_h;  dV_h = P^T gC_h
-// keep (B, 1, Tq, Tk) is 1/0 or empty (nothing masked); drop (B, H, Tq, Tk) holds the dropout
-// factors (0 or 1/(1-p)) or is empty (no dropout). We keep only A for the backward pass; the
-// (Tq, Tk) blocks of one head stay in L1 while we work on them. When views share a source
-// (the fused QKV), their gradients are written side by side into one gradient of that source.
-Var attention_op(const HeadsView& Q, const HeadsView& K, const HeadsView& V, int H, int d, float scale,
-                 const Tensor& keep, const Tensor& drop, Var* weights) {
-    const int B = Q.src.dim(0), Tq = Q.src.dim(1), Tk = K.src.dim(1), Hd = H * d;
-    const size_t block = static_cast<size_t>(Tq) * Tk;  // one head's (Tq, Tk) scores
-    Tensor A = Tensor::uninitialized({B, H, Tq, Tk});
-    Tensor C = Tensor::uninitialized({B, Tq, Hd});        // every (b, h) block is written once
-    std::vector<float> P(drop.empty() ? 0 : block);      // A * drop of one head
-    // The distinct sources, in order (Q's first); each view's gradient goes into its source's.
-    std::vector<Var> srcs;
-    for (const HeadsView* v : {&Q, &K, &V}) {
-        bool seen = false;
-        for (const Var& s : srcs) seen = seen || s.node() == v->src.node();
-        if (!seen) srcs.push_back(v->src);
-    }
-    for (int b = 0; b < B; ++b)
-        for (int h = 0; h < H; ++h) {
-            const size_t bh = static_cast<size_t>(b) * H + h;
-            float* a = A.data() + bh * block;
-            const float *q = Q.at(b, Tq, h, d), *k = K.at(b, Tk, h, d), *v = V.at(b, Tk, h, d);
-            kernels::sgemm(false, true, Tq, Tk, d, scale, q, Q.ld, k, K.ld, 0.0f, a, Tk);  // S
-            if (keep.empty()) {
-                kernels::softmax_rows(a, a, Tq, Tk);
-            } else {
-                const float* kb = keep.data() + static_cast<size_t>(b) * block;
-                for (int i = 0; i < Tq; ++i) masked_softmax_row(a + static_cast<size_t>(i) * Tk, kb + static_cast<size_t>(i) * Tk, Tk);
-            }
-            const float* p = a;
-            if (!drop.empty()) {
-                kernels::mul(P.data(), a, drop.data() + bh * block, block);
-                p = P.data();
-            }
-            kernels::sgemm(false, false, Tq, d, Tk, 1.0f, p, Tk, v, V.ld, 0.0f,
-                           C.data() + static_cast<size_t>(b) * Tq * Hd + h * d, Hd);  // C_h = P V_h
-        }
-    if (weights) *weights = constant(A);  // a copy, for pictures: no gradient flows through it
-    Var r = make_result(std::move(C), srcs, "attention");
-    r.set_backward([Q, K, V, srcs, A = std::move(A), drop, B, H, d, Tq, Tk, scale](const Tensor& gC) {
-        const int Hd = H * d;
-        const size_t block = static_cast<size_t>(Tq) * Tk;
-        // One gradient per source; the views write every column of it unless they cover only part
-        // of the source, and then we start from zeros.
-        std::vector<Tensor> grads;
-        for (const Var& s : srcs) {
-            int covered = 0;
-            for (const HeadsView* v : {&Q, &K, &V}) covered += v->src.node() == s.node() ? Hd : 0;
-            grads.push_back(covered == s.dim(2) ? Tensor::uninitialized(s.shape()) : Tensor(s.shape()));
-        }
-        const auto grad_of = [&](const HeadsView& v, int b, int T, int h) {
-            size_t i = 0;
-            while (srcs[i].node() != v.src.node()) ++i;
-            return grads[i].data() + static_cast<size_t>(b) * T * v.ld + v.off + h * d;
-        };
-        std::vector<float> dS(block), P(drop.empty() ? 0 : block);
-        for (int b = 0; b < B; ++b)
-            for (int h = 0; h < H; ++h) {
-                const size_t bh = static_cast<size_t>(b) * H + h;
-                const float* a = A.data() + bh * block;
-                const float* g = gC.data() + static_cast<size_t>(b) * Tq * Hd + h * d;
-                const float* p = a;
-                if (!drop.empty()) {
-                    kernels::mul(P.data(), a, drop.data() + bh * block, block);
-                    p = P.data();
-                }
-                kernels::sgemm(true, false, Tk, d, Tq, 1.0f, p, Tk, g, Hd, 0.0f, grad_of(V, b, Tk, h), V.ld);  // P^T gC
-                kernels::sgemm(false, true, Tq, Tk, d, 1.0f, g, Hd, V.at(b, Tk, h, d), V.ld, 0.0f, dS.data(), Tk);  // dP
-                if (!drop.empty()) kernels::mul(dS.data(), dS.data(), drop.data() + bh * block, block);
-                kernels::softmax_rows_backward(dS.data(), dS.data(), a, Tq, Tk);  // dS = A (dA - rowsum(dA A))
-                kernels::sgemm(false, false, Tq, d, Tk, scale, dS.data(), Tk, K.at(b, Tk, h, d), K.ld, 0.0f,
-                               grad_of(Q, b, Tq, h), Q.ld);                                      // scale dS K
-                kernels::sgemm(true, false, Tk, d, Tq, scale, dS.data(), Tk, Q.at(b, Tq, h, d), Q.ld, 0.0f,
-                               grad_of(K, b, Tk, h), K.ld);                                      // scale dS^T Q
-            }
-        for (size_t i = 0; i < srcs.size(); ++i) srcs[i].accumulate_grad(std::move(grads[i]));
-    });
-    return r;
-}
-
-}  // namespace
-
 Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
                                    const AttentionMask& mask, Var* weights) {
     const int H = options.heads, d = options.head_dim;
@@ -194,16 +63,17 @@ Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
                    "key_value must be (B, Tk, " + std::to_string(options.kv_dim) + ")");
     const int B = query.dim(0), Tq = query.dim(1), Tk = key_value.dim(1);
 
-    // The projections stay packed and the attention op reads each head in place. Self-attention
-    // computes Q, K and V as one GEMM, (B, T, 3 H d); cross-attention Q alone and K, V together.
+    // Q = X_q W_q, K = X_kv W_k, V = X_kv W_v, kept packed: self-attention computes the three as
+    // one GEMM, (B, T, 3 H d), cross-attention Q alone and K, V together; attention() reads each
+    // head in place (a HeadsView is a packed tensor and the column where the heads start).
     const int Hd = H * d;
     HeadsView Q, K, V;
     if (query.node() == key_value.node()) {
         const Var qkv = linear_cat(query, {&q, &k, &v});  // (B, T, 3 H d)
-        Q = {qkv, 3 * Hd, 0}, K = {qkv, 3 * Hd, Hd}, V = {qkv, 3 * Hd, 2 * Hd};
+        Q = {qkv, 0}, K = {qkv, Hd}, V = {qkv, 2 * Hd};
     } else {
         const Var kv = linear_cat(key_value, {&k, &v});  // (B, Tk, 2 H d)
-        Q = {q(query), Hd, 0}, K = {kv, 2 * Hd, 0}, V = {kv, 2 * Hd, Hd};
+        Q = {q(query), 0}, K = {kv, 0}, V = {kv, Hd};
     }
     const Tensor m = build_attention_mask(mask, B, Tq, Tk);  // (B, 1, Tq, Tk) or empty
     // Attention dropout as factors (0 or 1/(1-p)) drawn by the Dropout layer itself, one per
@@ -211,9 +81,11 @@ Var MultiHeadAttention::operator()(const Var& query, const Var& key_value,
     Tensor drop(Shape{0});
     if (attn_dropout.training && attn_dropout.p > 0.0f)
         drop = attn_dropout(constant(Tensor({B, H, Tq, Tk}, 1.0f))).value();
-    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    Var ctx = attention_op(Q, K, V, H, d, scale, m, drop, weights);  // (B, Tq, H d): heads concatenated
-    return options.out_proj ? o(ctx) : ctx;                           // (B, Tq, out)
+    // head_h = Dropout(softmax(Q_h K_h^T / sqrt(d) + mask)) V_h for every h, the heads side by side:
+    // the fused op in core/ops_attention.cpp. The formula written head by head with matmul and
+    // softmax is reference::attention in core/ops_reference.cpp; tests hold the two together.
+    Var ctx = attention(Q, K, V, H, d, m, drop, weights);  // (B, Tq, H d)
+    return options.out_proj ? o(ctx) : ctx;               // concat_h(head_h) W_o + b_o: (B, Tq, out)
 }
 
 NamedParams MultiHeadAttention::named_parameters(const std::string& prefix) const {
@@ -242,68 +114,12 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
     ffn2 = Linear(F, D, rng);
 }
 
-// ---- The feed-forward network as one op ------------------------------------------------------
-// Per block of R rows (R x F floats per buffer: 256 KiB for R = 256, F = 256):
-//   forward:  u = x W1 + b1 (kept),  a = GELU(u),  y = a W2 + b2
-//   backward: da = gy W2^T;  du = da GELU'(u) and a = GELU(u) again (one kernel, one erf);
-//             dW2 += a^T gy;  db2 += 1^T gy;  dW1 += x^T du;  db1 += 1^T du;  dx = du W1^T
-// Op by op, each (n, F) tensor (u, a, their gradients) would be written to memory and read back
-// two or three times; block by block they stay in L2 between the steps.
-constexpr int kFfnRows = 256;
-
+// ---- The feed-forward network -----------------------------------------------------------------
+// GELU(x W1 + b1) W2 + b2 as the fused op in core/ops_fused.cpp (blocks of rows that stay in L2);
+// reference::gelu_ffn in core/ops_reference.cpp is linear(gelu(linear(x))).
 Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2) {
-    const int D = ffn1.in_features(), F = ffn1.out_features(), Dout = ffn2.out_features();
-    if (ffn2.in_features() != F)
-        arg_fail("gelu_ffn", "ffn2 takes " + std::to_string(ffn2.in_features()) + " inputs, ffn1 gives " +
-                                 std::to_string(F));
-    if (x.rank() < 2 || x.dim(-1) != D)
-        shape_fail("gelu_ffn", x.shape(), ffn1.weight.shape(), "x must be (..., " + std::to_string(D) + ")");
-    const int n = static_cast<int>(x.size() / static_cast<size_t>(D));
-    Shape y_shape = x.shape();
-    y_shape.back() = Dout;
-    Tensor U = Tensor::uninitialized({n, F}), y = Tensor::uninitialized(y_shape);
-    std::vector<float> a(static_cast<size_t>(kFfnRows) * F);  // GELU(u) of one block
-    const float* b1 = ffn1.has_bias ? ffn1.bias.value().data() : nullptr;
-    const float* b2 = ffn2.has_bias ? ffn2.bias.value().data() : nullptr;
-    for (int r0 = 0; r0 < n; r0 += kFfnRows) {
-        const int R = std::min(kFfnRows, n - r0);
-        float* u = U.data() + static_cast<size_t>(r0) * F;
-        kernels::linear_forward(u, x.value().data() + static_cast<size_t>(r0) * D, ffn1.weight.value().data(),
-                                b1, R, D, F);                                                    // u = x W1 + b1
-        kernels::gelu(a.data(), u, static_cast<size_t>(R) * F);                                 // a = GELU(u)
-        kernels::linear_forward(y.data() + static_cast<size_t>(r0) * Dout, a.data(), ffn2.weight.value().data(),
-                                b2, R, F, Dout);                                                 // y = a W2 + b2
-    }
-    std::vector<Var> parents = with_params(x, ffn1, ffn2);
-    Var r = make_result(std::move(y), parents, "gelu_ffn");
-    r.set_backward([x, l1 = ffn1, l2 = ffn2, U = std::move(U), n, D, F, Dout](const Tensor& gy) {
-        // W1^T (F, D) and W2^T (Dout, F), transposed once here rather than once per block.
-        const Tensor W1t = transposed(l1.weight.value()), W2t = transposed(l2.weight.value());
-        Tensor dx = Tensor::uninitialized(x.shape()), dW1 = Tensor::uninitialized(l1.weight.shape()),
-               dW2 = Tensor::uninitialized(l2.weight.shape()), db1(Shape{F}), db2(Shape{Dout});
-        std::vector<float> a(static_cast<size_t>(kFfnRows) * F), du(a.size()), ones(kFfnRows, 1.0f);
-        for (int r0 = 0; r0 < n; r0 += kFfnRows) {
-            const int R = std::min(kFfnRows, n - r0);
-            const float beta = r0 == 0 ? 0.0f : 1.0f;  // the first block writes dW, later ones add
-            const float* u = U.data() + static_cast<size_t>(r0) * F;
-            const float* g = gy.data() + static_cast<size_t>(r0) * Dout;
-            const float* xb = x.value().data() + static_cast<size_t>(r0) * D;
-            kernels::sgemm(false, false, R, F, Dout, 1.0f, g, Dout, W2t.data(), F, 0.0f, du.data(), F);  // da = gy W2^T
-            kernels::gelu_backward(du.data(), a.data(), u, du.data(), static_cast<size_t>(R) * F);  // du; a = GELU(u)
-            kernels::sgemm(true, false, F, Dout, R, 1.0f, a.data(), F, g, Dout, beta, dW2.data(), Dout);  // a^T gy
-            kernels::sgemm(false, false, 1, Dout, R, 1.0f, ones.data(), R, g, Dout, 1.0f, db2.data(), Dout);
-            kernels::sgemm(true, false, D, F, R, 1.0f, xb, D, du.data(), F, beta, dW1.data(), F);  // x^T du
-            kernels::sgemm(false, false, 1, F, R, 1.0f, ones.data(), R, du.data(), F, 1.0f, db1.data(), F);
-            kernels::sgemm(false, false, R, D, F, 1.0f, du.data(), F, W1t.data(), D, 0.0f,
-                           dx.data() + static_cast<size_t>(r0) * D, D);                             // du W1^T
-        }
-        x.accumulate_grad(std::move(dx));
-        l1.weight.accumulate_grad(std::move(dW1));
-        l2.weight.accumulate_grad(std::move(dW2));
-        if (l1.has_bias) l1.bias.accumulate_grad(std::move(db1));
-        if (l2.has_bias) l2.bias.accumulate_grad(std::move(db2));
-    });
-    return r;
+    return gelu_ffn(x, ffn1.weight, ffn1.has_bias ? &ffn1.bias : nullptr, ffn2.weight,
+                    ffn2.has_bias ? &ffn2.bias : nullptr);
 }
 
 Var TransformerEncoderLayer::operator()(const Var& x, const AttentionMask& mask, Var* weights) {

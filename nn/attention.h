@@ -73,10 +73,8 @@ struct MultiHeadAttention {
 Tensor build_attention_mask(const AttentionMask& mask, int B, int Tq, int Tk);
 
 // The position-wise feed-forward network of a transformer layer, f = GELU(x W_1 + b_1) W_2 + b_2,
-// x (..., D) -> (..., D_out), as ONE op that works through the rows in blocks small enough for
-// the L2 cache: the (rows, F) inner activations never travel to memory and back between the
-// steps. It keeps u = x W_1 + b_1 for the backward pass and recomputes GELU(u) there. The same
-// numbers as ffn2(gelu(ffn1(x))), up to the order of the sums.
+// x (..., D) -> (..., D_out): core's fused gelu_ffn (rows in blocks that stay in L2), the same
+// numbers as ffn2(gelu(ffn1(x))) up to the order of the sums (reference::gelu_ffn).
 Var gelu_ffn(const Var& x, const Linear& ffn1, const Linear& ffn2);
 
 // One post-norm encoder layer, as BERT (Devlin et al. 2019) and BERT4Rec:

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "core/kernels.h"
+#include "core/ops.h"
 
 namespace minirec {
 
@@ -58,7 +58,9 @@ void Optimizer::zero_grad() {
 }
 
 // ---- SGD --------------------------------------------------------------------------------------
-SGD::SGD(std::vector<Var> params, const SgdOptions& o) : Optimizer(std::move(params), o.lr, "SGD"), opt(o) {
+SGD::SGD(std::vector<Var> params, const SgdOptions& o)
+    : Optimizer(std::move(params), o.lr, "SGD"), momentum_(o.momentum), dampening_(o.dampening),
+      weight_decay_(o.weight_decay), nesterov_(o.nesterov) {
     if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0))
         arg_fail("SGD", "nesterov needs momentum > 0 and dampening 0 (as PyTorch)");
     buf_ = &add_state("momentum_buffer");
@@ -66,18 +68,18 @@ SGD::SGD(std::vector<Var> params, const SgdOptions& o) : Optimizer(std::move(par
 
 void SGD::update(size_t i, Tensor& p, const Tensor& g, long t) {
     const size_t n = p.size();
-    const float wd = static_cast<float>(opt.weight_decay);
-    const float mom = static_cast<float>(opt.momentum);
-    const float keep = static_cast<float>(1.0 - opt.dampening);
+    const float wd = static_cast<float>(weight_decay_);
+    const float mom = static_cast<float>(momentum_);
+    const float keep = static_cast<float>(1.0 - dampening_);
     const float neg_lr = static_cast<float>(-lr);
     float* pv = p.data();
     float* buf = (*buf_)[i].data();
     for (size_t k = 0; k < n; ++k) {
         float d = g[k];
-        if (opt.weight_decay != 0.0) d = d + wd * pv[k];              // g' = g + wd p
-        if (opt.momentum != 0.0) {
+        if (weight_decay_ != 0.0) d = d + wd * pv[k];                 // g' = g + wd p
+        if (momentum_ != 0.0) {
             buf[k] = t == 1 ? d : buf[k] * mom + keep * d;           // v = m v + (1 - dampening) g'
-            d = opt.nesterov ? d + mom * buf[k] : buf[k];
+            d = nesterov_ ? d + mom * buf[k] : buf[k];
         }
         pv[k] = pv[k] + neg_lr * d;                                   // p -= lr d
     }
@@ -85,21 +87,22 @@ void SGD::update(size_t i, Tensor& p, const Tensor& g, long t) {
 
 // ---- Adagrad ----------------------------------------------------------------------------------
 Adagrad::Adagrad(std::vector<Var> params, const AdagradOptions& o)
-    : Optimizer(std::move(params), o.lr, "Adagrad"), opt(o) {
+    : Optimizer(std::move(params), o.lr, "Adagrad"), lr_decay_(o.lr_decay), weight_decay_(o.weight_decay),
+      eps_(o.eps) {
     sum_ = &add_state("sum");
     for (Tensor& s : *sum_) s.fill(static_cast<float>(o.initial_accumulator_value));
 }
 
 void Adagrad::update(size_t i, Tensor& p, const Tensor& g, long t) {
     const size_t n = p.size();
-    const float wd = static_cast<float>(opt.weight_decay);
-    const float eps = static_cast<float>(opt.eps);
-    const float neg_clr = static_cast<float>(-lr / (1.0 + static_cast<double>(t - 1) * opt.lr_decay));
+    const float wd = static_cast<float>(weight_decay_);
+    const float eps = static_cast<float>(eps_);
+    const float neg_clr = static_cast<float>(-lr / (1.0 + static_cast<double>(t - 1) * lr_decay_));
     float* pv = p.data();
     float* s = (*sum_)[i].data();
     for (size_t k = 0; k < n; ++k) {
         float d = g[k];
-        if (opt.weight_decay != 0.0) d = d + wd * pv[k];
+        if (weight_decay_ != 0.0) d = d + wd * pv[k];
         s[k] = s[k] + d * d;                                          // s += g'^2
         const float std_ = std::sqrt(s[k]) + eps;
         pv[k] = pv[k] + neg_clr * d / std_;                           // p -= clr g' / (sqrt(s) + eps)
@@ -111,7 +114,8 @@ Adam::Adam(std::vector<Var> params, const AdamOptions& o) : Adam(std::move(param
 AdamW::AdamW(std::vector<Var> params, const AdamOptions& o) : Adam(std::move(params), o, true, "AdamW") {}
 
 Adam::Adam(std::vector<Var> params, const AdamOptions& o, bool decoupled, const char* name)
-    : Optimizer(std::move(params), o.lr, name), opt(o), decoupled_(decoupled) {
+    : Optimizer(std::move(params), o.lr, name), beta1_(o.beta1), beta2_(o.beta2), eps_(o.eps),
+      weight_decay_(o.weight_decay), decoupled_(decoupled) {
     if (!(o.beta1 >= 0.0 && o.beta1 < 1.0 && o.beta2 >= 0.0 && o.beta2 < 1.0))
         arg_fail(name, "betas must be in [0, 1), got " + std::to_string(o.beta1) + ", " + std::to_string(o.beta2));
     m_ = &add_state("exp_avg");
@@ -120,31 +124,30 @@ Adam::Adam(std::vector<Var> params, const AdamOptions& o, bool decoupled, const 
 
 void Adam::update(size_t i, Tensor& p, const Tensor& g, long t) {
     const size_t n = p.size();
-    const float b1 = static_cast<float>(opt.beta1), b2 = static_cast<float>(opt.beta2);
-    const float one_minus_b1 = static_cast<float>(1.0 - opt.beta1);
-    const float one_minus_b2 = static_cast<float>(1.0 - opt.beta2);
-    const float wd = static_cast<float>(opt.weight_decay);
-    const float decay = static_cast<float>(1.0 - lr * opt.weight_decay);  // AdamW's p *= 1 - lr wd
+    const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
+    const float one_minus_b1 = static_cast<float>(1.0 - beta1_);
+    const float one_minus_b2 = static_cast<float>(1.0 - beta2_);
+    const float wd = static_cast<float>(weight_decay_);
+    const float decay = static_cast<float>(1.0 - lr * weight_decay_);  // AdamW's p *= 1 - lr wd
     // Bias correction: m and v start at 0, so early averages are too small by 1 - beta^t.
-    const double bc1 = 1.0 - std::pow(opt.beta1, static_cast<double>(t));
-    const double bc2 = 1.0 - std::pow(opt.beta2, static_cast<double>(t));
+    const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(t));
+    const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(t));
     const float neg_step = static_cast<float>(-lr / bc1);
     const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-    const float eps = static_cast<float>(opt.eps);
+    const float eps = static_cast<float>(eps_);
     float* pv = p.data();
     float* m = (*m_)[i].data();
     float* v = (*v_)[i].data();
-    // Without an L2 term in the gradient, the update is one pass of the SIMD Adam kernel (the
-    // same arithmetic as the loop below, 8 or 16 parameters at a time: a fifth of a small CTR
-    // model's step was this loop). AdamW's decay of p comes first, exactly as in the loop.
-    if (opt.weight_decay == 0.0 || decoupled_) {
-        if (opt.weight_decay != 0.0) kernels::mul_scalar(pv, pv, decay, n);
-        kernels::adam(pv, m, v, g.data(), n, {b1, one_minus_b1, b2, one_minus_b2, neg_step, bc2_sqrt, eps});
+    // Without an L2 term in the gradient, the update is core's adam_update, the loop below
+    // without the weight decay (8 or 16 parameters at a time). AdamW's decay of p comes first.
+    if (weight_decay_ == 0.0 || decoupled_) {
+        if (weight_decay_ != 0.0) p *= decay;
+        adam_update(p, (*m_)[i], (*v_)[i], g, {b1, one_minus_b1, b2, one_minus_b2, neg_step, bc2_sqrt, eps});
         return;
     }
     for (size_t k = 0; k < n; ++k) {
         float d = g[k];
-        if (opt.weight_decay != 0.0) {
+        if (weight_decay_ != 0.0) {
             if (decoupled_) pv[k] = pv[k] * decay;                    // AdamW: decay the weight
             else d = d + wd * pv[k];                                  // Adam: L2 in the gradient
         }

@@ -13,6 +13,9 @@
 namespace minirec {
 
 // The common part: the parameters, the learning rate, per-parameter step counts and state.
+// The learning rate lives here and only here: the options structs below carry it into the
+// constructor, which copies it to `lr` and keeps the other options in private members, so there
+// is no second copy that a schedule could set to no effect.
 // step() reads each parameter's grad() and changes its value in place; a parameter that has
 // received no gradient since zero_grad() is skipped (as PyTorch skips grad == None), and its
 // step count does not advance.
@@ -34,7 +37,7 @@ public:
 
     // Hyper-parameters are doubles, as PyTorch's Python floats are: scalars such as 1 - beta1
     // are formed in double and rounded to float once, as PyTorch does, so the goldens match.
-    double lr;                    // change it between steps for a schedule (see LrSchedule)
+    double lr;                    // the one learning rate; change it between steps for a schedule
 
 protected:
     // Updates parameter i (value p, gradient g) at its step number t (1 for the first update).
@@ -61,11 +64,12 @@ struct SgdOptions {
 };
 class SGD : public Optimizer {
 public:
-    SGD(std::vector<Var> params, const SgdOptions& opt);
-    SgdOptions opt;
+    SGD(std::vector<Var> params, const SgdOptions& opt);  // opt.lr becomes lr
 protected:
     void update(size_t i, Tensor& p, const Tensor& g, long t) override;
 private:
+    double momentum_, dampening_, weight_decay_;
+    bool nesterov_;
     std::vector<Tensor>* buf_;
 };
 
@@ -79,11 +83,11 @@ struct AdagradOptions {
 };
 class Adagrad : public Optimizer {
 public:
-    Adagrad(std::vector<Var> params, const AdagradOptions& opt);
-    AdagradOptions opt;
+    Adagrad(std::vector<Var> params, const AdagradOptions& opt);  // opt.lr becomes lr
 protected:
     void update(size_t i, Tensor& p, const Tensor& g, long t) override;
 private:
+    double lr_decay_, weight_decay_, eps_;
     std::vector<Tensor>* sum_;
 };
 
@@ -101,14 +105,14 @@ struct AdamOptions {
 };
 class Adam : public Optimizer {
 public:
-    Adam(std::vector<Var> params, const AdamOptions& opt);
+    Adam(std::vector<Var> params, const AdamOptions& opt);  // opt.lr becomes lr
     // The common case: a learning rate, every other option at its default.
     Adam(std::vector<Var> params, double lr) : Adam(std::move(params), AdamOptions{lr}) {}
-    AdamOptions opt;
 protected:
     Adam(std::vector<Var> params, const AdamOptions& opt, bool decoupled, const char* name);
     void update(size_t i, Tensor& p, const Tensor& g, long t) override;
 private:
+    double beta1_, beta2_, eps_, weight_decay_;
     bool decoupled_;
     std::vector<Tensor>* m_;
     std::vector<Tensor>* v_;
@@ -125,8 +129,8 @@ float clip_grad_norm(const std::vector<Var>& params, float max_norm);
 // The global L2 norm of the gradients (parameters without a gradient count as zero).
 float grad_norm(const std::vector<Var>& params);
 
-// Learning rate as a function of the step (0 for the first update). Set opt.lr = s.at(step)
-// before each opt.step().
+// Learning rate as a function of the step (0 for the first update). Set optimizer.lr = s.at(step)
+// before each optimizer.step().
 //   constant:      base
 //   linear warm-up: base * min(1, (step + 1) / warmup)
 //   cosine:        warm-up as above, then min_lr + (base - min_lr) (1 + cos(pi p)) / 2 with
