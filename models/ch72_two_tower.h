@@ -2,10 +2,12 @@
 // Recommendations": the streaming frequency estimator (Algorithms 2 and 3: arrays A and B, several
 // hash functions) and the two-tower model with L2-normalised outputs (section 3, eq. 1 and 5.3).
 // The in-batch softmax with the log-probability correction (eqs. 4-7) is nn/losses.h's
-// in_batch_softmax_loss. Deliberately left out: sharing embeddings between the towers, the
+// in_batch_softmax_loss; training with both is Algorithm 1 (train_two_tower). Deliberately left out: sharing embeddings between the towers, the
 // reward weights r_i of eq. 3 (all 1 here), approximate nearest-neighbour serving.
 #pragma once
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,7 +15,11 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/retrieval.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch72 {
@@ -182,6 +188,80 @@ struct TwoTower {
         return p;
     }
 };
+
+// ---- Training (Algorithm 1): in-batch softmax, the batch's items feeding the estimator ---------
+// Which log p_j the softmax subtracts from column j's logit (eq. 5): none, the streaming estimate
+// (Algorithm 2 and 3 above, fed the batch's positives), or the true probability (our oracle arm).
+enum class Correction { none, streaming, oracle };
+inline const char* correction_name(Correction c) {
+    return c == Correction::none ? "plain" : c == Correction::streaming ? "corrected (streaming)" : "corrected (oracle q)";
+}
+
+struct TrainOptions {
+    int hidden = 64, out = 32, id_dim = 16;
+    int batch = 128;
+    int epochs = 6;
+    double lr = 3e-3;
+    float tau = 0.05f;                                   // temperature (section 5.3)
+    FrequencyEstimatorOptions estimator = {0, 4, 0.01};  // H = 0 means items / 2; 4 hashes; alpha
+    uint64_t seed = 42;
+    bool verbose = false;
+};
+
+// Trains on d's training rows; the same initial model and batches for every correction.
+// final_loss (optional): the last epoch's mean loss.
+inline TwoTower train_two_tower(const datasets::RetrievalData& d, const TrainOptions& o, Correction corr,
+                                double* final_loss = nullptr) {
+    Rng rng(splitmix64(o.seed + 101));
+    TwoTowerOptions mo;
+    mo.query.features = d.query_features.dim(1);
+    mo.query.ids = d.num_query_ids;
+    mo.item.features = d.item_features.dim(1);
+    mo.item.ids = d.num_items;
+    for (TowerOptions* t : {&mo.query, &mo.item}) t->hidden = o.hidden, t->out = o.out, t->id_dim = o.id_dim;
+    TwoTower model(mo, rng);
+    Adam adam(vars_of(model.named_parameters()), o.lr);
+    FrequencyEstimatorOptions eo = o.estimator;
+    if (eo.buckets <= 0) eo.buckets = std::max(1, d.num_items / 2);   // H = N/2: collisions happen
+    StreamingFrequencyEstimator estimator(eo);
+    const Var queries = constant(d.query_features), items = constant(d.item_features);
+    const bool has_query_features = d.query_features.dim(1) > 0;       // MovieLens queries are ids only
+    Rng shuffle(splitmix64(o.seed + 202));
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+        double loss_sum = 0.0;
+        const auto batches = make_batches(d.train, o.batch, shuffle, true, true);
+        for (const std::vector<int>& rows : batches) {
+            Ids pos, qid;                                                // (B) positives, (B) query ids
+            for (int r : rows) {
+                pos.push_back(d.positive[size_t(r)]);
+                if (d.num_query_ids) qid.push_back(d.query_ids[size_t(r)]);
+            }
+            estimator.observe(pos);
+            Tensor log_p({int(pos.size())});                             // log p_j of column j (eq. 5)
+            for (size_t j = 0; j < pos.size(); ++j)
+                log_p[j] = float(corr == Correction::oracle ? std::log(d.item_prob[size_t(pos[j])])
+                                                            : std::log(estimator.probability(pos[j])));
+            const Ids row_ids(rows.begin(), rows.end());
+            const Var u = model.u(has_query_features ? gather_rows(queries, row_ids) : Var(), qid);  // (B, k)
+            const Var v = model.v(gather_rows(items, pos), pos);         // (B, k)
+            InBatchSoftmaxOptions lo;
+            lo.temperature = o.tau;
+            lo.log_q = corr == Correction::none ? nullptr : &log_p;
+            lo.item_ids = &pos;                                          // a repeat of the positive is no negative
+            const Var loss = in_batch_softmax_loss(TwoTower::scores(u, v), lo);   // eqs. 6-7
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+            loss_sum += loss.item();
+        }
+        check_finite(loss_sum, epoch);
+        if (final_loss) *final_loss = loss_sum / double(batches.size());
+        if (o.verbose)
+            std::fprintf(stderr, "  %-22s epoch %d/%d  loss %.4f\n", correction_name(corr), epoch + 1, o.epochs,
+                         loss_sum / double(batches.size()));
+    }
+    return model;
+}
 
 }  // namespace ch72
 }  // namespace minirec

@@ -1,7 +1,5 @@
-// Chapter 71: the FM and PAL's loss against their formulas, and the paper's claims on simulated
-// position-biased logs, asserted on a quick configuration of the tutorial's experiment
-// (tutorials/ch71_pal.h). Not asserted (the tutorial reports it): what happens when the logging
-// ranker is unbiased, where the position-unaware model wins (book/ch71_pal.md).
+// Chapter 71: the FM and PAL's loss against their formulas, and the claims' verdicts at master
+// seeds 1-3 of a small configuration of the tutorial's experiment (tutorials/ch71_pal.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -12,21 +10,17 @@ using namespace minirec;
 using namespace minirec::ch71;
 
 namespace {
-// Ranker bias 2 only, 2 worlds of 12,000 lists (about 2 s at -O2), run once for the claims below.
-// Over master seeds 1..10 the smallest per-world NDCG gap PAL - unaware was 0.011 (mean over the
-// two worlds at least 0.019), PAL - position-as-feature at least 0.245, PAL's largest examination
-// error at most 0.074 and below the naive curve's every time (book/ch71_pal.md).
-const ch71::Level& quick_level() {
-    static const ch71::StudyReport report = [] {
-        ch71::StudyOptions o;
-        o.ranker_biases = {2.0};
-        o.replicates = 2;
-        o.data.num_lists = 12000;
-        o.verbose = false;
-        o.seed = 1;
-        return ch71::run_study(o);
-    }();
-    return report.levels[0];
+// A small configuration of the tutorial's experiment: ranker bias 2 and the control, 3 worlds each
+// of 4,000 lists, 3 epochs; about 5 s of CPU on an AMD EPYC (shared machine).
+ch71::Options small(uint64_t seed) {
+    ch71::Options o;
+    o.ranker_biases = {2.0};
+    o.worlds = 3;
+    o.data.num_lists = 4000;
+    o.epochs = 3;
+    o.verbose = false;
+    o.seed = seed;
+    return o;
 }
 }  // namespace
 
@@ -73,23 +67,33 @@ TEST_CASE("PAL: the loss is the cross-entropy of bCTR = ProbSeen x pCTR, and bot
     CHECK(g[1] == 0.0f);                 // slot 2 was not in the batch
 }
 
-TEST_CASE("claim: PAL ranks by true relevance better than the position-unaware model, in every world") {
-    const ch71::Level& l = quick_level();
-    for (const ch71::Replicate& r : l.reps) CHECK(r.ndcg[ch71::kPAL] > r.ndcg[ch71::kUnaware] + 0.005);
-    CHECK(l.ndcg(ch71::kPAL) > l.ndcg(ch71::kUnaware) + 0.01);
-}
-
-TEST_CASE("claim: PAL ranks by true relevance better than position as feature served at slot 1") {
-    const ch71::Level& l = quick_level();
-    CHECK(l.ndcg(ch71::kPAL) > l.ndcg(ch71::kPosFeature) + 0.15);
-}
-
-TEST_CASE("claim: PAL's ProbSeen recovers the planted examination curve") {
-    const ch71::Level& l = quick_level();
-    CHECK(l.exam_error() < 0.1);                 // largest gap over slots of exam_k / exam_1
-    CHECK(l.exam_error() < l.naive_error());     // and closer than the raw CTR per slot
-    const double slot2 = l.mean([](const ch71::Replicate& r) { return r.exam_pal[1]; });
-    CHECK(slot2 == doctest::Approx(0.5).epsilon(0.12));
+TEST_CASE("claims over worlds at three master seeds") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const ch71::Options o = small(seed);
+        const ch71::Results r = ch71::run_experiment(o);
+        const Claims c = ch71::judge(o, r);
+        const std::string best = "PAL's NDCG@10 above position as feature at its validation-chosen slot",
+                          slot1 = "PAL's NDCG@10 above position as feature at slot 1",
+                          unaware = "PAL's NDCG@10 above the position-unaware model",
+                          offline = "position as feature (chosen slot) has the higher AUC on held-out logs";
+        const std::string main = "main, ranker bias 2";
+        auto mean = [&](const std::string& claim, const std::string& world) { return c.find(claim, world).interval().mean; };
+        // Main (seeds 1-3): PAL beats the baseline at slot 1 (holds), at its chosen slot by +0.16 to +0.25
+        // (holds at one seed: 3 worlds are few), the unaware model by +0.017 to +0.067. The offline AUC
+        // gap changes sign with training length (+0.014 to +0.016 here, -0.004 in the default run), and
+        // so does the control's chosen-slot gap (+0.07 to +0.12 here, -0.004 there): not asserted.
+        CHECK(c.find(slot1, main).verdict() == Verdict::holds);
+        CHECK(c.find(best, main).verdict() != Verdict::fails);
+        CHECK(mean(best, main) > 0.1);
+        CHECK(c.find(unaware, main).verdict() != Verdict::fails);
+        CHECK(mean(unaware, main) > 0.01);
+        // Control (no position effect): PAL loses to the unaware model (-0.056 to -0.034; -0.016 in the
+        // default run); no offline AUC gap holds.
+        CHECK(mean(unaware, "control") < 0.0);
+        CHECK(c.find(unaware, "control").verdict() != Verdict::holds);
+        CHECK(c.find(offline, "control").verdict() != Verdict::holds);
+    }
 }
 
 }  // TEST_SUITE

@@ -1,9 +1,7 @@
 // Chapter 73: the adversarial network's losses (the covariance penalty by value and by finite
-// differences), the two disjoint optimizer groups, the simulated ad log, and the paper's claims on
-// a quick configuration of the tutorial's experiment (tutorials/ch73_adversarial_debias.h).
-// Not asserted (book/ch73_adversarial_debias.md reports it): that the adversarial model's
-// correlation with the true relevance beats position as a feature (it did in most worlds, not all),
-// and what happens when the legacy ranker also used the true relevance (the adversary then loses).
+// differences), the two disjoint optimizer groups, the simulated ad log (datasets/ch73_feedback_log.h)
+// in its main and control settings, and the claims' verdicts at master seeds 1-3 of a small
+// configuration of the tutorial's experiment (tutorials/ch73_adversarial_debias.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,26 +12,19 @@
 using namespace minirec;
 
 namespace {
-// 2 worlds of 6,000 lists, naive / bypass / adversarial at lambda 3 (about 1 s of CPU at -O2).
-// Over master seeds 1..8 (16 worlds): probe R^2 bypass minus adversarial at least 0.086, the
-// adversarial R^2 at most 0.078, naive minus adversarial at least 0.19; correlation with the legacy
-// error bypass minus adversarial at least 0.117; correlation with the truth adversarial minus naive
-// at least 0.076; top-10% relevance adversarial minus bypass, mean over the two worlds, at least
-// 0.009 (one single world was -0.002).
-const ch73::StudyReport& quick_report() {
-    static const ch73::StudyReport report = [] {
-        ch73::StudyOptions o;
-        o.replicates = 2;
-        o.lambdas = {3.0};
-        o.world.train_lists = o.world.history_lists = 6000;
-        o.world.test_lists = 2000;
-        o.verbose = false;
-        o.seed = 1;
-        return ch73::run_study(o);
-    }();
-    return report;
+// A small configuration of the tutorial's experiment: 4 worlds per cell of 2,500 lists of 300 ads,
+// lambda 3; the verdict test takes about 6 s of CPU on an AMD EPYC (shared, loaded machine).
+ch73::Options small(uint64_t seed) {
+    ch73::Options o;
+    o.worlds = 4;
+    o.lambdas = {3.0};
+    o.world.items = 300;
+    o.world.train_lists = o.world.history_lists = 2500;
+    o.world.test_lists = 1000;
+    o.verbose = false;
+    o.seed = seed;
+    return o;
 }
-constexpr size_t kNaive = 0, kBypass = 1, kAdversarial = 2;
 
 bool changed(const Tensor& a, const Tensor& b) {
     for (size_t k = 0; k < a.size(); ++k)
@@ -121,25 +112,41 @@ TEST_CASE("world: deterministic; the historical CTR carries the legacy error, sl
     CHECK(ch73::pearson(hist, a.truth) > 0.3);     // and so does relevance
     for (int s = 1; s < a.slots; ++s) CHECK(a.slot_ctr[size_t(s)] < a.slot_ctr[size_t(s - 1)] * 1.05);
     CHECK(a.slot_ctr[0] > 3.0 * a.slot_ctr[size_t(a.slots - 1)]);
+    const double main_corr = ch73::pearson(hist, a.truth);
+    o.legacy_std = 0.0;   // the control: no per-ad error, so the feature reads relevance only
+    const ch73::World c = ch73::make_world(o, 4);
+    for (int i = 0; i < c.items; ++i) hist[size_t(i)] = c.x[size_t(i) * c.features + size_t(c.features - 1)];
+    CHECK(ch73::pearson(hist, c.truth) > main_corr + 0.1);
+    for (double k : c.legacy) CHECK(k == 0.0);
 }
 
-TEST_CASE("claim: the adversary removes position from the representation") {
-    const ch73::StudyReport& rep = quick_report();
-    for (const ch73::Replicate& r : rep.reps) {
-        CHECK(r.probe_r2[kAdversarial] < 0.12);
-        CHECK(r.probe_r2[kAdversarial] < r.probe_r2[kBypass] - 0.05);
-        CHECK(r.probe_r2[kAdversarial] < r.probe_r2[kNaive] - 0.1);
+TEST_CASE("claims over worlds at three master seeds") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const ch73::Options o = small(seed);
+        const Claims c = ch73::judge(o, ch73::run_experiment(o));
+        const std::string adv = "adversarial, lambda 3";
+        const std::string bypass = adv + " ranks by true relevance better than position as a feature",
+                          plain = adv + " ranks by true relevance better than the plain model without the historical CTR",
+                          naive = adv + " ranks by true relevance better than the naive model",
+                          top = adv + ": more relevant top 10% than position as a feature",
+                          probe = adv + ": less position readable from Z_A than with position as a feature (probe R^2)";
+        auto mean = [&](const std::string& claim, const char* world) { return c.find(claim, world).interval().mean; };
+        // Main world at this size (seeds 1-3): better than naive (+0.067 to +0.091, holds), than the
+        // content-only model (+0.047 to +0.078), less position in Z_A (+0.11 to +0.14). But NOT better
+        // than position as a feature (-0.048 to -0.010): the default run's +0.0155 (inconclusive)
+        // needs 10,000 lists of 1,000 ads; with 2,500 lists the bypass wins.
+        CHECK(c.find(naive).verdict() == Verdict::holds);
+        CHECK(mean(plain, "main") > 0.03);
+        CHECK(mean(probe, "main") > 0.08);
+        CHECK(mean(bypass, "main") < 0.01);
+        CHECK(c.find(bypass).verdict() != Verdict::holds);
+        // Control (no per-ad error): no position to remove (probe within 0.003 of the bypass's), no gain
+        // over the bypass or the naive model; the content-only model still loses (+0.051 to +0.080).
+        for (const std::string& x : {bypass, naive, top, probe}) CHECK_MESSAGE(c.find(x, "control").verdict() != Verdict::holds, x);
+        CHECK(std::fabs(mean(probe, "control")) < 0.01);
+        CHECK(mean(plain, "control") > 0.03);
     }
-}
-
-TEST_CASE("claim: less legacy bias in the ranking, and a better ranking than the naive model") {
-    const ch73::StudyReport& rep = quick_report();
-    for (const ch73::Replicate& r : rep.reps) {
-        CHECK(r.legacy_corr[kAdversarial] < r.legacy_corr[kBypass] - 0.06);
-        CHECK(r.truth_corr[kAdversarial] > r.truth_corr[kNaive] + 0.03);
-    }
-    const double top = rep.mean([](const ch73::Replicate& r) { return r.top_rel[kAdversarial] - r.top_rel[kBypass]; });
-    CHECK(top > 0.003);
 }
 
 }  // TEST_SUITE

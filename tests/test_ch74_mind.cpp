@@ -1,12 +1,12 @@
 // Chapter 74: MIND's pieces against their formulas (squash, eq. 9, one-capsule routing, padding,
 // label-aware attention), finite-difference gradients through the dynamic routing, and the
-// paper's claim on the planted multi-cluster world, asserted on the tutorial's --quick
-// configuration over three worlds. Not asserted (the tutorial reports it, book/ch74_mind.md):
-// the paper's finding that a larger attention power p (hard attention) trains better; here p = 0
-// is the most reliable and p = 2 / hard attention vary a lot from world to world.
+// claims' verdicts (and measured bounds where the paper's claim fails here) at master seeds 1-3 of a
+// small configuration of the tutorial's experiment; about 8 s of CPU on the loaded shared machine.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "tests/gradcheck.h"
 #include "tutorials/ch74_mind.h"
@@ -15,25 +15,18 @@ using namespace minirec;
 using namespace minirec::ch74;
 
 namespace {
-// Mean pooling and MIND (K = 4, p = 0) on the --quick world, seeds 1-3 (about 3 s at -O2); the
-// same runs as `ch74_mind --quick --models 0,2 --seed N`. Over seeds 1..5 the Recall@50 gap MIND -
-// mean pooling was 0.091 .. 0.166 overall, 0.15 .. 0.23 among users with two interests, 0.06 ..
-// 0.17 among users with four, -0.007 .. +0.002 among users with one; the routing's Rand index rose
-// from 0.55-0.57 (untrained) to 0.70-0.73, by at least 0.14 (book/ch74_mind.md).
-const std::vector<Results>& quick_reports() {
-    static const std::vector<Results> reports = [] {
-        std::vector<Results> out;
-        for (uint64_t seed = 1; seed <= 3; ++seed) {
-            StudyOptions o;
-            apply_quick(o);
-            o.world.seed = seed;
-            o.specs = {default_specs()[0], default_specs()[2]};
-            o.verbose = false;
-            out.push_back(run_study(o));
-        }
-        return out;
-    }();
-    return reports;
+// The claims at master seeds 1-3 of a small configuration: the main world only (the control's
+// HitRate saturates and its recall differences are reported by the tutorial), 3 worlds of 3,000
+// training users, 3 epochs.
+Options small(uint64_t seed) {
+    Options o;
+    o.worlds = 3;
+    o.control = false;
+    o.world.train_users = 3000, o.world.test_users = 500;
+    o.epochs = 3;
+    o.verbose = false;
+    o.seed = seed;
+    return o;
 }
 
 Histories two_users() {
@@ -140,24 +133,35 @@ TEST_CASE("gradients through dynamic routing, the ReLU layer and label-aware att
     CHECK(worst <= 1.0f);
 }
 
-TEST_CASE("claim: several interests retrieve better than one vector when users mix several clusters") {
-    for (const Results& r : quick_reports()) {
-        const Result &mean = r.results[0], &mind = r.results[1];
-        const size_t n50 = 1;                                            // Ns = {20, 50}
-        CHECK(mind.recall[n50] > mean.recall[n50] + 0.05);
-        CHECK(mind.hit[n50] > mean.hit[n50]);
-        CHECK(mind.recall_by_m[1][n50] > mean.recall_by_m[1][n50] + 0.1);     // m = 2
-        for (size_t m = 1; m < mind.recall_by_m.size(); ++m)                  // m = 2, 3, 4
-            CHECK(mind.recall_by_m[m][n50] > mean.recall_by_m[m][n50]);
-        CHECK(mind.recall_by_m[0][n50] > mean.recall_by_m[0][n50] - 0.02);    // m = 1: no loss
-        CHECK(mind.recall[n50] <= r.oracle[n50] + 0.02);                      // sanity: below the ceiling
-    }
-}
-
-TEST_CASE("claim: the routing learns to put behaviours of one planted cluster in one capsule") {
-    for (const Results& r : quick_reports()) {
-        const Result& mind = r.results[1];
-        CHECK(mind.rand_index > mind.rand_index_untrained + 0.08);
+TEST_CASE("claims over worlds at three master seeds") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const Options o = small(seed);
+        const Experiment e = run_experiment(o);
+        const Claims c = judge(o, e);
+        auto claim = [&](const char* prefix) -> const Claim& {
+            for (const Claim& x : c.rows)
+                if (x.world == "main" && x.claim.rfind(prefix, 0) == 0) return x;
+            throw std::runtime_error(std::string("no claim ") + prefix);
+        };
+        auto mean = [&](const char* prefix) { return claim(prefix).interval().mean; };
+        // Seeds 1-3 with 4,000 training users (the asserted signs and verdicts also held at this
+        // 3,000-user size, whose exact ranges were not recorded): MIND with one interest vs mean pooling +0.011 to +0.055;
+        // K = 4 vs K = 1 -0.093 to -0.053; p = 2 vs p = 0 -0.087 to -0.037; hard vs p = 2 -0.076 to
+        // -0.033; 3 routing iterations vs 1 -0.028 to +0.005; the paper's ordering of p and of K is
+        // not reproduced here, and routing adds nothing over K random poolings.
+        CHECK(claim("MIND with one interest above").verdict() != Verdict::fails);
+        CHECK(mean("MIND with one interest above") > 0.0);
+        for (const char* x : {"MIND with K = 4 above", "label-aware attention: p = 2", "label-aware attention: hard",
+                              "MIND (K = 4, p = 2) above", "dynamic routing"})
+            CHECK_MESSAGE(claim(x).verdict() != Verdict::holds, x);
+        CHECK(mean("MIND with K = 4 above") < 0.0);
+        CHECK(mean("label-aware attention: p = 2") < 0.0);
+        CHECK(mean("label-aware attention: hard") < 0.0);
+        CHECK(mean("dynamic routing") < 0.01);
+        // The routing still groups behaviours by planted cluster: its Rand index rises in every world
+        // (smallest rise 0.044).
+        for (const Results& w : e.main) CHECK(w.results[kP2].rand_index > w.results[kP2].rand_index_untrained + 0.02);
     }
 }
 

@@ -1,14 +1,10 @@
-// Chapter 74: MIND, multi-interest retrieval with dynamic routing (Li et al., CIKM 2019), as a
-// lab. Users mix several planted item clusters; a single-vector model (mean pooling) and MIND with
-// one or several interests are trained with sampled softmax and scored by HitRate@N / Recall@N.
-// Prints Markdown tables; writes CSV and SVG under --out. The experiment is in ch74_mind.h.
-#include <algorithm>
+// Chapter 74: MIND, multi-interest retrieval with B2I dynamic routing and label-aware attention
+// (Li et al., CIKM 2019), as a lab. Users who mix planted item clusters (main world) or have one
+// interest each (control); mean pooling vs MIND variants; the claims judged over independent worlds.
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <vector>
 
-#include "nn/plot.h"
 #include "tutorials/ch74_mind.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"
@@ -16,159 +12,84 @@
 using namespace minirec;
 using namespace minirec::ch74;
 
-static void print_report(const StudyOptions& o, const Results& rep) {
-    const WorldOptions& w = o.world;
-    std::printf("## Retrieval over the whole catalogue\n\n");
-    std::printf("%d items in %d clusters of %d; users mix %d to %d clusters, histories of %d to %d items; "
-                "%d training users (one next item each), %d test users (%d future items each). D = %d, "
-                "ReLU layer %d, r = %d routing iterations, %d sampled negatives, %d epochs, batch %d, Adam %g.\n\n",
-                w.items(), w.clusters, w.items_per_cluster, w.min_interests, w.max_interests, w.min_history,
-                w.max_history, w.train_users, w.test_users, w.test_targets, o.dim, o.hidden, o.iterations,
-                o.negatives, o.epochs, o.batch, o.lr);
-    std::printf("| model |");
-    for (int n : o.Ns) std::printf(" HR@%d | Recall@%d |", n, n);
-    std::printf(" routing Rand index (untrained -> trained) | seconds |\n|---|");
-    for (size_t n = 0; n < o.Ns.size(); ++n) std::printf("---|---|");
-    std::printf("---|---|\n");
-    for (const Result& r : rep.results) {
-        std::printf("| %s |", r.spec.name.c_str());
-        for (size_t n = 0; n < o.Ns.size(); ++n) std::printf(" %.4f | %.4f |", r.hit[n], r.recall[n]);
-        if (std::isnan(r.rand_index)) std::printf(" - |");
-        else std::printf(" %.3f -> %.3f |", r.rand_index_untrained, r.rand_index);
-        std::printf(" %.1f |\n", r.seconds);
-    }
-    std::printf("| oracle (the user's clusters first) |");
-    for (size_t n = 0; n < o.Ns.size(); ++n) std::printf(" | %.4f |", rep.oracle[n]);
-    std::printf(" | |\n\n");
-
-    const int N = o.Ns.back();
-    std::printf("### Recall@%d by the number of planted interests m\n\n| model |", N);
-    for (size_t mi = 0; mi < rep.users_by_m.size(); ++mi)
-        std::printf(" m = %d (%d users) |", int(mi) + w.min_interests, rep.users_by_m[mi]);
-    std::printf("\n|---|");
-    for (size_t mi = 0; mi < rep.users_by_m.size(); ++mi) std::printf("---|");
-    std::printf("\n");
-    for (const Result& r : rep.results) {
-        std::printf("| %s |", r.spec.name.c_str());
-        for (const auto& by_n : r.recall_by_m) std::printf(" %.4f |", by_n.back());
-        std::printf("\n");
-    }
-    std::printf("| oracle |");
-    for (const auto& by_n : rep.oracle_by_m) std::printf(" %.4f |", by_n.back());
-    std::printf("\n\n");
-}
-
-static void write_outputs(const StudyOptions& o, const Results& rep, const std::string& dir) {
-    ensure_dir(dir);
+static Table models_table(const Options& o, const std::vector<Results>& cell, const std::string& name) {
     std::vector<std::string> cols = {"model"};
-    for (int n : o.Ns) cols.push_back("hr_at_" + std::to_string(n)), cols.push_back("recall_at_" + std::to_string(n));
-    cols.insert(cols.end(), {"rand_index_untrained", "rand_index", "final_loss", "seconds"});
-    CsvLogger csv(dir + "/retrieval.csv", cols);
-    for (const Result& r : rep.results) {
-        std::vector<std::string> row = {r.spec.name};
-        for (size_t n = 0; n < o.Ns.size(); ++n) row.push_back(num("%.6g", r.hit[n])), row.push_back(num("%.6g", r.recall[n]));
-        row.insert(row.end(), {num("%.6g", r.rand_index_untrained), num("%.6g", r.rand_index), num("%.6g", r.final_loss),
-                               num("%.3g", r.seconds)});
-        csv.row(row);
+    for (int n : o.Ns) cols.push_back("HR@" + std::to_string(n));
+    for (int n : o.Ns) cols.push_back("Recall@" + std::to_string(n));
+    cols.insert(cols.end(), {"Rand index (untrained -> trained)"});
+    Table t(name, cols);
+    for (size_t m = 0; m < cell[0].results.size(); ++m) {
+        std::vector<std::string> row = {cell[0].results[m].spec.name};
+        for (size_t n = 0; n < o.Ns.size(); ++n)
+            row.push_back(num("%.4f", mean_over(cell, [&](const Results& w) { return w.results[m].hit[n]; })));
+        for (size_t n = 0; n < o.Ns.size(); ++n)
+            row.push_back(num("%.4f", mean_over(cell, [&](const Results& w) { return w.results[m].recall[n]; })));
+        const double ri0 = mean_over(cell, [&](const Results& w) { return w.results[m].rand_index_untrained; });
+        const double ri = mean_over(cell, [&](const Results& w) { return w.results[m].rand_index; });
+        row.push_back(std::isnan(ri) ? "" : num("%.3f", ri0) + " -> " + num("%.3f", ri));
+        t.add(row);
     }
-    CsvLogger by_m(dir + "/recall_by_interests.csv", {"model", "m", "N", "recall"});
-    LineChart chart{"Recall@" + std::to_string(o.Ns.back()) + " vs the number of planted interests per user",
-                    "planted interests m", "Recall@" + std::to_string(o.Ns.back()), {}, false, 820, 400};
-    auto add_series = [&](const std::string& name, const std::vector<std::vector<double>>& rec) {
-        Series s{name, {}, {}};
-        for (size_t mi = 0; mi < rec.size(); ++mi) {
-            const int m = int(mi) + o.world.min_interests;
-            s.x.push_back(m), s.y.push_back(rec[mi].back());
-            for (size_t n = 0; n < o.Ns.size(); ++n)
-                by_m.row({name, std::to_string(m), std::to_string(o.Ns[n]), num("%.6g", rec[mi][n])});
-        }
-        chart.series.push_back(s);
-    };
-    for (const Result& r : rep.results) add_series(r.spec.name, r.recall_by_m);
-    add_series("oracle", rep.oracle_by_m);
-    write_text_file(dir + "/recall_by_interests.svg", line_chart_svg(chart));
-    const Result* best = nullptr;           // the routing picture of the MIND whose routing is the
-    for (const Result& r : rep.results)     // closest to the planted clusters (highest Rand index)
-        if (!r.routing.empty() && (!best || r.rand_index > best->rand_index)) best = &r;
-    if (best) {
-        Heatmap h;
-        h.title = "B2I routing w_ij";
-        h.x_label = "capsule j";
-        h.y_label = "behaviour i, by planted cluster";
-        h.cols = best->spec.interests;
-        h.rows = int(best->routing_rows.size());
-        h.values = best->routing;
-        h.row_labels = best->routing_rows;
-        for (int k = 0; k < h.cols; ++k) h.col_labels.push_back(std::to_string(k + 1));
-        h.cell = 14;
-        write_text_file(dir + "/routing.svg", heatmap_svg(h));
-        std::fprintf(stderr, "routing.svg shows %s\n", best->spec.name.c_str());
-    }
+    std::vector<std::string> oracle = {"(planted oracle)"};
+    for (size_t n = 0; n < o.Ns.size(); ++n) oracle.push_back("");
+    for (size_t n = 0; n < o.Ns.size(); ++n) oracle.push_back(num("%.4f", mean_over(cell, [&](const Results& w) { return w.oracle[n]; })));
+    oracle.push_back("");
+    t.add(oracle);
+    return t;
 }
 
-static int run_main(int argc, char** argv) {
-    Flags flags("ch74_mind", "MIND (Li et al., CIKM 2019): multi-interest retrieval with B2I dynamic routing and "
-                             "label-aware attention vs a single-vector model, on users who mix planted item clusters.");
-    int epochs = 0;
-    flags.add("epochs", &epochs, "passes over the training data");
-    StudyOptions o;
-    epochs = o.epochs;
-    flags.add("min-history", &o.world.min_history, "shortest history");
-    flags.add("max-history", &o.world.max_history, "longest history");
-    flags.add("dim", &o.dim, "D, the embedding and interest size");
-    flags.add("hidden", &o.hidden, "the ReLU layer on each interest (0 = none)");
-    flags.add("iterations", &o.iterations, "r, routing iterations");
-    flags.add("negatives", &o.negatives, "sampled-softmax negatives per batch");
-    flags.add("batch", &o.batch, "batch size");
-    flags.add("lr", &o.lr, "Adam learning rate");
-    flags.add("clusters", &o.world.clusters, "planted item clusters");
-    flags.add("items-per-cluster", &o.world.items_per_cluster, "items in each cluster");
-    flags.add("min-interests", &o.world.min_interests, "fewest clusters a user mixes");
-    flags.add("max-interests", &o.world.max_interests, "most clusters a user mixes");
-    flags.add("train-users", &o.world.train_users, "training users (one example each)");
-    flags.add("test-users", &o.world.test_users, "test users");
-    std::string models = "all";
-    flags.add("models", &models, "which models to train: all, or comma-separated indices into the table (0 = mean pooling)");
-    flags.parse_or_exit(argc, argv);
-    if (models != "all") {
-        const std::vector<ModelSpec> all = o.specs;
-        o.specs.clear();
-        for (size_t i = 0; i < models.size();) {
-            const size_t j = std::min(models.find(',', i), models.size());
-            const std::string item = models.substr(i, j - i);
-            if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || std::stoul(item) >= all.size()) {
-                std::fprintf(stderr, "ch74_mind: --models: '%s' is not an index in 0..%zu\n", item.c_str(), all.size() - 1);
-                return 2;
-            }
-            o.specs.push_back(all[std::stoul(item)]);
-            i = j + 1;
-        }
+static Table by_m_table(const Options& o, const std::vector<Results>& cell) {
+    std::vector<std::string> cols = {"model"};
+    for (int m = o.world.min_interests; m <= o.world.max_interests; ++m) cols.push_back("m = " + std::to_string(m));
+    Table t("recall_by_interests", cols);
+    for (size_t k = 0; k <= cell[0].results.size(); ++k) {
+        const bool oracle = k == cell[0].results.size();
+        std::vector<std::string> row = {oracle ? "(planted oracle)" : cell[0].results[k].spec.name};
+        for (size_t mi = 0; mi + 1 < cols.size(); ++mi)
+            row.push_back(num("%.4f", mean_over(cell, [&](const Results& w) {
+                return oracle ? w.oracle_by_m[mi].back() : w.results[k].recall_by_m[mi].back();
+            })));
+        t.add(row);
     }
-    o.world.seed = flags.seed;
-    o.epochs = epochs;
-    if (flags.quick) apply_quick(o);
-    if (o.dim < 1 || o.iterations < 1 || o.negatives < 1 || o.batch < 1 || o.epochs < 1 || !(o.lr > 0)) {
-        std::fprintf(stderr, "ch74_mind: --dim, --iterations, --negatives, --batch, --epochs must be >= 1 and --lr > 0\n");
-        return 2;
-    }
-
-    std::printf("# Chapter 74: MIND, multi-interest retrieval\n\nseed %llu%s\n\n",
-                static_cast<unsigned long long>(flags.seed), flags.quick ? " (--quick)" : "");
-    try {
-        const Results rep = run_study(o);
-        print_report(o, rep);
-        std::fprintf(stderr, "total %.1f s\n", rep.seconds);
-        if (!flags.out.empty()) {
-            write_outputs(o, rep, flags.out);
-            std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
-        }
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "ch74_mind: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+    return t;
 }
 
 int main(int argc, char** argv) {
-    return guarded_main("ch74_mind", [&] { return run_main(argc, argv); });
+    return guarded_main("ch74_mind", [&] {
+        Options o;
+        Flags flags("ch74_mind", "MIND (Li et al., CIKM 2019): multi-interest retrieval with B2I dynamic routing and "
+                                 "label-aware attention vs a single-vector model, on users who mix planted item clusters.");
+        flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
+        flags.add("worlds", &o.worlds, "independent worlds per cell (main, control)", at_least(1));
+        flags.add("dim", &o.dim, "D, the embedding and interest size", at_least(1));
+        flags.add("negatives", &o.negatives, "sampled-softmax negatives per batch", at_least(1));
+        flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
+        flags.add("train-users", &o.world.train_users, "training users per world (one example each)", at_least(100));
+        flags.add("max-interests", &o.world.max_interests, "most clusters a main-world user mixes", between(1, 8));
+        flags.on_quick([&] { o = quick_options(); });
+        flags.parse_or_exit(argc, argv);
+        o.seed = flags.seed;
+
+        Report report(flags);
+        report.heading("Chapter 74: MIND, multi-interest retrieval");
+        report.text("Main world: each user mixes " + std::to_string(o.world.min_interests) + "-" +
+                    std::to_string(o.world.max_interests) + " planted item clusters, which one vector cannot point at "
+                    "together; the control world gives every user a single interest.");
+        report.text(std::to_string(o.world.clusters) + " clusters of " + std::to_string(o.world.items_per_cluster) +
+                    " items, " + std::to_string(o.world.train_users) + " training and " + std::to_string(o.world.test_users) +
+                    " test users per world; D = " + std::to_string(o.dim) + ", Adam lr " + num("%g", o.lr) + ", " +
+                    std::to_string(o.epochs) + " epochs, " + std::to_string(o.negatives) + " sampled negatives; " +
+                    std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed));
+        const Experiment e = run_experiment(o);
+        report.table(models_table(o, e.main, "models_main"), "Main world: retrieval over the whole catalogue (mean over worlds)");
+        report.table(models_table(o, e.control, "models_control"), "Control world: one interest per user");
+        report.table(by_m_table(o, e.main), "Main world: Recall@" + std::to_string(o.Ns.back()) +
+                                                " by the number of planted interests m");
+        report.text("Rand index: agreement between the routing's capsules (argmax_j w_ij) and the planted clusters over "
+                    "pairs of behaviours of test users with m >= 2 (1 = the capsules are the clusters).");
+        Claims claims = judge(o, e);
+        claims.quick = claims.quick || flags.quick;
+        claims.print(report);
+        report.finish(e.seconds);
+        return 0;
+    });
 }

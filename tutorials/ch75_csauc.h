@@ -1,45 +1,35 @@
-// Chapter 75's experiment as a function: a family of CTR models of varying quality, each graded by
-// AUC, by csAUC and by the revenue it earns when an auction ranks ads by pCTR x bid. Which offline
-// metric predicts the revenue? Printing and pictures live in ch75_csauc.cpp. Deliberately left
-// out: real logs, second-price auctions, more than one slot per auction.
-//
-// The world (known truth), for A ads and user features x in R^D:
-//   ad a:    quality q_a ~ N(quality_mean, quality_std^2), bid_a ~ lognormal(0, bid_sigma^2)
-//            taste v_a: the top `high_share` of ads by bid respond to x along one direction v_H,
-//            the others along an orthogonal v_L (plus a little per-ad noise)
-//   sample:  P(click | a, x) = sigmoid(q_a + v_a . x),  x ~ N(0, I)
-//   auction: `per_auction` ads drawn at random for one x; every candidate gets a click label
-//            (as if each had been shown), so the same samples feed AUC, csAUC and the revenue
-// The models: "noisy oracles" logit p + sigma eps, with noise sigma_low on the low-bid ads and
-// sigma_high on the high-bid ones, and a logistic regression trained with and without bid weights.
+// Chapter 75's experiment as functions: a family of CTR models of varying quality, each graded by
+// AUC, by csAUC and by the revenue it earns when an auction ranks ads by pCTR x bid, in the main
+// world (datasets/ch75_ad_market.h: the highest bidders have a taste of their own) and in a control
+// world (that taste goes to a random share of ads). Printing lives in ch75_csauc.cpp.
+// The models: 16 "noisy oracles" (logit p + sigma eps, sigma_low on the v_L ads, sigma_high on the
+// v_H ones) and a logistic regression trained with and without bid weights.
 #pragma once
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "datasets/ch75_ad_market.h"
 #include "models/ch75_csauc.h"
-#include "nn/ad_metrics.h"
 #include "nn/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch75 {
 
-// ---- The chapter's worked example ------------------------------------------------------------
-// Four clicked ads with bids 4, 3, 2, 1 (levels 4 > 3 > 2 > 1) and one ad not clicked (level 0).
-// The chapter's sample table is an image; these bids are ours. Each ordering lists the samples
-// top first by their level (0 = the negative).
+// ---- The worked example: four clicked ads (bids 4, 3, 2, 1 = their levels) and one unclicked (0).
+// The seed's sample table is an image: these bids and orderings are ours, not the seed's.
 struct Ordering {
     const char* name;
     std::vector<int> levels;   // top to bottom
 };
 inline std::vector<Ordering> worked_orderings() {
     return {{"by level (ideal)", {4, 3, 2, 1, 0}},
-            {"highest bid 4th (the chapter's first)", {3, 2, 1, 4, 0}},
+            {"highest bid 4th", {3, 2, 1, 4, 0}},
             {"positives reversed", {1, 2, 3, 4, 0}},
             {"negative in the middle", {4, 3, 0, 2, 1}},
             {"negative on top", {0, 4, 3, 2, 1}},
@@ -58,79 +48,9 @@ inline OrderingMetrics grade(const Ordering& o) {
     return {auc(score, label), cs_auc(score, label, bid), double(o.levels[0])};
 }
 
-// ---- The simulated world ----------------------------------------------------------------------
-struct WorldOptions {
-    int ads = 200;
-    double high_share = 0.2;     // share of ads (the highest bids) with taste v_H
-    int features = 4;            // D
-    double quality_mean = -2.5, quality_std = 0.5;
-    double bid_sigma = 0.8;
-    double taste = 1.5;          // |v_H| = |v_L|
-    int train_rows = 50000;
-    int auctions = 20000;
-    int per_auction = 10;
-    uint64_t seed = 1;
-};
-
-struct Samples {                 // one row per (ad, x)
-    Ids ad;
-    Tensor x;                    // (n, D)
-    std::vector<float> p, y, bid;
-    std::vector<bool> high;      // the ad is a high-bid one
-};
-
-struct World {
-    std::vector<double> quality, bid;
-    std::vector<std::vector<double>> taste;   // (A, D)
-    std::vector<bool> high;
-    Samples train, test;         // test: auctions x per_auction rows, auction by auction
-};
-
 inline double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
-inline World make_world(const WorldOptions& o) {
-    Rng rng(o.seed);
-    World w;
-    for (int a = 0; a < o.ads; ++a) w.quality.push_back(rng.normal(float(o.quality_mean), float(o.quality_std)));
-    for (int a = 0; a < o.ads; ++a) w.bid.push_back(std::exp(o.bid_sigma * rng.normal()));
-    std::vector<double> sorted = w.bid;
-    std::sort(sorted.begin(), sorted.end());
-    const double cut = sorted[size_t(std::min(o.ads - 1, int(o.ads * (1.0 - o.high_share))))];
-    for (int a = 0; a < o.ads; ++a) {
-        w.high.push_back(w.bid[size_t(a)] >= cut);
-        std::vector<double> v(size_t(o.features), 0.0);
-        v[w.high.back() ? 0 : 1] = o.taste;          // v_H = taste e_0, v_L = taste e_1
-        for (double& t : v) t += 0.1 * rng.normal();
-        w.taste.push_back(v);
-    }
-    auto draw = [&](int rows, int per_x) {
-        Samples s;
-        s.x = Tensor({rows, o.features});
-        std::vector<float> x(size_t(o.features));
-        for (int i = 0; i < rows; ++i) {
-            if (i % per_x == 0)
-                for (float& v : x) v = rng.normal();
-            const int a = rng.randint(o.ads);
-            double z = w.quality[size_t(a)];
-            for (int d = 0; d < o.features; ++d) {
-                s.x[size_t(i) * size_t(o.features) + size_t(d)] = x[size_t(d)];
-                z += w.taste[size_t(a)][size_t(d)] * x[size_t(d)];
-            }
-            s.ad.push_back(a);
-            s.p.push_back(float(sigmoid(z)));
-            s.y.push_back(rng.uniform_double() < s.p.back() ? 1.0f : 0.0f);
-            s.bid.push_back(float(w.bid[size_t(a)]));
-            s.high.push_back(w.high[size_t(a)]);
-        }
-        return s;
-    };
-    w.train = draw(o.train_rows, 1);
-    w.test = draw(o.auctions * o.per_auction, o.per_auction);
-    return w;
-}
-
-// ---- The models -------------------------------------------------------------------------------
-// A noisy oracle: logit p_i + sigma_i eps_i, sigma_i = sigma_high on high-bid ads, else sigma_low.
+// A noisy oracle: logit p_i + sigma_i eps_i, sigma_i = sigma_high on v_H ads, else sigma_low.
 inline std::vector<float> noisy_oracle(const Samples& s, double sigma_low, double sigma_high, uint64_t seed) {
     Rng rng(seed);
     std::vector<float> out;
@@ -189,85 +109,103 @@ struct ModelResult {
     std::string name;
     double auc = 0, cs_auc = 0, cs_auc_pctr = 0, revenue = 0;   // revenue relative to the oracle
 };
-
 struct WorldResult {
-    std::vector<ModelResult> models;
-    double tau_auc = 0, tau_cs_auc = 0, tau_cs_auc_pctr = 0;       // Kendall's tau with revenue
-    int flips = 0, flips_cs_agrees = 0;   // model pairs where AUC and revenue disagree; csAUC sides with revenue
+    std::vector<ModelResult> models;   // the 16 oracles, then "LR", then "LR, bid-weighted"
+    double tau_auc = 0, tau_cs_auc = 0, tau_cs_auc_pctr = 0;   // Kendall's tau with revenue
+    const ModelResult& lr(bool weighted) const { return models[models.size() - (weighted ? 1 : 2)]; }
 };
 
-struct StudyOptions {
+struct Options {
     WorldOptions world;
     TrainOptions train;
     std::vector<double> sigmas = {0.0, 0.5, 1.0, 1.5};   // the oracles' noise levels (grid low x high)
-    int worlds = 5;
+    int worlds = 8;            // per cell (main, control)
     uint64_t seed = 42;
     bool verbose = true;
 };
-
-inline const ModelResult* find_model(const WorldResult& r, const std::string& name) {
-    for (const ModelResult& m : r.models)
-        if (m.name == name) return &m;
-    return nullptr;
+inline Options quick_options() {
+    Options o;
+    o.worlds = 3;
+    o.world.auctions = 10000;
+    return o;
 }
 
-inline WorldResult run_world(const StudyOptions& so, uint64_t seed) {
-    WorldOptions wo = so.world;
-    wo.seed = seed;
+inline WorldResult run_world(const Options& o, const WorldOptions& wo) {
     const World w = make_world(wo);
     const Samples& t = w.test;
     const double best = auction_revenue(t.p, t.bid, t.p, wo.per_auction);   // ranking by the true CTR
     WorldResult res;
     auto grade_model = [&](const std::string& name, const std::vector<float>& pctr) {
-        ModelResult m;
-        m.name = name;
-        m.auc = auc(pctr, t.y);
-        m.cs_auc = cs_auc(ecpm(pctr, t.bid), t.y, t.bid);
-        m.cs_auc_pctr = cs_auc(pctr, t.y, t.bid);
-        m.revenue = auction_revenue(pctr, t.bid, t.p, wo.per_auction) / best;
-        res.models.push_back(m);
+        res.models.push_back({name, auc(pctr, t.y), cs_auc(ecpm(pctr, t.bid), t.y, t.bid), cs_auc(pctr, t.y, t.bid),
+                              auction_revenue(pctr, t.bid, t.p, wo.per_auction) / best});
     };
-    for (size_t i = 0; i < so.sigmas.size(); ++i)
-        for (size_t j = 0; j < so.sigmas.size(); ++j) {
-            char name[64];
-            std::snprintf(name, sizeof name, "oracle + noise %.1f low / %.1f high", so.sigmas[i], so.sigmas[j]);
-            grade_model(name, noisy_oracle(t, so.sigmas[i], so.sigmas[j], splitmix64(seed + 97 * i + j)));
-        }
-    grade_model("LR", train_lr(w, wo.ads, wo.features, false, so.train, splitmix64(seed + 1)));
-    grade_model("LR, bid-weighted", train_lr(w, wo.ads, wo.features, true, so.train, splitmix64(seed + 1)));
-
+    for (size_t i = 0; i < o.sigmas.size(); ++i)
+        for (size_t j = 0; j < o.sigmas.size(); ++j)
+            grade_model("oracle + noise " + num("%.1f", o.sigmas[i]) + " low / " + num("%.1f", o.sigmas[j]) + " high",
+                        noisy_oracle(t, o.sigmas[i], o.sigmas[j], splitmix64(wo.seed + 97 * i + j)));
+    grade_model("LR", train_lr(w, wo.ads, wo.features, false, o.train, splitmix64(wo.seed + 1)));
+    grade_model("LR, bid-weighted", train_lr(w, wo.ads, wo.features, true, o.train, splitmix64(wo.seed + 1)));
     std::vector<double> a, c, cp, rev;
     for (const ModelResult& m : res.models)
         a.push_back(m.auc), c.push_back(m.cs_auc), cp.push_back(m.cs_auc_pctr), rev.push_back(m.revenue);
     res.tau_auc = kendall_tau(a, rev);
     res.tau_cs_auc = kendall_tau(c, rev);
     res.tau_cs_auc_pctr = kendall_tau(cp, rev);
-    for (size_t i = 0; i < a.size(); ++i)
-        for (size_t j = i + 1; j < a.size(); ++j)
-            if ((a[i] - a[j]) * (rev[i] - rev[j]) < 0) {
-                res.flips++;
-                res.flips_cs_agrees += (c[i] - c[j]) * (rev[i] - rev[j]) > 0;
-            }
     return res;
 }
 
-struct StudyReport {
-    std::vector<WorldResult> worlds;
+struct Results {
+    std::vector<WorldResult> main, control;   // world w of both cells shares its seed
     double seconds = 0.0;
 };
 
-inline StudyReport run_study(const StudyOptions& o) {
-    StudyReport rep;
+// Fresh world, oracle noise and LR initialisation per world; seeds from replicate_seed(seed, w).
+inline Results run_experiment(const Options& o) {
+    Results r;
     const auto start = std::chrono::steady_clock::now();
-    for (int r = 0; r < o.worlds; ++r) {
-        rep.worlds.push_back(run_world(o, replicate_seed(o.seed, r)));
-        const WorldResult& w = rep.worlds.back();
-        if (o.verbose)
-            std::fprintf(stderr, "world %d/%d  tau(AUC, revenue) %.3f  tau(csAUC, revenue) %.3f\n", r + 1, o.worlds,
-                         w.tau_auc, w.tau_cs_auc);
+    for (int w = 0; w < o.worlds; ++w)
+        for (bool by_bid : {true, false}) {
+            WorldOptions wo = o.world;
+            wo.seed = replicate_seed(o.seed, w);
+            wo.taste_by_bid = by_bid;
+            std::vector<WorldResult>& cell = by_bid ? r.main : r.control;
+            cell.push_back(run_world(o, wo));
+            if (o.verbose)
+                std::fprintf(stderr, "%s world %d/%d  tau(AUC, revenue) %.3f  tau(csAUC, revenue) %.3f\n",
+                             by_bid ? "main" : "control", w + 1, o.worlds, cell.back().tau_auc, cell.back().tau_cs_auc);
+        }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+// Margins: tau 0.05 (about one model pair in 40 ranked differently); revenue 0.003 of the
+// oracle's; csAUC 0.002; AUC 0.005.
+inline Claims judge(const Options& o, const Results& r) {
+    Claims c;
+    c.quick = o.worlds < 5;   // fewer than 5 worlds: intervals only
+    const char* seed = "the seed: AUC \"does not reflect the order of CTR*Bid\"; no numbers";
+    for (const char* world : {"main", "control"}) {
+        const std::vector<WorldResult>& ws = std::string(world) == "main" ? r.main : r.control;
+        Claim tau{"tau(csAUC, revenue) above tau(AUC, revenue) over the models", world, seed, {}, 0.05, 3};
+        Claim rev{"bid weighting raises the LR's revenue (/ oracle's)", world, "the seed: no numbers", {}, 0.003};
+        Claim cs{"bid weighting raises the LR's csAUC", world, "the seed: no numbers", {}, 0.002};
+        Claim au{"bid weighting lowers the LR's AUC", world, "the seed: no numbers", {}, 0.005};
+        for (const WorldResult& w : ws) {
+            tau.diffs.push_back(w.tau_cs_auc - w.tau_auc);
+            rev.diffs.push_back(w.lr(true).revenue - w.lr(false).revenue);
+            cs.diffs.push_back(w.lr(true).cs_auc - w.lr(false).cs_auc);
+            au.diffs.push_back(w.lr(false).auc - w.lr(true).auc);
+        }
+        for (Claim* x : {&tau, &rev, &cs, &au}) c.add(*x);
     }
-    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return rep;
+    const OrderingMetrics ideal = grade(worked_orderings()[0]), fourth = grade(worked_orderings()[1]);
+    c.add_sanity("worked example: level order has csAUC 1; highest bid 4th keeps AUC 1, csAUC 14/20",
+                 ideal.cs_auc == 1.0 && fourth.auc == 1.0 && std::fabs(fourth.cs_auc - 0.7) < 1e-9,
+                 num("%.2f", ideal.cs_auc) + ", " + num("%.2f", fourth.auc) + ", " + num("%.2f", fourth.cs_auc));
+    double worst = 1.0;
+    for (const WorldResult& w : r.main) worst = std::min(worst, w.models[0].revenue);
+    c.add_sanity("the noiseless oracle earns the oracle's revenue", worst == 1.0, num("%.4f", worst));
+    return c;
 }
 
 }  // namespace ch75

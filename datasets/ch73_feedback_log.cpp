@@ -1,0 +1,66 @@
+#include "datasets/ch73_feedback_log.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/rng.h"
+
+namespace minirec {
+namespace ch73 {
+
+// `lists` ranked lists from the legacy ranker, appended to out.
+static void draw_lists(const WorldOptions& o, const World& w, int lists, Rng& rng, std::vector<Event>& out) {
+    std::vector<int> shown(size_t(o.slots));
+    std::vector<double> score(size_t(o.items));
+    for (int l = 0; l < lists; ++l) {
+        for (int s = 0; s < o.slots; ++s) {
+            shown[size_t(s)] = rng.randint(o.items);
+            const int i = shown[size_t(s)];
+            score[size_t(i)] = o.ranker_weight * w.truth[size_t(i)] + w.legacy[size_t(i)] + rng.normal() * o.ranker_noise;
+        }
+        std::sort(shown.begin(), shown.end(), [&](int a, int c) { return score[size_t(a)] > score[size_t(c)]; });
+        for (int s = 0; s < o.slots; ++s) {
+            const int i = shown[size_t(s)];
+            const double p = 1.0 / (1.0 + std::exp(-w.truth[size_t(i)])) / double(s + 1);
+            out.push_back({i, s, rng.bernoulli(float(p)) ? 1.0f : 0.0f});
+        }
+    }
+}
+
+World make_world(const WorldOptions& o, uint64_t seed) {
+    Rng rng(seed);
+    World w;
+    w.items = o.items, w.slots = o.slots, w.features = o.content + 1;
+    for (int i = 0; i < o.items; ++i) w.truth.push_back(o.quality_mean + rng.normal());
+    for (int i = 0; i < o.items; ++i) w.legacy.push_back(rng.normal() * o.legacy_std);
+    std::vector<Event> history;
+    draw_lists(o, w, o.history_lists, rng, history);
+    std::vector<double> clicks(size_t(o.items), 0.0), views(size_t(o.items), 0.0);
+    for (const Event& e : history) clicks[size_t(e.item)] += e.click, views[size_t(e.item)] += 1.0;
+    w.x = Tensor({o.items, w.features});
+    for (int i = 0; i < o.items; ++i) {
+        for (int c = 0; c < o.content; ++c) w.x[size_t(i) * w.features + c] = float(w.truth[size_t(i)] + rng.normal() * o.content_noise);
+        const double ctr = (clicks[size_t(i)] + o.prior_clicks) / (views[size_t(i)] + o.prior_views);
+        w.x[size_t(i) * w.features + o.content] = float(std::log(ctr / (1.0 - ctr)));
+    }
+    for (int f = 0; f < w.features; ++f) {                 // standardise each feature column
+        double m = 0.0, v = 0.0;
+        for (int i = 0; i < o.items; ++i) m += w.x[size_t(i) * w.features + f] / double(o.items);
+        for (int i = 0; i < o.items; ++i) v += std::pow(w.x[size_t(i) * w.features + f] - m, 2) / double(o.items);
+        for (int i = 0; i < o.items; ++i)
+            w.x[size_t(i) * w.features + f] = float((w.x[size_t(i) * w.features + f] - m) / std::sqrt(v));
+    }
+    draw_lists(o, w, o.train_lists, rng, w.train);
+    draw_lists(o, w, o.test_lists, rng, w.test);
+    std::vector<double> c(size_t(o.slots), 0.0), n(size_t(o.slots), 0.0);
+    for (const Event& e : w.train) c[size_t(e.slot)] += e.click, n[size_t(e.slot)] += 1.0;
+    for (int s = 0; s < o.slots; ++s) w.slot_ctr.push_back(c[size_t(s)] / n[size_t(s)]);
+    double m = 0.0, v = 0.0;                                // b standardised over training events
+    for (const Event& e : w.train) m += w.slot_ctr[size_t(e.slot)] / double(w.train.size());
+    for (const Event& e : w.train) v += std::pow(w.slot_ctr[size_t(e.slot)] - m, 2) / double(w.train.size());
+    w.b_mean = m, w.b_std = std::sqrt(v);
+    return w;
+}
+
+}  // namespace ch73
+}  // namespace minirec

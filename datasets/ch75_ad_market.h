@@ -1,0 +1,52 @@
+// Chapter 75's simulated ad market: ads with a quality, a bid and a taste for user features; test
+// auctions where every candidate gets a click label (as if each had been shown), so the same
+// samples feed AUC, csAUC and the revenue. Deliberately left out: real logs, position effects.
+//
+// Planted structure, for A ads and user features x in R^D:
+//   ad a:    quality q_a ~ N(quality_mean, quality_std^2), bid_a ~ lognormal(0, bid_sigma^2)
+//            taste v_a: a `high_share` group of ads respond to x along v_H = taste e_0, the others
+//            along v_L = taste e_1 (plus N(0, 0.1^2) per coordinate). The group is the highest
+//            bidders when taste_by_bid (the main world), a random share of ads otherwise (control).
+//   sample:  P(click | a, x) = sigmoid(q_a + v_a . x),  x ~ N(0, I)
+//   auction: `per_auction` ads drawn uniformly for one x.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minirec {
+namespace ch75 {
+
+struct WorldOptions {
+    int ads = 200;
+    double high_share = 0.2;     // share of ads with taste v_H
+    bool taste_by_bid = true;    // v_H goes to the highest bidders (false: to a random share)
+    int features = 4;            // D
+    double quality_mean = -2.5, quality_std = 0.5;
+    double bid_sigma = 0.8;
+    double taste = 1.5;          // |v_H| = |v_L|
+    int train_rows = 50000;
+    int auctions = 20000;
+    int per_auction = 10;
+    uint64_t seed = 1;
+};
+
+struct Samples {                 // one row per (ad, x)
+    Ids ad;
+    Tensor x;                    // (n, D)
+    std::vector<float> p, y, bid;
+    std::vector<bool> high;      // the ad is in the v_H group
+};
+
+struct World {
+    std::vector<double> quality, bid;
+    std::vector<std::vector<double>> taste;   // (A, D)
+    std::vector<bool> high;
+    Samples train, test;         // test: auctions x per_auction rows, auction by auction
+};
+
+World make_world(const WorldOptions& o);
+
+}  // namespace ch75
+}  // namespace minirec
