@@ -80,49 +80,6 @@ inline datasets::MMoEOptions world_data(const Options& o, double rho, uint64_t s
     return d;
 }
 
-// What we measure on the test set: the mean per-task MSE (1/K) sum_k mean_b (y_k(x_b) - y_bk)^2,
-// and, for models with gates, how far apart the two tasks' gates are and what each looks like.
-struct Evaluation {
-    double loss = 0.0, gate_tv = 0.0;            // TV(p, q) = 1/2 sum_i |p_i - q_i|; 0 with < 2 gates
-    std::vector<std::vector<double>> mean_gate;  // [gate][expert]: each gate averaged over the rows
-};
-
-template <class Model>
-Evaluation evaluate(Model& model, const datasets::MMoEData& test) {
-    NoGrad no_grad;
-    const MultiTaskOutput out = model.forward(constant(test.x));
-    Evaluation ev;
-    ev.loss = mse_loss(concat(out.y, 1), test.y).item();   // (B, K) vs (B, K): mean over rows and tasks
-    const int n = test.x.dim(0);
-    if (out.gates.size() == 2) {
-        const Tensor &g1 = out.gates[0].value(), &g2 = out.gates[1].value();  // (B, E) each
-        double s = 0.0;
-        for (size_t i = 0; i < g1.size(); ++i) s += std::fabs(g1[i] - g2[i]);
-        ev.gate_tv = 0.5 * s / n;
-    }
-    for (const Var& g : out.gates) {                       // (B, E) -> (E)
-        const int e = g.dim(1);
-        std::vector<double> m(size_t(e), 0.0);
-        for (int b = 0; b < n; ++b)
-            for (int i = 0; i < e; ++i) m[size_t(i)] += g.value()[size_t(b) * e + i] / n;
-        ev.mean_gate.push_back(m);
-    }
-    return ev;
-}
-
-// The MSE of the constant predictor y_k = mean(y_k): the loss of a model that learned nothing.
-inline double mean_predictor_loss(const Tensor& y) {
-    const int n = y.dim(0), k = y.dim(1);
-    double total = 0.0;
-    for (int t = 0; t < k; ++t) {
-        double mean = 0.0, var = 0.0;
-        for (int b = 0; b < n; ++b) mean += y[size_t(b) * k + t] / n;
-        for (int b = 0; b < n; ++b) var += (y[size_t(b) * k + t] - mean) * (y[size_t(b) * k + t] - mean) / n;
-        total += var;
-    }
-    return total / k;
-}
-
 inline bool is_eval_step(const Options& o, int step) { return step % o.eval_every == 0 || step == o.steps; }
 
 // One run: the world's stream at correlation rho, a fresh model, `steps` Adam steps on fresh batches.
@@ -147,10 +104,10 @@ double train_run(const Options& o, double rho, uint64_t data_seed, uint64_t mode
         adam.step();
         if (is_eval_step(o, step)) {
             check_finite(loss.item(), step);
-            curve.push_back(evaluate(model, test).loss);
+            curve.push_back(evaluate(model, test.x, test.y).loss);
         }
     }
-    const Evaluation last = evaluate(model, test);
+    const Evaluation last = evaluate(model, test.x, test.y);
     cell.curves.push_back(curve);
     if (cell.baseline.size() == cell.final_loss.size()) {   // the world's first restart
         cell.baseline.push_back(mean_predictor_loss(test.y));
