@@ -35,7 +35,7 @@ struct Options {
     int worlds = 5;                // per kind (main: redundancy as set; control: redundancy 0)
     int test_requests = 1000;
     double ranker_noise = 0.5;     // the initial ranker's score is logit(r_i) + N(0, ranker_noise^2)
-    int epochs = 8;
+    int epochs = 10;
     int pretrain_epochs = 3;       // of the PV model, on the training lists' clicks
     int pv_dim = 8;
     int batch = 64;
@@ -49,7 +49,7 @@ struct Options {
     uint64_t seed = 42;
     bool verbose = true;
     Options() {
-        data.num_requests = 8000;
+        data.num_requests = 16000; // fewer leave the re-rankers too little to learn from (book 70.5)
         data.num_candidates = 10;  // n: the initial list is every candidate, sorted by the ranker
         data.num_topics = 4;
         data.words_per_topic = 3;  // short topic vocabularies: same-topic titles overlap a lot
