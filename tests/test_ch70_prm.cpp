@@ -24,8 +24,9 @@ PRMOptions tiny_options() {
     return p;
 }
 // A small configuration of the tutorial's experiment for master seeds 1, 2, 3 (main world only):
-// 2 worlds of 2,000 lists, 4 epochs, about 5 s of CPU; judged by the tutorial's own judge(). The
-// figures below are from these runs (book/ch70_prm.md has the default run).
+// 2 worlds of 2,000 lists, 4 epochs, 3 to 5 s of CPU on a shared machine; judged by the
+// tutorial's own judge(). The figures below are from these runs (book/ch70_prm.md has the
+// default run).
 const std::vector<Claims>& small_claims() {
     static const std::vector<Claims> claims = [] {
         std::vector<Claims> out;
