@@ -12,12 +12,14 @@
 // 72 for d = 16. Counting every weight and bias (count_parameters), d = 16 gives Shared-Bottom
 // 2,410, OMoE 2,594 and MMoE 2,722; d = 100 gives 13,255, 14,018 and 14,818.
 #pragma once
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "core/rng.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 
 namespace minirec {
 namespace ch68 {
@@ -187,6 +189,50 @@ struct MMoE {
         return p;
     }
 };
+
+// ---- Measurements (chapter 68's experiment and its test) ----------------------------------------
+// What we measure on the test set: the mean per-task MSE (1/K) sum_k mean_b (y_k(x_b) - y_bk)^2,
+// and, for models with gates, how far apart the two tasks' gates are and what each looks like.
+struct Evaluation {
+    double loss = 0.0, gate_tv = 0.0;            // TV(p, q) = 1/2 sum_i |p_i - q_i|; 0 with < 2 gates
+    std::vector<std::vector<double>> mean_gate;  // [gate][expert]: each gate averaged over the rows
+};
+
+template <class Model>
+Evaluation evaluate(Model& model, const Tensor& x, const Tensor& y) {   // x (B, d), y (B, K)
+    NoGrad no_grad;
+    const MultiTaskOutput out = model.forward(constant(x));
+    Evaluation ev;
+    ev.loss = mse_loss(concat(out.y, 1), y).item();        // (B, K) vs (B, K): mean over rows and tasks
+    const int n = x.dim(0);
+    if (out.gates.size() == 2) {
+        const Tensor &g1 = out.gates[0].value(), &g2 = out.gates[1].value();  // (B, E) each
+        double s = 0.0;
+        for (size_t i = 0; i < g1.size(); ++i) s += std::fabs(g1[i] - g2[i]);
+        ev.gate_tv = 0.5 * s / n;
+    }
+    for (const Var& g : out.gates) {                       // (B, E) -> (E)
+        const int e = g.dim(1);
+        std::vector<double> m(size_t(e), 0.0);
+        for (int b = 0; b < n; ++b)
+            for (int i = 0; i < e; ++i) m[size_t(i)] += g.value()[size_t(b) * e + i] / n;
+        ev.mean_gate.push_back(m);
+    }
+    return ev;
+}
+
+// The MSE of the constant predictor y_k = mean(y_k): the loss of a model that learned nothing.
+inline double mean_predictor_loss(const Tensor& y) {
+    const int n = y.dim(0), k = y.dim(1);
+    double total = 0.0;
+    for (int t = 0; t < k; ++t) {
+        double mean = 0.0, var = 0.0;
+        for (int b = 0; b < n; ++b) mean += y[size_t(b) * k + t] / n;
+        for (int b = 0; b < n; ++b) var += (y[size_t(b) * k + t] - mean) * (y[size_t(b) * k + t] - mean) / n;
+        total += var;
+    }
+    return total / k;
+}
 
 }  // namespace ch68
 }  // namespace minirec

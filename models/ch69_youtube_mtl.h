@@ -15,6 +15,7 @@
 // position replaced by "unknown" (id K), so the main model cannot lean on the shallow tower for
 // every example, and the tower learns an "unknown position" value too.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ namespace ch69 {
 
 // Chapter 68's MMoE, reused as it is.
 using ch68::MMoE;
+using ch68::SharedBottom;
 using ch68::MultiTaskOptions;
 using ch68::MultiTaskOutput;
 
@@ -39,6 +41,8 @@ struct YouTubeRankerOptions {
     int expert_hidden = 16;
     int tower_hidden = 8;
     bool shallow_tower = true;    // false: the baseline, trained on clicks with no bias tower
+    bool shared_bottom = false;   // true: the paper's baseline, a Shared-Bottom network in place of
+                                  // the MMoE layer, its bottom sized to the experts' weight budget
     float embed_init_std = 0.1f;
 };
 
@@ -70,6 +74,7 @@ inline Ids drop_positions(const Ids& positions, double p, int unknown, Rng& rng)
 struct YouTubeRanker {
     Embedding user, item;         // e_user (num_users, D), e_item (num_items, D)
     MMoE mmoe;                    // two tasks: engagement and satisfaction
+    std::shared_ptr<SharedBottom> bottom;   // set only for the Shared-Bottom baseline, used in mmoe's place
     ShallowTower shallow;
     bool use_shallow = true;
 
@@ -94,12 +99,14 @@ struct YouTubeRanker {
           item(o.num_items, o.embed, rng, o.embed_init_std),
           mmoe(mmoe_options(o), rng),
           shallow(o.positions, rng),
-          use_shallow(o.shallow_tower) {}
+          use_shallow(o.shallow_tower) {
+        if (o.shared_bottom) bottom = std::make_shared<SharedBottom>(mmoe_options(o), rng);
+    }
 
     // users, items (B); positions (B) while training, empty at serving (eq. 5).
     Output forward(const Ids& users, const Ids& items, const Ids& positions = {}) {
         const Var x = concat({user(users), item(items)}, 1);        // eq. (1): (B, 2D)
-        const MultiTaskOutput y = mmoe.forward(x);                    // eq. (2): two (B, 1) logits
+        const MultiTaskOutput y = bottom ? bottom->forward(x) : mmoe.forward(x);   // eq. (2): two (B, 1) logits
         Output out{y.y[kEngagement], y.y[kEngagement], y.y[kSatisfaction]};
         if (use_shallow && !positions.empty())
             out.engagement_train = out.engagement + shallow(positions);   // eq. (4)
@@ -109,7 +116,7 @@ struct YouTubeRanker {
     NamedParams named_parameters() const {
         NamedParams p = user.named_parameters("user.");
         append(p, item.named_parameters("item."));
-        append(p, mmoe.named_parameters());
+        append(p, bottom ? bottom->named_parameters() : mmoe.named_parameters());
         if (use_shallow) append(p, shallow.position.named_parameters("shallow."));
         return p;
     }

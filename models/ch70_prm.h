@@ -1,8 +1,10 @@
 // PRM, the Personalized Re-ranking Model of Pei et al. (RecSys 2019): a transformer encoder reads
 // the whole initial list, so each item's score can depend on the other items on it. Also the
-// pointwise re-ranker the experiment compares with (the same inputs, one item at a time).
-// Deliberately left out: the paper's pre-trained ranker network (our PV is built from a given
-// ranker's score, see tutorials/ch70_prm.h), dropout, and the paper's online A/B setting.
+// baselines the experiment compares with, trained with the same list loss: a pointwise scorer (the
+// same inputs, one item at a time) and DLCM (a GRU over the list), and the pre-trained user-item
+// model whose hidden layer is PRM's personalized vector PV. Deliberately left out: dropout, the
+// paper's user behaviour sequences (our user features are a user embedding and per-topic click
+// rates), and the paper's online A/B setting.
 //
 // The paper's section 4, step by step (labelled by role; the paper's own equation numbers are
 // not reproduced here, check them against arXiv 1904.06813):
@@ -19,6 +21,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "nn/layers.h"
+#include "nn/rnn.h"
 
 namespace minirec {
 namespace ch70 {
@@ -80,15 +83,68 @@ inline Var list_softmax_loss(const Var& logits, const Tensor& y) {
     return -sum(constant(y) * log_softmax(logits)) / float(logits.dim(0));
 }
 
-// The pointwise re-ranker: an MLP on the same per-item inputs (x_i (+) pv_i), trained with the
-// per-item click cross-entropy; it never sees the other items of the list.
+// The pointwise re-ranker: an MLP on the same per-item inputs (x_i (+) pv_i (+) one-hot initial
+// position), trained with the same list loss as PRM; it never sees the other items of the list.
 struct Pointwise {
     MLP mlp;
     Pointwise() = default;
     Pointwise(int in, int hidden, Rng& rng) : mlp(MLPOptions{{in, hidden, hidden, 1}}, rng) {}
-    // x (B, n, features), pv (B, n, pv_dim) -> logits (B, n)
-    Var operator()(const Var& x, const Var& pv) { return squeeze(mlp(concat({x, pv}, 2)), 2); }
+    // x (B, n, features), pv (B, n, pv_dim), pos (B, n, n) -> logits (B, n)
+    Var operator()(const Var& x, const Var& pv, const Var& pos) { return squeeze(mlp(concat({x, pv, pos}, 2)), 2); }
     NamedParams named_parameters(const std::string& prefix = "") const { return mlp.named_parameters(prefix + "mlp."); }
+};
+
+// DLCM (Ai et al., SIGIR 2018): a GRU reads the list's items from the lowest-ranked one up, so its
+// final state s_n is the list's context, weighted to the top; each item is scored by a local
+// ranking function of its own GRU output o_i and s_n. Ours: phi(o_i, s_n) = v^T tanh(W [o_i, s_n] + b),
+// on the same inputs as PRM (x_i (+) pv_i); DLCM's own inputs are the item features only.
+struct DLCM {
+    Linear input, local, out;
+    GRU gru;
+    DLCM() = default;
+    DLCM(int in, int d, Rng& rng)
+        : input(in, d, rng), local(2 * d, d, rng), out(d, 1, rng), gru(d, d, rng) {}
+    static Var reverse(const Var& x) {   // along the list axis 1
+        std::vector<Var> parts;
+        for (int i = x.dim(1) - 1; i >= 0; --i) parts.push_back(slice(x, 1, i, i + 1));
+        return concat(parts, 1);
+    }
+    // x (B, n, features), pv (B, n, pv_dim) -> logits (B, n), in the initial order
+    Var operator()(const Var& x, const Var& pv) {
+        const Var e = relu(input(concat({x, pv}, 2)));           // (B, n, d)
+        const RnnOutput r = gru(reverse(e));                     // read bottom -> top
+        const Var o = reverse(r.outputs);                        // (B, n, d): o_i in the initial order
+        const int B = x.dim(0), n = x.dim(1), d = o.dim(2);
+        const Var s = reshape(r.last, {B, 1, d}) * constant(Tensor::ones({1, n, 1}));   // s_n at every i
+        return squeeze(out(tanh(local(concat({o, s}, 2)))), 2);
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = input.named_parameters(prefix + "input.");
+        append(p, gru.named_parameters(prefix + "gru."));
+        append(p, local.named_parameters(prefix + "local."));
+        append(p, out.named_parameters(prefix + "out."));
+        return p;
+    }
+};
+
+// The pre-trained user-item model behind PV (the paper: "the hidden vector before the sigmoid" of a
+// CTR model that reads the user's history and profile). Ours reads a user embedding, the user's
+// per-topic click rates in the training log, and the item's features; PV is its last hidden layer.
+struct PVModel {
+    Embedding user;
+    Linear hidden, out;
+    PVModel() = default;
+    PVModel(int users, int user_features, int features, int pv_dim, Rng& rng)
+        : user(users, 8, rng, 0.1f), hidden(8 + user_features + features, pv_dim, rng), out(pv_dim, 1, rng) {}
+    // users (N), user features (N, U), item features (N, F) -> PV (N, pv_dim)
+    Var pv(const Ids& users, const Var& uf, const Var& x) const { return relu(hidden(concat({user(users), uf, x}, 1))); }
+    Var logit(const Ids& users, const Var& uf, const Var& x) const { return out(pv(users, uf, x)); }   // (N, 1)
+    NamedParams named_parameters() const {
+        NamedParams p = user.named_parameters("user.");
+        append(p, hidden.named_parameters("hidden."));
+        append(p, out.named_parameters("out."));
+        return p;
+    }
 };
 
 }  // namespace ch70

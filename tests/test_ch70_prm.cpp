@@ -1,10 +1,10 @@
 // Chapter 70: PRM's pieces against their definitions (the list loss by hand, a gradient check
 // through the encoder, the position embedding's role), and the paper's claim on lists whose clicks
-// interact, asserted on a quick configuration of the tutorial's experiment (tutorials/ch70_prm.h).
-// Not asserted (it does not reproduce robustly in a quick run, book/ch70_prm.md): that PRM beats the
-// initial ranker's own order, and the PV and position ablations.
+// interact, judged over master seeds 1-3 in a small configuration of the tutorial's experiment
+// (tutorials/ch70_prm.h).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tests/gradcheck.h"
@@ -23,26 +23,27 @@ PRMOptions tiny_options() {
     p.heads = 2;
     return p;
 }
-// The tutorial's --quick world (5,000 lists, 500 for test, 10 epochs) for master seeds 1-3, run once.
-// Over master seeds 1..8 the per-world gap PRM - pointwise in expected clicks@4 was +0.0059,
-// +0.0089, +0.0209, +0.0058, -0.0033, +0.0047, +0.0032, +0.0060: positive in 7 of 8 worlds, and
-// the mean over any 3 of them at least +0.0015. So only the 3-world mean is asserted, and only
-// its sign: the effect is real but small in a quick run (book/ch70_prm.md).
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyReport all;
+// A small configuration of the tutorial's experiment for master seeds 1, 2, 3 (main world only):
+// 2 worlds of 2,000 lists, 4 epochs, 3 to 5 s of CPU on a shared machine; judged by the
+// tutorial's own judge(). The figures below are from these runs (book/ch70_prm.md has the
+// default run).
+const std::vector<Claims>& small_claims() {
+    static const std::vector<Claims> claims = [] {
+        std::vector<Claims> out;
         for (uint64_t seed = 1; seed <= 3; ++seed) {
-            StudyOptions o;
-            o.replicates = 1;
-            o.data.num_requests = 5000;
+            Options o;
+            o.worlds = 2;
+            o.data.num_requests = 2000;
             o.test_requests = 500;
+            o.epochs = 4;
+            o.control = false;
             o.seed = seed;
             o.verbose = false;
-            all.reps.push_back(run_study(o).reps[0]);
+            out.push_back(judge(o, run_experiment(o)));
         }
-        return all;
+        return out;
     }();
-    return report;
+    return claims;
 }
 }  // namespace
 
@@ -72,8 +73,15 @@ TEST_CASE("PRM: shapes, gradients by finite differences, and scores that depend 
     x2[3 * 3] += 1.0f;
     const Var z2 = prm(constant(x2), constant(pv));
     CHECK(std::fabs(z2.value()[0] - z.value()[0]) > 1e-6f);
-    Pointwise pw(4, 8, rng);
-    CHECK(pw(constant(x2), constant(pv)).value()[0] == pw(constant(x), constant(pv)).value()[0]);
+    const Var pos = constant(Tensor({2, 4, 4}));
+    Pointwise pw(3 + 1 + 4, 8, rng);
+    CHECK(pw(constant(x2), constant(pv), pos).value()[0] == pw(constant(x), constant(pv), pos).value()[0]);
+    // DLCM reads the list too: item 3 changes item 0's score through the GRU's final state.
+    DLCM dlcm(4, 8, rng);
+    REQUIRE(dlcm(constant(x), constant(pv)).shape() == Shape{2, 4});
+    Tensor x3 = x;   // all of item 3's features (a ReLU may hide a change in one)
+    for (int f = 0; f < 3; ++f) x3[size_t(3 * 3 + f)] += 2.0f;
+    CHECK(std::fabs(dlcm(constant(x3), constant(pv)).value()[0] - dlcm(constant(x), constant(pv)).value()[0]) > 1e-6f);
 }
 
 TEST_CASE("PRM without PE is permutation-equivariant; with PE it is not") {
@@ -92,24 +100,37 @@ TEST_CASE("PRM without PE is permutation-equivariant; with PE it is not") {
     CHECK(a[1] == doctest::Approx(b[1]).epsilon(1e-5));
 }
 
-TEST_CASE("the greedy oracle and the judge agree with the true click model") {
+TEST_CASE("world: the initial ranker sorts by relevance when it has no noise, and the greedy oracle starts with the best item") {
     datasets::SlateOptions o;
     o.num_requests = 3;
     o.num_candidates = 6;
     o.seed = 2;
     const datasets::SlateData d = datasets::slates(o);
     const datasets::SlateRequest& q = d.requests[0];
-    const Ids best = greedy_oracle(d, q);
-    double at_k = 0.0, all = 0.0, topics = 0.0;
-    judge(d, q, best, 2, &at_k, &all, &topics);
+    Rng rng(1);
+    const datasets::ListRow row = datasets::make_row(d, q, o, 0.0, rng);
+    for (size_t p = 1; p < row.order.size(); ++p)
+        CHECK(q.relevance[size_t(row.order[p - 1])] >= q.relevance[size_t(row.order[p])]);
+    CHECK(row.x.size() == size_t(6 * datasets::feature_dim(o)));
+    const Ids best = datasets::greedy_oracle(d, q);
     const std::vector<double> a = datasets::slate_item_click_probs(d, q, best);
-    CHECK(at_k == doctest::Approx(a[0] + a[1]));
     CHECK(a[0] == doctest::Approx(*std::max_element(q.relevance.begin(), q.relevance.end())).epsilon(1e-6));
+    CHECK(a.size() == 6);
 }
 
-TEST_CASE("claim: PRM's re-ranked top 4 earns more true clicks than a pointwise re-ranker's (mean of 3 worlds)") {
-    const StudyReport& r = quick_report();
-    CHECK(r.mean([](const Replicate& w) { return w.clicks_at_k[kPRM] - w.clicks_at_k[kPointwise]; }) > 0.0);
+TEST_CASE("claims over master seeds 1-3 (small configuration, main world)") {
+    for (const Claims& c : small_claims()) {
+        // Holds in every seed (+0.37 to +0.38 expected clicks@4): without the position the model
+        // loses the initial ranker's knowledge of item quality.
+        CHECK(c.find("PE helps: PRM beats PRM without position embedding").verdict() == Verdict::holds);
+        // Ahead on average in every seed (+0.0029 to +0.0066) but inconclusive with 2 worlds.
+        CHECK(c.find("PRM beats a pointwise scorer trained with the same list loss").interval().mean > 0.002);
+        // At this size the paper's headline does not show: PRM is not ahead of DLCM by the 0.005
+        // margin (-0.0033 to +0.0025 here); with 16,000 lists (the default run) it holds, +0.0085.
+        CHECK(c.find("PRM beats DLCM (clicks@4)").interval().mean < 0.005);
+        // Nor does PV's gain (-0.0000 to +0.0053 here; +0.0069, inconclusive, in the default run).
+        CHECK(c.find("PV helps: PRM beats PRM-BASE (no PV)").verdict() != Verdict::holds);
+    }
 }
 
 }  // TEST_SUITE
