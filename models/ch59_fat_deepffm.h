@@ -25,37 +25,13 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "nn/factorization.h"
 #include "nn/layers.h"
 
 namespace minirec {
 namespace ch59 {
 
-// ---- eq. 1: FM ------------------------------------------------------------------------------
-// One D-vector per feature; the pair sum by 1/2 (|sum_i v_i|^2 - sum_i |v_i|^2).
-struct FM {
-    Var w0;          // (1) global bias
-    Embedding w;     // (N, 1) first-order weights
-    Embedding v;     // (N, D) factors
-
-    FM() = default;
-    FM(int vocabulary, int dim, Rng& rng)
-        : w0(parameter(Tensor({1}))), w(vocabulary, 1, rng, 0.0f), v(vocabulary, dim, rng, 0.1f) {}
-
-    Var operator()(const Ids& ids, int fields) const {   // -> logits (B, 1)
-        const int B = int(ids.size()) / fields;
-        const Var first = sum(w(ids, {B, fields}), 1);   // (B, F, 1) -> (B, 1)
-        const Var e = v(ids, {B, fields});                // (B, F, D)
-        const Var s = sum(e, 1);                          // (B, D)  sum_i v_i
-        const Var q = sum(e * e, 1);                      // (B, D)  sum_i v_i^2
-        return first + sum(s * s - q, 1, true) * 0.5f + w0;
-    }
-    NamedParams named_parameters(const std::string& prefix = "") const {
-        NamedParams p = {{prefix + "w0", w0}};
-        append(p, w.named_parameters(prefix + "w."));
-        append(p, v.named_parameters(prefix + "v."));
-        return p;
-    }
-};
+// eq. 1, the FM, is nn/factorization.h's (shared with chapters 60 and 62).
 
 // ---- eq. 3: field-aware embeddings -----------------------------------------------------------
 // Feature i owns F vectors v_{i,f}, one for each field f it may meet; a table (N, F * D) holds

@@ -13,7 +13,7 @@
 
 #include "datasets/translation_walks.h"
 #include "models/ch60_transfm.h"
-#include "models/ch71_pal.h"
+#include "nn/factorization.h"
 #include "nn/losses.h"
 #include "nn/optim.h"
 #include "nn/train.h"
@@ -82,11 +82,11 @@ struct Vocab {
 
 // The trained models side by side (same batches, same negatives).
 struct Models {
-    ch71::FM fm, fm_cat;                 // chapter 71's FM, on 3 and 5 fields
+    FM fm, fm_cat;                       // nn/factorization.h's FM (no w0), on 3 and 5 fields
     TransFM tfm, tfm_cat, tfm_cat_minus; // eq. 1 on 3 and 5 fields; the last with -d^2
     ch58::TransRec transrec;
     Models(const Vocab& v, int dim, Rng& rng)
-        : fm(v.size(), dim, rng), fm_cat(v.size(), dim, rng), tfm(v.size(), dim, rng), tfm_cat(v.size(), dim, rng),
+        : fm(v.size(), dim, rng, false), fm_cat(v.size(), dim, rng, false), tfm(v.size(), dim, rng), tfm_cat(v.size(), dim, rng),
           tfm_cat_minus(v.size(), dim, rng, -1.0f),
           transrec(v.users, v.items, dim, ch58::Distance::l2_squared, rng) {}
 
