@@ -190,6 +190,51 @@ struct CENet {
     }
 };
 
+// ---- Attention after the interactions: the paper's "MLP-DeepFFM" (Table 3) ---------------------
+// The comparison the paper draws: weigh the crossed vectors H_{ij} (eq. 5) instead of the
+// embeddings. The weight of each pair comes from AFM's attention network (Xiao et al. 2017):
+//   a'_{ij} = h^T relu(W H_{ij} + b),   a_{ij} = softmax over the pairs of a'_{ij}
+// scaled by the number of pairs P, so that equal weights leave DeepFFM unchanged (P a_{ij} = 1).
+struct PairAttention {
+    Linear project;   // (D, t)  W, b
+    Linear score;     // (t, 1)  h
+    PairAttention() = default;
+    PairAttention(int dim, int attention_size, Rng& rng)
+        : project(dim, attention_size, rng, true, Init::kaiming_uniform), score(attention_size, 1, rng, false) {}
+    // H (B, P, D) -> weights (B, P, 1), P * softmax
+    Var operator()(const Var& H) const {
+        const int B = H.dim(0), P = H.dim(1);
+        const Var a = reshape(score(relu(project(H))), {B, P});
+        return reshape(softmax(a), {B, P, 1}) * float(P);
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = project.named_parameters(prefix + "project.");
+        append(p, score.named_parameters(prefix + "score."));
+        return p;
+    }
+};
+
+struct MLPDeepFFM {
+    DeepFFM deep;
+    PairAttention attention;
+    MLPDeepFFM() = default;
+    MLPDeepFFM(int vocabulary, const DeepFFMOptions& o, int attention_size, Rng& rng)
+        : deep(vocabulary, o, rng), attention(o.dim, attention_size, rng) {}
+    Var operator()(const Ids& ids) {   // -> logits (B, 1)
+        const int F = deep.options.fields, B = int(ids.size()) / F;
+        const Var H = hadamard_pairs(deep.v(ids));                           // (B, P, D) eq. 5
+        const Var A = attention(H);                                          // (B, P, 1)
+        const Var x = deep.options.interaction == Interaction::hadamard ? reshape(H * A, {B, -1})
+                                                                        : reshape(sum(H, 2, true) * A, {B, -1});
+        return sum(deep.w(ids, {B, F}), 1) + deep.dnn(x) + deep.w0;          // eqs. 6-7
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = deep.named_parameters(prefix);
+        append(p, attention.named_parameters(prefix + "attention."));
+        return p;
+    }
+};
+
 // ---- FAT-DeepFFM: DeepFFM over the attentive embedding matrices -------------------------------
 struct FATDeepFFM {
     DeepFFM deep;
