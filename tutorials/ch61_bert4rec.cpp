@@ -101,7 +101,7 @@ static int run_main(int argc, char** argv) {
     Flags flags("ch61_bert4rec", "BERT4Rec (Cloze, bidirectional) vs a left-to-right transformer vs popularity "
                                  "on synthetic item sequences (Sun et al., CIKM 2019).");
     int epochs = 0;
-    flags.add("epochs", &epochs, "passes over the training data");
+    flags.add("epochs", &epochs, "passes over the training data", at_least(1));
     StudyOptions o;
     int replicates = 0, users = 0;
     epochs = o.epochs;
