@@ -25,37 +25,13 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "nn/factorization.h"
 #include "nn/layers.h"
 
 namespace minirec {
 namespace ch59 {
 
-// ---- eq. 1: FM ------------------------------------------------------------------------------
-// One D-vector per feature; the pair sum by 1/2 (|sum_i v_i|^2 - sum_i |v_i|^2).
-struct FM {
-    Var w0;          // (1) global bias
-    Embedding w;     // (N, 1) first-order weights
-    Embedding v;     // (N, D) factors
-
-    FM() = default;
-    FM(int vocabulary, int dim, Rng& rng)
-        : w0(parameter(Tensor({1}))), w(vocabulary, 1, rng, 0.0f), v(vocabulary, dim, rng, 0.1f) {}
-
-    Var operator()(const Ids& ids, int fields) const {   // -> logits (B, 1)
-        const int B = int(ids.size()) / fields;
-        const Var first = sum(w(ids, {B, fields}), 1);   // (B, F, 1) -> (B, 1)
-        const Var e = v(ids, {B, fields});                // (B, F, D)
-        const Var s = sum(e, 1);                          // (B, D)  sum_i v_i
-        const Var q = sum(e * e, 1);                      // (B, D)  sum_i v_i^2
-        return first + sum(s * s - q, 1, true) * 0.5f + w0;
-    }
-    NamedParams named_parameters(const std::string& prefix = "") const {
-        NamedParams p = {{prefix + "w0", w0}};
-        append(p, w.named_parameters(prefix + "w."));
-        append(p, v.named_parameters(prefix + "v."));
-        return p;
-    }
-};
+// eq. 1, the FM, is nn/factorization.h's (shared with chapters 60 and 62).
 
 // ---- eq. 3: field-aware embeddings -----------------------------------------------------------
 // Feature i owns F vectors v_{i,f}, one for each field f it may meet; a table (N, F * D) holds
@@ -210,6 +186,51 @@ struct CENet {
         NamedParams p = {{prefix + "kernel", kernel}, {prefix + "kernel_bias", kernel_bias}};
         append(p, excite1.named_parameters(prefix + "excite1."));
         append(p, excite2.named_parameters(prefix + "excite2."));
+        return p;
+    }
+};
+
+// ---- Attention after the interactions: the paper's "MLP-DeepFFM" (Table 3) ---------------------
+// The comparison the paper draws: weigh the crossed vectors H_{ij} (eq. 5) instead of the
+// embeddings. The weight of each pair comes from AFM's attention network (Xiao et al. 2017):
+//   a'_{ij} = h^T relu(W H_{ij} + b),   a_{ij} = softmax over the pairs of a'_{ij}
+// scaled by the number of pairs P, so that equal weights leave DeepFFM unchanged (P a_{ij} = 1).
+struct PairAttention {
+    Linear project;   // (D, t)  W, b
+    Linear score;     // (t, 1)  h
+    PairAttention() = default;
+    PairAttention(int dim, int attention_size, Rng& rng)
+        : project(dim, attention_size, rng, true, Init::kaiming_uniform), score(attention_size, 1, rng, false) {}
+    // H (B, P, D) -> weights (B, P, 1), P * softmax
+    Var operator()(const Var& H) const {
+        const int B = H.dim(0), P = H.dim(1);
+        const Var a = reshape(score(relu(project(H))), {B, P});
+        return reshape(softmax(a), {B, P, 1}) * float(P);
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = project.named_parameters(prefix + "project.");
+        append(p, score.named_parameters(prefix + "score."));
+        return p;
+    }
+};
+
+struct MLPDeepFFM {
+    DeepFFM deep;
+    PairAttention attention;
+    MLPDeepFFM() = default;
+    MLPDeepFFM(int vocabulary, const DeepFFMOptions& o, int attention_size, Rng& rng)
+        : deep(vocabulary, o, rng), attention(o.dim, attention_size, rng) {}
+    Var operator()(const Ids& ids) {   // -> logits (B, 1)
+        const int F = deep.options.fields, B = int(ids.size()) / F;
+        const Var H = hadamard_pairs(deep.v(ids));                           // (B, P, D) eq. 5
+        const Var A = attention(H);                                          // (B, P, 1)
+        const Var x = deep.options.interaction == Interaction::hadamard ? reshape(H * A, {B, -1})
+                                                                        : reshape(sum(H, 2, true) * A, {B, -1});
+        return sum(deep.w(ids, {B, F}), 1) + deep.dnn(x) + deep.w0;          // eqs. 6-7
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = deep.named_parameters(prefix);
+        append(p, attention.named_parameters(prefix + "attention."));
         return p;
     }
 };

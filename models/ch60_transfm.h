@@ -1,7 +1,7 @@
 // TransFM, translation-based factorization machines (Pasricha & McAuley, RecSys 2018): an FM whose
 // pairwise interaction is a squared distance between one feature's embedding moved by its own
-// translation vector and the other feature's embedding. The FM it is compared with is chapter
-// 71's (models/ch71_pal.h) and TransRec is chapter 58's (models/ch58_transrec.h).
+// translation vector and the other feature's embedding. The FM it is compared with is
+// nn/factorization.h's and TransRec is chapter 58's (models/ch58_transrec.h).
 // Deliberately left out: real-valued (non one-hot) features, the paper's PRME-FM and HRM-FM.
 //
 //   FM (Rendle 2010):   y(x) = w0 + sum_i w_i x_i + sum_i sum_{j>i} <v_i, v_j> x_i x_j

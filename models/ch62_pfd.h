@@ -2,7 +2,7 @@
 // also sees features only logged at training time (dwell time, post-click behaviour) teaches a
 // student that sees only what is known at serving time. Both train together in one loop.
 // Deliberately left out: the paper's two-tower and deep networks (our student is an FM over user
-// and item, chapter 71's), model distillation (a bigger teacher, "UD"), multi-GPU training tricks.
+// and item, nn/factorization.h's), model distillation (a bigger teacher, "UD"), multi-GPU training tricks.
 //
 //   MD   (model distillation):   min_Ws (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X; Wt), f(X; Ws))
 //   PFD  (privileged features):  min_Ws (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X, X*; Wt), f(X; Ws))
@@ -18,21 +18,19 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
-#include "models/ch71_pal.h"   // FM: the CTR network both models share
+#include "nn/factorization.h"   // FM: the CTR network both models share
 #include "nn/layers.h"
 #include "nn/losses.h"
 
 namespace minirec {
 namespace ch62 {
 
-using ch71::FM;  // chapter 71's factorization machine, reused as it is
-
 // The student f(X; Ws): an FM over the serving features, user and item (ids offset into one
 // vocabulary of users then items). This is the model that serves.
 struct Student {
     FM fm;
     Student() = default;
-    Student(int vocabulary, int dim, Rng& rng) : fm(vocabulary, dim, rng) {}
+    Student(int vocabulary, int dim, Rng& rng) : fm(vocabulary, dim, rng, false) {}   // no w0: the user weights absorb it
     // ids (B, 2) user and item -> logits (B, 1)
     Var operator()(const Ids& user_item) const { return fm(user_item, 2); }
     NamedParams named_parameters(const std::string& prefix = "") const { return fm.named_parameters(prefix + "fm."); }
@@ -45,7 +43,7 @@ struct Teacher {
     Linear hidden, out;   // X* (B, P) -> (B, H) ReLU -> (B, 1)
     Teacher() = default;
     Teacher(int vocabulary, int dim, int privileged, int tower_hidden, Rng& rng)
-        : fm(vocabulary, dim, rng),
+        : fm(vocabulary, dim, rng, false),
           hidden(privileged, tower_hidden, rng, true, Init::kaiming_uniform),
           out(tower_hidden, 1, rng) {}
     // ids (B, 2), privileged (B, P) -> logits (B, 1)

@@ -1,8 +1,7 @@
 // Chapter 63: SDM's pieces against their formulas (user-attention pooling, eq. 11's gate, the
 // item embedding of eq. 2), finite-difference gradients through the whole user tower, the planted
-// world and its exact oracle, and the chapter's claims on the tutorial's --quick configuration.
-// Not asserted (it did not reproduce, book/ch63_sdm.md): the paper's finding that the gate beats
-// simple fusions (s + p, a linear map of [s, p]); here they are on a par, each winning some worlds.
+// world (ordered sessions) and its exact oracle, and the chapter's verdicts on a small
+// configuration over three master seeds.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -22,24 +21,6 @@ SdmOptions tiny(Fusion f) {
 }
 Catalogue tiny_catalogue() { return {{0, 0, 0, 1, 1, 1}, {0, 1, 2, 0, 1, 2}}; }
 
-// The gated SDM and the short-term-only model on the --quick world, seeds 1-3 (about 6 s at -O2);
-// the same runs as the first two rows of `ch63_sdm --quick --seed N`. Margins over seeds 1..5 are
-// in the claims below and in book/ch63_sdm.md.
-const std::vector<Results>& quick_reports() {
-    static const std::vector<Results> reports = [] {
-        std::vector<Results> out;
-        for (uint64_t seed = 1; seed <= 3; ++seed) {
-            StudyOptions o;
-            apply_quick(o);
-            o.world.seed = seed;
-            o.specs = {default_specs()[0], default_specs()[1]};
-            o.verbose = false;
-            out.push_back(run_study(o));
-        }
-        return out;
-    }();
-    return reports;
-}
 }  // namespace
 
 TEST_SUITE("ch63") {
@@ -104,40 +85,64 @@ TEST_CASE("gradients through the user tower (LSTM, self-attention, user attentio
     CHECK(worst <= 1.0f);
 }
 
-TEST_CASE("the planted world: deterministic, and the oracle's next-item probabilities sum to 1") {
-    WorldOptions o;
-    o.train_users = 20, o.test_users = 50;
-    const World a = make_world(o), b = make_world(o);
+TEST_CASE("the planted world: deterministic, ordered sessions, and the oracle's probabilities sum to 1") {
+    datasets::SessionOptions o;
+    o.train_users = 20, o.test_users = 200;
+    const datasets::SessionWorld a = datasets::session_world(o), b = datasets::session_world(o);
+    int switched = 0;
     for (size_t i = 0; i < a.test.size(); ++i) {
-        const User& u = a.test[i];
+        const datasets::SessionUser& u = a.test[i];
         CHECK(u.session == b.test[i].session);
         CHECK(u.past == b.test[i].past);
         CHECK(u.target == b.test[i].target);
-        for (int32_t it : u.session) CHECK(a.cat.category[size_t(it)] == u.intent);
-        const std::vector<double> p = next_item_probabilities(a, u);
+        CHECK(a.category[size_t(u.session.back())] == u.intent);   // the next item follows the LAST item's category
+        CHECK(a.category[size_t(u.target)] == u.intent);
+        switched += a.category[size_t(u.session.front())] != u.intent;
+        const std::vector<double> p = datasets::next_item_probabilities(a, u);
         CHECK(std::accumulate(p.begin(), p.end(), 0.0) == doctest::Approx(1.0));
         CHECK(p[size_t(u.target)] > 0.0);
-        CHECK(oracle_hit(p, o.items()) == doctest::Approx(1.0));
     }
+    CHECK(switched > 50);                                          // order matters: the first item often misleads
+    o.drifters = false;
+    for (const datasets::SessionUser& u : datasets::session_world(o).test) CHECK(!u.drifter);
     o.profiles = 1;
-    CHECK_THROWS(make_world(o));
+    CHECK_THROWS(datasets::session_world(o));
 }
 
-TEST_CASE("claim: fusing the long-term preference helps the users whose preference is stable") {
-    for (const Results& r : quick_reports()) {
-        const Result &gated = r.results[0], &short_only = r.results[1];
-        // Over seeds 1..5: +0.052 .. +0.082 HR@10 among loyal users, +0.026 .. +0.039 HR@5 overall.
-        CHECK(gated.hit_loyal[1] > short_only.hit_loyal[1] + 0.02);   // HR@10, loyal users
-        CHECK(gated.hit[0] > short_only.hit[0] + 0.01);               // HR@5, everyone
-        CHECK(gated.hit[1] <= r.oracle[1]);
-    }
+namespace {
+const std::vector<Claims>& judged_small() {
+    static const std::vector<Claims> all = [] {
+        std::vector<Claims> out;
+        for (uint64_t seed : {1, 2, 3}) {
+            Options o = quick_options();
+            o.worlds = 3;
+            o.world.train_users = 1000, o.world.test_users = 500, o.epochs = 4;
+            o.control = false;
+            o.verbose = false;
+            o.seed = seed;
+            out.push_back(judge(o, run_experiment(o)));
+        }
+        return out;
+    }();
+    return all;
 }
+}  // namespace
 
-TEST_CASE("claim: the gate leans on the short-term vector for users whose long-term behaviours are stale") {
-    for (const Results& r : quick_reports()) {
-        const std::vector<double>& g = r.results[0].gate_by_profile;      // profiles 0, 1 loyal; 2, 3 drifters
-        // Over seeds 1..5 the smallest drifter mean G minus the largest loyal one: 0.114 .. 0.211.
-        CHECK(std::min(g[2], g[3]) > std::max(g[0], g[1]) + 0.05);
+// Measured on this configuration (main world only; tutorial: --train-users 1000 --test-users 500
+// --epochs 4 --worlds 3 --seed S, its main rows): the models are undertrained here, and the gate
+// does not beat add, nor the short-term vector alone. The default run is on book/ch63_sdm.md.
+TEST_CASE("verdicts over three master seeds: the gate's lead is bounded; it leans on the session for drifters") {
+    for (const Claims& c : judged_small()) {
+        REQUIRE(c.rows.size() == 4);
+        const Claim& add = c.find("the gated fusion's HR@10 above add's");
+        CHECK(add.verdict() != Verdict::holds);
+        CHECK(add.interval().mean < 0.005);                           // measured -0.0287 .. -0.0033
+        CHECK(c.find("the gated fusion's HR@10 above concat's").interval().mean < 0.03);   // -0.0047 .. +0.0167
+        const Claim& longterm = c.find("long-term preference helps: gated above short-term only");
+        CHECK(longterm.verdict() != Verdict::holds);
+        CHECK(longterm.interval().mean < 0.0);                        // measured -0.0367 .. -0.0220
+        CHECK(c.find("the gate leans on the session (larger G) for drifters than for loyal users").interval().mean > 0.005);   // +0.009 .. +0.018
+        for (const Claims::Sanity& s : c.sanity) CHECK(s.ok);
     }
 }
 

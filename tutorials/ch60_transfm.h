@@ -1,9 +1,10 @@
-// Chapter 60's experiment as a function: the translation walks of chapter 58 with many items and
-// few transitions per item, where each item's category (a coarse cell of the planted space) is
-// content a model can use. FM and TransFM, each with and without the categories, and chapter
-// 58's TransRec, trained with S-BPR; AUC and Hit@10 of each user's held-out last item against
-// 100 sampled items she never touched. Printing and pictures live in ch60_transfm.cpp.
-// Deliberately left out: the paper's other content (time, geography, demographics), PRME-FM.
+// Chapter 60's experiment as functions: FM and TransFM, each with and without item categories
+// as content, and chapter 58's TransRec, trained with S-BPR on the same batches; AUC and Hit@10 of
+// each user's held-out last item against 100 sampled items she never touched. Main world: chapter
+// 58's translation walks (the next item lies near previous item + the user's translation); control
+// world: the same items and users, but the next item follows a dot product (datasets/ch60_dot_walks.h).
+// Printing lives in ch60_transfm.cpp. Deliberately left out: the paper's other content (time,
+// geography, demographics), PRME-FM and HRM-FM, early stopping on a validation item.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -13,11 +14,13 @@
 
 #include "datasets/translation_walks.h"
 #include "models/ch60_transfm.h"
-#include "models/ch71_pal.h"
+#include "datasets/ch60_dot_walks.h"
+#include "nn/factorization.h"
 #include "nn/losses.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/ch58_transrec.h"   // the leave-one-out split (training_transitions)
+#include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch60 {
@@ -27,40 +30,37 @@ const char* const kModelNames[] = {"FM", "FM + categories", "TransFM", "TransFM 
                                    "TransFM + categories, -d^2", "TransRec (L2^2)", "oracle"};
 constexpr int kTrained = kTransRec + 1;
 
-struct StudyOptions {
+struct Options {
     datasets::TranslationWalkOptions data;
-    std::vector<int> items = {1000, 2000};   // catalogue sizes: more items = fewer transitions per item
-    int replicates = 2;
+    double control_temperature = 0.05;   // the control world's softmax temperature
+    int worlds = 5;                      // independent worlds per cell
     int epochs = 20;
     int batch = 256;
     double lr = 0.01;
     double weight_decay = 1e-4;
     int dim = 10;
-    int negatives = 100;                     // sampled items per user at evaluation
+    int negatives = 100;                 // sampled items per user at evaluation
     uint64_t seed = 42;
     bool verbose = true;
-    StudyOptions() {
+    Options() {
         data.num_users = 1000;
+        data.num_items = 1000;
         data.num_categories = 32;
     }
 };
+inline Options quick_options() {
+    Options o;
+    o.worlds = 2;
+    o.epochs = 8;
+    o.data.num_users = 500, o.data.num_items = 500;
+    return o;
+}
 
-struct Replicate {
+struct WorldRun {
     double auc[kNumModels] = {}, hit10[kNumModels] = {};
-    int train_transitions = 0;
 };
-
-struct Level {
-    int items = 0;
-    std::vector<Replicate> reps;
-    template <class F> double mean(F f) const { return mean_over(reps, f); }
-    template <class F> double min(F f) const { return min_over(reps, f); }
-    double auc(int m) const { return mean([&](const Replicate& r) { return r.auc[m]; }); }
-    double hit10(int m) const { return mean([&](const Replicate& r) { return r.hit10[m]; }); }
-};
-
-struct StudyReport {
-    std::vector<Level> levels;
+struct Results {
+    std::vector<WorldRun> main, control;
     double seconds = 0.0;
 };
 
@@ -82,11 +82,11 @@ struct Vocab {
 
 // The trained models side by side (same batches, same negatives).
 struct Models {
-    ch71::FM fm, fm_cat;                 // chapter 71's FM, on 3 and 5 fields
+    FM fm, fm_cat;                       // nn/factorization.h's FM, on 3 and 5 fields
     TransFM tfm, tfm_cat, tfm_cat_minus; // eq. 1 on 3 and 5 fields; the last with -d^2
     ch58::TransRec transrec;
     Models(const Vocab& v, int dim, Rng& rng)
-        : fm(v.size(), dim, rng), fm_cat(v.size(), dim, rng), tfm(v.size(), dim, rng), tfm_cat(v.size(), dim, rng),
+        : fm(v.size(), dim, rng, false), fm_cat(v.size(), dim, rng, false), tfm(v.size(), dim, rng), tfm_cat(v.size(), dim, rng),
           tfm_cat_minus(v.size(), dim, rng, -1.0f),
           transrec(v.users, v.items, dim, ch58::Distance::l2_squared, rng) {}
 
@@ -157,16 +157,15 @@ inline void rank_metrics(const std::vector<float>& score, int per_user, double* 
     }
 }
 
-inline Replicate run_replicate(const StudyOptions& o, int items, uint64_t seed) {
+inline WorldRun run_world(const Options& o, bool control, uint64_t seed) {
     datasets::TranslationWalkOptions dopt = o.data;
-    dopt.num_items = items;
     dopt.seed = seed;
-    const datasets::TranslationWalkData d = datasets::translation_walks(dopt);
+    const datasets::TranslationWalkData d = control ? datasets::dot_product_walks(dopt, o.control_temperature)
+                                                    : datasets::translation_walks(dopt);
     const ch58::Transitions tr = ch58::training_transitions(d);
     const Vocab v{d.num_users, d.num_items, d.num_categories};
     const int n = int(tr.user.size()), N = d.num_items;
-    Replicate rep;
-    rep.train_transitions = n;
+    WorldRun rep;
 
     Rng rng(splitmix64(seed + 13));
     Models m(v, o.dim, rng);
@@ -204,31 +203,55 @@ inline Replicate run_replicate(const StudyOptions& o, int items, uint64_t seed) 
     }
     std::vector<float> truth;
     for (size_t r = 0; r < e.user.size(); r += size_t(e.per_user)) {
-        const std::vector<double> p = datasets::true_next_distribution(d, e.user[r], e.prev[r]);
+        const std::vector<double> p = control ? datasets::dot_next_distribution(d, e.user[r], e.prev[r], o.control_temperature)
+                                              : datasets::true_next_distribution(d, e.user[r], e.prev[r]);
         for (int k = 0; k < e.per_user; ++k) truth.push_back(float(p[size_t(e.cand[r + size_t(k)])]));
     }
     rank_metrics(truth, e.per_user, &rep.auc[kOracle], &rep.hit10[kOracle]);
     return rep;
 }
 
-inline StudyReport run_study(const StudyOptions& o) {
-    StudyReport rep;
+inline Results run_experiment(const Options& o) {
+    Results r;
     const auto start = std::chrono::steady_clock::now();
-    for (int items : o.items) {
-        Level level;
-        level.items = items;
-        for (int r = 0; r < o.replicates; ++r) {
-            level.reps.push_back(run_replicate(o, items, replicate_seed(o.seed, r)));
-            const Replicate& x = level.reps.back();
-            if (o.verbose)
-                std::fprintf(stderr, "%d items, world %d/%d: AUC FM %.4f FM+cat %.4f TransFM %.4f TransFM+cat %.4f TransRec %.4f\n",
-                             items, r + 1, o.replicates, x.auc[kFM], x.auc[kFMCat], x.auc[kTransFM], x.auc[kTransFMCat],
-                             x.auc[kTransRec]);
-        }
-        rep.levels.push_back(level);
+    for (int w = 0; w < o.worlds; ++w) {
+        const uint64_t seed = replicate_seed(o.seed, w);   // the same items and users in both cells
+        r.main.push_back(run_world(o, false, seed));
+        r.control.push_back(run_world(o, true, seed));
+        if (o.verbose)
+            std::fprintf(stderr, "world %d/%d: AUC FM %.4f TransFM %.4f (main), FM %.4f TransFM %.4f (control)\n", w + 1,
+                         o.worlds, r.main.back().auc[kFM], r.main.back().auc[kTransFM], r.control.back().auc[kFM],
+                         r.control.back().auc[kTransFM]);
     }
-    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return rep;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+// The paper's numbers were not found (see /work/shared/papers/60-66.md): its abstract claims that
+// TransFM beats FM and other sequential models, especially once content features are added.
+inline Claims judge(const Options&, const Results& r) {
+    Claims c;
+    for (int cell = 0; cell < 2; ++cell) {
+        const std::vector<WorldRun>& runs = cell == 0 ? r.main : r.control;
+        const std::string world = cell == 0 ? "main" : "control";
+        auto gain = [&](int a, int b) {
+            std::vector<double> d;
+            for (const WorldRun& x : runs) d.push_back(x.auc[a] - x.auc[b]);
+            return d;
+        };
+        auto paper = [&](const char* text) { return cell == 0 ? std::string(text) : std::string("—"); };
+        c.add({"TransFM's AUC above FM's (no content)", world, paper("abstract: TransFM beats FM; numbers not found"),
+               gain(kTransFM, kFM), 0.005});
+        c.add({"TransFM's AUC above FM's, both with categories", world,
+               paper("abstract: especially with content features; numbers not found"), gain(kTransFMCat, kFMCat), 0.005});
+        c.add({"TransFM with categories above TransRec", world, paper("not found"), gain(kTransFMCat, kTransRec), 0.005});
+        c.add({"categories improve TransFM", world, paper("not found"), gain(kTransFMCat, kTransFM), 0.005});
+        bool below = true;
+        for (const WorldRun& x : runs)
+            for (int m = 0; m < kTrained; ++m) below = below && x.auc[m] < x.auc[kOracle];
+        c.add_sanity("every model's AUC below the oracle's (" + world + ")", below, "");
+    }
+    return c;
 }
 
 }  // namespace ch60

@@ -100,13 +100,10 @@ static void write_outputs(const StudyOptions& o, const StudyReport& rep, const s
 static int run_main(int argc, char** argv) {
     Flags flags("ch61_bert4rec", "BERT4Rec (Cloze, bidirectional) vs a left-to-right transformer vs popularity "
                                  "on synthetic item sequences (Sun et al., CIKM 2019).");
-    int epochs = 0;
-    flags.add("epochs", &epochs, "passes over the training data");
     StudyOptions o;
-    int replicates = 0, users = 0;
-    epochs = o.epochs;
-    flags.add("replicates", &replicates, "independent worlds; 0: the configuration's own (3; --quick 1)");
-    flags.add("users", &users, "users per world; 0: the configuration's own");
+    flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
+    flags.add("replicates", &o.replicates, "independent worlds", at_least(1));
+    flags.add("users", &o.data.num_users, "users per world", at_least(10));
     flags.add("items", &o.data.num_items, "items N (a multiple of the interests)");
     flags.add("order", &o.data.order_strength, "probability that the next item follows the planted successor graph");
     flags.add("sessions", &o.data.sessions_per_user, "sessions per user");
@@ -116,12 +113,10 @@ static int run_main(int argc, char** argv) {
     flags.add("mask-prob", &o.mask_prob, "rho, the Cloze masking proportion");
     flags.add("dropout", &o.model.dropout, "dropout rate");
     flags.add("eval-every", &o.eval_every, "epochs between NDCG evaluations during training (0: none)");
+    // the quick configuration; whatever the user typed still wins
+    flags.on_quick([&] { o.replicates = 1, o.data.num_users = 400, o.epochs = 15; });
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = epochs;
-    if (flags.quick) o.replicates = 1, o.data.num_users = 400, o.epochs = std::min(o.epochs, 15);
-    if (replicates > 0) o.replicates = replicates;
-    if (users > 0) o.data.num_users = users;
 
     std::printf("# Chapter 61: BERT4Rec\n\n");
     std::printf("%d users, %d items in %d interests, %d sessions of %d-%d items, order strength %.2f; "

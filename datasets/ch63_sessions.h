@@ -1,0 +1,58 @@
+// Chapter 63's world: sessions whose next item depends on the category of the session's latest
+// item (sessions are ordered: the category drifts inside a session) and on the user's favourite
+// shops (the long-term preference), where for "drifter" users the long-term behaviours are stale
+// (their favourites changed and only the profile says so). Deliberately left out: real logs,
+// session segmentation, brands and other side information.
+//
+// Item i has category i / items_per_category and a random shop. A user has a profile; with
+// drifters, profiles 0 .. P/2-1 are loyal and the others drifters (without drifters, everyone is
+// loyal: the control world). Past behaviours (L^u): a random category each, at an old favourite
+// shop with probability `loyalty`. The current session (S^u): its first item's category is random;
+// before each further item the category switches to a random one with probability switch_prob.
+// The next item has the category of the session's last item, at a current favourite shop with
+// probability `loyalty` (otherwise any item of that category).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minirec {
+namespace datasets {
+
+struct SessionOptions {
+    int categories = 10, items_per_category = 20, shops = 10;
+    int favourite_shops = 2;
+    double loyalty = 0.9;
+    int profiles = 4;
+    bool drifters = true;        // false: every user's long-term behaviours are current (control)
+    int min_session = 2, max_session = 5;
+    double switch_prob = 0.5;    // chance that the category changes before each further session item
+    int min_past = 20, max_past = 40;
+    int train_users = 6000, test_users = 1000;
+    uint64_t seed = 42;
+    int items() const { return categories * items_per_category; }
+};
+
+struct SessionUser {
+    int profile = 0;
+    bool drifter = false;
+    std::vector<int> favourites;        // current favourite shops
+    int intent = 0;                     // the category of the next item (= the session's last item's)
+    Ids past, session;
+    int target = 0;
+};
+
+struct SessionWorld {
+    SessionOptions opt;
+    std::vector<int> category, shop;                          // (N) per item
+    std::vector<std::vector<std::vector<int>>> by_cat_shop;   // [category][shop] -> items
+    std::vector<SessionUser> train, test;
+};
+
+SessionWorld session_world(const SessionOptions& o);
+// The true probability of every item being the user's next one (what the generator draws).
+std::vector<double> next_item_probabilities(const SessionWorld& w, const SessionUser& u);
+
+}  // namespace datasets
+}  // namespace minirec
