@@ -113,7 +113,8 @@ TEST_CASE("control world (clash 0): GAttN no longer beats the greedy clique buil
     const Options o = small_options(1);
     Results r;
     for (int i = 0; i < o.worlds; ++i) r.cell[1].push_back(run_world(o, true, replicate_seed(o.seed, i)));
-    const Claim& head = judge(o, r).find("GAttN (RLfD, beam) above the greedy clique builder (headline)", "control");
+    const Claims c = judge(o, r);
+    const Claim& head = c.find("GAttN (RLfD, beam) above the greedy clique builder (headline)", "control");
     CHECK(head.verdict() != Verdict::holds);
     CHECK(head.interval().mean < 0.03);
 }
