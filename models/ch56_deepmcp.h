@@ -9,12 +9,13 @@
 // in the order the paper introduces them:
 //   eq. 1  prediction:   y^ = sigmoid(DNN([e_user fields, e_ad fields]))
 //   eq. 2               L_p = -(1/N) sum [y log y^ + (1 - y) log(1 - y^)]
-//   eq. 3  matching:     v_u = tanh(W_u [e_user fields] + b_u),  v_a = tanh(W_a [e_ad fields] + b_a),
+//   eq. 3  matching:     v_u = tanh(FC_u([e_user fields])),  v_a = tanh(FC_a([e_ad fields])), FC a tower of
+//                        ReLU layers then a linear one (two layers by default; the last activation tanh),
 //                        s(v_u, v_a) = sigmoid(v_u^T v_a)
 //   eq. 4               L_m = -(1/N) sum [y log s + (1 - y) log(1 - s)]     (clicks as relevance)
 //   eq. 5  correlation: maximise (1/T) sum_t sum_{-C <= j <= C, j != 0} log p(a_{t+j} | a_t) over
 //                        the sequences of ads each user clicked, with ad representations
-//                        h_a = tanh(W_c [e_ad fields] + b_c)
+//                        h_a = tanh(FC_c([e_ad fields])), a tower as in eq. 3
 //   eq. 6               negative sampling: L_c = -log sigmoid(h_c^T h_t) - sum_{q=1}^{Q} log sigmoid(-h_q^T h_t)
 //   eq. 7  joint:        L = L_p + alpha L_m + beta L_c;  serving: y^ of eq. 1 alone.
 #pragma once
@@ -36,6 +37,7 @@ struct DeepMCPOptions {
     int dim = 8;                    // D, the shared embedding size
     std::vector<int> hidden = {64, 32};   // the prediction DNN
     int match_dim = 16;             // size of v_u, v_a and h_a
+    std::vector<int> tower_hidden = {32};  // the ReLU layers of each tower before its last (tanh) layer
 };
 
 // The three subnets over one shared embedding table. Which of them train is the caller's choice:
@@ -44,15 +46,22 @@ struct DeepMCP {
     DeepMCPOptions options;
     Embedding embed;        // (N, D), shared by all subnets
     MLP predict;            // (user + ad fields) * D -> hidden -> 1                         eq. 1
-    Linear user_tower;      // user_fields * D -> match_dim                                   eq. 3
-    Linear ad_tower;        // ad_fields * D -> match_dim                                     eq. 3
-    Linear corr_tower;      // ad_fields * D -> match_dim                                     eq. 5
+    MLP user_tower;         // user_fields * D -> tower_hidden -> match_dim                   eq. 3
+    MLP ad_tower;           // ad_fields * D -> tower_hidden -> match_dim                     eq. 3
+    MLP corr_tower;         // ad_fields * D -> tower_hidden -> match_dim                     eq. 5
 
     DeepMCP() = default;
     DeepMCP(const DeepMCPOptions& o, Rng& rng)
         : options(o), embed(o.vocabulary, o.dim, rng, 0.05f), predict(mlp_options(o), rng),
-          user_tower(o.user_fields * o.dim, o.match_dim, rng), ad_tower(o.ad_fields * o.dim, o.match_dim, rng),
-          corr_tower(o.ad_fields * o.dim, o.match_dim, rng) {}
+          user_tower(tower(o, o.user_fields), rng), ad_tower(tower(o, o.ad_fields), rng), corr_tower(tower(o, o.ad_fields), rng) {}
+
+    static MLPOptions tower(const DeepMCPOptions& o, int fields) {
+        MLPOptions m;
+        m.sizes = {fields * o.dim};
+        for (int h : o.tower_hidden) m.sizes.push_back(h);
+        m.sizes.push_back(o.match_dim);
+        return m;
+    }
 
     static MLPOptions mlp_options(const DeepMCPOptions& o) {
         MLPOptions m;
@@ -71,14 +80,14 @@ struct DeepMCP {
     Var predict_logit(const Ids& rows) { return predict(flat(rows, options.user_fields + options.ad_fields)); }
 
     // eq. 3: the matching logit v_u^T v_a (B, 1) from the user part and the ad part of the rows.
-    Var match_logit(const Ids& user_ids, const Ids& ad_ids) const {
+    Var match_logit(const Ids& user_ids, const Ids& ad_ids) {
         const Var vu = tanh(user_tower(flat(user_ids, options.user_fields)));   // (B, M)
         const Var va = tanh(ad_tower(flat(ad_ids, options.ad_fields)));         // (B, M)
         return sum(vu * va, 1, true);
     }
 
     // eq. 5: h_a for ads given by their ad fields, (n, M).
-    Var ad_representation(const Ids& ad_ids) const { return tanh(corr_tower(flat(ad_ids, options.ad_fields))); }
+    Var ad_representation(const Ids& ad_ids) { return tanh(corr_tower(flat(ad_ids, options.ad_fields))); }
 
     NamedParams named_parameters() const {
         NamedParams p = embed.named_parameters("embed.");

@@ -5,8 +5,8 @@
 // and every candidate that is not compatible with all of them). Trained by REINFORCE with a
 // baseline plus hill-climbing: supervised learning on the best of the sampled cards.
 // Deliberately left out: the user features x_u (each card request here is one candidate set), the
-// reward estimator (the paper learns one from logs; our simulator gives the true card reward),
-// learning from demonstrations on logged cards, beam search at serving (we decode greedily).
+// reward estimator (the paper learns one from logs; our simulator gives the true card reward).
+// Learning from demonstrations and beam search live in the tutorial (tutorials/ch57_exact_k.h).
 //
 // The equations in the order of the paper's section on GAttN (named G1-G6 here for the code's
 // comments; these are not the paper's own equation numbers):
@@ -76,6 +76,7 @@ struct EncoderBlock {
 struct Decoded {
     std::vector<std::vector<int>> cards;   // [row][t]; -1 once no candidate was allowed
     Var log_prob;                          // (R, 1) sum_t log P(a_t | ...)  (G3)
+    Tensor last_logp, last_mask;           // (R, N) the last step's log P(a_t = j) and mask (beam search)
 };
 
 struct GAttN {
@@ -100,11 +101,12 @@ struct GAttN {
         return e;
     }
 
-    // Decodes one card per row. adj (R * N * N) the 0/1 compatibility graphs. `forced` (R x K),
-    // when not empty, is the card to score (teacher forcing, for hill-climbing); otherwise each
-    // step samples from P (sample = true, with rng) or takes its argmax.
+    // Decodes one card per row. adj (R * N * N) the 0/1 compatibility graphs. `forced` (R rows),
+    // when not empty, holds the picks to score (teacher forcing, for hill-climbing and
+    // demonstrations); past its end, or without it, each step samples from P (sample = true, with
+    // rng) or takes its argmax. `steps` (0 = K) stops early: beam search reads last_logp.
     Decoded decode(const Var& x, const std::vector<float>& adj, bool sample, Rng& rng,
-                   const std::vector<std::vector<int>>& forced = {}) {
+                   const std::vector<std::vector<int>>& forced = {}, int steps = 0) {
         const int R = x.dim(0), N = x.dim(1), D = embed.weight.dim(1);
         const Var e = encode(x);                                    // (R, N, D)
         const Var e_flat = reshape(e, {R * N, D});
@@ -115,13 +117,14 @@ struct GAttN {
         Decoded out;
         out.cards.assign(size_t(R), std::vector<int>());
         Var log_prob = constant(Tensor::zeros({R, 1}));
-        for (int t = 0; t < K; ++t) {
+        for (int t = 0; t < (steps > 0 ? steps : K); ++t) {
             d = gru(reshape(input, {R, 1, D}), {}, &d).last;       // G4, (R, D)
             const Var logp = pointer(We, d, mask);                  // G5-G6, (R, N)
+            out.last_logp = logp.value(), out.last_mask = mask;
             Ids pick(static_cast<size_t>(R)), flat(static_cast<size_t>(R));
             for (int r = 0; r < R; ++r) {
-                pick[size_t(r)] = forced.empty() ? choose(logp.value(), mask, r, N, sample, rng)
-                                                 : forced[size_t(r)][size_t(t)];
+                const bool given = !forced.empty() && t < int(forced[size_t(r)].size());
+                pick[size_t(r)] = given ? forced[size_t(r)][size_t(t)] : choose(logp.value(), mask, r, N, sample, rng);
                 flat[size_t(r)] = r * N + std::max(pick[size_t(r)], 0);
             }
             log_prob = log_prob + gather_rows(reshape(logp, {R * N, 1}), flat);

@@ -1,11 +1,12 @@
 // Chapter 55: DSTN's three reductions of auxiliary ads against their formulas and finite
-// differences (padding included), and the paper's claims on a quick configuration of the
-// tutorial's experiment (tutorials/ch55_dstn.h). Not asserted, because it did not reproduce on our
-// data: that self-attention beats sum pooling (book/ch55_dstn.md).
+// differences (padding included), the world's planted structure, and the claims' verdicts on three
+// master seeds of a small configuration of the tutorial's experiment (tutorials/ch55_dstn.h). The
+// paper's DSTN-S > DSTN-P fails here and is asserted as measured (book/ch55_dstn.md).
 #include <doctest/doctest.h>
 
 #include <cmath>
 
+#include "datasets/ch55_ad_context.h"
 #include "tests/gradcheck.h"
 #include "tutorials/ch55_dstn.h"
 
@@ -13,24 +14,12 @@ using namespace minirec;
 using namespace minirec::ch55;
 
 namespace {
-// `ch55_dstn --quick --seeds 3 --seed 1`: three logs of 20,000 training impressions, 4 epochs
-// (about 6.5 s of CPU at -O2), run once. Over master seeds 1..5 (15 logs) the smallest per-log AUC
-// gaps were: DSTN-P - DNN 0.067, DSTN-I - DSTN-P 0.007 (mean over the three logs of a seed at least
-// 0.019), DSTN-I - DSTN-S 0.025; DSTN-I's mean weight on a clicked ad of the target's category was
-// 1.7 to 2.1 times its weight on other clicked ads (means over a seed's three logs).
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyOptions o;
-        o.seeds = 3;
-        o.data.rows = 20000;
-        o.data.test_rows = 10000;
-        o.epochs = 4;
-        o.seed = 1;
-        o.curves = false;
-        o.verbose = false;
-        return run_study(o);
-    }();
-    return report;
+// Each master seed: 3 worlds of 5,000 training and 3,000 test impressions, 3 epochs. The whole
+// suite ch55 took 4.1 s of CPU (AMD EPYC, shared machine).
+Options small_options(uint64_t seed) {
+    Options o;
+    o.worlds = 3, o.data.rows = 5000, o.data.test_rows = 3000, o.epochs = 3, o.seed = seed;
+    return o;
 }
 
 // Two rows, target ad 1 (category 1); one kind of auxiliary ads with T = 3 slots, the second row
@@ -113,22 +102,47 @@ TEST_CASE("every DSTN variant has the gradient of its forward pass") {
     }
 }
 
-TEST_CASE("claim: auxiliary ads help - DSTN-P beats the DNN that sees the target ad only") {
-    for (const Run& r : quick_report().runs) CHECK(r.auc[1] > r.auc[0] + 0.03);
-}
-
-TEST_CASE("claim: interactive attention beats sum pooling and self-attention") {
-    const StudyReport& rep = quick_report();
-    for (const Run& r : rep.runs) {
-        CHECK(r.auc[3] > r.auc[1]);
-        CHECK(r.auc[3] > r.auc[2] + 0.01);
-        CHECK(r.logloss[3] < r.logloss[0]);
+TEST_CASE("the world: same-category clicked ads raise the click rate; the control world ignores auxiliary ads") {
+    datasets::AdContextOptions o;
+    o.rows = 20000, o.test_rows = 0;
+    const datasets::AdContextLog log = datasets::simulate_ad_context(o);
+    double clicks[2] = {}, n[2] = {};
+    for (const datasets::AdImpression& im : log.train) {
+        const int k = im.same[datasets::kClickedAds] > 0 ? 1 : 0;
+        clicks[k] += im.click, n[k] += 1;
     }
-    CHECK(rep.mean([](const Run& r) { return r.auc[3] - r.auc[1]; }) > 0.01);
+    CHECK(clicks[1] / n[1] > clicks[0] / n[0] + 0.1);
+    o.aux_signal = false;
+    const datasets::AdContextLog control = datasets::simulate_ad_context(o);
+    for (const datasets::AdImpression& im : control.train)
+        REQUIRE(im.prob == doctest::Approx(datasets::sigmoid(o.bias + control.quality[size_t(im.ad)])).epsilon(1e-5));
 }
 
-TEST_CASE("claim: interactive attention weighs a clicked ad of the target's category more") {
-    for (const Run& r : quick_report().runs) CHECK(r.weight[1][kClicked][0] > 1.1 * r.weight[1][kClicked][1]);
+// Verdicts over master seeds 1, 2, 3 of small_options (3 worlds each). Over master seeds 1..5 we
+// measured these mean differences (book/ch55_dstn.md): DSTN-I - DNN +0.039 to +0.049 and DSTN-P -
+// DNN +0.032 to +0.053 (both hold on every seed); DSTN-I - DSTN-S +0.017 to +0.027; DSTN-S - DSTN-P
+// -0.012 to -0.028; in the control world DSTN-I - DNN -0.029 to -0.042 (fails on every seed).
+TEST_CASE("claims: DSTN-I and DSTN-P beat the DNN; DSTN-I leads DSTN-S; DSTN-S does not beat DSTN-P") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const Options o = small_options(seed);
+        Results r;
+        for (int i = 0; i < o.worlds; ++i) r.cell[0].push_back(run_world(o, false, replicate_seed(o.seed, i)));
+        const Claims c = judge(o, r);
+        CHECK(c.find("DSTN-I's AUC above the DNN's (headline)").verdict() == Verdict::holds);
+        CHECK(c.find("DSTN-P's AUC above the DNN's (auxiliary ads help)").verdict() == Verdict::holds);
+        // Three small worlds are too few for a verdict on DSTN-I vs DSTN-S; its mean lead is asserted.
+        CHECK(c.find("DSTN-I's AUC above DSTN-S's").interval().mean > 0.01);
+        // The paper's DSTN-S > DSTN-P fails here: the softmax hides how many similar ads there are.
+        CHECK(c.find("DSTN-S's AUC above DSTN-P's").interval().mean < 0.0);
+    }
+}
+
+TEST_CASE("control world: with auxiliary ads carrying nothing, DSTN loses to the DNN (it overfits them)") {
+    const Options o = small_options(1);
+    Results r;
+    for (int i = 0; i < o.worlds; ++i) r.cell[1].push_back(run_world(o, true, replicate_seed(o.seed, i)));
+    CHECK(judge(o, r).find("DSTN-I's AUC above the DNN's (headline)", "control").verdict() == Verdict::fails);
 }
 
 }  // TEST_SUITE

@@ -1,8 +1,7 @@
 // Chapter 56: DeepMCP's subnets against their formulas (by hand and by finite differences), the
-// synthetic ad log, and what holds on a quick configuration of the tutorial's experiment
-// (tutorials/ch56_deepmcp.h). Not asserted: the paper's claim that the matching and correlation
-// subnets raise the prediction subnet's AUC. It reproduces only in direction, by one or two
-// thousandths of AUC on average and not in every world (book/ch56_deepmcp.md), too small to assert.
+// synthetic ad log, and the paper's headline claim on three master seeds of a small configuration
+// of the tutorial's experiment (tutorials/ch56_deepmcp.h): it does not reproduce, and the test
+// asserts its measured bound (book/ch56_deepmcp.md).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,19 +13,25 @@ using namespace minirec;
 using namespace minirec::ch56;
 
 namespace {
-// 2 worlds of 30,000 impressions, 6 epochs (a few seconds at -O2), run once. Over master seeds
-// 1..5 (tutorial: --worlds 2 --rows 30000 --seed S) the smallest matching-score AUC was 0.778 and
-// the smallest prediction AUC 0.782; the leads over the DNN changed sign between worlds.
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyOptions o;
-        o.worlds = 2;
-        o.world.n = 30000;
-        o.verbose = false;
-        o.seed = 1;
-        return run_study(o);
+// The main world at master seeds 1, 2, 3, each with 3 worlds of 20,000 impressions, 3 epochs.
+// The whole suite ch56 took 4.9 s of CPU (AMD EPYC, shared machine).
+Options small_options(uint64_t seed) {
+    Options o;
+    o.worlds = 3, o.world.n = 20000, o.epochs = 3, o.seed = seed;
+    return o;
+}
+const std::vector<Results>& small_runs() {
+    static const std::vector<Results> runs = [] {
+        std::vector<Results> v;
+        for (uint64_t seed : {1, 2, 3}) {
+            const Options o = small_options(seed);
+            Results r;
+            for (int i = 0; i < o.worlds; ++i) r.cell[0].push_back(run_world(o, false, replicate_seed(o.seed, i)));
+            v.push_back(r);
+        }
+        return v;
     }();
-    return report;
+    return runs;
 }
 double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 }  // namespace
@@ -74,8 +79,8 @@ TEST_CASE("DeepMCP: shapes, the matching score is v_u . v_a, and serving reads o
     }
     CHECK(m.ad_representation(ads).shape() == Shape{2, 4});
     // Changing the matching and correlation towers leaves the served prediction unchanged.
-    m.user_tower.weight.value_mut().fill(0.5f);
-    m.corr_tower.weight.value_mut().fill(-0.5f);
+    m.user_tower.linears[0].weight.value_mut().fill(0.5f);
+    m.corr_tower.linears[0].weight.value_mut().fill(-0.5f);
     const Var z2 = m.predict_logit(rows);
     for (int b = 0; b < 2; ++b) CHECK(z2.value()[size_t(b)] == z.value()[size_t(b)]);
 }
@@ -86,7 +91,7 @@ TEST_CASE("the world: deterministic, click sequences from the training rows and 
     o.users = 50;
     o.ads = 80;
     o.seed = 4;
-    const World a = make_world(o), b = make_world(o);
+    const World a = datasets::make_mcp_world(o), b = datasets::make_mcp_world(o);
     CHECK(a.user == b.user);
     CHECK(a.labels == b.labels);
     CHECK(a.clicked == b.clicked);
@@ -95,7 +100,7 @@ TEST_CASE("the world: deterministic, click sequences from the training rows and 
     for (const Ids& s : a.clicked) in_sequences += s.size();
     CHECK(in_sequences > clicks_train);          // the history adds clicks the CTR log does not keep
     o.history = 0.0;
-    const World c = make_world(o);
+    const World c = datasets::make_mcp_world(o);
     size_t c_train = 0, c_seq = 0;
     for (int r = 0; r < c.n_train; ++r) c_train += c.labels[size_t(r)] > 0.5f;
     for (const Ids& s : c.clicked) c_seq += s.size();
@@ -108,10 +113,26 @@ TEST_CASE("the world: deterministic, click sequences from the training rows and 
 }
 
 TEST_CASE("the subnets learn their relations: the matching score alone ranks test clicks") {
-    for (const WorldReport& w : quick_report().worlds) {
-        CHECK(w.models[kDeepMP].match_auc > 0.7);
-        CHECK(w.models[kDeepMCP].match_auc > 0.7);
-        for (int m = 0; m < kNumModels; ++m) CHECK(w.models[m].auc > 0.7);   // every prediction subnet learns
+    for (const Results& r : small_runs())
+        for (const WorldResult& w : r.cell[0]) {
+            CHECK(w.models[kDeepMP].match_auc > 0.7);
+            CHECK(w.models[kDeepMCP].match_auc > 0.7);
+            for (int m = 0; m < kNumModels; ++m) CHECK(w.models[m].auc > 0.7);   // every prediction subnet learns
+        }
+}
+
+// Over master seeds 1..5 of small_options we measured the mean difference DeepMCP - DNN at -0.0003
+// to -0.0096 AUC (never holds; book/ch56_deepmcp.md), DeepMP - DNN +0.0004 to -0.0102, DeepCP - DNN
+// +0.0011 to -0.0050. The paper's +0.01 does not reproduce; we assert the measured bound so that a
+// change that makes the subnets help (or hurt more) is noticed.
+TEST_CASE("claims: the subnets do not raise the prediction subnet's AUC here (measured bound)") {
+    for (size_t k = 0; k < small_runs().size(); ++k) {
+        CAPTURE(k);
+        const Claims c = judge(small_options(1), small_runs()[k]);
+        const Claim& head = c.find("DeepMCP's AUC above the DNN's (headline)");
+        CHECK(head.verdict() != Verdict::holds);
+        CHECK(head.interval().mean < 0.003);
+        CHECK(head.interval().mean > -0.015);
     }
 }
 

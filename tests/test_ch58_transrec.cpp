@@ -1,6 +1,7 @@
 // Chapter 58: the translation-walk generator, TransRec's score (eqs. 1-3) against its formula and
-// by finite differences, the unit-ball projection, and the paper's claim on a quick configuration
-// of the tutorial's experiment (tutorials/ch58_transrec.h).
+// by finite differences, the unit-ball projection, and the claims' verdicts (or, where the paper's
+// claim does not reproduce, its measured bound) on three master seeds of a small configuration of
+// the tutorial's experiment (tutorials/ch58_transrec.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -11,21 +12,23 @@
 using namespace minirec;
 
 namespace {
-// 600 users, 3 worlds, 10 epochs (about 1 s of CPU at -O2), run once for the claims below.
-// Over master seeds 1..4 of this configuration (12 worlds) the smallest per-world AUC gap of
-// TransRec (L2^2) over PopRec was 0.099 and over BPR-MF 0.101 (book/ch58_transrec.md).
-const ch58::Level& quick_level() {
-    static const ch58::StudyReport report = [] {
-        ch58::StudyOptions o;
-        o.users = {600};
-        o.replicates = 3;
-        o.epochs = 10;
-        o.curve_every = 10;
-        o.verbose = false;
-        o.seed = 1;
-        return ch58::run_study(o);
-    }();
-    return report.levels[0];
+// The main world (500 users) and the control world (500 users) at master seeds 1, 2, 3: 3 worlds
+// each, 10 epochs.
+ch58::Options small_options(uint64_t seed) {
+    ch58::Options o;
+    o.worlds = 3, o.epochs = 10, o.seed = seed;
+    return o;
+}
+const ch58::Cell kSmallControl{"control", 500, 1.0};
+// Claims for one master seed: the main world fills cell 0, the control world cell 3.
+Claims small_claims(uint64_t seed) {
+    const ch58::Options o = small_options(seed);
+    ch58::Results r;
+    for (int w = 0; w < o.worlds; ++w) {
+        r.cell[0].push_back(ch58::run_world(o, ch58::kCells[0], replicate_seed(o.seed, w)));
+        r.cell[3].push_back(ch58::run_world(o, kSmallControl, replicate_seed(o.seed, w)));
+    }
+    return ch58::judge(o, r);
 }
 
 datasets::TranslationWalkOptions small_world(uint64_t seed) {
@@ -152,20 +155,22 @@ TEST_CASE("evaluation: AUC over the items the user never touched, Hit@K with tie
     CHECK(rank == 2);
 }
 
-TEST_CASE("claim: TransRec ranks the next item far better than PopRec and BPR-MF, in every world") {
-    for (const ch58::Replicate& r : quick_level().reps)
-        for (int m : {ch58::kTransL2, ch58::kTransL1}) {
-            CHECK(r.auc[m] > r.auc[ch58::kPop] + 0.05);
-            CHECK(r.auc[m] > r.auc[ch58::kBprMf] + 0.05);
-            CHECK(r.hit50[m] > r.hit50[ch58::kBprMf]);
-        }
-}
-
-TEST_CASE("claim: every model of the previous item beats the models without it (sequential signal)") {
-    for (const ch58::Replicate& r : quick_level().reps)
-        for (int m : {ch58::kFmc, ch58::kFpmc, ch58::kTransL2, ch58::kTransL1}) CHECK(r.auc[m] > r.auc[ch58::kBprMf] + 0.05);
-    // and nobody comes near the oracle: the planted third-order structure is far from learned.
-    for (const ch58::Replicate& r : quick_level().reps) CHECK(r.auc[ch58::kOracle] > r.auc[ch58::kTransL2] + 0.1);
+// Over master seeds 1..5 of small_options we measured these mean differences (book/ch58_transrec.md):
+// TransRec - BPR-MF AUC +0.071 to +0.118 (holds on every seed); TransRec - FPMC AUC -0.022 to
+// +0.029 (holds on 2 seeds, fails on 1: the paper's headline against FPMC does not reproduce);
+// in the control world TransRec - BPR-MF +0.001 to +0.014 (TransRec's item bias learns the
+// popularity that BPR-MF must fit with its factors).
+TEST_CASE("claims: TransRec beats BPR-MF; against FPMC the paper's gain does not reproduce (measured bound)") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const Claims c = small_claims(seed);
+        CHECK(c.find("TransRec's AUC above BPR-MF's (headline)", "main, 500 users").verdict() == Verdict::holds);
+        const Interval fpmc = c.find("TransRec's AUC above FPMC's (headline)", "main, 500 users").interval();
+        CHECK(fpmc.mean < 0.04);
+        CHECK(fpmc.mean > -0.04);
+        // The control world has no sequence: TransRec's lead over BPR-MF all but disappears.
+        CHECK(c.find("TransRec's AUC above BPR-MF's (headline)", "control").interval().mean < 0.02);
+    }
 }
 
 }  // TEST_SUITE

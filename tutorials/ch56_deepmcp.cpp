@@ -1,12 +1,10 @@
 // Chapter 56: DeepMCP as a lab. A click log from planted user and ad vectors with a long tail of
 // rarely shown ads; the prediction subnet trained alone and with the matching and/or correlation
-// subnets; test AUC and logloss of the prediction subnet (the only part that serves).
-// Markdown tables on stdout; CSV and an SVG of the per-world leads under --out.
-#include <cstdio>
+// subnets; test AUC and logloss of the prediction subnet (the only part that serves), judged over
+// worlds in the main world and in a control world. CSV under --out.
+#include <chrono>
 #include <string>
-#include <vector>
 
-#include "nn/plot.h"
 #include "tutorials/ch56_deepmcp.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"
@@ -14,123 +12,64 @@
 using namespace minirec;
 using namespace minirec::ch56;
 
-static void print_models(const StudyOptions& o, const StudyReport& rep) {
-    std::printf("## Test AUC and logloss of the prediction subnet (mean over %d worlds)\n\n", o.worlds);
-    std::printf("| model | AUC | min AUC | logloss | AUC, rare ads | AUC, frequent ads | matching score's own AUC |\n"
-                "|---|---|---|---|---|---|---|\n");
-    for (int m = 0; m < kNumModels; ++m)
-        std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %s |\n", kModelNames[m],
-                    rep.mean([m](const WorldReport& w) { return w.models[m].auc; }),
-                    rep.min([m](const WorldReport& w) { return w.models[m].auc; }),
-                    rep.mean([m](const WorldReport& w) { return w.models[m].logloss; }),
-                    rep.mean([m](const WorldReport& w) { return w.models[m].tail_auc; }),
-                    rep.mean([m](const WorldReport& w) { return w.models[m].head_auc; }),
-                    m == kDeepMP || m == kDeepMCP ? num("%.4f", rep.mean([m](const WorldReport& w) { return w.models[m].match_auc; })).c_str() : "");
-    std::printf("| oracle (true probability) | %.4f | | %.4f | %.4f | %.4f | |\n\n",
-                rep.mean([](const WorldReport& w) { return w.oracle.auc; }),
-                rep.mean([](const WorldReport& w) { return w.oracle.logloss; }),
-                rep.mean([](const WorldReport& w) { return w.oracle.tail_auc; }),
-                rep.mean([](const WorldReport& w) { return w.oracle.head_auc; }));
-    std::printf("Rare ads: fewer than %d training impressions; their rows are %.1f%% of the test rows. "
-                "Skip-gram pairs (window %d): %.0f per world on average. Ad-embedding similarity (the Pearson "
-                "correlation, over random ad pairs, between the cosine of their learned ad-id embeddings and of "
-                "their planted vectors):",
-                o.tail_count, 100.0 * rep.mean([](const WorldReport& w) { return w.tail_share; }), o.window,
-                rep.mean([](const WorldReport& w) { return double(w.pairs); }));
-    for (int m = 0; m < kNumModels; ++m)
-        std::printf(" %s %.3f%s", kModelNames[m], rep.mean([m](const WorldReport& w) { return w.models[m].similarity; }),
-                    m + 1 < kNumModels ? ";" : ".\n\n");
-}
-
-static void print_claims(const StudyReport& rep) {
-    std::printf("## Lead over the DNN alone, per world (AUC)\n\n| model | mean lead | smallest lead | "
-                "mean lead on rare ads | smallest on rare ads |\n|---|---|---|---|---|\n");
-    for (int m = kDeepMP; m < kNumModels; ++m) {
-        auto all = [m](const WorldReport& w) { return w.models[m].auc - w.models[kDNN].auc; };
-        auto tail = [m](const WorldReport& w) { return w.models[m].tail_auc - w.models[kDNN].tail_auc; };
-        std::printf("| %s | %+.4f | %+.4f | %+.4f | %+.4f |\n", kModelNames[m], rep.mean(all), rep.min(all),
-                    rep.mean(tail), rep.min(tail));
-    }
-    auto vs = [&](int a, int b) { return rep.min([a, b](const WorldReport& w) { return w.models[a].auc - w.models[b].auc; }); };
-    std::printf("\nDeepMCP minus DeepMP, smallest per world: %+.4f; DeepMCP minus DeepCP: %+.4f.\n\n", vs(kDeepMCP, kDeepMP),
-                vs(kDeepMCP, kDeepCP));
-}
-
-static void write_outputs(const StudyReport& rep, const std::string& dir) {
-    ensure_dir(dir);
-    CsvLogger runs(dir + "/runs.csv", {"world", "model", "auc", "logloss", "rare_ad_auc", "frequent_ad_auc", "similarity", "match_auc"});
-    for (size_t r = 0; r < rep.worlds.size(); ++r) {
-        const WorldReport& w = rep.worlds[r];
-        for (int m = 0; m <= kNumModels; ++m) {
-            const Result& x = m < kNumModels ? w.models[m] : w.oracle;
-            runs.row({std::to_string(r), m < kNumModels ? kModelNames[m] : "oracle", num("%.6g", x.auc),
-                      num("%.6g", x.logloss), num("%.6g", x.tail_auc), num("%.6g", x.head_auc), num("%.6g", x.similarity),
-                      num("%.6g", x.match_auc)});
-        }
-    }
-    // One line per helper model: its AUC lead over the DNN in each world, overall and on rare ads.
-    LineChart chart{"AUC lead over the DNN alone, per world", "world", "AUC(model) - AUC(DNN)", {}, false, 680, 380};
-    for (int m = kDeepMP; m < kNumModels; ++m)
-        for (bool rare : {false, true}) {
-            const char* const short_names[] = {"DNN", "DeepMP", "DeepCP", "DeepMCP"};
-            Series s{std::string(short_names[m]) + (rare ? ", rare ads" : ""), {}, {}};
-            for (size_t r = 0; r < rep.worlds.size(); ++r) {
-                const WorldReport& w = rep.worlds[r];
-                s.x.push_back(double(r + 1));
-                s.y.push_back(rare ? w.models[m].tail_auc - w.models[kDNN].tail_auc : w.models[m].auc - w.models[kDNN].auc);
-            }
-            chart.series.push_back(s);
-        }
-    write_text_file(dir + "/leads.svg", line_chart_svg(chart));
-}
-
 static int run_main(int argc, char** argv) {
+    Options o;
     Flags flags("ch56_deepmcp", "DeepMCP (Ouyang et al. 2019): the prediction subnet alone and with the matching "
                                 "and correlation subnets, on a synthetic ad log with a long tail of rare ads.");
-    int epochs = 0;
-    flags.add("epochs", &epochs, "passes over the training data");
-    StudyOptions o;
-    int worlds = 0, rows = 0;
-    epochs = o.epochs;
-    flags.add("worlds", &worlds, "independent worlds; 0: the configuration's own (5; --quick 1)");
-    flags.add("rows", &rows, "impressions per world, 80% train; 0: the configuration's own (60000; --quick 30000)");
-    flags.add("alpha", &o.alpha, "weight of the matching loss L_m");
-    flags.add("beta", &o.beta, "weight of the correlation loss L_c");
-    flags.add("lr", &o.lr, "Adam learning rate");
-    flags.add("ads", &o.world.ads, "number of ads");
-    flags.add("zipf", &o.world.zipf, "ad popularity exponent");
-    flags.add("history", &o.world.history, "older impressions per logged row whose clicks only the correlation subnet sees");
+    flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
+    flags.add("worlds", &o.worlds, "independent worlds per cell (main, control)", at_least(2));
+    flags.add("rows", &o.world.n, "impressions per world, 80% train", at_least(1000));
+    flags.add("alpha", &o.alpha, "weight of the matching loss L_m", at_least(0.0));
+    flags.add("beta", &o.beta, "weight of the correlation loss L_c", at_least(0.0));
+    flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
+    flags.add("ads", &o.world.ads, "number of ads", at_least(2));
+    flags.add("zipf", &o.world.zipf, "ad popularity exponent of the main world", at_least(0.0));
+    flags.add("history", &o.world.history, "older impressions per logged row whose clicks only the correlation subnet sees",
+              at_least(0.0));
+    flags.on_quick([&] { o = quick_options(); });
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
-    o.epochs = epochs;
-    if (flags.quick) o.worlds = 1, o.world.n = 30000;
-    if (worlds > 0) o.worlds = worlds;
-    if (rows > 0) o.world.n = rows;
-    if (o.epochs < 1 || !(o.lr > 0) || !(o.alpha >= 0) || !(o.beta >= 0)) {
-        std::fprintf(stderr, "ch56_deepmcp: --epochs must be >= 1, --lr > 0, --alpha and --beta >= 0\n");
-        return 2;
+    Report report(flags);
+    report.heading("Chapter 56: DeepMCP, matching and correlation subnets that help CTR prediction");
+    report.text(std::to_string(o.world.n) + " impressions per world (80% train), " + std::to_string(o.world.users) + " users in " +
+                std::to_string(o.world.segments) + " segments, " + std::to_string(o.world.ads) + " ads in " +
+                std::to_string(o.world.categories) + " categories, latent size " + std::to_string(o.world.latent) +
+                "; D = " + std::to_string(o.model.dim) + ", prediction DNN 64-32, towers " +
+                std::to_string(o.model.tower_hidden.size() + 1) + " layers; Adam lr " + num("%g", o.lr) + ", batch " +
+                std::to_string(o.batch) + ", " + std::to_string(o.epochs) + " epochs; alpha " + num("%g", o.alpha) +
+                ", beta " + num("%g", o.beta) + ", window " + std::to_string(o.window) + ", " + std::to_string(o.negatives) +
+                " negatives; " + std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed));
+    report.text("The main world builds in a long tail (Zipf " + num("%g", o.world.zipf) +
+                " popularity: most ads have few labelled impressions) and a click history " + num("%g", o.world.history) +
+                " times longer than the CTR log that only the correlation subnet sees; the control world shows ads "
+                "uniformly and has no extra history.");
+    const auto start = std::chrono::steady_clock::now();
+    const Results r = run_experiment(o);
+
+    Table t("models", {"world", "model", "AUC", "sd", "logloss", "AUC, rare ads", "AUC, frequent ads", "matching score's AUC",
+                       "embedding similarity"});
+    for (int c = 0; c < 2; ++c) {
+        for (int m = 0; m <= kNumModels; ++m) {
+            auto get = [&](auto f) {
+                return mean_over(r.cell[c], [&](const WorldResult& w) { return f(m < kNumModels ? w.models[m] : w.oracle); });
+            };
+            const bool match = m == kDeepMP || m == kDeepMCP;
+            t.add({kWorlds[c], m < kNumModels ? kModelNames[m] : "oracle (true probability)", num("%.4f", get([](const Result& x) { return x.auc; })),
+                   num("%.4f", stdev_over(r.cell[c], [&](const WorldResult& w) { return m < kNumModels ? w.models[m].auc : w.oracle.auc; })),
+                   num("%.4f", get([](const Result& x) { return x.logloss; })), num("%.4f", get([](const Result& x) { return x.tail_auc; })),
+                   num("%.4f", get([](const Result& x) { return x.head_auc; })),
+                   match ? num("%.4f", get([](const Result& x) { return x.match_auc; })) : "",
+                   m < kNumModels ? num("%.3f", get([](const Result& x) { return x.similarity; })) : ""});
+        }
     }
-    std::printf("# Chapter 56: DeepMCP, matching and correlation subnets that help CTR prediction\n\n");
-    std::printf("%d impressions per world (80%% train), %d users in %d segments, %d ads in %d categories, Zipf %.2f "
-                "popularity, latent size %d; D = %d; Adam lr %g, batch %d, %d epochs; alpha %g, beta %g, window %d, "
-                "%d negatives; %d worlds; seed %llu\n\n",
-                o.world.n, o.world.users, o.world.segments, o.world.ads, o.world.categories, o.world.zipf,
-                o.world.latent, o.model.dim, o.lr, o.batch, o.epochs, o.alpha, o.beta, o.window, o.negatives, o.worlds,
-                static_cast<unsigned long long>(o.seed));
-    StudyReport rep;
-    try {
-        rep = run_study(o);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "ch56_deepmcp: %s\n", e.what());
-        return 1;
-    }
-    print_models(o, rep);
-    print_claims(rep);
-    std::printf("(%.1f s)\n", rep.seconds);
-    if (!flags.out.empty()) {
-        write_outputs(rep, flags.out);
-        std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
-    }
+    report.table(t, "Test AUC and logloss of the prediction subnet (mean over worlds)");
+    report.text("Rare ads: fewer than " + std::to_string(o.tail_count) + " training impressions; their rows are " +
+                num("%.1f%%", 100.0 * mean_over(r.cell[0], [](const WorldResult& w) { return w.tail_share; })) +
+                " of the main world's test rows. Embedding similarity: the Pearson correlation, over random ad pairs, between "
+                "the cosine of their learned ad-id embeddings and of their planted vectors.");
+
+    judge(o, r).print(report);
+    report.finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
 }
 

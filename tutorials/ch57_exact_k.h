@@ -1,106 +1,36 @@
-// Chapter 57's experiment as functions: card requests of N candidates with a planted compatibility
-// graph (popular candidates tend to clash with each other), the true card reward, three baselines
-// (random, top-K by pointwise score, the paper's greedy clique builder), GAttN trained by REINFORCE
-// with a baseline, with and without hill-climbing, and the mean true reward and hit ratio of the
-// best card of each. Printing and pictures live in ch57_exact_k.cpp.
-// Deliberately left out: user features, logged data and the learned reward estimator (the
-// simulator's true reward is the environment), beam search.
+// Chapter 57's experiment as functions: in independent worlds of card requests (datasets/
+// ch57_card_requests.h) random, top-K, random-clique and the paper's greedy clique builder against
+// GAttN trained by REINFORCE, + hill-climbing, + learning from demonstrations (clicked logged
+// cards), decoded greedily and by beam search; the mean true card reward of each, the paper's
+// comparisons judged as paired differences over worlds, in the main world (popular items clash)
+// and the control (clash 0). Printing lives in ch57_exact_k.cpp. Deliberately left out: the
+// learned reward estimator (policies train on the simulator's true reward), user features.
 #pragma once
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
-#include <numeric>
-#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "datasets/ch57_card_requests.h"
 #include "models/ch57_exact_k.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch57 {
 
-// ---- The world ---------------------------------------------------------------------------------
-// One card request: N candidates with pointwise scores q_i in [0, 1] (the click probability of an
-// item alone) and a symmetric 0/1 compatibility graph. Edge (i, j) exists with probability
-// p_edge (1 - clash q_i q_j): two popular items rarely go together.
-struct Request {
-    std::vector<float> q;     // (N)
-    std::vector<float> adj;   // (N * N), 0 on the diagonal
-};
-
-struct WorldOptions {
-    int N = 12;            // candidates per request
-    int K = 4;             // card size
-    double p_edge = 0.8;
-    double clash = 1.0;
-};
-
-inline Request make_request(const WorldOptions& w, Rng& rng) {
-    Request r;
-    r.q.resize(size_t(w.N));
-    r.adj.assign(size_t(w.N) * w.N, 0.0f);
-    for (float& q : r.q) q = rng.uniform();
-    for (int i = 0; i < w.N; ++i)
-        for (int j = i + 1; j < w.N; ++j)
-            if (rng.uniform_double() < w.p_edge * (1.0 - w.clash * r.q[size_t(i)] * r.q[size_t(j)]))
-                r.adj[size_t(i) * w.N + size_t(j)] = r.adj[size_t(j) * w.N + size_t(i)] = 1.0f;
-    return r;
-}
-
-// The true card reward: clicked only if the K items are pairwise compatible (a K-clique), then
-// with probability mean_{i in A} q_i. An incomplete card (-1 entries) earns 0.
-inline double card_reward(const Request& r, const std::vector<int>& card) {
-    const int N = int(r.q.size());
-    for (int a : card)
-        if (a < 0) return 0.0;
-    double s = 0.0;
-    for (size_t a = 0; a < card.size(); ++a) {
-        for (size_t b = a + 1; b < card.size(); ++b)
-            if (r.adj[size_t(card[a]) * N + size_t(card[b])] == 0.0f) return 0.0;
-        s += r.q[size_t(card[a])];
-    }
-    return s / double(card.size());
-}
-
-// The best card by brute force over all K-subsets (the ground truth of the hit ratio).
-inline double best_reward(const Request& r, int K) {
-    const int N = int(r.q.size());
-    std::vector<int> card(static_cast<size_t>(K));
-    double best = 0.0;
-    std::vector<int> idx(static_cast<size_t>(K));
-    std::iota(idx.begin(), idx.end(), 0);
-    while (true) {
-        best = std::max(best, card_reward(r, idx));
-        int i = K - 1;
-        while (i >= 0 && idx[size_t(i)] == N - K + i) --i;
-        if (i < 0) break;
-        ++idx[size_t(i)];
-        for (int j = i + 1; j < K; ++j) idx[size_t(j)] = idx[size_t(j - 1)] + 1;
-    }
-    return best;
-}
-
-// G1, the candidate features x_i the encoder sees: its score, its degree, and the mean score
-// and degree of its neighbours (the graph enters only here and in the decoder's clique mask).
-constexpr int kFeatures = 4;
-inline void features(const Request& r, float* x) {
-    const int N = int(r.q.size());
-    std::vector<double> deg(size_t(N), 0.0);
-    for (int i = 0; i < N; ++i)
-        for (int j = 0; j < N; ++j) deg[size_t(i)] += r.adj[size_t(i) * N + size_t(j)];
-    for (int i = 0; i < N; ++i) {
-        double nq = 0.0, nd = 0.0;
-        for (int j = 0; j < N; ++j)
-            if (r.adj[size_t(i) * N + size_t(j)] != 0.0f) nq += r.q[size_t(j)], nd += deg[size_t(j)];
-        float* xi = x + size_t(i) * kFeatures;
-        xi[0] = r.q[size_t(i)];
-        xi[1] = float(deg[size_t(i)] / (N - 1));
-        xi[2] = float(nq / (N - 1));
-        xi[3] = float(nd / double(N - 1) / double(N - 1));
-    }
-}
+using datasets::best_card;
+using datasets::features;
+using datasets::kFeatures;
+using datasets::greedy_card;
+using datasets::random_card;
+using datasets::random_clique_card;
+using datasets::topk_card;
+using datasets::best_reward;
+using datasets::card_reward;
+using datasets::make_request;
+using datasets::Request;
+using WorldOptions = datasets::CardWorldOptions;
 
 // The model's inputs for a list of requests, each repeated `copies` times (rows r*copies + c).
 inline Var inputs(const std::vector<const Request*>& rs, int copies, std::vector<float>* adj) {
@@ -115,79 +45,36 @@ inline Var inputs(const std::vector<const Request*>& rs, int copies, std::vector
     return constant(x);
 }
 
-// ---- Baselines ---------------------------------------------------------------------------------
-inline std::vector<int> random_card(const Request& r, int K, Rng& rng) {
-    std::vector<int> idx(r.q.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    for (int i = 0; i < K; ++i) std::swap(idx[size_t(i)], idx[size_t(i + rng.randint(int(idx.size()) - i))]);
-    return std::vector<int>(idx.begin(), idx.begin() + K);
-}
+// ---- The experiment ----------------------------------------------------------------------------
+enum Method { kRandom, kRandomClique, kTopK, kGreedy, kRL, kRLHC, kFull, kFullBeam, kNumMethods };
+const char* const kMethodNames[] = {"random", "random clique (masked, untrained)", "top-K by score", "greedy clique (Alg. 1)",
+                                    "GAttN, REINFORCE", "GAttN, REINFORCE + hill-climbing",
+                                    "GAttN, + demonstrations (RLfD), greedy decoding", "GAttN, RLfD, beam search"};
+const char* const kWorlds[] = {"main", "control"};
 
-// Top-K by pointwise score: ignores compatibility.
-inline std::vector<int> topk_card(const Request& r, int K) {
-    std::vector<int> idx(r.q.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return r.q[size_t(a)] > r.q[size_t(b)]; });
-    return std::vector<int>(idx.begin(), idx.begin() + K);
-}
-
-// Random picks under the decoder's clique mask: what GAttN's masking alone gives, without learning.
-inline std::vector<int> random_clique_card(const Request& r, int K, Rng& rng) {
-    const int N = int(r.q.size());
-    std::vector<int> card, allowed(static_cast<size_t>(N));
-    std::iota(allowed.begin(), allowed.end(), 0);
-    for (int t = 0; t < K; ++t) {
-        if (allowed.empty()) {
-            card.push_back(-1);
-            continue;
-        }
-        const int a = allowed[size_t(rng.randint(int(allowed.size())))];
-        card.push_back(a);
-        std::vector<int> next;
-        for (int j : allowed)
-            if (j != a && r.adj[size_t(a) * N + size_t(j)] != 0.0f) next.push_back(j);
-        allowed = next;
-    }
-    return card;
-}
-
-// The paper's naive node-weight method (Algorithm 1): repeatedly take the highest-scoring candidate
-// still compatible with everything chosen. It may run out of candidates (-1 entries).
-inline std::vector<int> greedy_card(const Request& r, int K) {
-    const int N = int(r.q.size());
-    std::vector<int> card;
-    std::vector<bool> ok(size_t(N), true);
-    for (int t = 0; t < K; ++t) {
-        int best = -1;
-        for (int j = 0; j < N; ++j)
-            if (ok[size_t(j)] && (best < 0 || r.q[size_t(j)] > r.q[size_t(best)])) best = j;
-        card.push_back(best);
-        if (best < 0) continue;
-        for (int j = 0; j < N; ++j)
-            if (j == best || r.adj[size_t(best) * N + size_t(j)] == 0.0f) ok[size_t(j)] = false;
-    }
-    return card;
-}
-
-// ---- The study ---------------------------------------------------------------------------------
-enum Method { kRandom, kRandomClique, kTopK, kGreedy, kRL, kRLHC, kNumMethods };
-const char* const kMethodNames[] = {"random", "random clique (masked, untrained)", "top-K by score",
-                                    "greedy clique (Alg. 1)", "GAttN, REINFORCE", "GAttN, REINFORCE + hill-climbing"};
-
-struct StudyOptions {
-    WorldOptions world;
-    int steps = 600;          // training steps per GAttN variant
+struct Options {
+    WorldOptions world;       // the main world; the control sets clash = 0
+    int worlds = 5;           // independent worlds per cell (fresh requests and initialisation)
+    int steps = 100;          // training steps per GAttN variant
     int batch = 32;           // requests per step
     int samples = 8;          // M cards sampled per request (their mean reward is the baseline)
-    double hc_weight = 1.0;   // weight of the hill-climbing loss in the RL + HC variant
+    double hc_weight = 1.0;   // weight of the hill-climbing loss
+    double alpha = 0.5;       // weight of the demonstrations' loss: alpha SL + (1 - alpha) RL, as the paper
+    int beam = 3;             // the paper's beam size
     double lr = 2e-3;         // Adam
     int dim = 32, heads = 4, layers = 2;
-    int test_requests = 500;
-    int eval_every = 100;     // steps between learning-curve points
-    bool reinforce_alone = true;   // also train the REINFORCE-only variant (the ablation of hill-climbing)
+    int test_requests = 200;
+    bool ablations = true;    // also train REINFORCE alone and without demonstrations
+    double margin = 0.01;     // in mean card reward
     uint64_t seed = 42;
-    bool verbose = true;
+    bool quick = false;       // prints intervals, no verdicts
 };
+
+inline Options quick_options() {
+    Options o;
+    o.worlds = 2, o.steps = 40, o.test_requests = 100, o.quick = true;
+    return o;
+}
 
 struct Score {
     double reward = 0.0;   // mean true card reward
@@ -195,16 +82,13 @@ struct Score {
     double clique = 0.0;   // share of cards that are K-cliques
 };
 
-struct CurvePoint {
-    int step = 0;
-    double reward = 0.0;
+struct World {
+    Score score[kNumMethods];
+    double best = 0.0;     // mean reward of the best cards
 };
 
-struct StudyReport {
-    Score score[kNumMethods];
-    double best = 0.0;                            // mean reward of the best cards
-    std::vector<CurvePoint> curve[kNumMethods];   // for kRL and kRLHC
-    double seconds = 0.0;
+struct Results {
+    std::vector<World> cell[2];   // [main, control]
 };
 
 inline void add_card(Score* s, const Request& r, const std::vector<int>& card, double best, int n) {
@@ -214,38 +98,78 @@ inline void add_card(Score* s, const Request& r, const std::vector<int>& card, d
     s->clique += (x > 0.0 ? 1.0 : 0.0) / n;
 }
 
-inline Score evaluate(GAttN& m, const std::vector<Request>& test, const std::vector<double>& best) {
+// Beam search (the paper decodes with beam 3): keep the `width` prefixes of highest log P; the card
+// is the most probable complete one; a stuck prefix continues with -1 and a 1000-nat penalty.
+inline std::vector<std::vector<int>> beam_cards(GAttN& m, const std::vector<Request>& test, int width) {
+    NoGrad no_grad;
+    struct Beam { std::vector<int> card; double logp; };
+    const size_t N = test[0].q.size();
+    std::vector<std::vector<Beam>> beams(test.size(), std::vector<Beam>{Beam{{}, 0.0}});
+    Rng unused(0);
+    for (int t = 0; t < m.K; ++t) {
+        std::vector<const Request*> rs;
+        std::vector<std::vector<int>> prefixes;
+        std::vector<size_t> owner;
+        std::vector<double> logp;
+        for (size_t i = 0; i < test.size(); ++i)
+            for (const Beam& b : beams[i]) rs.push_back(&test[i]), prefixes.push_back(b.card), owner.push_back(i), logp.push_back(b.logp);
+        std::vector<float> adj;
+        const Decoded d = m.decode(inputs(rs, 1, &adj), adj, false, unused, prefixes, t + 1);
+        std::vector<std::vector<Beam>> next(test.size());
+        for (size_t r = 0; r < rs.size(); ++r) {
+            bool any = false;
+            for (size_t j = 0; j < N; ++j)
+                if (d.last_mask[r * N + j] != 0.0f) {
+                    any = true;
+                    next[owner[r]].push_back(Beam{prefixes[r], logp[r] + d.last_logp[r * N + j]});
+                    next[owner[r]].back().card.push_back(int(j));
+                }
+            if (!any) next[owner[r]].push_back(Beam{prefixes[r], logp[r] - 1e3}), next[owner[r]].back().card.push_back(-1);
+        }
+        for (std::vector<Beam>& v : next) {
+            std::stable_sort(v.begin(), v.end(), [](const Beam& a, const Beam& b) { return a.logp > b.logp; });
+            if (int(v.size()) > width) v.resize(size_t(width));
+        }
+        beams = std::move(next);
+    }
+    std::vector<std::vector<int>> cards;
+    for (const std::vector<Beam>& v : beams) cards.push_back(v.front().card);
+    return cards;
+}
+
+inline Score evaluate(const std::vector<std::vector<int>>& cards, const std::vector<Request>& test, const std::vector<double>& best) {
+    Score s;
+    for (size_t i = 0; i < test.size(); ++i) add_card(&s, test[i], cards[i], best[i], int(test.size()));
+    return s;
+}
+inline std::vector<std::vector<int>> greedy_decode(GAttN& m, const std::vector<Request>& test) {
     NoGrad no_grad;
     std::vector<const Request*> rs;
     for (const Request& r : test) rs.push_back(&r);
     std::vector<float> adj;
     Rng unused(0);
-    const Decoded dec = m.decode(inputs(rs, 1, &adj), adj, false, unused);
-    Score s;
-    for (size_t i = 0; i < test.size(); ++i) add_card(&s, test[i], dec.cards[i], best[i], int(test.size()));
-    return s;
+    return m.decode(inputs(rs, 1, &adj), adj, false, unused).cards;
 }
 
-// Trains one GAttN: each step samples M cards per request (G3), weighs their log-probability
-// by reward minus the request's mean sampled reward (REINFORCE with a baseline) and, when
-// hc_weight > 0, also maximises the log-probability of the best sampled card (hill-climbing).
-inline GAttN train(const StudyOptions& o, double hc_weight, uint64_t seed, const std::vector<Request>& test,
-                   const std::vector<double>& best, std::vector<CurvePoint>* curve) {
+// Trains one GAttN. Each step samples M cards per request (G3) and weighs their log-probability by
+// reward minus the request's mean sampled reward (REINFORCE with a baseline); with hc_weight > 0
+// it also maximises the log-probability of the best sampled card (hill-climbing). With
+// demonstrations, a logging policy (random cliques) shows one card per request, clicked with its
+// true reward, and the clicked cards are learned by cross-entropy: alpha SL + (1 - alpha) RL.
+inline GAttN train(const Options& o, const WorldOptions& w, double hc_weight, bool demonstrations, uint64_t seed) {
     Rng rng(splitmix64(seed));
-    GAttN m(kFeatures, o.dim, o.heads, o.layers, o.world.K, rng);
+    GAttN m(kFeatures, o.dim, o.heads, o.layers, w.K, rng);
     Adam adam(vars_of(m.named_parameters()), o.lr);
     const int M = o.samples;
-    curve->push_back({0, evaluate(m, test, best).reward});
     for (int step = 1; step <= o.steps; ++step) {
         std::vector<Request> batch;
-        for (int b = 0; b < o.batch; ++b) batch.push_back(make_request(o.world, rng));
+        for (int b = 0; b < o.batch; ++b) batch.push_back(make_request(w, rng));
         std::vector<const Request*> rs;
         for (const Request& r : batch) rs.push_back(&r);
         std::vector<float> adj;
         const Decoded dec = m.decode(inputs(rs, M, &adj), adj, true, rng);       // (B M) sampled cards
         Tensor adv({o.batch * M, 1});
         std::vector<std::vector<int>> best_cards;
-        double mean_reward = 0.0;
         for (int b = 0; b < o.batch; ++b) {
             double base = 0.0;
             int top = 0;
@@ -257,7 +181,6 @@ inline GAttN train(const StudyOptions& o, double hc_weight, uint64_t seed, const
             }
             best_cards.push_back(dec.cards[size_t(b * M + top)]);
             for (int c = 0; c < M; ++c) adv[size_t(b * M + c)] = float(rw[size_t(c)] - base);
-            mean_reward += base / o.batch;
         }
         Var loss = -mean(constant(adv) * dec.log_prob);                            // REINFORCE
         if (hc_weight > 0.0) {                                                     // hill-climbing
@@ -265,49 +188,94 @@ inline GAttN train(const StudyOptions& o, double hc_weight, uint64_t seed, const
             const Decoded forced = m.decode(inputs(rs, 1, &adj1), adj1, false, rng, best_cards);
             loss = loss - float(hc_weight) * mean(forced.log_prob);
         }
+        if (demonstrations) {                                                      // clicked logged cards
+            std::vector<const Request*> shown;
+            std::vector<std::vector<int>> clicked;
+            for (const Request& r : batch) {
+                const std::vector<int> card = random_clique_card(r, w.K, rng);
+                if (rng.uniform_double() < card_reward(r, card)) shown.push_back(&r), clicked.push_back(card);
+            }
+            if (!shown.empty()) {
+                std::vector<float> adj2;
+                const Decoded sl = m.decode(inputs(shown, 1, &adj2), adj2, false, rng, clicked);
+                loss = float(1.0 - o.alpha) * loss - float(o.alpha) * mean(sl.log_prob);
+            }
+        }
         adam.zero_grad();
         backward(loss);
         clip_grad_norm(vars_of(m.named_parameters()), 5.0f);
         adam.step();
         check_finite(loss.item(), step);
-        if (step % o.eval_every == 0 || step == o.steps) {
-            curve->push_back({step, evaluate(m, test, best).reward});
-            if (o.verbose)
-                std::fprintf(stderr, "%s step %d/%d: sampled reward %.4f, test reward (greedy decoding) %.4f\n",
-                             hc_weight > 0 ? "RL+HC" : "RL   ", step, o.steps, mean_reward, curve->back().reward);
-        }
     }
     return m;
 }
 
-inline StudyReport run_study(const StudyOptions& o) {
-    if (o.world.K < 1 || o.world.K > o.world.N) throw std::invalid_argument("ch57: need 1 <= K <= N");
-    if (o.steps < 1 || o.batch < 1 || o.samples < 2) throw std::invalid_argument("ch57: need steps, batch >= 1, samples >= 2");
-    const auto start = std::chrono::steady_clock::now();
-    StudyReport rep;
-    Rng world_rng(splitmix64(o.seed * 7919 + 1));
+// One world: fresh test requests, the baselines, and the GAttN variants from one initial stream.
+inline World run_world(const Options& o, bool control, uint64_t seed) {
+    WorldOptions w = o.world;
+    if (control) w.clash = 0.0;
+    World res;
+    Rng world_rng(splitmix64(seed * 7919 + 1)), rng(splitmix64(seed * 7919 + 2));
     std::vector<Request> test;
     std::vector<double> best;
     for (int i = 0; i < o.test_requests; ++i) {
-        test.push_back(make_request(o.world, world_rng));
-        best.push_back(best_reward(test.back(), o.world.K));
-        rep.best += best.back() / o.test_requests;
+        test.push_back(make_request(w, world_rng));
+        best.push_back(best_reward(test.back(), w.K));
+        res.best += best.back() / o.test_requests;
     }
-    Rng rng(splitmix64(o.seed * 7919 + 2));
-    const int n = int(test.size());
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0, n = int(test.size()); i < n; ++i) {
         const Request& r = test[size_t(i)];
-        add_card(&rep.score[kRandom], r, random_card(r, o.world.K, rng), best[size_t(i)], n);
-        add_card(&rep.score[kRandomClique], r, random_clique_card(r, o.world.K, rng), best[size_t(i)], n);
-        add_card(&rep.score[kTopK], r, topk_card(r, o.world.K), best[size_t(i)], n);
-        add_card(&rep.score[kGreedy], r, greedy_card(r, o.world.K), best[size_t(i)], n);
+        add_card(&res.score[kRandom], r, random_card(r, w.K, rng), best[size_t(i)], n);
+        add_card(&res.score[kRandomClique], r, random_clique_card(r, w.K, rng), best[size_t(i)], n);
+        add_card(&res.score[kTopK], r, topk_card(r, w.K), best[size_t(i)], n);
+        add_card(&res.score[kGreedy], r, greedy_card(r, w.K), best[size_t(i)], n);
     }
-    for (int v = o.reinforce_alone ? kRL : kRLHC; v <= kRLHC; ++v) {
-        GAttN m = train(o, v == kRLHC ? o.hc_weight : 0.0, o.seed * 7919 + 3, test, best, &rep.curve[v]);
-        rep.score[v] = evaluate(m, test, best);
+    const uint64_t s = seed * 7919 + 3;           // every variant starts from the same weights
+    if (o.ablations) {
+        GAttN rl = train(o, w, 0.0, false, s), hc = train(o, w, o.hc_weight, false, s);
+        res.score[kRL] = evaluate(greedy_decode(rl, test), test, best);
+        res.score[kRLHC] = evaluate(greedy_decode(hc, test), test, best);
     }
-    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return rep;
+    GAttN full = train(o, w, o.hc_weight, true, s);
+    res.score[kFull] = evaluate(greedy_decode(full, test), test, best);
+    res.score[kFullBeam] = evaluate(beam_cards(full, test, o.beam), test, best);
+    return res;
+}
+
+inline Results run_experiment(const Options& o) {
+    Results r;
+    for (int c = 0; c < 2; ++c)
+        for (int i = 0; i < o.worlds; ++i) r.cell[c].push_back(run_world(o, c == 1, replicate_seed(o.seed, i)));
+    return r;
+}
+
+// The paper's comparisons as paired differences of mean true card reward over worlds.
+inline Claims judge(const Options& o, const Results& r) {
+    struct Row { const char* claim; const char* paper; int a, b; };
+    const Row rows[] = {
+        {"GAttN (RLfD, beam) above the greedy clique builder (headline)", "Table 1: +11.0% P@4 over Listwise-MHSA + greedy, ML(4,20)", kFullBeam, kGreedy},
+        {"GAttN (RLfD, beam) above top-K by score", "- (every baseline of the paper uses greedy)", kFullBeam, kTopK},
+        {"GAttN (RLfD, beam) above random cliques (ours)", "-", kFullBeam, kRandomClique},
+        {"demonstrations help: RLfD above REINFORCE + hill-climbing", "Table 2: P@4 0.4743 vs 0.3573 (rows 7, 2)", kFull, kRLHC},
+        {"hill-climbing helps REINFORCE", "Table 2: P@4 0.3573 vs 0.3340 (rows 2, 1)", kRLHC, kRL},
+        {"beam search (3) above greedy decoding", "Fig. 5: P@4 about 0.474 vs 0.446 [read off the figure]", kFullBeam, kFull}};
+    Claims claims;
+    claims.quick = o.quick;
+    for (int c = 0; c < 2; ++c)
+        for (const Row& row : rows) {
+            if (!o.ablations && (row.b == kRLHC || row.b == kRL)) continue;
+            Claim cl{row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
+            for (const World& w : r.cell[c]) cl.diffs.push_back(w.score[row.a].reward - w.score[row.b].reward);
+            claims.add(cl);
+        }
+    for (int c = 0; c < 2; ++c) {
+        bool ok = true;
+        for (const World& w : r.cell[c])
+            for (int m = 0; m < kNumMethods; ++m) ok = ok && w.score[m].reward <= w.best + 1e-9;
+        claims.add_sanity(std::string("no card beats the brute-force best card, ") + kWorlds[c], ok,
+                          num("best %.4f", mean_over(r.cell[c], [](const World& w) { return w.best; })));
+    }
+    return claims;
 }
 
 }  // namespace ch57

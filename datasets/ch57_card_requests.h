@@ -1,0 +1,158 @@
+// Chapter 57's world: card requests of N candidates with pointwise scores q_i (the click
+// probability of an item alone) and a compatibility graph in which popular candidates tend to
+// clash; a card of K items is clicked only if it is a K-clique, then with probability mean q.
+// clash = 0 is the control world: compatibility no longer depends on the scores.
+// Deliberately left out: users, item features beyond the score, logged (position-biased) data.
+#pragma once
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace minirec {
+namespace datasets {
+
+// One card request: N candidates with pointwise scores q_i in [0, 1] (the click probability of an
+// item alone) and a symmetric 0/1 compatibility graph. Edge (i, j) exists with probability
+// p_edge (1 - clash q_i q_j): two popular items rarely go together.
+struct Request {
+    std::vector<float> q;     // (N)
+    std::vector<float> adj;   // (N * N), 0 on the diagonal
+};
+
+struct CardWorldOptions {
+    int N = 12;            // candidates per request
+    int K = 4;             // card size
+    double p_edge = 0.8;
+    double clash = 1.0;
+};
+
+inline Request make_request(const CardWorldOptions& w, Rng& rng) {
+    Request r;
+    r.q.resize(size_t(w.N));
+    r.adj.assign(size_t(w.N) * w.N, 0.0f);
+    for (float& q : r.q) q = rng.uniform();
+    for (int i = 0; i < w.N; ++i)
+        for (int j = i + 1; j < w.N; ++j)
+            if (rng.uniform_double() < w.p_edge * (1.0 - w.clash * r.q[size_t(i)] * r.q[size_t(j)]))
+                r.adj[size_t(i) * w.N + size_t(j)] = r.adj[size_t(j) * w.N + size_t(i)] = 1.0f;
+    return r;
+}
+
+// The true card reward: clicked only if the K items are pairwise compatible (a K-clique), then
+// with probability mean_{i in A} q_i. An incomplete card (-1 entries) earns 0.
+inline double card_reward(const Request& r, const std::vector<int>& card) {
+    const int N = int(r.q.size());
+    for (int a : card)
+        if (a < 0) return 0.0;
+    double s = 0.0;
+    for (size_t a = 0; a < card.size(); ++a) {
+        for (size_t b = a + 1; b < card.size(); ++b)
+            if (r.adj[size_t(card[a]) * N + size_t(card[b])] == 0.0f) return 0.0;
+        s += r.q[size_t(card[a])];
+    }
+    return s / double(card.size());
+}
+
+// The best card by brute force over all K-subsets (the ground truth of the hit ratio), and its reward.
+inline std::vector<int> best_card(const Request& r, int K, double* reward = nullptr) {
+    const int N = int(r.q.size());
+    std::vector<int> card(static_cast<size_t>(K), -1);
+    double best = 0.0;
+    std::vector<int> idx(static_cast<size_t>(K));
+    std::iota(idx.begin(), idx.end(), 0);
+    while (true) {
+        const double x = card_reward(r, idx);
+        if (x > best) best = x, card = idx;
+        int i = K - 1;
+        while (i >= 0 && idx[size_t(i)] == N - K + i) --i;
+        if (i < 0) break;
+        ++idx[size_t(i)];
+        for (int j = i + 1; j < K; ++j) idx[size_t(j)] = idx[size_t(j - 1)] + 1;
+    }
+    if (reward) *reward = best;
+    return card;
+}
+inline double best_reward(const Request& r, int K) {
+    double best = 0.0;
+    best_card(r, K, &best);
+    return best;
+}
+
+// G1, the candidate features x_i the encoder sees: its score, its degree, and the mean score
+// and degree of its neighbours (the graph enters only here and in the decoder's clique mask).
+constexpr int kFeatures = 4;
+inline void features(const Request& r, float* x) {
+    const int N = int(r.q.size());
+    std::vector<double> deg(size_t(N), 0.0);
+    for (int i = 0; i < N; ++i)
+        for (int j = 0; j < N; ++j) deg[size_t(i)] += r.adj[size_t(i) * N + size_t(j)];
+    for (int i = 0; i < N; ++i) {
+        double nq = 0.0, nd = 0.0;
+        for (int j = 0; j < N; ++j)
+            if (r.adj[size_t(i) * N + size_t(j)] != 0.0f) nq += r.q[size_t(j)], nd += deg[size_t(j)];
+        float* xi = x + size_t(i) * kFeatures;
+        xi[0] = r.q[size_t(i)];
+        xi[1] = float(deg[size_t(i)] / (N - 1));
+        xi[2] = float(nq / (N - 1));
+        xi[3] = float(nd / double(N - 1) / double(N - 1));
+    }
+}
+
+// ---- Cards built without learning (the chapter's baselines) ------------------------------------
+inline std::vector<int> random_card(const Request& r, int K, Rng& rng) {
+    std::vector<int> idx(r.q.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    for (int i = 0; i < K; ++i) std::swap(idx[size_t(i)], idx[size_t(i + rng.randint(int(idx.size()) - i))]);
+    return std::vector<int>(idx.begin(), idx.begin() + K);
+}
+
+// Top-K by pointwise score: ignores compatibility.
+inline std::vector<int> topk_card(const Request& r, int K) {
+    std::vector<int> idx(r.q.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return r.q[size_t(a)] > r.q[size_t(b)]; });
+    return std::vector<int>(idx.begin(), idx.begin() + K);
+}
+
+// Random picks under the decoder's clique mask: what GAttN's masking alone gives, without learning.
+inline std::vector<int> random_clique_card(const Request& r, int K, Rng& rng) {
+    const int N = int(r.q.size());
+    std::vector<int> card, allowed(static_cast<size_t>(N));
+    std::iota(allowed.begin(), allowed.end(), 0);
+    for (int t = 0; t < K; ++t) {
+        if (allowed.empty()) {
+            card.push_back(-1);
+            continue;
+        }
+        const int a = allowed[size_t(rng.randint(int(allowed.size())))];
+        card.push_back(a);
+        std::vector<int> next;
+        for (int j : allowed)
+            if (j != a && r.adj[size_t(a) * N + size_t(j)] != 0.0f) next.push_back(j);
+        allowed = next;
+    }
+    return card;
+}
+
+// The paper's naive node-weight method (Algorithm 1): repeatedly take the highest-scoring candidate
+// still compatible with everything chosen. It may run out of candidates (-1 entries).
+inline std::vector<int> greedy_card(const Request& r, int K) {
+    const int N = int(r.q.size());
+    std::vector<int> card;
+    std::vector<bool> ok(size_t(N), true);
+    for (int t = 0; t < K; ++t) {
+        int best = -1;
+        for (int j = 0; j < N; ++j)
+            if (ok[size_t(j)] && (best < 0 || r.q[size_t(j)] > r.q[size_t(best)])) best = j;
+        card.push_back(best);
+        if (best < 0) continue;
+        for (int j = 0; j < N; ++j)
+            if (j == best || r.adj[size_t(best) * N + size_t(j)] == 0.0f) ok[size_t(j)] = false;
+    }
+    return card;
+}
+
+}  // namespace datasets
+}  // namespace minirec
