@@ -175,8 +175,8 @@ TEST_CASE("the control world: a recent click is a purchase whether or not a sear
 // which this suite cannot afford three times over. At the test's budget (600 users, 6 epochs,
 // about 330 steps) ATRank has not yet found the same-session link, and we measured, for master
 // seeds 1, 2, 3: mean gains +0.018 [-0.055, +0.090], +0.005 [-0.007, +0.016], -0.020 [-0.056,
-// +0.017], all inconclusive (5 s of CPU for the three). We assert that measured state, so that a
-// change which makes the small budget find the link (or makes ATRank lose) is noticed.
+// +0.017], all inconclusive (4.3 s of CPU for the three, as on the page). We assert that measured
+// state, so that a change which makes the small budget find the link (or makes ATRank lose) is noticed.
 TEST_CASE("claims: at the small budget, ATRank against candidate attention is inconclusive, within measured bounds") {
     for (uint64_t seed : {1, 2, 3}) {
         const Options o = small_options(seed);
