@@ -13,9 +13,11 @@
 //   [L] LSTM                  h_t = LSTM(x_t, h_{t-1})                (B, T, H)
 //   [A] attention net         a_t = exp(score_t) / sum_k exp(score_k),
 //                             score_t = v^T tanh(W_h h_t + W_q q + W_u u + b)  (query- and user-aware)
-//   [R] representation        rep = sum_t a_t h_t     the universal user representation (B, H)
+//   [R] representation        rep = [sum_t a_t h_t ; u]   the universal user representation (B, H + d):
+//                             the attention's summary with the user vector u concatenated
 //   [M] multi-task learning   L = sum_tasks L_task, every head on rep (CTR with the candidate item,
-//                             price preference, shop preference), trained end to end.
+//                             whose embedding is e_item, shared with [E] and across tasks; price
+//                             preference, shop preference), trained end to end.
 #pragma once
 #include <string>
 #include <vector>
@@ -115,11 +117,14 @@ struct DUPN {
         attention = AttentionNet(o.hidden, o.dim, o.dim, o.attention, rng);
     }
 
-    // rep (B, H); the attention weights (B, T) on request.
+    int rep_dim() const { return opt.hidden + opt.dim; }
+
+    // rep (B, H + d); the attention weights (B, T) on request.
     Var represent(const Behaviours& b, Var* weights = nullptr) const {
         const Var x = embed(b);                                   // (B, T, 5d)  [E]
         const Var h = lstm(x).outputs;                            // (B, T, H)   [L]
-        return attention(h, query(b.query), profile(b.profile), weights);   // (B, H) [A], [R]
+        const Var u = profile(b.profile);                         // (B, d)      the user vector
+        return concat({attention(h, query(b.query), u, weights), u}, 1);   // (B, H + d) [A], [R]
     }
     NamedParams named_parameters(const std::string& prefix = "") const {
         NamedParams p = embed.named_parameters(prefix + "embed.");
@@ -132,25 +137,25 @@ struct DUPN {
 };
 
 // [M]: the task heads on the shared representation. CTR scores a candidate item with a
-// bilinear form, logit = <W rep, e_j> + b_j (the paper uses an MLP on [rep ; item features]; the
-// bilinear form learns our planted click rule in far fewer steps); price and shop preference are
-// softmax classifiers of the user.
+// bilinear form, logit = <W rep, e_item(j)> + b_j, where e_item is DUPN's own item embedding
+// (shared by the behaviour sequence and every task; the paper uses an MLP on [rep ; item
+// features], the bilinear form learns our planted click rule in far fewer steps); price and shop
+// preference are softmax classifiers of the user.
 struct TaskHeads {
-    Embedding candidate;   // (N, d) the CTR task's own item embedding
-    Embedding item_bias;   // (N, 1) b_j
-    Linear ctr_proj, price, shop;   // W: H -> d; H -> classes
+    Embedding item_bias;            // (N, 1) b_j
+    Linear ctr_proj, price, shop;   // W: (H + d) -> d; (H + d) -> classes
 
     TaskHeads() = default;
-    TaskHeads(int items, int dim, int hidden, int price_classes, int shop_classes, Rng& rng)
-        : candidate(items, dim, rng, 0.1f), item_bias(items, 1, rng, 0.0f), ctr_proj(hidden, dim, rng, false),
-          price(hidden, price_classes, rng), shop(hidden, shop_classes, rng) {}
+    TaskHeads(int items, int dim, int rep_dim, int price_classes, int shop_classes, Rng& rng)
+        : item_bias(items, 1, rng, 0.0f), ctr_proj(rep_dim, dim, rng, false), price(rep_dim, price_classes, rng),
+          shop(rep_dim, shop_classes, rng) {}
 
-    Var ctr(const Var& rep, const Ids& items) const {           // (B, H), (B) -> logits (B, 1)
-        return sum(ctr_proj(rep) * candidate(items), 1, true) + item_bias(items);
+    // rep (B, H + d), the candidates' shared embeddings e_item(j) (B, d), their ids (B) -> logits (B, 1)
+    Var ctr(const Var& rep, const Var& item_vectors, const Ids& items) const {
+        return sum(ctr_proj(rep) * item_vectors, 1, true) + item_bias(items);
     }
     NamedParams named_parameters(const std::string& prefix = "") const {
-        NamedParams p = candidate.named_parameters(prefix + "candidate.");
-        append(p, item_bias.named_parameters(prefix + "item_bias."));
+        NamedParams p = item_bias.named_parameters(prefix + "item_bias.");
         append(p, ctr_proj.named_parameters(prefix + "ctr_proj."));
         append(p, price.named_parameters(prefix + "price."));
         append(p, shop.named_parameters(prefix + "shop."));

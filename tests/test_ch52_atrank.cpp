@@ -1,12 +1,10 @@
 // Chapter 52: ATRank's pieces against finite differences and their definitions, the synthetic
-// world's planted rule and determinism, and the paper's claim (self-attention over heterogeneous
-// behaviours before the candidate reads them beats the candidate reading them one by one), in the
-// weaker form that reproduces, on the tutorial's experiment (tutorials/ch52_atrank.h). Not
-// asserted (the tutorial reports it): the comparison with mean pooling and the GRU; the GRU beats
-// ATRank in worlds where ATRank does not find the same-session link.
+// world's planted rule (main and control) and determinism, and the paper's claims judged over
+// paired worlds on the tutorial's experiment (tutorials/ch52_atrank.h), for three master seeds.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "tests/gradcheck.h"
 #include "tutorials/ch52_atrank.h"
@@ -44,21 +42,14 @@ Sizes tiny_sizes() {
     return s;
 }
 
-// The claim's configuration: the tutorial's, with ATRank and candidate attention only and the
-// master seed 1: 3 worlds of 1500 users, 10 epochs, batches of 11 users, Adam lr 0.005 (about 2.5 s).
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyOptions o;
-        o.replicates = 3;
-        o.world.train_histories = 1500;
-        o.epochs = 10;
-        o.train_model = {false, false, true, true};
-        o.curves = false;
-        o.verbose = false;
-        o.seed = 1;
-        return run_study(o);
-    }();
-    return report;
+// The claims' configuration: the tutorial's world at 600 training users, 6 epochs, 3 worlds per
+// master seed, in the main world only (the control world is the tutorial's).
+Options small_options(uint64_t seed) {
+    Options o;
+    o.world.train_histories = 600;
+    o.epochs = 6, o.worlds = 3, o.seed = seed, o.control = false, o.verbose = false;
+    o.train_model = {false, false, true, true};   // candidate attention and ATRank (the others train apart)
+    return o;
 }
 }  // namespace
 
@@ -160,29 +151,43 @@ TEST_CASE("the world: deterministic, and labels follow the planted rule up to th
                 CHECK((time_bucket(o, x.age_hours) == time_bucket(o, y.age_hours)) == (x.session == y.session));
 }
 
-// ATRank's advantage comes all at once, when its self-attention finds the same-session link; with
-// this budget that happens in most worlds but not all. We ran the test's configuration (the
-// tutorial's `--only ta --seed S`) for master seeds 1, 3, 5, 7, 9, 11, 13, 15 and 42, 27 worlds
-// (book/ch52_atrank.md). What held for every seed, and so what we assert:
-//   - ATRank beats candidate attention on average over the 3 worlds: by 0.127 at least;
-//   - in some world it finds the link (more than 0.25 of a search-born click's attention on its
-//     own session's search, against about 0.08 for uniform attention) and wins by more than 0.1;
-//   - wherever it finds the link, it wins by more than 0.1 (0.111 at least, over all 27 worlds).
-// What did not hold for every seed, and so is not asserted: that it never loses (worlds of seeds
-// 7 and 13 lost by 0.068 and 0.038), and that every large win comes with the link (in 5 worlds
-// it won by 0.12 to 0.20 with that attention at 0.045 to 0.085, by some other route).
-TEST_CASE("claim: ATRank beats attention with the candidate alone on average, by a wide margin where it finds the link") {
-    const StudyReport& r = quick_report();
-    CHECK(r.mean([](const Replicate& x) { return x.auc[kATRank] - x.auc[kTargetAttention]; }) > 0.05);
-    bool found = false;
-    for (const Replicate& x : r.reps) {
-        const double gain = x.auc[kATRank] - x.auc[kTargetAttention];
-        if (x.self_to_own_query > 0.25) {  // the link found
-            CHECK(gain > 0.1);
-            found = true;
+TEST_CASE("the control world: a recent click is a purchase whether or not a search shares its session") {
+    WorldOptions o;
+    o.train_histories = 200, o.test_histories = 50, o.seed = 4, o.control = true;
+    const World w = make_world(o);
+    int positives_without_search = 0;
+    for (const Example& e : w.train) {
+        const std::vector<Behaviour>& h = w.histories[size_t(e.history)];
+        bool recent_click = false, with_search = false;
+        for (const Behaviour& c : h) {
+            if (c.is_query || c.item != e.candidate || time_bucket(o, c.age_hours) >= o.recent_buckets) continue;
+            recent_click = true;
+            for (const Behaviour& q : h) with_search |= q.is_query && q.session == c.session;
         }
+        CHECK(e.truth == recent_click);
+        positives_without_search += e.truth && !with_search;
     }
-    CHECK(found);
+    CHECK(positives_without_search > 100);   // the positives the main world's rule would call negative
+}
+
+// The default run (6 worlds of 1,500 users, 10 epochs; book/ch52_atrank.md) finds ATRank above
+// candidate attention by +0.139 [+0.076, +0.203]: holds. That needs about 1,360 steps per world,
+// which this suite cannot afford three times over. At the test's budget (600 users, 6 epochs,
+// about 330 steps) ATRank has not yet found the same-session link, and we measured, for master
+// seeds 1, 2, 3: mean gains +0.018 [-0.055, +0.090], +0.005 [-0.007, +0.016], -0.020 [-0.056,
+// +0.017], all inconclusive (4.3 s of CPU for the three, as on the page). We assert that measured
+// state, so that a change which makes the small budget find the link (or makes ATRank lose) is noticed.
+TEST_CASE("claims: at the small budget, ATRank against candidate attention is inconclusive, within measured bounds") {
+    for (uint64_t seed : {1, 2, 3}) {
+        const Options o = small_options(seed);
+        const Claims c = judge(o, run_experiment(o));
+        const Claim& x = c.find("ATRank's AUC above candidate attention (no self-attention)'s");
+        const Interval ci = x.interval();
+        MESSAGE("seed " << seed << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] " << verdict_name(x.verdict()));
+        CHECK(x.diffs.size() == 3);
+        CHECK(x.verdict() == Verdict::inconclusive);
+        CHECK(std::abs(ci.mean) < 0.04);
+    }
 }
 
 }  // TEST_SUITE

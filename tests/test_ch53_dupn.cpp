@@ -1,7 +1,6 @@
 // Chapter 53: DUPN's attention net against its formula and by finite differences, its shapes,
-// and the paper's transfer claim on a quick configuration of the tutorial's
-// experiment (tutorials/ch53_dupn.h). Not asserted (it did not hold, see book/ch53_dupn.md):
-// that the multi-task model matches the single-task one on the shared CTR task.
+// and the chapter's claims judged over paired worlds on a small configuration of the tutorial's
+// experiment (tutorials/ch53_dupn.h), for three master seeds.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,22 +12,13 @@ using namespace minirec;
 using namespace minirec::ch53;
 
 namespace {
-// 2000 training users, 3 epochs, 3 worlds (about 5 s at -O2), run once for the claims below.
-// Measured with master seeds 1 and 2: mean new-task AUC gap multi - single 0.104 and 0.044
-// (per world from +0.011 to +0.150), multi - untrained at least +0.07 per world, the buy / click
-// attention ratio at least 10.
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyOptions o;
-        o.world.users = 2000;
-        o.world.transfer_users = 1000;
-        o.train.epochs = 3;
-        o.seeds = 3;
-        o.seed = 1;
-        o.verbose = false;
-        return run_study(o);
-    }();
-    return report;
+// The claims' configuration: the tutorial's world shrunk to 300 training and 300 new users, 2
+// epochs, 30 fine-tuning steps, 3 worlds per master seed.
+Options small_options(uint64_t seed) {
+    Options o;
+    o.world.users = 300, o.world.transfer_users = 300;
+    o.epochs = 2, o.worlds = 3, o.ft_steps = 30, o.seed = seed;
+    return o;
 }
 }  // namespace
 
@@ -90,7 +80,7 @@ TEST_CASE("DUPN: shapes; the attention weights of a row sum to 1") {
     Var w;
     const Batch batch = gather(a, {0, 5, 9});
     const Var rep = net.represent(batch.x, &w);
-    CHECK(rep.shape() == Shape{3, 6});
+    CHECK(rep.shape() == Shape{3, 6 + 4});   // [attention summary (H) ; user vector (d)]
     for (int r = 0; r < 3; ++r) {
         double s = 0.0;
         for (int t = 0; t < wo.length; ++t) s += w.value()[size_t(r * wo.length + t)];
@@ -98,15 +88,26 @@ TEST_CASE("DUPN: shapes; the attention weights of a row sum to 1") {
     }
 }
 
-TEST_CASE("claim: a multi-task representation transfers to a new task better than a single-task one") {
-    const StudyReport& r = quick_report();
-    const double gap = r.mean([](const SeedResult& s) { return s.new_auc[kMulti] - s.new_auc[kSingle]; });
-    CHECK(gap > 0.02);
-    for (const SeedResult& s : r.seeds) CHECK(s.new_auc[kMulti] > s.new_auc[kUntrained] + 0.02);
-}
-
-TEST_CASE("claim: the attention net learns to weigh the revealing behaviours (buys) over random clicks") {
-    for (const SeedResult& s : quick_report().seeds) CHECK(s.buy_mass[0] > 3.0 * s.buy_mass[1]);
+// Measured at this configuration for master seeds 1, 2, 3: attention on buys over clicks +0.017,
+// +0.026, +0.036 per step (holds, holds, inconclusive); the CTR cost -0.048, -0.010, -0.022 (fails
+// for seed 1, inconclusive otherwise); the frozen transfer's multi - single +0.050, +0.148, +0.021
+// on the main task against -0.027, -0.021, -0.077 on the control task. The default run (5 worlds of
+// 2,000 users, book/ch53_dupn.md) has the attention holding, the CTR cost failing and the frozen
+// transfer +0.046 (main) against -0.207 (control). We assert the directions that held at every seed.
+TEST_CASE("claims over three master seeds: attention on buys, the CTR cost and the transfer's dependence on the task") {
+    for (uint64_t seed : {1, 2, 3}) {
+        const Options o = small_options(seed);
+        const Claims c = judge(o, run_experiment(o));
+        for (const Claim& x : c.rows) {
+            const Interval ci = x.interval();
+            MESSAGE("seed " << seed << " " << x.world << " " << x.claim << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
+                            << std::string(verdict_name(x.verdict())));
+        }
+        const char* rt = "multi-task representation, frozen (RT), transfers better than single-task";
+        CHECK(c.find("attention weighs buys over random clicks (mean weight per step, buy - click)").interval().mean > 0.01);
+        CHECK(c.find("multi-task CTR AUC above single-task's").interval().mean < 0.0);
+        CHECK(c.find(rt, "main").interval().mean > c.find(rt, "control").interval().mean);
+    }
 }
 
 }  // TEST_SUITE

@@ -1,8 +1,7 @@
-// Chapter 54: UserSim's losses against their formulas, a gradient check through them, the
-// simulated world's planted structure, and the claims the tutorial's experiment supports, on a
-// quick configuration (tutorials/ch54_usersim.h). Not asserted, because it did not hold: that the
-// GAN's discriminator predicts feedback better than the same network trained supervised, or even
-// always better than the class prior (book/ch54_usersim.md gives the numbers).
+// Chapter 54: UserSim's losses against their formulas (with the discount gamma), a gradient check
+// through them, the simulated world's planted structure, and the paper's claims judged over paired
+// worlds on a small configuration of the tutorial's experiment (tutorials/ch54_usersim.h), for
+// three master seeds: they do not hold here, and the test asserts the measured bounds.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -57,7 +56,7 @@ TEST_CASE("discriminator loss: L_D^1 + L_D^2 written out by hand") {
     const Var generated = constant(Tensor::uniform({b.size, o.item_dim}, rng, -0.9f, 0.9f));
     const Tensor real = softmax(d.logits(b, constant(b.next_item))).value();
     const Tensor fake = softmax(d.logits(b, generated)).value();
-    double expect = 0.0, expect_plain = 0.0;
+    double expect = 0.0, expect_plain = 0.0, expect_half = 0.0;
     for (int r = 0; r < b.size; ++r) {
         const float* pr = real.data() + size_t(r) * 2 * K;
         const float* pf = fake.data() + size_t(r) * 2 * K;
@@ -65,11 +64,13 @@ TEST_CASE("discriminator loss: L_D^1 + L_D^2 written out by hand") {
         const int f = b.feedback[size_t(r)];
         const double common = -std::log(real_half) - std::log(fake_half) - std::log(pr[f]);
         expect += common - std::log(pf[K + f]);
+        expect_half += common - 0.5 * std::log(pf[K + f]);   // gamma = 0.5: the generated item's term discounted
         expect_plain += common;
     }
-    CHECK(discriminator_loss(d, b, generated, K).value().item() == doctest::Approx(expect / b.size).epsilon(1e-5));
-    CHECK(discriminator_loss(d, b, generated, K, false).value().item() ==
+    CHECK(discriminator_loss(d, b, generated, K, 1.0f).value().item() == doctest::Approx(expect / b.size).epsilon(1e-5));
+    CHECK(discriminator_loss(d, b, generated, K, 0.0f).value().item() ==
           doctest::Approx(expect_plain / b.size).epsilon(1e-5));
+    CHECK(discriminator_loss(d, b, generated, K, 0.5f).value().item() == doctest::Approx(expect_half / b.size).epsilon(1e-5));
 }
 
 TEST_CASE("gradients of L_D and L_G with respect to the generated items match finite differences") {
@@ -79,7 +80,7 @@ TEST_CASE("gradients of L_D and L_G with respect to the generated items match fi
     Discriminator d(o, 2 * K, rng);
     const SimBatch b = tiny_batch(rng);
     const Tensor g0 = Tensor::uniform({b.size, o.item_dim}, rng, -0.9f, 0.9f);
-    CHECK(testing::grad_check([&](const std::vector<Var>& x) { return discriminator_loss(d, b, x[0], K); }, {g0}) <= 1.0f);
+    CHECK(testing::grad_check([&](const std::vector<Var>& x) { return discriminator_loss(d, b, x[0], K, 0.5f); }, {g0}) <= 1.0f);
     CHECK(testing::grad_check([&](const std::vector<Var>& x) { return generator_loss(d, b, x[0], K, o.alpha); }, {g0}) <= 1.0f);
 }
 
@@ -123,26 +124,38 @@ TEST_CASE("the world: deterministic, and liked clusters are clicked more") {
     CHECK_THROWS_AS(make_world(WorldOptions{200, 1}, 1), ArgumentError);
 }
 
-TEST_CASE("quick experiment: the supervised simulator reads the taste from the state; G imitates the logger") {
-    // 100 training users (2,000 logged steps), 10 epochs, master seeds 1-3.
-    const double chance = 10.0 / 200;  // a random item among the 10 nearest to G(s)
-    double hits = 0.0;
-    for (uint64_t seed = 1; seed <= 3; ++seed) {
-        Options o;
-        o.world.train_users = 100, o.world.valid_users = 30, o.world.test_users = 60;
-        o.epochs = 10;
-        o.seed = seed;
-        const RunReport r = run_once(o);
-        MESSAGE("seed " << seed << ": prior " << r.prior.logloss << ", supervised " << r.test[kSupervised].logloss
-                        << ", UserSim " << r.test[kUserSim].logloss << ", no augment " << r.test[kNoAugment].logloss
-                        << ", oracle " << r.oracle.logloss << "; G hit@10 " << r.gen_hit10);
-        CHECK(r.oracle.logloss < r.prior.logloss - 0.15);  // the state carries the signal
-        CHECK(r.test[kSupervised].logloss < r.prior.logloss - 0.02);
-        CHECK(r.test[kSupervised].logloss > r.oracle.logloss);
-        CHECK(r.gen_hit10 > 1.2 * chance);  // G learned something of where the logger goes next
-        hits += r.gen_hit10 / 3;
+// The claims' configuration: the main world shrunk to 40 training users, 4 epochs, 30 REINFORCE
+// steps, 3 worlds per master seed (the control world is the tutorial's).
+static Claims small_claims(uint64_t seed) {
+    Options o;
+    o.world.train_users = 40, o.world.valid_users = 20, o.world.test_users = 40;
+    o.epochs = 4, o.policy_steps = 30, o.seed = seed;
+    Results r;
+    for (int i = 0; i < 3; ++i) r.main.push_back(run_world(o, o.world, replicate_seed(seed, i)));
+    return judge(o, r);
+}
+
+// Measured at this configuration for master seeds 1, 2, 3 (every claim inconclusive): UserSim's
+// logloss advantage over the supervised simulator -0.021, -0.019, -0.012 (UserSim worse); the
+// reward advantage of the policy trained inside UserSim -0.091, +0.001, -0.009; the generated-item
+// term's advantage -0.020, -0.006, -0.014. The paper's claims do not hold here, so we assert those
+// measured bounds: UserSim not better than the supervised simulator, the policy not better by more
+// than 0.01, the generated-item term not helping -- a change that makes any of them hold is noticed.
+TEST_CASE("claims over three master seeds: UserSim is not better here, within measured bounds") {
+    for (uint64_t seed : {1, 2, 3}) {
+        const Claims c = small_claims(seed);
+        for (const Claim& x : c.rows) {
+            if (x.world != "main") continue;
+            const Interval ci = x.interval();
+            MESSAGE("seed " << seed << " " << x.claim << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
+                            << std::string(verdict_name(x.verdict())));
+            CHECK(x.diffs.size() == 3);
+            CHECK(x.verdict() != Verdict::holds);
+        }
+        CHECK(c.rows[0].interval().mean < 0.0);    // logloss, supervised - UserSim
+        CHECK(c.rows[1].interval().mean < 0.01);   // true-world reward, UserSim's policy - supervised's
+        CHECK(c.rows[2].interval().mean < 0.0);    // logloss, without the generated-item term - with it
     }
-    CHECK(hits > 2.0 * chance);
 }
 
 }  // TEST_SUITE

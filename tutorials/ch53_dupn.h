@@ -1,15 +1,14 @@
 // Chapter 53's experiment as functions: in a synthetic shop where four latent user traits drive the
 // behaviour sequences and several tasks (datasets/trait_shop.h), DUPN trained on three tasks at
-// once (multi-task) or on CTR alone (single-task); then both representations are frozen and a
-// small logistic head learns a new, held-out task on new users. Printing and pictures live in
-// ch53_dupn.cpp.
-// Deliberately left out: the paper's real Taobao logs, learning to rank, online A/B tests,
-// fine-tuning the representation on the new task (the paper's "transfer with fine-tuning").
+// once (multi-task) or on CTR alone (single-task); then each is transferred to a new task on new
+// users, frozen under a logistic head (RT) or fine-tuned whole (FT), against DUPN trained on the new
+// task alone (RS). Control: a new task that the auxiliary tasks say nothing about. Printing lives
+// in ch53_dupn.cpp. Deliberately left out: the paper's Taobao logs, learning to rank, the
+// fashion-icon task, retraining on all tasks at once (RA), online A/B tests.
 #pragma once
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -20,24 +19,20 @@
 #include "nn/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch53 {
 
-// ---- The world ----------------------------------------------------------------------------------
-// A shop whose users have four latent traits (datasets/trait_shop.h): buys reveal the traits,
-// clicks are noise; CTR depends on traits 0-1, price and shop preference on traits 2 and 3, and
-// the held-out new task on traits 1-3.
+// CTR rests on traits 0-1, price and shop on 2 and 3, the new task on 1-3 (datasets/trait_shop.h).
 using WorldOptions = datasets::TraitShopOptions;
 using World = datasets::TraitShop;
 using datasets::kBuy;
 
 inline DupnOptions dupn_options(const World& w, int dim, int hidden) {
     DupnOptions d;
-    d.items = w.o.items, d.categories = w.o.categories, d.prices = 4;
-    d.types = 2, d.times = w.o.time_buckets;
-    d.queries = w.o.categories, d.profiles = 2;
-    d.dim = dim, d.hidden = hidden, d.attention = hidden;
+    d.items = w.o.items, d.categories = w.o.categories, d.prices = 4, d.types = 2, d.times = w.o.time_buckets;
+    d.queries = w.o.categories, d.profiles = 2, d.dim = dim, d.hidden = hidden, d.attention = hidden;
     return d;
 }
 
@@ -58,43 +53,37 @@ inline Batch gather(const World& w, const std::vector<int>& rows) {
         const int u = w.ctr_user[size_t(rows[r])], j = w.ctr_item[size_t(rows[r])];
         for (int t = 0; t < T; ++t) {
             const int item = w.seq_item[size_t(u * T + t)];
-            b.x.item.push_back(item);
-            b.x.category.push_back(w.category[size_t(item)]);
-            b.x.price.push_back(w.price[size_t(item)]);
-            b.x.type.push_back(w.seq_type[size_t(u * T + t)]);
+            b.x.item.push_back(item), b.x.category.push_back(w.category[size_t(item)]);
+            b.x.price.push_back(w.price[size_t(item)]), b.x.type.push_back(w.seq_type[size_t(u * T + t)]);
             b.x.time.push_back(t * w.o.time_buckets / T);
         }
-        b.x.query.push_back(w.category[size_t(j)]);
-        b.x.profile.push_back(w.profile[size_t(u)]);
+        b.x.query.push_back(w.category[size_t(j)]), b.x.profile.push_back(w.profile[size_t(u)]);
         b.candidate.push_back(j);
-        b.price_class.push_back(w.price_class[size_t(u)]);
-        b.shop_class.push_back(w.shop_class[size_t(u)]);
+        b.price_class.push_back(w.price_class[size_t(u)]), b.shop_class.push_back(w.shop_class[size_t(u)]);
         b.click[r] = w.click[size_t(rows[r])];
     }
     return b;
 }
 
-// ---- Training -----------------------------------------------------------------------------------
-struct TrainOptions {
-    int epochs = 4, batch = 128, dim = 8, hidden = 16;
-    double lr = 0.01;
-    bool multi_task = true;   // false: CTR alone
+struct Options {
+    WorldOptions world;
+    int worlds = 5;
+    int epochs = 3, batch = 128, dim = 8, hidden = 16;   // DUPN's training on the source tasks
+    double lr = 0.01, ft_lr = 0.01;   // Adam: on the source tasks; in FT and RS
+    int head_steps = 200, ft_steps = 60;   // full-batch steps: RT's logistic head; FT and RS (DUPN + a new head)
+    uint64_t seed = 42;
+    Options() { world.users = 2000, world.transfer_users = 1000; }
 };
 
-struct Trained {
-    DUPN net;
-    TaskHeads heads;
-};
-
-// The joint loss [M] (multi-task) or the CTR loss alone (single-task).
-inline Var task_loss(const Trained& m, const Batch& b, bool multi_task) {
-    const Var rep = m.net.represent(b.x);                                   // (B, H)
-    Var loss = bce_with_logits(m.heads.ctr(rep, b.candidate), b.click);
-    if (multi_task)
-        loss = loss + softmax_cross_entropy(m.heads.price(rep), b.price_class) +
-               softmax_cross_entropy(m.heads.shop(rep), b.shop_class);
-    return loss;
+// The quick run: 2 worlds of 800 users, 2 epochs -- too short for verdicts.
+inline Options quick_options() {
+    Options o;
+    o.worlds = 2, o.epochs = 2, o.world.users = 800, o.world.transfer_users = 400, o.ft_steps = 30;
+    return o;
 }
+
+// ---- Training on the source tasks ---------------------------------------------------------------
+struct Trained { DUPN net; TaskHeads heads; };
 
 inline NamedParams params_of(const Trained& m) {
     NamedParams p = m.net.named_parameters("dupn.");
@@ -102,16 +91,23 @@ inline NamedParams params_of(const Trained& m) {
     return p;
 }
 
-// A fresh DUPN with heads; trained on the training users' CTR rows when epochs > 0.
-inline Trained train_dupn(const World& w, const TrainOptions& t, uint64_t seed) {
+// [M]: the joint loss (multi-task) or the CTR loss alone (single-task); `epochs` 0 leaves DUPN
+// untrained (the start of RS).
+inline Trained train_dupn(const World& w, const Options& o, bool multi_task, int epochs, uint64_t seed) {
     Rng rng(splitmix64(seed));
-    Trained m{DUPN(dupn_options(w, t.dim, t.hidden), rng), TaskHeads(w.o.items, t.dim, t.hidden, 4, 4, rng)};
-    Adam adam(vars_of(params_of(m)), t.lr);
-    const int rows = w.o.users * w.o.ctr_rows_per_user;   // training users' rows come first
+    DUPN net(dupn_options(w, o.dim, o.hidden), rng);
+    Trained m{net, TaskHeads(w.o.items, o.dim, net.rep_dim(), 4, 4, rng)};
+    Adam adam(vars_of(params_of(m)), o.lr);
+    const int rows = w.o.users * w.o.ctr_rows_per_user;   // the training users' rows come first
     long step = 0;
-    for (int e = 0; e < t.epochs; ++e)
-        for (const std::vector<int>& idx : make_batches(rows, t.batch, rng)) {
-            const Var loss = task_loss(m, gather(w, idx), t.multi_task);
+    for (int e = 0; e < epochs; ++e)
+        for (const std::vector<int>& idx : make_batches(rows, o.batch, rng)) {
+            const Batch b = gather(w, idx);
+            const Var rep = m.net.represent(b.x);                                   // (B, H + d)
+            Var loss = bce_with_logits(m.heads.ctr(rep, m.net.embed.item(b.candidate), b.candidate), b.click);
+            if (multi_task)
+                loss = loss + softmax_cross_entropy(m.heads.price(rep), b.price_class) +
+                       softmax_cross_entropy(m.heads.shop(rep), b.shop_class);
             adam.zero_grad();
             backward(loss);
             adam.step();
@@ -120,179 +116,171 @@ inline Trained train_dupn(const World& w, const TrainOptions& t, uint64_t seed) 
     return m;
 }
 
-// ---- Evaluation on the transfer users -----------------------------------------------------------
-// Row index of the first CTR row of each transfer user: one row per user for the user-level tasks
-// (the query is that row's candidate category).
-inline std::vector<int> transfer_rows(const World& w, int first, int count) {
-    std::vector<int> rows;
-    for (int u = first; u < first + count; ++u) rows.push_back((w.o.users + u) * w.o.ctr_rows_per_user);
-    return rows;
-}
-
-struct Frozen {
-    Tensor rep;        // (n, H), no gradient
-    Tensor weights;    // (n, T) attention
-};
-
-inline Frozen freeze(const Trained& m, const World& w, const std::vector<int>& rows) {
-    NoGrad no_grad;
-    Var a;
-    const Var rep = m.net.represent(gather(w, rows).x, &a);
-    return {rep.value(), a.value()};
-}
-
-// The new task: logistic regression on frozen features (n, F), full batch, Adam; returns the
-// test AUC. The features are standardised with the training half's mean and deviation.
-inline double transfer_auc(const Tensor& train_x, const std::vector<float>& train_y, const Tensor& test_x,
-                           const std::vector<float>& test_y, int steps, uint64_t seed) {
-    const int F = train_x.dim(1), n = train_x.dim(0), m = test_x.dim(0);
-    Tensor a = train_x, b = test_x;
-    for (int f = 0; f < F; ++f) {
-        double mu = 0.0, sd = 0.0;
-        for (int i = 0; i < n; ++i) mu += a[size_t(i * F + f)] / n;
-        for (int i = 0; i < n; ++i) sd += (a[size_t(i * F + f)] - mu) * (a[size_t(i * F + f)] - mu) / n;
-        sd = std::sqrt(sd) + 1e-6;
-        for (int i = 0; i < n; ++i) a[size_t(i * F + f)] = float((a[size_t(i * F + f)] - mu) / sd);
-        for (int i = 0; i < m; ++i) b[size_t(i * F + f)] = float((b[size_t(i * F + f)] - mu) / sd);
-    }
-    Rng rng(seed);
-    Linear head(F, 1, rng);
-    AdamOptions ao;
-    ao.lr = 0.05;
-    ao.weight_decay = 1e-3;
-    Adam adam(vars_of(head.named_parameters()), ao);
-    const Tensor y = Tensor({n, 1}, train_y);
-    for (int s = 0; s < steps; ++s) {
-        const Var loss = bce_with_logits(head(constant(a)), y);
-        adam.zero_grad();
-        backward(loss);
-        adam.step();
-    }
-    NoGrad no_grad;
-    const Var z = head(constant(b));
-    return auc(std::vector<float>(z.value().data(), z.value().data() + m), test_y);
-}
-
 // CTR AUC on all the transfer users' rows (the task both models were trained on).
 inline double ctr_auc(const Trained& m, const World& w) {
     NoGrad no_grad;
     std::vector<int> rows(size_t(w.o.transfer_users * w.o.ctr_rows_per_user));
     std::iota(rows.begin(), rows.end(), w.o.users * w.o.ctr_rows_per_user);
     const Batch b = gather(w, rows);
-    const Var z = m.heads.ctr(m.net.represent(b.x), b.candidate);
-    return auc(z.value().vec(), b.click.vec());
+    return auc(m.heads.ctr(m.net.represent(b.x), m.net.embed.item(b.candidate), b.candidate).value().vec(), b.click.vec());
+}
+
+// ---- Transfer to the new task on the transfer users ---------------------------------------------
+// One row per transfer user (her first CTR row: the query is that row's candidate category); the
+// first half trains the new head, the second half tests it.
+struct Transfer { std::vector<int> train_rows, test_rows; std::vector<float> ytr, yte; };
+
+inline Transfer transfer_split(const World& w, const std::vector<float>& label) {
+    Transfer t;
+    const int half = w.o.transfer_users / 2;
+    for (int u = 0; u < w.o.transfer_users; ++u) {
+        const int row = (w.o.users + u) * w.o.ctr_rows_per_user;
+        (u < half ? t.train_rows : t.test_rows).push_back(row);
+        (u < half ? t.ytr : t.yte).push_back(label[size_t(w.o.users + u)]);
+    }
+    return t;
+}
+
+inline Tensor frozen(const Trained& m, const World& w, const std::vector<int>& rows, Var* weights = nullptr) {
+    NoGrad no_grad;
+    return m.net.represent(gather(w, rows).x, weights).value();   // (n, H + d)
+}
+
+// RT: logistic regression on frozen features (n, F), full batch, Adam; returns the test AUC. The
+// features are standardised with the training half's mean and deviation.
+inline double transfer_auc(Tensor a, const std::vector<float>& train_y, Tensor b, const std::vector<float>& test_y,
+                           int steps, uint64_t seed) {
+    const int F = a.dim(1), n = a.dim(0), m = b.dim(0);
+    for (int f = 0; f < F; ++f) {
+        double mu = 0.0, ss = 0.0;
+        for (int i = 0; i < n; ++i) mu += a[size_t(i * F + f)] / n, ss += double(a[size_t(i * F + f)]) * a[size_t(i * F + f)] / n;
+        const double sd = std::sqrt(std::max(0.0, ss - mu * mu)) + 1e-6;
+        for (int i = 0; i < n; ++i) a[size_t(i * F + f)] = float((a[size_t(i * F + f)] - mu) / sd);
+        for (int i = 0; i < m; ++i) b[size_t(i * F + f)] = float((b[size_t(i * F + f)] - mu) / sd);
+    }
+    Rng rng(seed);
+    Linear head(F, 1, rng);
+    AdamOptions ao;
+    ao.lr = 0.05, ao.weight_decay = 1e-3;
+    Adam adam(vars_of(head.named_parameters()), ao);
+    const Tensor y({n, 1}, train_y);
+    for (int s = 0; s < steps; ++s) {   // one full batch per step
+        adam.zero_grad();
+        backward(bce_with_logits(head(constant(a)), y));
+        adam.step();
+    }
+    NoGrad no_grad;
+    return auc(head(constant(b)).value().vec(), test_y);
+}
+
+// FT: a new logistic head on rep, trained together with the whole DUPN on the new task (Adam, full
+// batch); returns the held-out AUC. From an untrained DUPN this is RS, DUPN on the new task alone.
+// The weights are restored afterwards, so one trained model serves several transfers.
+inline double fine_tune_auc(Trained& m, const World& w, const Transfer& t, const Options& o, uint64_t seed) {
+    const std::vector<Var> shared = vars_of(m.net.named_parameters());
+    std::vector<Tensor> saved;
+    for (const Var& p : shared) saved.push_back(p.value());
+    Rng rng(seed);
+    Linear head(m.net.rep_dim(), 1, rng);
+    std::vector<Var> params = shared, head_params = vars_of(head.named_parameters());
+    params.insert(params.end(), head_params.begin(), head_params.end());
+    Adam adam(params, o.ft_lr);
+    const Batch train = gather(w, t.train_rows), test = gather(w, t.test_rows);
+    const Tensor y({int(t.ytr.size()), 1}, t.ytr);
+    for (int s = 0; s < o.ft_steps; ++s) {
+        const Var loss = bce_with_logits(head(m.net.represent(train.x)), y);
+        adam.zero_grad();
+        backward(loss);
+        adam.step();
+    }
+    NoGrad no_grad;
+    const double result = auc(head(m.net.represent(test.x)).value().vec(), t.yte);
+    for (size_t i = 0; i < shared.size(); ++i) Var(shared[i]).value_mut() = saved[i];
+    return result;
 }
 
 // ---- The study ----------------------------------------------------------------------------------
-enum Rep { kMulti, kSingle, kUntrained, kTraits, kNumReps };
-const char* const kRepNames[] = {"DUPN multi-task", "DUPN single-task (CTR)", "DUPN untrained", "true traits (ceiling)"};
+enum Way { kRtMulti, kRtSingle, kFtMulti, kFtSingle, kRs, kNumWays };
+const char* const kWayNames[] = {"RT: multi-task DUPN frozen, logistic head", "RT: single-task (CTR) DUPN frozen",
+    "FT: multi-task DUPN fine-tuned", "FT: single-task DUPN fine-tuned", "RS: DUPN trained on the new task alone"};
 
-struct StudyOptions {
-    WorldOptions world;
-    TrainOptions train;
-    int seeds = 3;
-    int head_steps = 200;
-    uint64_t seed = 42;
-    bool verbose = true;
+struct WorldResult {
+    double auc[2][kNumWays] = {};    // new-task AUC; [0] the main task, [1] the control task
+    double ctr_auc[2] = {};          // CTR AUC of the multi- and single-task models
+    double buy_weight = 0, click_weight = 0;   // multi-task DUPN: mean attention on a buy / a click step
 };
 
-struct SeedResult {
-    double new_auc[kNumReps] = {};
-    double ctr_auc[2] = {};          // multi, single
-    double buy_mass[2] = {};         // mean attention on a buy / on a click step (multi-task model)
-    double ctr_buy_mass = 0.0;       // the same ratio's numerator for the single-task model
-    std::vector<float> type_time;    // (2, T) mean attention by behaviour type and position (multi)
-    Frozen example;                  // the first transfer users' attention (multi)
-    Ids example_types;               // (n_example, T)
-};
+struct Results { std::vector<WorldResult> worlds; double seconds = 0.0; };
 
-struct StudyReport {
-    std::vector<SeedResult> seeds;
-    double seconds = 0.0;
-    template <class F> double mean(F f) const { return mean_over(seeds, f); }
-    template <class F> double min(F f) const { return min_over(seeds, f); }
-};
-
-// Mean attention weight on buy steps and on click steps over the transfer users (weights (n, T)).
-inline void attention_by_type(const World& w, const Tensor& a, int first_user, double* buy, double* click) {
-    const int n = a.dim(0), T = a.dim(1);
-    double sb = 0.0, sc = 0.0;
-    long nb = 0, nc = 0;
-    for (int i = 0; i < n; ++i)
-        for (int t = 0; t < T; ++t) {
-            const bool is_buy = w.seq_type[size_t((w.o.users + first_user + i) * T + t)] == kBuy;
-            (is_buy ? sb : sc) += a[size_t(i * T + t)];
-            (is_buy ? nb : nc) += 1;
-        }
-    *buy = nb ? sb / nb : 0.0;
-    *click = nc ? sc / nc : 0.0;
-}
-
-inline SeedResult run_seed(const StudyOptions& o, uint64_t seed) {
+// One world: three DUPNs (multi-task, single-task, untrained), each transferred to the main and
+// the control task.
+inline WorldResult run_world(const Options& o, uint64_t seed) {
     WorldOptions wo = o.world;
     wo.seed = seed;
     const World w = datasets::trait_shop(wo);
-    TrainOptions multi = o.train, single = o.train, none = o.train;
-    single.multi_task = false;
-    none.epochs = 0;
-    const Trained models[3] = {train_dupn(w, multi, seed + 1), train_dupn(w, single, seed + 2), train_dupn(w, none, seed + 3)};
-
-    const int half = wo.transfer_users / 2, T = wo.length;
-    const std::vector<int> train_rows = transfer_rows(w, 0, half), test_rows = transfer_rows(w, half, wo.transfer_users - half);
-    std::vector<float> ytr, yte;
-    for (int u = 0; u < wo.transfer_users; ++u) (u < half ? ytr : yte).push_back(w.new_label[size_t(wo.users + u)]);
-    SeedResult r;
-    for (int k = 0; k < 3; ++k) {
-        const Frozen a = freeze(models[k], w, train_rows), b = freeze(models[k], w, test_rows);
-        r.new_auc[k] = transfer_auc(a.rep, ytr, b.rep, yte, o.head_steps, seed + 10);
-        if (k == kMulti) {
-            double click = 0.0;
-            attention_by_type(w, a.weights, 0, &r.buy_mass[0], &click);
-            r.buy_mass[1] = click;
-            r.type_time.assign(size_t(2 * T), 0.0f);
-            std::vector<int> count(size_t(2 * T), 0);
-            for (int i = 0; i < half; ++i)
-                for (int t = 0; t < T; ++t) {
-                    const int ty = w.seq_type[size_t((wo.users + i) * T + t)];
-                    r.type_time[size_t(ty * T + t)] += a.weights[size_t(i * T + t)];
-                    count[size_t(ty * T + t)] += 1;
-                }
-            for (size_t c = 0; c < count.size(); ++c) r.type_time[c] /= float(std::max(1, count[c]));
-            const int n_ex = std::min(12, half);
-            r.example = freeze(models[k], w, transfer_rows(w, 0, n_ex));
-            r.example_types.assign(w.seq_type.begin() + size_t(wo.users * T), w.seq_type.begin() + size_t((wo.users + n_ex) * T));
-        }
-        if (k == kSingle) {
-            double click = 0.0;
-            attention_by_type(w, a.weights, 0, &r.ctr_buy_mass, &click);
-            r.ctr_buy_mass /= std::max(click, 1e-12);
-        }
+    Trained multi = train_dupn(w, o, true, o.epochs, seed + 1), single = train_dupn(w, o, false, o.epochs, seed + 2),
+            none = train_dupn(w, o, false, 0, seed + 3);
+    std::vector<float> control(size_t(w.all_users()));   // 1[z0 - z1 + noise > 0]: no auxiliary task sees it
+    Rng rng(splitmix64(seed + 5));
+    for (size_t u = 0; u < control.size(); ++u)
+        control[u] = w.z[u * 4] - w.z[u * 4 + 1] + float(wo.new_task_noise) * rng.normal() > 0.0f ? 1.0f : 0.0f;
+    WorldResult r;
+    for (int task = 0; task < 2; ++task) {
+        const Transfer t = transfer_split(w, task == 0 ? w.new_label : control);
+        double* a = r.auc[task];
+        a[kRtMulti] = transfer_auc(frozen(multi, w, t.train_rows), t.ytr, frozen(multi, w, t.test_rows), t.yte, o.head_steps, seed + 10);
+        a[kRtSingle] = transfer_auc(frozen(single, w, t.train_rows), t.ytr, frozen(single, w, t.test_rows), t.yte, o.head_steps, seed + 10);
+        a[kFtMulti] = fine_tune_auc(multi, w, t, o, seed + 11);
+        a[kFtSingle] = fine_tune_auc(single, w, t, o, seed + 11);
+        a[kRs] = fine_tune_auc(none, w, t, o, seed + 11);
     }
-    {   // the ceiling: the four true traits themselves as features
-        const int K = wo.traits;
-        Tensor a({half, K}), b({wo.transfer_users - half, K});
-        for (int u = 0; u < wo.transfer_users; ++u)
-            for (int k = 0; k < K; ++k)
-                (u < half ? a[size_t(u * K + k)] : b[size_t((u - half) * K + k)]) = w.z[size_t((wo.users + u) * K + k)];
-        r.new_auc[kTraits] = transfer_auc(a, ytr, b, yte, o.head_steps, seed + 10);
+    r.ctr_auc[0] = ctr_auc(multi, w), r.ctr_auc[1] = ctr_auc(single, w);
+    Var a;   // the multi-task attention (n, T) on the first transfer users: mean weight per buy and per click step
+    frozen(multi, w, transfer_split(w, w.new_label).train_rows, &a);
+    double sum[2] = {}, count[2] = {};
+    for (size_t i = 0; i < a.value().size(); ++i) {
+        const int buy = w.seq_type[size_t(wo.users * wo.length) + i] == kBuy;
+        sum[buy] += a.value()[i], count[buy] += 1.0;
     }
-    r.ctr_auc[0] = ctr_auc(models[0], w);
-    r.ctr_auc[1] = ctr_auc(models[1], w);
+    r.buy_weight = sum[1] / std::max(1.0, count[1]), r.click_weight = sum[0] / std::max(1.0, count[0]);
     return r;
 }
 
-inline StudyReport run_study(const StudyOptions& o) {
-    StudyReport rep;
+inline Results run_experiment(const Options& o) {
+    Results res;
     const auto start = std::chrono::steady_clock::now();
-    for (int s = 0; s < o.seeds; ++s) {
-        rep.seeds.push_back(run_seed(o, replicate_seed(o.seed, s)));
-        const SeedResult& r = rep.seeds.back();
-        if (o.verbose)
-            std::fprintf(stderr, "seed %d/%d: new-task AUC multi %.4f  single %.4f  untrained %.4f  traits %.4f\n", s + 1,
-                         o.seeds, r.new_auc[kMulti], r.new_auc[kSingle], r.new_auc[kUntrained], r.new_auc[kTraits]);
+    for (int i = 0; i < o.worlds; ++i) res.worlds.push_back(run_world(o, replicate_seed(o.seed, i)));
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return res;
+}
+
+// The claims, paired per world, in AUC: the transfer claims in the main and the control task, the
+// CTR cost and the attention in the main world only (the control changes only the new task).
+inline Claims judge(const Options&, const Results& r) {
+    Claims claims;
+    struct Row { const char* claim; int a, b; const char* paper; };
+    const Row rows[] = {
+        {"multi-task representation, frozen (RT), transfers better than single-task", kRtMulti, kRtSingle,
+         "the paper's premise; Fig. 7 transfers only the multi-task model"},
+        {"fine-tuned (FT), multi-task DUPN beats single-task DUPN", kFtMulti, kFtSingle, "not reported"},
+        {"FT beats training on the new task alone (RS)", kFtMulti, kRs, "Fig. 7: FT 2.5% above RS (about 0.675 vs 0.657 [P-fig])"},
+        {"RT ends below RS (RS - RT)", kRs, kRtMulti, "Fig. 7: RT 0.5% below RS (about 0.651 vs 0.657 [P-fig])"},
+    };
+    for (int task = 0; task < 2; ++task)
+        for (const Row& x : rows) {
+            Claim c{x.claim, task ? "control" : "main", task ? "—" : x.paper, {}, 0.01, 4};
+            for (const WorldResult& w : r.worlds) c.diffs.push_back(w.auc[task][x.a] - w.auc[task][x.b]);
+            claims.add(c);
+        }
+    Claim ctr{"multi-task CTR AUC above single-task's", "main", "Fig. 6: about 0.727 vs 0.718 [P-fig]", {}, 0.005, 4};
+    Claim att{"attention weighs buys over random clicks (mean weight per step, buy - click)", "main", "—", {}, 0.0, 4};
+    for (const WorldResult& w : r.worlds) {
+        ctr.diffs.push_back(w.ctr_auc[0] - w.ctr_auc[1]);
+        att.diffs.push_back(w.buy_weight - w.click_weight);
     }
-    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return rep;
+    claims.add(ctr);
+    claims.add(att);
+    return claims;
 }
 
 }  // namespace ch53

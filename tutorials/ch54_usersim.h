@@ -1,139 +1,32 @@
-// Chapter 54's experiment: a simulated shop whose users have hidden tastes, a logging recommender,
-// and browsing logs of (last N items and feedbacks) -> (next item, feedback). From a few logged
-// sessions we learn a user simulator that predicts the feedback to an item in a state, three ways:
-// the supervised K-way classifier, UserSim (GAN, 2K outputs, generated items labelled with the real
-// feedback), and UserSim without that augmentation term; and we score them on held-out users
-// against the oracle that knows the tastes. Deliberately left out: training an RL agent on the result.
+// Chapter 54's experiment: from few logged sessions (datasets/ch54_usersim_world.h), three user
+// simulators that predict feedback (supervised; UserSim, a GAN whose generated items carry the real
+// feedback, discounted by gamma; UserSim without that term), scored on held-out users and used as
+// the training ground of a small policy (REINFORCE over a candidate set) scored in the true world.
+// Deliberately left out: multi-step episodes (one recommendation per state), the paper's real logs.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
+#include <chrono>
+#include <string>
 #include <vector>
 
+#include "datasets/ch54_usersim_world.h"
 #include "models/ch54_usersim.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch54 {
-
-// ---- The world --------------------------------------------------------------------------------
-// Items sit in clusters: q_i = c_{k(i)} + noise, unit-norm cluster centres c_k in R^D. A user's taste
-// u is the normalised sum of two centres. An item's utility is r = <u, q_i>, and the feedback is
-// drawn from softmax(0, 4r - 1.5, 6r - 3.5) over (skip, click, buy): items of the user's clusters are
-// mostly clicked or bought, others mostly skipped. The model never sees q or u: it gets "pre-trained"
-// embeddings e_i = tanh(q_i + noise), and must read the taste from the state's feedbacks.
-struct WorldOptions {
-    int num_items = 200;
-    int clusters = 8;
-    int dim = 8;                 // D
-    int history = 10;            // N, the state's length
-    int steps = 20;              // logged (state, next item, feedback) examples per user
-    int train_users = 100;       // few logs: the regime where the paper says augmentation helps
-    int valid_users = 50;        // early stopping
-    int test_users = 200;
-    float item_noise = 0.35f;    // spread of q_i around its centre
-    float embed_noise = 0.3f;    // how far e_i is from q_i
-    float follow = 0.5f;         // P(the logging recommender shows an item of a recently liked cluster)
-};
-
-constexpr int kFeedbackTypes = 3;  // K: skip, click, buy
-
-struct Session {  // one user's browsing under the logging recommender
-    std::vector<int> items, feedback;  // history + steps items in order, and the feedback to each, in [0, K)
-    std::vector<float> true_probs;     // (history + steps, K): the true feedback distributions
-};
-
-struct World {
-    WorldOptions o;
-    std::vector<int> cluster;      // (num_items)
-    std::vector<float> embedding;  // (num_items, D): e_i, what models see
-    std::vector<Session> train, valid, test;
-};
-
-// v / |v|, the norm accumulated in double.
-inline std::vector<float> normalised(std::vector<float> v) {
-    double n2 = 0.0;
-    for (float x : v) n2 += double(x) * x;
-    for (float& x : v) x = float(x / std::sqrt(n2));
-    return v;
-}
-
-// The feedback distribution for utility r: softmax(0, 4r - 1.5, 6r - 3.5).
-inline void true_feedback_probs(float r, float* p) {
-    const double z[kFeedbackTypes] = {0.0, 4.0 * r - 1.5, 6.0 * r - 3.5}, m = std::max({z[0], z[1], z[2]});
-    double e[kFeedbackTypes], s = 0.0;
-    for (int k = 0; k < kFeedbackTypes; ++k) s += e[k] = std::exp(z[k] - m);
-    for (int k = 0; k < kFeedbackTypes; ++k) p[k] = float(e[k] / s);
-}
-
-inline World make_world(const WorldOptions& o, uint64_t seed) {
-    if (o.clusters < 2 || o.num_items < o.clusters || o.history < 1 || o.steps < 1 || o.dim < 1)
-        throw ArgumentError("ch54 world: need clusters >= 2, num_items >= clusters, history, steps, dim >= 1");
-    Rng rng(seed, 54);
-    const int D = o.dim, K = kFeedbackTypes;
-    const float sd = std::sqrt(float(D));
-    World w{o, {}, std::vector<float>(size_t(o.num_items) * D), {}, {}, {}};
-    std::vector<std::vector<float>> centres(size_t(o.clusters), std::vector<float>(size_t(D)));
-    for (std::vector<float>& c : centres) c = normalised(Tensor::normal({D}, rng).vec());
-    std::vector<std::vector<int>> members(size_t(o.clusters));
-    std::vector<float> q(w.embedding.size());  // (num_items, D): the true item vectors
-    for (int i = 0; i < o.num_items; ++i) {
-        w.cluster.push_back(i % o.clusters);
-        members[size_t(i % o.clusters)].push_back(i);
-        for (size_t at = size_t(i) * D; at < size_t(i + 1) * D; ++at) {
-            q[at] = centres[size_t(i % o.clusters)][at % D] + o.item_noise * rng.normal() / sd;
-            w.embedding[at] = std::tanh(q[at] + o.embed_noise * rng.normal() / sd);
-        }
-    }
-    // One user: a taste from two distinct clusters, then the logging recommender's choices. With
-    // probability `follow` it shows an item from the cluster of a clicked or bought item among the
-    // last N, otherwise a uniformly random item.
-    auto session = [&] {
-        const int a = rng.randint(o.clusters);
-        int b = rng.randint(o.clusters - 1);
-        if (b >= a) ++b;
-        std::vector<float> u = centres[size_t(a)];
-        for (int d = 0; d < D; ++d) u[size_t(d)] += centres[size_t(b)][size_t(d)];
-        u = normalised(u);
-        Session s;
-        const int T = o.history + o.steps;
-        s.true_probs.resize(size_t(T) * K);
-        for (int t = 0; t < T; ++t) {
-            std::vector<int> liked;  // clusters of the clicked or bought items of the state
-            for (int j = std::max(0, t - o.history); j < t; ++j)
-                if (s.feedback[size_t(j)] > 0) liked.push_back(w.cluster[size_t(s.items[size_t(j)])]);
-            int item;
-            if (!liked.empty() && rng.bernoulli(o.follow)) {
-                const std::vector<int>& m = members[size_t(liked[size_t(rng.randint(int(liked.size())))])];
-                item = m[size_t(rng.randint(int(m.size())))];
-            } else {
-                item = rng.randint(o.num_items);
-            }
-            float r = 0.0f;  // the utility <u, q_item>
-            for (int d = 0; d < D; ++d) r += u[size_t(d)] * q[size_t(item) * D + size_t(d)];
-            float* p = &s.true_probs[size_t(t) * K];
-            true_feedback_probs(r, p);
-            s.items.push_back(item);
-            const float x = rng.uniform();  // the feedback, drawn from p
-            int f = 0;
-            for (float below = p[0]; f < K - 1 && x >= below; below += p[++f]) {}
-            s.feedback.push_back(f);
-        }
-        return s;
-    };
-    for (int n = 0; n < o.train_users; ++n) w.train.push_back(session());
-    for (int n = 0; n < o.valid_users; ++n) w.valid.push_back(session());
-    for (int n = 0; n < o.test_users; ++n) w.test.push_back(session());
-    return w;
-}
 
 // ---- The logs as tensors: every example of a set of sessions, embedded once -------------------
 // Example (s, t) has the state items [t - N, t) of session s, and item t as its target.
 struct Logs {
     SimBatch all;                   // (n, N, D), (n, N, K), (n, D), (n)
-    std::vector<int> next;          // (n) the next item's id
     std::vector<float> true_probs;  // (n, K) the oracle's feedback distribution
+    std::vector<float> taste;       // (n, D) the user's hidden taste, to score a policy in the true world
 };
 
 inline Logs logs_of(const World& w, const std::vector<Session>& sessions) {
@@ -149,28 +42,12 @@ inline Logs logs_of(const World& w, const std::vector<Session>& sessions) {
             }
             embed(s.items[size_t(t)], l.all.next_item.data() + r * D);
             l.all.feedback.push_back(s.feedback[size_t(t)]);
-            l.next.push_back(s.items[size_t(t)]);
             l.true_probs.insert(l.true_probs.end(), &s.true_probs[size_t(t) * K], &s.true_probs[size_t(t + 1) * K]);
+            l.taste.insert(l.taste.end(), s.taste.begin(), s.taste.end());
         }
     return l;
 }
 
-// A mini-batch: the given rows of every tensor.
-inline SimBatch rows_of(const SimBatch& all, const std::vector<int>& rows) {
-    auto pick = [&](const Tensor& t) {  // (n, ...) -> (B, ...)
-        Shape shape = t.shape();
-        const size_t row = t.size() / size_t(shape[0]);
-        shape[0] = int(rows.size());
-        Tensor picked = Tensor::uninitialized(shape);
-        for (size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + size_t(rows[r]) * row, row, picked.data() + r * row);
-        return picked;
-    };
-    SimBatch b{int(rows.size()), pick(all.state_items), pick(all.state_feedback), pick(all.next_item), {}};
-    for (int r : rows) b.feedback.push_back(all.feedback[size_t(r)]);
-    return b;
-}
-
-// ---- Scoring a simulator ----------------------------------------------------------------------
 struct Scores { double accuracy = 0.0, logloss = 0.0; };  // P(argmax == logged feedback); -mean log p(it)
 
 // probs (n, K) against the logged feedback (n).
@@ -185,86 +62,47 @@ inline Scores score(const std::vector<float>& probs, const Ids& feedback) {
 }
 
 enum ModelKind { kSupervised, kUserSim, kNoAugment, kNumModels };  // the three simulators
+const char* const kModelNames[] = {"supervised (K outputs)", "UserSim (GAN, 2K outputs)", "UserSim without L_D^2's generated-item term"};
+const float kReward[kFeedbackTypes] = {0.0f, 1.0f, 2.0f};   // skip, click, buy
 
 struct Options {
     WorldOptions world;
     UserSimOptions model;
-    int epochs = 30;
-    int batch = 64;
-    double lr = 5e-3;
+    int worlds = 5;
+    int control_users = 200;     // the control world: more logs, where augmentation has less to add
+    int epochs = 8, batch = 64;
+    double lr = 5e-3;            // Adam, both D and G
+    int candidates = 10, policy_steps = 100;   // the policy picks one of C random items; REINFORCE steps of 64 states
     uint64_t seed = 1;
-    bool progress = false;
 };
 
-struct RunReport {
-    Scores test[kNumModels];
-    int best_epoch[kNumModels] = {};
-    Scores oracle, prior;              // the true distributions; the training frequencies of each feedback
-    double gen_distance = 0.0;         // UserSim's generator: mean ||G(s) - e_a||^2 on the test states
-    double mean_distance = 0.0;        // the same for the constant mean embedding
-    double gen_hit10 = 0.0;            // P(the real next item is among the 10 items nearest G(s))
-    std::vector<double> valid_curve[kNumModels];  // validation logloss per epoch
-};
-
-// The scores of the simulator's feedback distributions (n, K) on a set of logs.
-inline Scores evaluate(Discriminator& d, const Logs& l) {
-    return score(feedback_probs(d, l.all, kFeedbackTypes).vec(), l.all.feedback);
+// The quick run: 2 worlds, 4 epochs -- too short for verdicts.
+inline Options quick_options() {
+    Options o;
+    o.worlds = 2, o.epochs = 4, o.control_users = 150, o.policy_steps = 50;
+    return o;
 }
 
-// How well the generator imitates the logging recommender: distance of G(s) to the real next item's
-// embedding (and of the mean embedding, for scale), and whether that item is among the 10 items
-// nearest to G(s), i.e. fewer than 10 items are nearer.
-inline void score_generator(Generator& g, const World& w, const Logs& test, RunReport& rep) {
-    const int D = w.o.dim, I = w.o.num_items, n = test.all.size;
-    auto distance = [&](const float* x, int item) {  // squared
-        float s = 0.0f;
-        for (int d = 0; d < D; ++d) s += (x[d] - w.embedding[size_t(item) * D + d]) * (x[d] - w.embedding[size_t(item) * D + d]);
-        return s;
-    };
-    std::vector<float> mean(size_t(D), 0.0f);
-    for (size_t at = 0; at < w.embedding.size(); ++at) mean[at % D] += w.embedding[at] / float(I);
-    NoGrad no_grad;
-    const Tensor gen = g(test.all).value();  // (n, D)
-    double dist = 0.0, dist_mean = 0.0, hits = 0.0;
-    for (int r = 0; r < n; ++r) {
-        const float* x = gen.data() + size_t(r) * D;
-        const int truth = test.next[size_t(r)];
-        const float to_truth = distance(x, truth);
-        int nearer = 0;
-        for (int i = 0; i < I; ++i) nearer += distance(x, i) < to_truth;
-        hits += nearer < 10;
-        dist += to_truth;
-        dist_mean += distance(mean.data(), truth);
-    }
-    rep.gen_distance = dist / n;
-    rep.mean_distance = dist_mean / n;
-    rep.gen_hit10 = hits / n;
-}
+inline Scores evaluate(Discriminator& d, const Logs& l) { return score(feedback_probs(d, l.all, kFeedbackTypes).vec(), l.all.feedback); }
 
-// Trains one simulator, keeping the test scores of the epoch with the best validation logloss.
+// Trains one simulator and returns it at the epoch with the best validation logloss.
 // Supervised: D with K outputs and cross-entropy on the real logs. UserSim: D with 2K outputs and G,
 // each with its own Adam, alternating one D step and one G step per batch (the paper's L_D and L_G).
-inline void train_model(ModelKind kind, const World& w, const Logs& train, const Logs& valid, const Logs& test,
-                        const Options& o, Rng& rng, RunReport& rep) {
+inline Discriminator train_model(ModelKind kind, const Logs& train, const Logs& valid, const Options& o, Rng& rng) {
     const int K = kFeedbackTypes;
     const bool gan = kind != kSupervised;
     Discriminator d(o.model, gan ? 2 * K : K, rng);
     Generator g(o.model, rng);  // the supervised simulator leaves it untrained
     Adam opt_d(d.parameters(), AdamOptions{o.lr}), opt_g(g.parameters(), AdamOptions{o.lr});
-    std::vector<Var> params = d.parameters();  // D's then G's: the best epoch's values are kept
-    for (const Var& p : g.parameters()) params.push_back(p);
+    std::vector<Var> params = d.parameters();  // the best epoch's values are kept
     std::vector<Tensor> kept;
-    double best = 1e30;
-    Progress progress(o.epochs, (train.all.size + o.batch - 1) / o.batch,
-                      o.progress ? Progress::Mode::automatic : Progress::Mode::quiet);
-    long step = 0;
+    double best = 1e30, step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
-        progress.start_epoch(epoch);
         for (const std::vector<int>& rows : make_batches(train.all.size, o.batch, rng)) {
             const SimBatch b = rows_of(train.all, rows);
             const Var generated = gan ? g(b) : Var();  // G(s) (B, D)
             opt_d.zero_grad();  // D's step: L_D with G(s) held fixed, or cross-entropy on the logged feedback
-            const Var ld = gan ? discriminator_loss(d, b, detach(generated), K, /*augment=*/kind == kUserSim)
+            const Var ld = gan ? discriminator_loss(d, b, detach(generated), K, kind == kUserSim ? o.model.gamma : 0.0f)
                                : softmax_cross_entropy(d.logits(b, constant(b.next_item)), b.feedback);
             backward(ld);
             opt_d.step();
@@ -273,39 +111,173 @@ inline void train_model(ModelKind kind, const World& w, const Logs& train, const
                 backward(generator_loss(d, b, generated, K, o.model.alpha));
                 opt_g.step();
             }
-            check_finite(ld.item(), step++, "ch54 loss");
-            progress.step(ld.item(), b.size);
+            check_finite(ld.item(), long(step++), "ch54 loss");
         }
-        progress.end_epoch();
-        const Scores v = evaluate(d, valid);
-        rep.valid_curve[kind].push_back(v.logloss);
-        if (v.logloss < best) {
-            best = v.logloss;
-            rep.best_epoch[kind] = epoch + 1;
-            kept.clear();
+        const double v = evaluate(d, valid).logloss;
+        if (v < best) {
+            best = v, kept.clear();
             for (const Var& p : params) kept.push_back(p.value());  // deep copies
         }
     }
     for (size_t i = 0; i < params.size(); ++i) params[i].value_mut() = kept[i];  // the handles share the nodes
-    rep.test[kind] = evaluate(d, test);
-    if (kind == kUserSim) score_generator(g, w, test, rep);
+    return d;
 }
 
-// One world, three simulators, the oracle and the class-prior reference.
-inline RunReport run_once(const Options& o) {
-    const World w = make_world(o.world, o.seed);
+// ---- A policy trained inside a simulator --------------------------------------------------------
+// pi(a | s) = softmax_a( phi(s)^T W e_a ) over the state's C candidates, phi(s) = [mean embedding of
+// the state's clicked or bought items ; of its skipped items] (2D). REINFORCE with the batch's mean
+// reward as baseline; the reward of an action is the simulator's expected reward sum_k p(k) R_k.
+struct Policy {
+    Var W;   // (2D, D)
+    Tensor phi(const SimBatch& b) const {
+        const int B = b.size, N = b.state_items.dim(1), D = b.state_items.dim(2);
+        Tensor f = Tensor::zeros({B, 2 * D});
+        for (int r = 0; r < B; ++r)
+            for (int n = 0; n < N; ++n) {
+                const bool liked = b.state_feedback[size_t((r * N + n) * kFeedbackTypes)] == 0.0f;
+                for (int d = 0; d < D; ++d) f[size_t(r * 2 * D + (liked ? 0 : D) + d)] += b.state_items[size_t((r * N + n) * D + d)] / N;
+            }
+        return f;
+    }
+    Var logits(const SimBatch& b, const Tensor& cand_emb) const {   // cand_emb (B, C, D) -> (B, C)
+        const int B = b.size, D = cand_emb.dim(2);
+        return reshape(matmul(reshape(matmul(constant(phi(b)), W), {B, 1, D}), constant(cand_emb), false, true), {B, cand_emb.dim(1)});
+    }
+};
+
+// The candidates' ids (n * C) -> their embeddings (B, C, D) for the given rows.
+inline Tensor candidate_embeddings(const World& w, const std::vector<int>& cand, const std::vector<int>& rows, int C) {
+    const int D = w.o.dim;
+    Tensor e({int(rows.size()), C, D});
+    for (size_t r = 0; r < rows.size(); ++r)
+        for (int c = 0; c < C; ++c)
+            std::copy_n(&w.embedding[size_t(cand[size_t(rows[r] * C + c)]) * D], D, e.data() + (r * C + c) * D);
+    return e;
+}
+
+inline Policy train_policy(Discriminator& sim, const World& w, const Logs& states, const std::vector<int>& cand,
+                           const Options& o, Rng& rng) {
+    const int C = o.candidates, D = w.o.dim;
+    Policy pi{parameter(Tensor::zeros({2 * D, D}))};
+    Adam adam({pi.W}, AdamOptions{0.05});
+    for (int step = 0; step < o.policy_steps; ++step) {
+        std::vector<int> rows;
+        for (int i = 0; i < 64; ++i) rows.push_back(rng.randint(states.all.size));
+        SimBatch b = rows_of(states.all, rows);
+        const Tensor ce = candidate_embeddings(w, cand, rows, C);
+        const Var logp = log_softmax(pi.logits(b, ce));                 // (B, C)
+        std::vector<int> action(rows.size());
+        for (size_t r = 0; r < rows.size(); ++r) {                      // a ~ pi(. | s)
+            float x = rng.uniform(), below = 0.0f;
+            int a = 0;
+            for (; a < C - 1; ++a) if (x < (below += std::exp(logp.value()[r * C + size_t(a)]))) break;
+            action[r] = a;
+            std::copy_n(ce.data() + (r * C + size_t(a)) * D, D, b.next_item.data() + r * D);
+        }
+        const Tensor p = feedback_probs(sim, b, kFeedbackTypes);        // the simulator's answer (B, K)
+        std::vector<float> reward(rows.size());
+        double mean = 0.0;
+        for (size_t r = 0; r < rows.size(); ++r)
+            reward[r] = p[r * 3 + 1] * kReward[1] + p[r * 3 + 2] * kReward[2], mean += reward[r] / double(rows.size());
+        Tensor weight = Tensor::zeros({int(rows.size()), C});           // (r - baseline) at the action taken
+        for (size_t r = 0; r < rows.size(); ++r) weight[r * C + size_t(action[r])] = float(reward[r] - mean);
+        const Var loss = -sum(logp * constant(weight)) * (1.0f / float(rows.size()));
+        adam.zero_grad();
+        backward(loss);
+        adam.step();
+    }
+    return pi;
+}
+
+// Mean expected reward in the true environment over every state of `states`: of the greedy policy's
+// candidate, of the best candidate (the ceiling) and of a random one.
+struct TrueReward { double policy = 0.0, best = 0.0, random = 0.0; };
+inline TrueReward true_reward(const Policy& pi, const World& w, const Logs& states, const std::vector<int>& cand, int C) {
+    NoGrad no_grad;
+    std::vector<int> rows(size_t(states.all.size));   // every state, in order
+    std::iota(rows.begin(), rows.end(), 0);
+    const Tensor z = pi.logits(rows_of(states.all, rows), candidate_embeddings(w, cand, rows, C)).value();
+    TrueReward t;
+    const double n = double(rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const int a = int(std::max_element(z.data() + r * C, z.data() + (r + 1) * C) - (z.data() + r * C));
+        double best = 0.0;
+        for (int c = 0; c < C; ++c) {
+            float p[kFeedbackTypes];
+            true_feedback_probs(w, &states.taste[r * size_t(w.o.dim)], cand[r * C + size_t(c)], p);
+            const double v = p[1] * kReward[1] + p[2] * kReward[2];   // kReward[0] = 0
+            best = std::max(best, v), t.random += v / C / n;
+            if (c == a) t.policy += v / n;
+        }
+        t.best += best / n;
+    }
+    return t;
+}
+
+struct WorldResult {
+    Scores test[kNumModels], oracle;          // feedback prediction on the held-out users
+    double reward[kNumModels] = {};           // the policy trained inside each simulator, in the true world
+    double random_reward = 0.0, best_reward = 0.0;   // a random candidate; the best candidate (the ceiling)
+};
+
+inline WorldResult run_world(const Options& o, WorldOptions wo, uint64_t seed) {
+    const World w = make_world(wo, seed);
     const Logs train = logs_of(w, w.train), valid = logs_of(w, w.valid), test = logs_of(w, w.test);
-    double counts[kFeedbackTypes] = {};
-    for (int f : train.all.feedback) ++counts[f];
-    std::vector<float> prior;  // the training frequencies (add-one), whatever the state
-    for (int r = 0; r < test.all.size; ++r)
-        for (int k = 0; k < kFeedbackTypes; ++k) prior.push_back(float((counts[k] + 1) / (train.all.size + kFeedbackTypes)));
-    RunReport rep;
-    rep.oracle = score(test.true_probs, test.all.feedback);
-    rep.prior = score(prior, test.all.feedback);
-    Rng rng(o.seed, 5401);
-    for (int m = 0; m < kNumModels; ++m) train_model(ModelKind(m), w, train, valid, test, o, rng, rep);
-    return rep;
+    WorldResult res;
+    res.oracle = score(test.true_probs, test.all.feedback);
+    Rng rng(seed, 5401);
+    const int C = o.candidates;
+    std::vector<int> cand_train(size_t(train.all.size * C)), cand_test(size_t(test.all.size * C));   // C random items per state
+    for (std::vector<int>* c : {&cand_train, &cand_test}) for (int& i : *c) i = rng.randint(wo.num_items);
+    for (int m = 0; m < kNumModels; ++m) {
+        Discriminator d = train_model(ModelKind(m), train, valid, o, rng);
+        res.test[m] = evaluate(d, test);
+        Rng policy_rng(seed, 5402);   // the same REINFORCE draws inside every simulator
+        const TrueReward t = true_reward(train_policy(d, w, train, cand_train, o, policy_rng), w, test, cand_test, C);
+        res.reward[m] = t.policy, res.best_reward = t.best, res.random_reward = t.random;
+    }
+    return res;
+}
+
+struct Results { std::vector<WorldResult> main, control; double seconds = 0.0; };
+
+inline Results run_experiment(const Options& o) {
+    Results res;
+    const auto start = std::chrono::steady_clock::now();
+    for (int c = 0; c < 2; ++c)
+        for (int i = 0; i < o.worlds; ++i) {
+            WorldOptions wo = o.world;
+            if (c == 1) wo.train_users = o.control_users;
+            (c ? res.control : res.main).push_back(run_world(o, wo, replicate_seed(o.seed, i)));
+        }
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return res;
+}
+
+// The claims, paired per world: held-out feedback logloss (lower is better, so comparator - method)
+// and the true-world reward of the policy trained inside each simulator (method - comparator).
+inline Claims judge(const Options&, const Results& r) {
+    Claims claims;
+    for (int c = 0; c < 2; ++c) {
+        const std::vector<WorldResult>& v = c ? r.control : r.main;
+        const std::string world = c ? "control" : "main";
+        Claim a{"UserSim predicts feedback better than the supervised simulator (logloss, supervised - UserSim)", world,
+                c ? "—" : "abstract: the GAN simulator predicts feedback (numbers not found)", {}, 0.005, 4};
+        Claim b{"a policy trained inside UserSim earns more in the true world than one trained inside the supervised "
+                "simulator (reward)", world, c ? "—" : "not found (the abstract claims simulator quality only)", {}, 0.01, 4};
+        Claim d{"the generated-item feedback term helps (logloss, without it - with it)", world,
+                c ? "—" : "v1: an ablation of each component (numbers not found)", {}, 0.005, 4};
+        bool below = true;   // a sanity check: no policy beats the best candidate, no simulator the oracle
+        for (const WorldResult& x : v) {
+            a.diffs.push_back(x.test[kSupervised].logloss - x.test[kUserSim].logloss);
+            b.diffs.push_back(x.reward[kUserSim] - x.reward[kSupervised]);
+            d.diffs.push_back(x.test[kNoAugment].logloss - x.test[kUserSim].logloss);
+            for (int m = 0; m < kNumModels; ++m) below &= x.reward[m] <= x.best_reward + 1e-9 && x.oracle.logloss < x.test[m].logloss;
+        }
+        claims.add(a), claims.add(b), claims.add(d);
+        claims.add_sanity(world + ": every policy earns at most the best candidate; the oracle's logloss is below every simulator's", below, "");
+    }
+    return claims;
 }
 
 }  // namespace ch54
