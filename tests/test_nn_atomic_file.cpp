@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "nn/atomic_file.h"
-#include "nn/plot.h"
+#include "tutorials/common/plot.h"
 #include "nn/train.h"
 #include "tests/kill_util.h"
 

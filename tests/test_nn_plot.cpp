@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "nn/plot.h"
+#include "tutorials/common/plot.h"
 
 using namespace minirec;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/plot.h"
+#include "tutorials/common/plot.h"
 #include "tutorials/ch61_bert4rec.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"

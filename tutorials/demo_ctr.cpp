@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/kernels.h"
-#include "nn/plot.h"
+#include "tutorials/common/plot.h"
 #include "tutorials/demo_ctr.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/plot.h"
+#include "tutorials/common/plot.h"
 
 namespace minirec {
 

@@ -1,7 +1,7 @@
 // Hand-written SVG: a chart is a few hundred lines of text (<line>, <text>, <path>, <rect>).
 // We map data to pixels with two affine maps, choose ticks with the 1-2-5 rule, and escape every
 // label. The PNG path is compiled only when <stb/stb_image_write.h> exists.
-#include "nn/plot.h"
+#include "tutorials/common/plot.h"
 
 #include <algorithm>
 #include <cmath>
