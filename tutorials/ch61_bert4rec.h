@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "datasets/sampling.h"
+#include "datasets/ch61_leave_one_out.h"
 #include "datasets/sequences.h"
 #include "models/ch61_bert4rec.h"
 #include "tutorials/common/claims.h"
@@ -75,12 +76,6 @@ inline Options quick_options() {
     return o;
 }
 
-// Ranking quality of one model in one world (means over users).
-struct Scores {
-    double hr = 0, ndcg = 0, mrr = 0;            // against the sampled negatives
-    double hr_full = 0, ndcg_full = 0;           // against every item
-};
-
 struct WorldRun {
     std::vector<Scores> at[kNumModels];          // at[model][b]: scores after budgets[b] epochs
     Scores oracle;                               // the generator's true next-item distribution
@@ -91,33 +86,6 @@ struct Results {
     std::vector<WorldRun> main, control;
     double seconds = 0.0;
 };
-
-// One user's data: items as tokens (1..N), the last one held out.
-struct UserSeq {
-    Ids train;          // tokens, oldest first
-    int target = 0;     // token
-    int interest = 0;   // ground truth: the interest of the target's session
-    int prev_item = -1; // the item before the target in the same session (-1 at a session start)
-};
-
-inline std::vector<UserSeq> split_users(const datasets::SequenceData& d, const Vocab& v) {
-    std::vector<UserSeq> out;
-    for (const std::vector<datasets::Event>& ev : d.events) {
-        std::vector<const datasets::Event*> items;
-        for (const datasets::Event& e : ev)
-            if (e.item >= 0) items.push_back(&e);
-        if (items.size() < 3) continue;
-        UserSeq u;
-        for (size_t i = 0; i + 1 < items.size(); ++i) u.train.push_back(v.item(items[i]->item));
-        const datasets::Event& t = *items.back();
-        u.target = v.item(t.item);
-        u.interest = t.interest;
-        const datasets::Event& p = *items[items.size() - 2];
-        u.prev_item = p.session == t.session ? p.item : -1;
-        out.push_back(u);
-    }
-    return out;
-}
 
 // The batch of users `rows` for one trained model: Cloze samples (Sec. 3.6; the last item only for
 // kLastOnly), or next-item samples for the left-to-right models (with a negative for SASRec's loss).
@@ -147,35 +115,6 @@ inline Tensor next_item_logits(Bert4Rec& m, const std::vector<UserSeq>& users) {
     }
     Tensor out = m.logits(m.encode(tokens), positions).value();
     m.set_training(true);
-    return out;
-}
-
-// Leave-one-out scores of one model from its logits over the vocabulary (users, V): the target
-// against `negatives[u]` (sampled) and against every item.
-inline Scores score(const std::vector<UserSeq>& users, const std::vector<Ids>& negatives, int k,
-                    const std::vector<std::vector<float>>& logits) {
-    Scores s;
-    const double n = double(users.size());
-    for (size_t u = 0; u < users.size(); ++u) {
-        const std::vector<float>& z = logits[u];
-        std::vector<float> cand = {z[size_t(users[u].target)]};
-        for (int j : negatives[u]) cand.push_back(z[size_t(j)]);
-        const int r = rank_of(cand, 0);
-        s.hr += (r < k) / n;
-        s.ndcg += (r < k ? 1.0 / std::log2(r + 2.0) : 0.0) / n;
-        s.mrr += 1.0 / (r + 1.0) / n;
-        std::vector<float> all(z.begin() + 1, z.end() - 1);     // items 1..N only
-        const int rf = rank_of(all, users[u].target - 1);
-        s.hr_full += (rf < k) / n;
-        s.ndcg_full += (rf < k ? 1.0 / std::log2(rf + 2.0) : 0.0) / n;
-    }
-    return s;
-}
-
-inline std::vector<std::vector<float>> rows_of(const Tensor& t) {
-    std::vector<std::vector<float>> out;
-    const size_t V = size_t(t.dim(1));
-    for (int r = 0; r < t.dim(0); ++r) out.emplace_back(t.data() + size_t(r) * V, t.data() + size_t(r + 1) * V);
     return out;
 }
 
@@ -209,30 +148,10 @@ inline WorldRun run_world(const Options& o, bool control, uint64_t seed) {
     dopt.seed = seed;
     const datasets::SequenceData d = datasets::sequences(dopt);
     const Vocab v{d.num_items};
-    const std::vector<UserSeq> users = split_users(d, v);
+    const std::vector<UserSeq> users = split_users(d);
 
-    // Popularity = training counts; 100 negatives per user drawn by popularity, never an item
-    // the user has interacted with (as the paper's evaluation).
-    std::vector<double> count(size_t(v.size()), 0.0);
-    for (const UserSeq& u : users)
-        for (int t : u.train) count[size_t(t)] += 1.0;
-    std::vector<double> weight(count.begin() + 1, count.end() - 1);   // items 0..N-1
-    for (double& w : weight) w += 1e-3;                                // every item can be drawn
-    const datasets::Discrete pop(weight);
-    Rng neg_rng(splitmix64(seed + 11));
-    std::vector<Ids> negatives;
-    for (const UserSeq& u : users) {
-        std::vector<char> seen(size_t(v.size()), 0);
-        for (int t : u.train) seen[size_t(t)] = 1;
-        seen[size_t(u.target)] = 1;
-        Ids neg;
-        while (int(neg.size()) < o.negatives) {
-            const int tok = v.item(pop.sample(neg_rng));
-            if (!seen[size_t(tok)]) seen[size_t(tok)] = 1, neg.push_back(tok);
-        }
-        negatives.push_back(neg);
-    }
-
+    std::vector<double> count;                                  // popularity = training counts
+    const std::vector<Ids> negatives = popularity_negatives(users, v.size(), o.negatives, seed, &count);
     WorldRun rep;
     for (int model = 0; model < kNumTrained; ++model) {
         if (!o.train[model] || (control && model != kBert4Rec && model != kSASRec)) continue;
