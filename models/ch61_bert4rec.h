@@ -63,10 +63,15 @@ struct Bert4Rec {
     std::vector<TransformerEncoderLayer> blocks;   // eqs. 1-4, post-norm as BERT
     Linear proj;                                   // W^P (d, d), b^P
     Var out_bias;                                  // b^O (V)
+    Var special;                                   // (V) constant: -1e4 at [pad] and [mask], 0 elsewhere
 
     Bert4Rec(const Bert4RecOptions& o, Rng& rng)
         : options(o), vocab{o.num_items}, item(vocab.size(), o.dim, rng, 0.02f), position(o.max_len, o.dim, rng, 0.02f),
           emb_drop(o.dropout, rng), proj(o.dim, o.dim, rng), out_bias(parameter(Tensor::zeros({vocab.size()}))) {
+        // [pad] and [mask] are never the answer: the output softmax runs over the N items only.
+        Tensor sp = Tensor::zeros({vocab.size()});
+        sp.data()[vocab.pad()] = sp.data()[vocab.mask()] = -1e4f;
+        special = constant(sp);
         TransformerEncoderLayerOptions lo;
         lo.dim = o.dim;
         lo.heads = o.heads;
@@ -97,7 +102,7 @@ struct Bert4Rec {
 
     // Eq. 7 -> logits (M, V) over the whole vocabulary: z E^T + b^O, the output tied to the input.
     Var logits(const Var& h, const Ids& flat_positions) const {
-        return matmul(head(h, flat_positions), item.table, false, true) + out_bias;
+        return matmul(head(h, flat_positions), item.table, false, true) + (out_bias + special);
     }
 
     // Eq. 7's score of one chosen item per row, without the softmax: for the flat positions of H
@@ -185,7 +190,7 @@ inline void add_next_item_sample(Batch& b, const Ids& seq, const Vocab& v, int T
 // blocks that stay in cache, and only their gradient is kept for the backward pass.
 inline Var cloze_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_positions, const Ids& labels) {
     return linear_softmax_cross_entropy(model.head(model.encode(tokens), flat_positions), model.item.table,
-                                        model.out_bias, labels);
+                                        model.out_bias + model.special, labels);
 }
 
 // SASRec's loss for the left-to-right baseline: at every position, the next item against one

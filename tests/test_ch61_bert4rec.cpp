@@ -1,11 +1,12 @@
 // Chapter 61: BERT4Rec's losses against finite differences, the Cloze and next-item batches, the
 // causal mask, and the paper's claims that reproduce on synthetic sequences, asserted on a quick
-// configuration of the tutorial's experiment (tutorials/ch61_bert4rec.h). Not asserted (they
-// need the default run's budget or do not reproduce; see book/ch61_bert4rec.md): BERT4Rec
-// against the left-to-right transformer, and the Cloze task against last-item-only training.
+// configuration of the tutorial's experiment (tutorials/ch61_bert4rec.h), judged by the claims
+// rules over 3 master seeds: verdicts where they hold, measured bounds where the paper's claim fails.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "tests/gradcheck.h"
 #include "tutorials/ch61_bert4rec.h"
@@ -27,27 +28,34 @@ Bert4RecOptions tiny(bool causal) {
     return o;
 }
 
-// The claim's configuration: 3 worlds of 400 users and 400 items, d = 16, T = 12, 15 epochs of
-// batches of 32 at lr 2e-3, BERT4Rec alone (about 0.6 s at -O2). Over master seeds 1..6 the
-// smallest per-world gap BERT4Rec - popularity was 0.054 in NDCG@10 and 0.118 in HR@10.
-const StudyReport& quick_report() {
-    static const StudyReport report = [] {
-        StudyOptions o;
-        o.replicates = 3;
-        o.data.num_users = 400;
-        o.data.num_items = 400;
-        o.model.dim = 16;
-        o.model.max_len = 12;
-        o.epochs = 15;
-        o.batch = 32;
-        o.lr = 2e-3;
-        o.eval_every = 0;
-        o.train[kSASRec] = o.train[kCausal] = o.train[kLastOnly] = false;
-        o.verbose = false;
-        o.seed = 1;
-        return run_study(o);
-    }();
-    return report;
+// The test's configuration: 3 main worlds of 400 users and 400 items, d = 16, T = 12, budgets 4, 8
+// and 16 epochs of batches of 32 at lr 2e-3; BERT4Rec and the left-to-right model (SASRec's loss)
+// only, no control cell. Results per master seed, computed once.
+const Results& small_run(uint64_t seed) {
+    static std::map<uint64_t, Results> cache;
+    auto it = cache.find(seed);
+    if (it != cache.end()) return it->second;
+    Options o;
+    o.worlds = 3;
+    o.data.num_users = 400;
+    o.model.dim = 16;
+    o.model.max_len = 12;
+    o.epochs = 16;
+    o.batch = 32;
+    o.lr = 2e-3;
+    o.train[kCausal] = o.train[kLastOnly] = false;
+    o.control = false;
+    o.verbose = false;
+    o.seed = seed;
+    return cache[seed] = run_experiment(o);
+}
+
+Options small_options() {
+    Options o;
+    o.epochs = 16;
+    o.train[kCausal] = o.train[kLastOnly] = false;
+    o.control = false;
+    return o;
 }
 
 }  // namespace
@@ -153,10 +161,40 @@ TEST_CASE("Cloze and next-item samples: masks, labels, padding") {
     CHECK(Bert4Rec(mo, init).next_item_window(seqs[0]) == last_window(seqs[0], T));
 }
 
-TEST_CASE("claim: BERT4Rec beats popularity, in every world") {
-    const StudyReport& r = quick_report();
-    CHECK(r.min_gap(kBert4Rec, kPopularity, &Scores::ndcg) > 0.03);
-    CHECK(r.min_gap(kBert4Rec, kPopularity, &Scores::hr) > 0.06);
+// Measured over master seeds 1, 2, 3 (5.8 s of CPU for the whole ch61 suite on a shared AMD EPYC): BERT4Rec
+// beats popularity (NDCG@10 +0.113 to +0.155, holds each time); against the left-to-right model it
+// never holds and at 16 epochs it is behind by 0.128 to 0.147 in NDCG@10 and 0.228 to 0.278 in HR@10.
+TEST_CASE("leave-one-out protocol (datasets/ch61_leave_one_out.h): held-out last item, unseen negatives") {
+    datasets::SequenceOptions d;
+    d.num_users = 50, d.num_items = 100, d.search_prob = d.coupon_prob = 0.0;
+    const datasets::SequenceData data = datasets::sequences(d);
+    const std::vector<UserSeq> users = split_users(data);
+    const std::vector<Ids> items = datasets::item_sequences(data);
+    REQUIRE(users.size() == items.size());                           // every user has >= 3 items here
+    std::vector<double> count;
+    const std::vector<Ids> neg = popularity_negatives(users, d.num_items + 2, 20, 7, &count);
+    for (size_t u = 0; u < users.size(); ++u) {
+        CHECK(users[u].target == items[u].back() + 1);                 // the last item, as a token
+        CHECK(int(users[u].train.size()) == int(items[u].size()) - 1);
+        REQUIRE(neg[u].size() == 20u);
+        for (int t : neg[u]) {
+            CHECK(t != users[u].target);
+            CHECK(std::find(users[u].train.begin(), users[u].train.end(), t) == users[u].train.end());
+        }
+    }
+    CHECK(count[0] == 0.0);                                            // [pad] is never counted
+}
+
+TEST_CASE("claims over 3 master seeds: BERT4Rec beats popularity; the left-to-right model stays ahead here") {
+    for (uint64_t seed : {1, 2, 3}) {
+        CAPTURE(seed);
+        const Claims c = judge(small_options(), small_run(seed));
+        CHECK(c.find("BERT4Rec beats popularity: NDCG@10 at 16 epochs").verdict() == Verdict::holds);
+        for (const Claim& x : c.rows)
+            if (x.claim.find("left-to-right") != std::string::npos) CHECK(x.verdict() != Verdict::holds);
+        CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): NDCG@10 at 16 epochs").interval().mean < -0.10);
+        CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): HR@10 at 16 epochs").interval().mean < -0.20);
+    }
 }
 
 }  // TEST_SUITE

@@ -1,0 +1,107 @@
+// Chapter 61's evaluation protocol on datasets/sequences.h (the paper's, Sec. 4.1): a
+// leave-one-out split (each user's last item is the test target), 100 negatives per user sampled by
+// popularity among items the user never touched, and HR@k / NDCG@k / MRR against them and over all
+// items. Items are tokens as in models/ch61_bert4rec.h: item i is token i + 1 (0 is [pad], N + 1
+// is [mask]). Deliberately left out: a validation item (fixed epochs, no early stopping).
+#pragma once
+#include <cmath>
+#include <vector>
+
+#include "datasets/sampling.h"
+#include "datasets/sequences.h"
+#include "nn/metrics.h"
+#include "nn/train.h"
+
+namespace minirec {
+namespace ch61 {
+
+// Ranking quality of one model in one world (means over users).
+struct Scores {
+    double hr = 0, ndcg = 0, mrr = 0;            // against the sampled negatives
+    double hr_full = 0, ndcg_full = 0;           // against every item
+};
+
+// One user's data: items as tokens (1..N), the last one held out.
+struct UserSeq {
+    Ids train;          // tokens, oldest first
+    int target = 0;     // token
+    int interest = 0;   // ground truth: the interest of the target's session
+    int prev_item = -1; // the item before the target in the same session (-1 at a session start)
+};
+
+inline std::vector<UserSeq> split_users(const datasets::SequenceData& d) {
+    std::vector<UserSeq> out;
+    for (const std::vector<datasets::Event>& ev : d.events) {
+        std::vector<const datasets::Event*> items;
+        for (const datasets::Event& e : ev)
+            if (e.item >= 0) items.push_back(&e);
+        if (items.size() < 3) continue;
+        UserSeq u;
+        for (size_t i = 0; i + 1 < items.size(); ++i) u.train.push_back(items[i]->item + 1);
+        const datasets::Event& t = *items.back();
+        u.target = t.item + 1;
+        u.interest = t.interest;
+        const datasets::Event& p = *items[items.size() - 2];
+        u.prev_item = p.session == t.session ? p.item : -1;
+        out.push_back(u);
+    }
+    return out;
+}
+
+// The paper's evaluation: per user, `n` negatives drawn by popularity (training counts, returned
+// in *count, indexed by token), never an item the user has interacted with.
+inline std::vector<Ids> popularity_negatives(const std::vector<UserSeq>& users, int V, int n, uint64_t seed,
+                                             std::vector<double>* count) {
+    count->assign(size_t(V), 0.0);
+    for (const UserSeq& u : users)
+        for (int t : u.train) (*count)[size_t(t)] += 1.0;
+    std::vector<double> weight(count->begin() + 1, count->end() - 1);   // items 0..N-1
+    for (double& w : weight) w += 1e-3;                                  // every item can be drawn
+    const datasets::Discrete pop(weight);
+    Rng neg_rng(splitmix64(seed + 11));
+    std::vector<Ids> negatives;
+    for (const UserSeq& u : users) {
+        std::vector<char> seen(size_t(V), 0);
+        for (int t : u.train) seen[size_t(t)] = 1;
+        seen[size_t(u.target)] = 1;
+        Ids neg;
+        while (int(neg.size()) < n) {
+            const int tok = 1 + pop.sample(neg_rng);                         // item i is token i + 1
+            if (!seen[size_t(tok)]) seen[size_t(tok)] = 1, neg.push_back(tok);
+        }
+        negatives.push_back(neg);
+    }
+    return negatives;
+}
+
+// Leave-one-out scores of one model from its logits over the vocabulary (users, V): the target
+// against `negatives[u]` (sampled) and against every item.
+inline Scores score(const std::vector<UserSeq>& users, const std::vector<Ids>& negatives, int k,
+                    const std::vector<std::vector<float>>& logits) {
+    Scores s;
+    const double n = double(users.size());
+    for (size_t u = 0; u < users.size(); ++u) {
+        const std::vector<float>& z = logits[u];
+        std::vector<float> cand = {z[size_t(users[u].target)]};
+        for (int j : negatives[u]) cand.push_back(z[size_t(j)]);
+        const int r = rank_of(cand, 0);
+        s.hr += (r < k) / n;
+        s.ndcg += (r < k ? 1.0 / std::log2(r + 2.0) : 0.0) / n;
+        s.mrr += 1.0 / (r + 1.0) / n;
+        std::vector<float> all(z.begin() + 1, z.end() - 1);     // items 1..N only
+        const int rf = rank_of(all, users[u].target - 1);
+        s.hr_full += (rf < k) / n;
+        s.ndcg_full += (rf < k ? 1.0 / std::log2(rf + 2.0) : 0.0) / n;
+    }
+    return s;
+}
+
+inline std::vector<std::vector<float>> rows_of(const Tensor& t) {
+    std::vector<std::vector<float>> out;
+    const size_t V = size_t(t.dim(1));
+    for (int r = 0; r < t.dim(0); ++r) out.emplace_back(t.data() + size_t(r) * V, t.data() + size_t(r + 1) * V);
+    return out;
+}
+
+}  // namespace ch61
+}  // namespace minirec
