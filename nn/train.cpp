@@ -183,9 +183,4 @@ void CsvLogger::row(const std::vector<double>& values) {
     row(cells);
 }
 
-// ---- Reports ----------------------------------------------------------------------------------
-void print_claim(const std::string& claim, bool holds, const std::string& numbers, std::FILE* out) {
-    std::fprintf(out, "| %s | %s | %s |\n", claim.c_str(), holds ? "yes" : "**no**", numbers.c_str());
-}
-
 }  // namespace minirec

@@ -117,8 +117,4 @@ template <class T, class F> double stdev_over(const std::vector<T>& items, F f) 
     return items.size() > 1 ? std::sqrt(s / double(items.size() - 1)) : 0.0;
 }
 
-// ---- Reports ----------------------------------------------------------------------------------
-// One row of a chapter's Markdown claims table: "| claim | yes | numbers |", "**no**" when it fails.
-void print_claim(const std::string& claim, bool holds, const std::string& numbers, std::FILE* out = stdout);
-
 }  // namespace minirec

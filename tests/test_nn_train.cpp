@@ -103,17 +103,6 @@ TEST_CASE("replicate statistics: mean, min and sample standard deviation over a 
     CHECK(replicate_seed(42, 1) != replicate_seed(43, 1));
 }
 
-TEST_CASE("print_claim writes one table row") {
-    const std::string path = temp_dir() + "_claims.txt";
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    REQUIRE(f);
-    print_claim("A beats B", true, "+0.0123", f);
-    print_claim("B beats A", false, "-0.0123", f);
-    std::fclose(f);
-    CHECK(slurp(path) == "| A beats B | yes | +0.0123 |\n| B beats A | **no** | -0.0123 |\n");
-    std::remove(path.c_str());
-}
-
 TEST_CASE("Progress prints plain lines when not a terminal") {
     std::FILE* f = std::tmpfile();
     REQUIRE(f);
