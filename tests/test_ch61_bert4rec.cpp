@@ -163,7 +163,9 @@ TEST_CASE("Cloze and next-item samples: masks, labels, padding") {
 
 // Measured over master seeds 1, 2, 3 (5.8 s of CPU for the whole ch61 suite on a shared AMD EPYC): BERT4Rec
 // beats popularity (NDCG@10 +0.113 to +0.155, holds each time); against the left-to-right model it
-// never holds and at 16 epochs it is behind by 0.128 to 0.147 in NDCG@10 and 0.228 to 0.278 in HR@10.
+// never holds and at 16 epochs it is behind by 0.128 to 0.147 in NDCG@10 and 0.228 to 0.278 in HR@10
+// built with g++; built with clang++ (meson in CI) the floating-point order differs and seed 2 gave
+// 0.084 and 0.172. The bounds below sit under the smallest gap of both builds.
 TEST_CASE("leave-one-out protocol (datasets/ch61_leave_one_out.h): held-out last item, unseen negatives") {
     datasets::SequenceOptions d;
     d.num_users = 50, d.num_items = 100, d.search_prob = d.coupon_prob = 0.0;
@@ -192,8 +194,8 @@ TEST_CASE("claims over 3 master seeds: BERT4Rec beats popularity; the left-to-ri
         CHECK(c.find("BERT4Rec beats popularity: NDCG@10 at 16 epochs").verdict() == Verdict::holds);
         for (const Claim& x : c.rows)
             if (x.claim.find("left-to-right") != std::string::npos) CHECK(x.verdict() != Verdict::holds);
-        CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): NDCG@10 at 16 epochs").interval().mean < -0.10);
-        CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): HR@10 at 16 epochs").interval().mean < -0.20);
+        CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): NDCG@10 at 16 epochs").interval().mean < -0.06);
+        CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): HR@10 at 16 epochs").interval().mean < -0.12);
     }
 }
 
