@@ -90,14 +90,15 @@ deps-test:
 	@test -f /usr/include/doctest/doctest.h || sh .ci/install-deps.sh doctest-dev
 
 # The suite, then (outside the sanitizer build) every tutorial executable's command line:
-# --help, a missing --data, an unwritable --out, malformed values (tests/cli/check_executables.sh).
+# --help, a missing --data, an unwritable --out, malformed values (tests/cli/check_executables.sh);
+# and, where Google Benchmark is installed, the benchmark executables' --help and unknown flags.
 test: deps-test
 	@$(MAKE) --no-print-directory tests HAVE_DOCTEST=1
 	$(TEST_BIN)
 	$(if $(SAN),,@$(MAKE) --no-print-directory check-cli)
 
-check-cli: tutorials
-	bash tests/cli/check_executables.sh $(BUILD)/tutorials
+check-cli: tutorials $(if $(HAVE_BENCHMARK),bench)
+	bash tests/cli/check_executables.sh $(BUILD)/tutorials $(if $(HAVE_BENCHMARK),$(BUILD)/bench)
 
 demo: $(BUILD)/tutorials/demo_ctr
 	$(BUILD)/tutorials/demo_ctr

@@ -5,6 +5,7 @@
 // Deliberately left out: other sizes (pass --benchmark_filter to pick ops, edit kB... to resize).
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_main.h"
 #include "core/ops.h"
 #include "core/ops_reference.h"
 #include "core/rng.h"
@@ -110,4 +111,4 @@ BENCHMARK(bm_attention)->Name("attention/fused")->Unit(benchmark::kMillisecond)-
 BENCHMARK(bm_output_loss_ref)->Name("output_loss/reference")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(bm_output_loss)->Name("output_loss/fused")->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) { return minirec::run_benchmarks(argc, argv); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "core/kernels.h"
 #include "core/rng.h"
 
@@ -187,9 +188,5 @@ void register_all() {
 
 int main(int argc, char** argv) {
     register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return minirec::run_benchmarks(argc, argv);
 }

@@ -23,6 +23,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "datasets/mmoe_synthetic.h"
@@ -371,4 +372,4 @@ BENCHMARK_TEMPLATE(bm_train_step, AutoIntBench)->Name("autoint")->Unit(benchmark
 BENCHMARK_TEMPLATE(bm_train_step, Bert4RecBench)->Name("bert4rec")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(bm_train_step, TwoTowerBench)->Name("two_tower")->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) { return minirec::run_benchmarks(argc, argv); }

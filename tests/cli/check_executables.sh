@@ -7,9 +7,13 @@
 #   --quick --epochs -3          exit 2 (refused or unknown; never run with a replaced value)
 #   --bogus                      exit 2, the list of valid flags
 # each within a second (the check comes before any work), and never an abort (exit 134).
-# Usage: tests/cli/check_executables.sh build/tutorials
+# The benchmark executables (second argument) take Google Benchmark's flags: for each one,
+#   --help                       exit 0, Google Benchmark's usage
+#   --bogus                      exit 2, one line naming --bogus, before any benchmark runs
+# Usage: tests/cli/check_executables.sh build/tutorials [build/bench]
 set -uo pipefail
 dir=${1:-build/tutorials}
+bench_dir=${2:-}
 fails=0; count=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 blocker="$tmp/file"; echo x > "$blocker"           # --out under a regular file cannot be created
@@ -43,6 +47,14 @@ for exe in "$dir"/*; do
     expect "$exe" 2 "--epochs" --quick --epochs -3
     expect "$exe" 2 "--bogus" --bogus 1
 done
+if [ -n "$bench_dir" ]; then
+    for exe in "$bench_dir"/*; do
+        [ -f "$exe" ] && [ -x "$exe" ] || continue
+        expect "$exe" 0 "--benchmark_filter" --help
+        expect "$exe" 2 "--bogus" --bogus
+        expect "$exe" 2 "--bogus" --benchmark_filter=nothing --bogus
+    done
+fi
 [ "$count" -gt 0 ] || { echo "no executables in $dir"; exit 1; }
 echo "cli checks: $count run, $fails failed"
 [ "$fails" -eq 0 ]
