@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 
-#include "nn/atomic_file.h"
+#include "core/atomic_file.h"
 
 namespace minirec {
 
@@ -88,7 +88,7 @@ void save_tensors(const std::string& path, const TensorRefs& entries) {
     }
     put_u32(b, fnv1a32(b.data(), b.size()));
 
-    // Atomic replace: a temporary file next to the target, flushed to disk, renamed (nn/atomic_file.h).
+    // Atomic replace: a temporary file next to the target, flushed to disk, renamed (core/atomic_file.h).
     try {
         write_file_atomic(path, b.data(), b.size());
     } catch (const std::runtime_error& e) {

@@ -17,7 +17,7 @@
 
 #include "core/autograd.h"
 #include "core/rng.h"
-#include "nn/atomic_file.h"
+#include "core/atomic_file.h"
 #include "nn/params.h"
 
 namespace minirec {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/rng.h"
-#include "nn/atomic_file.h"
+#include "core/atomic_file.h"
 #include "nn/checkpoint.h"
 #include "tests/kill_util.h"
 

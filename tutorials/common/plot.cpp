@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
-#include "nn/atomic_file.h"
+#include "core/atomic_file.h"
 
 #if __has_include(<stb/stb_image_write.h>)
 #define MINIREC_HAVE_STB_WRITE 1

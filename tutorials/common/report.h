@@ -4,8 +4,8 @@
 //     Table t("taus", {"ranking", "mean tau"});
 //     t.add({"raw CTR", num("%.3f", tau)});
 //     report.table(t, "Kendall's tau per ranking");   // "## ..." + Markdown, and taus.csv
-// Files go through nn's write_text_file, which writes a temporary file and renames it, so a killed
-// run never leaves a short file that looks complete. Deliberately left out: HTML, LaTeX, alignment.
+// Files go through write_text_file (core/atomic_file.h), which writes a temporary file and renames
+// it, so a killed run never leaves a short file that looks complete. Deliberately left out: HTML, LaTeX, alignment.
 #pragma once
 #include <cstdio>
 #include <string>

@@ -1,6 +1,6 @@
 // Atomic file writes with POSIX calls (open, write, fsync, rename): no stdio buffer sits between
 // our write() and the kernel, so what a killed process wrote is in the temporary file.
-#include "nn/atomic_file.h"
+#include "core/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

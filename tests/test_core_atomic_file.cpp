@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/atomic_file.h"
+#include "core/atomic_file.h"
 #include "tutorials/common/plot.h"
 #include "nn/train.h"
 #include "tests/kill_util.h"
