@@ -240,7 +240,7 @@ inline Claims judge(const Options&, const Results& r) {
             return d;
         };
         auto paper = [&](const char* text) { return cell == 0 ? std::string(text) : std::string("—"); };
-        c.add({"TransFM's AUC above FM's (no content)", world, paper("abstract: TransFM beats FM; numbers not found"),
+        c.add({"TransFM's AUC above FM's (no content)", world, paper("abstract: beats state-of-the-art sequential models (FM is a baseline in the authors' code); numbers not found"),
                gain(kTransFM, kFM), 0.005});
         c.add({"TransFM's AUC above FM's, both with categories", world,
                paper("abstract: especially with content features; numbers not found"), gain(kTransFMCat, kFMCat), 0.005});
