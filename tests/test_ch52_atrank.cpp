@@ -175,8 +175,12 @@ TEST_CASE("the control world: a recent click is a purchase whether or not a sear
 // which this suite cannot afford three times over. At the test's budget (600 users, 6 epochs,
 // about 330 steps) ATRank has not yet found the same-session link, and we measured, for master
 // seeds 1, 2, 3: mean gains +0.018 [-0.055, +0.090], +0.005 [-0.007, +0.016], -0.020 [-0.056,
-// +0.017], all inconclusive (4.3 s of CPU for the three, as on the page). We assert that measured
-// state, so that a change which makes the small budget find the link (or makes ATRank lose) is noticed.
+// +0.017], all inconclusive (4.3 s of CPU for the three, as on the page); seeds 4, 5, 6 gave
+// -0.011, +0.002, +0.002, inconclusive too. No claim holds for every seed at a size this suite can
+// afford (at 1,000 users and 8 epochs, 2.2 times the steps, seeds 1 and 2 gave +0.14 and +0.12
+// with intervals from -0.11 to +0.39; at the test's size, ATRank over mean pooling holds in the
+// control world for seeds 1, 3, 4, 5 but not 2 and 6), so there is no verdict to assert. We assert the measured state instead, so that a change which makes the small budget find
+// the link (or makes ATRank lose) is noticed.
 TEST_CASE("claims: at the small budget, ATRank against candidate attention is inconclusive, within measured bounds") {
     for (uint64_t seed : {1, 2, 3}) {
         const Options o = small_options(seed);

@@ -1,8 +1,9 @@
 // Chapter 66: the models' shapes and their probability identities, the expected AUC, and the claims
 // judged on a small configuration of the tutorial's experiment (tutorials/ch66_esm2.h) for master
-// seeds 1, 2 and 3: 3 worlds at buy scales 4 and 0.25, 12,000 training and 4,000 test impressions,
-// 3 epochs, main and control world (about 6.7 s of CPU on a shared "AMD EPYC"). ESM2 does not beat
-// ESMM here (book/ch66_esm2.md), so its claims are asserted as the measured bounds.
+// seeds 1, 2 and 3: 4 worlds at buy scales 1 and 0.25, 16,000 training and 5,333 test impressions,
+// 3 epochs, main and control world (about 10 s of CPU for the three seeds on a shared "AMD EPYC").
+// ESMM's lead over the naive model holds there in the main world, and is asserted as a verdict; ESM2
+// does not beat ESMM in the default run (book/ch66_esm2.md), so its claims are asserted as bounds.
 #include <doctest/doctest.h>
 
 #include "tutorials/ch66_esm2.h"
@@ -13,7 +14,7 @@ using namespace minirec::ch66;
 namespace {
 ch66::Options small_options(uint64_t seed) {
     ch66::Options o;
-    o.worlds = 3, o.buy_scales = {4.0, 0.25}, o.train_rows = 12000, o.test_rows = 4000, o.epochs = 3;
+    o.worlds = 4, o.buy_scales = {1.0, 0.25}, o.train_rows = 16000, o.test_rows = 5333, o.epochs = 3;
     o.seed = seed, o.verbose = false;
     return o;
 }
@@ -75,7 +76,21 @@ TEST_CASE("expected AUC: soft labels, ties and the hard-label case") {
     CHECK(ch66::expected_auc(p, p) > 0.5);
 }
 
-TEST_CASE("claims: ESMM beats the naive model in both worlds; ESM2 does not beat ESMM") {
+// Measured with g++ (make) for master seeds 1 to 6 of this configuration (mean [90% interval]):
+//   ESMM over naive, main:    +0.071 [+0.010, +0.132], +0.161 [+0.066, +0.256], +0.169 [+0.056, +0.283],
+//                             +0.108, +0.115, +0.054: holds for all six seeds.
+//   ESMM over naive, control: +0.027 [-0.003, +0.057], +0.077, +0.075, +0.049, +0.061, +0.041: holds
+//                             for seeds 2, 3 and 5, inconclusive for 1, 4 and 6; never fails.
+//   ESM2 over ESMM, over rates (main / control): seeds 1-3 +0.024 / +0.027, +0.010 / +0.010,
+//                             -0.005 / -0.006, all inconclusive; but seeds 4 and 6 hold in the main
+//                             world (+0.035, +0.042): at this size the verdict depends on the seed.
+//   ESM2's slope per halving (main / control): seeds 1-3 -0.012 / -0.004, -0.017 / -0.010,
+//                             -0.010 / -0.003, inconclusive; seed 4 holds (+0.042 main).
+// The default run (5 worlds of 60,000 impressions, four scales) finds ESM2 over ESMM inconclusive,
+// so for seeds 1-3 we assert the measured state (not holds, means below 0.04 and 0.01) with room
+// for clang++'s different float order. (The library and this configuration built with clang++ -O3
+// gave the same figures to four decimals for seeds 1-3, 9.1 s of CPU.)
+TEST_CASE("claims: ESMM beats the naive model (holds, main world); ESM2 does not beat ESMM (measured bounds)") {
     const std::string vs_naive = "ESMM's CVR AUC above the naive CVR model's, mean over all purchase rates";
     const std::string vs_esmm = "ESM2's CVR AUC above ESMM's, mean over all purchase rates";
     const std::string trend = "ESM2's lead over ESMM grows as purchases get sparser (slope per halving)";
@@ -83,19 +98,20 @@ TEST_CASE("claims: ESMM beats the naive model in both worlds; ESM2 does not beat
         CAPTURE(seed);
         const ch66::Options o = small_options(seed);
         const Claims c = ch66::judge(o, ch66::run_experiment(o));
-        // With 12,000 impressions and 3 worlds the intervals are wide: ESMM's gain over the naive
-        // model is positive in every seed (main world lowest mean 0.035, control 0.013) but does not
-        // always clear the margin; it holds in the default run.
-        CHECK(c.find(vs_naive, "main").verdict() != Verdict::fails);
-        CHECK(c.find(vs_naive, "main").interval().mean > 0.02);
+        for (const Claim& x : c.rows) {
+            const Interval ci = x.interval();
+            MESSAGE(x.world << ": " << x.claim << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
+                            << verdict_name(x.verdict()));
+        }
+        CHECK(c.find(vs_naive, "main").diffs.size() == 4);
+        CHECK(c.find(vs_naive, "main").verdict() == Verdict::holds);
+        // The control world's gain is the same selection bias, smaller: never fails, mean above 0.01.
         CHECK(c.find(vs_naive, "control").verdict() != Verdict::fails);
-        CHECK(c.find(vs_naive, "control").interval().mean > 0.0);
-        // ESM2 over ESMM: never holds; the measured means stay below 0.015 (main) and 0.025 (control)
-        // over rates, and below 0.008 per halving for the slope, so the bounds are 0.03 and 0.01.
+        CHECK(c.find(vs_naive, "control").interval().mean > 0.01);
         for (const char* world : {"main", "control"}) {
             CAPTURE(world);
             CHECK(c.find(vs_esmm, world).verdict() != Verdict::holds);
-            CHECK(c.find(vs_esmm, world).interval().mean < 0.03);
+            CHECK(c.find(vs_esmm, world).interval().mean < 0.04);
             CHECK(c.find(trend, world).verdict() != Verdict::holds);
             CHECK(c.find(trend, world).interval().mean < 0.01);
         }

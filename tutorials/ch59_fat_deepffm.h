@@ -190,12 +190,12 @@ inline Claims judge(const Options& o, const Results& r) {
         };
         auto auc_gain = [&](int a, int b) { return per_world([=](const WorldRun& x) { return x.m[a].es_auc - x.m[b].es_auc; }); };
         auto paper = [&](const char* text) { return cell == 0 ? std::string(text) : std::string("—"); };
-        c.add({"FAT-DeepFFM's test AUC above DeepFFM's", world, paper("Table 2: +0.0016 Criteo, +0.0028 Avazu [S]"),
+        c.add({"FAT-DeepFFM's test AUC above DeepFFM's", world, paper("Table 2 (-H): +0.0016 Criteo, +0.0028 Avazu [S]"),
                auc_gain(kFAT, kDeepFFM), 0.001});
-        c.add({"FAT-DeepFFM's test log loss below DeepFFM's", world, paper("Table 2: -0.0018 Criteo, -0.0021 Avazu [S]"),
+        c.add({"FAT-DeepFFM's test log loss below DeepFFM's", world, paper("Table 2 (-H): -0.0018 Criteo, -0.0021 Avazu [S]"),
                per_world([](const WorldRun& x) { return x.m[kDeepFFM].es_logloss - x.m[kFAT].es_logloss; }), 0.001});
         c.add({"attention before the interactions (FAT-) above attention after them (MLP-)", world,
-               paper("Table 3: +0.0021 Criteo, +0.0014 Avazu [S]"), auc_gain(kFAT, kAfter), 0.001});
+               paper("Table 3 (-H): +0.0021 Criteo, +0.0014 Avazu [S]"), auc_gain(kFAT, kAfter), 0.001});
         c.add({"FFM's test AUC above FM's", world, paper("Table 2: +0.0078 Criteo, +0.0050 Avazu [S]"), auc_gain(kFFM, kFM), 0.001});
         if (o.world.noise_fields > 0)
             c.add({"CENet weights noise fields' vectors below signal fields' (mean s)", world, paper("not reported"),

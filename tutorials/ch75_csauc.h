@@ -183,7 +183,7 @@ inline Results run_experiment(const Options& o) {
 inline Claims judge(const Options& o, const Results& r) {
     Claims c;
     c.quick = o.worlds < 5;   // fewer than 5 worlds: intervals only
-    const char* seed = "the seed: AUC \"does not reflect the order of CTR*Bid\"; no numbers";
+    const char* seed = "the seed: online ranking uses CTR x bid, AUC ignores the bid; no numbers";
     for (const char* world : {"main", "control"}) {
         const std::vector<WorldResult>& ws = std::string(world) == "main" ? r.main : r.control;
         Claim tau{"tau(csAUC, revenue) above tau(AUC, revenue) over the models", world, seed, {}, 0.05, 3};
