@@ -24,7 +24,7 @@ struct ItemGraphOptions {
     double zipf = 1.0, shop_fidelity = 0.8;
     bool informative_side = true;  // false: category and shop are random (the control world)
     int users = 3000, liked = 3, min_sessions = 2, max_sessions = 6, min_clicks = 2, max_clicks = 8;
-    double stay = 0.8;
+    double stay = 0.95;
     double cold_share = 0.05;      // items with no behaviour in training (only side information)
     uint64_t seed = 42;
 };
