@@ -117,8 +117,8 @@ struct Eges {
     }
     // One SGD step on loss(): with g_k = s(H'Z_k) - y_k, dl/dZ_k = g_k H, dl/dH = sum_k g_k Z_k,
     // dl/dW_v^j = w_j dl/dH, and (EGES) dl/da_v^j = w_j dl/dH' (W_v^j - H_v). Every gradient is taken
-    // at the old values before any is applied. lr_a is the step size of the weights a_v.
-    void step(const SideInfo& s, int v, const std::vector<int>& ctx, float lr, float lr_a) {
+    // at the old values before any is applied.
+    void step(const SideInfo& s, int v, const std::vector<int>& ctx, float lr) {
         float h[kMaxDim], w[kMaxFields], gh[kMaxDim] = {}, gz[kMaxContexts];
         embed(s, v, false, h, w);
         for (size_t k = 0; k < ctx.size(); ++k) {
@@ -131,7 +131,7 @@ struct Eges {
             float* r = &W[size_t(j)][size_t(s.value[size_t(j)][size_t(v)]) * size_t(D)];
             float ga = 0.0f;
             for (int d = 0; d < D; ++d) ga += gh[d] * (r[d] - h[d]);
-            if (mode == Aggregation::eges) A[size_t(v) * size_t(F) + size_t(j)] -= lr_a * w[j] * ga;
+            if (mode == Aggregation::eges) A[size_t(v) * size_t(F) + size_t(j)] -= lr * w[j] * ga;
             for (int d = 0; d < D; ++d) r[d] -= lr * w[j] * gh[d];
         }
     }
@@ -147,7 +147,7 @@ struct SgnsOptions {
     int walks_per_node = 20, walk_length = 10, window = 5;   // the paper's settings
     int negatives = 5;                                        // not given by the paper: word2vec's 5
     int dim = 32;                                             // the paper: 160 (for millions of items)
-    float lr = 0.025f, lr_attention = 1.0f;                   // SGD, decayed linearly to 0 (word2vec)
+    float lr = 0.025f;                                        // SGD on every parameter, decayed linearly to 0 (word2vec)
 };
 
 // Skip-gram over weighted walks: every (v, u) with u within `window` steps of v in a walk is a
@@ -170,7 +170,7 @@ inline Eges train_eges(const datasets::ItemGraph& g, const SideInfo& s, Aggregat
                 if (j == i) continue;
                 ctx[0] = walk[size_t(j)];
                 for (size_t k = 1; k < ctx.size(); ++k) ctx[k] = negatives.sample(rng);
-                m.step(s, walk[size_t(i)], ctx, o.lr * decay, o.lr_attention * decay);
+                m.step(s, walk[size_t(i)], ctx, o.lr * decay);
             }
     }
     return m;

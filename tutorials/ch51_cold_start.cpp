@@ -12,10 +12,13 @@ using namespace minirec::ch51;
 
 static void print_results(Report& report, const Results& r) {
     auto mean = [](const std::vector<World>& v, auto f) { return num("%.4f", mean_over(v, f)); };
+    report.text("A main world's graph, on average: " + num("%.0f training edges, ", mean_over(r.main, [](const World& w) { return w.edges; })) +
+                num("%.0f held-out edges, ", mean_over(r.main, [](const World& w) { return w.test_edges; })) +
+                num("%.0f edges of cold items.", mean_over(r.main, [](const World& w) { return w.cold_edges; })));
     Table t("link_prediction", {"model", "main: AUC", "control: AUC"});
     for (int m = 0; m < 3; ++m)
         t.add({kModelNames[m], mean(r.main, [&](const World& w) { return w.auc[m]; }), mean(r.control, [&](const World& w) { return w.auc[m]; })});
-    report.table(t, "Link prediction: held-out third of the edges against as many unconnected pairs (H_i' H_j)");
+    report.table(t, "Link prediction: held-out third of the edges against as many unconnected pairs (cosine of H_i, H_j)");
     Table c("cold_items", {"score of (cold item, warm item)", "main: AUC", "control: AUC"});
     for (int m = 0; m < kNumCold; ++m)
         c.add({kColdNames[m], mean(r.main, [&](const World& w) { return w.cold_auc[m]; }), mean(r.control, [&](const World& w) { return w.cold_auc[m]; })});

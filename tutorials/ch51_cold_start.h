@@ -5,9 +5,9 @@
 // frequency. Main world: side information (category, shop) reveals the latent cluster in part.
 // Control world: it is random. Deliberately left out: LINE, the online A/B test.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -34,6 +34,7 @@ constexpr int kFields = 4, kBuckets = 5;
 struct Options {
     datasets::ItemGraphOptions data;
     SgnsOptions sgns;
+    Options() { data.items = 1000, data.users = 1500; }
     int worlds = 5;              // independent shops per cell (main, control)
     uint64_t seed = 42;
     bool control = true;
@@ -42,7 +43,7 @@ struct Options {
 // The quick run: 2 smaller shops per cell, 5 walks per node -- too short for verdicts.
 inline Options quick_options() {
     Options o;
-    o.worlds = 2, o.data.items = 1000, o.data.users = 1500, o.sgns.walks_per_node = 5;
+    o.worlds = 2, o.data.items = 500, o.data.users = 750, o.sgns.walks_per_node = 5;
     return o;
 }
 
@@ -58,12 +59,12 @@ struct Results {
     double seconds = 0;
 };
 
-// How similar two items are: H_i' H_j (the paper retrieves neighbours by dot product).
+// How similar two items are: the cosine of H_i and H_j. (The paper does not say; the raw dot
+// product also carries how often an item was trained, which flatters BGE: see the book.)
 inline float similarity(const std::vector<float>& a, const std::vector<float>& b) {
     double x = 0.0, aa = 1e-12, bb = 1e-12;
     for (size_t d = 0; d < a.size(); ++d) x += double(a[d]) * b[d], aa += double(a[d]) * a[d], bb += double(b[d]) * b[d];
-    static const bool cos = std::getenv("SIM") && std::string(std::getenv("SIM")) == "cos";
-    return float(cos ? x / std::sqrt(aa * bb) : x);
+    return float(x / std::sqrt(aa * bb));
 }
 
 // AUC of held-out pairs (label 1) against unconnected pairs (label 0) under score(i, j).
@@ -75,51 +76,57 @@ double pair_auc(const std::vector<std::pair<int, int>>& pos, const std::vector<s
     return auc(s, y);
 }
 
+// The paper's split: a random third of the warm edges held out, with as many unconnected warm
+// pairs; every edge between a cold item and a warm one held out, each with an unconnected pair
+// (same cold item, a random warm one).
+struct Split {
+    std::vector<datasets::Edge> train;
+    std::vector<std::pair<int, int>> test, neg, cold_test, cold_neg;
+};
+
+inline Split split_edges(const datasets::ItemGraphWorld& shop, const std::vector<datasets::Edge>& edges, Rng& rng) {
+    const int N = shop.opt.items;
+    auto cold = [&](int i) { return bool(shop.cold[size_t(i)]); };
+    std::set<std::pair<int, int>> linked;
+    std::vector<datasets::Edge> warm;
+    Split sp;
+    for (const datasets::Edge& e : edges) {
+        linked.insert({std::min(e.from, e.to), std::max(e.from, e.to)});
+        if (!cold(e.from) && !cold(e.to)) warm.push_back(e);
+        else if (cold(e.from) != cold(e.to)) sp.cold_test.push_back(cold(e.from) ? std::make_pair(e.from, e.to) : std::make_pair(e.to, e.from));
+    }
+    rng.shuffle(warm);
+    for (size_t k = 0; k < warm.size(); ++k)
+        if (k % 3 == 0) sp.test.push_back({warm[k].from, warm[k].to});
+        else sp.train.push_back(warm[k]);
+    auto unlinked_warm = [&](int i) {
+        for (;;) {
+            const int j = rng.randint(N);
+            if (j != i && !cold(j) && !linked.count({std::min(i, j), std::max(i, j)})) return j;
+        }
+    };
+    for (size_t k = 0; k < sp.test.size(); ++k) {
+        int i = rng.randint(N);
+        while (cold(i)) i = rng.randint(N);
+        sp.neg.push_back({i, unlinked_warm(i)});
+    }
+    for (const auto& p : sp.cold_test) sp.cold_neg.push_back({p.first, unlinked_warm(p.first)});
+    return sp;
+}
+
 inline World run_world(const Options& so, uint64_t seed, bool control) {
     datasets::ItemGraphOptions o = so.data;
-    SgnsOptions sg = so.sgns;
-    if (std::getenv("LRA")) sg.lr_attention = float(std::atof(std::getenv("LRA")));
-    if (std::getenv("STAY")) o.stay = std::atof(std::getenv("STAY"));
-    if (std::getenv("FID")) o.shop_fidelity = std::atof(std::getenv("FID"));
-    if (std::getenv("ZIPF")) o.zipf = std::atof(std::getenv("ZIPF"));
-    if (std::getenv("SMAX")) o.max_sessions = std::atoi(std::getenv("SMAX"));
     o.seed = seed, o.informative_side = !control;
     const datasets::ItemGraphWorld shop = datasets::item_graph_world(o);
     std::vector<std::vector<int>> sessions;
     for (const std::vector<datasets::Click>& log : shop.logs)
         for (std::vector<int>& s : datasets::cut_sessions(log)) sessions.push_back(std::move(s));
-    const std::vector<datasets::Edge> edges = datasets::count_edges(sessions);
-    const int N = o.items;
-    // The paper's split: a random third of the (warm) edges held out; cold items' edges are all held out.
     Rng rng(splitmix64(seed + 77));
-    std::set<std::pair<int, int>> linked;
-    std::vector<datasets::Edge> warm, train;
-    std::vector<std::pair<int, int>> test, cold_test, neg, cold_neg;
-    for (const datasets::Edge& e : edges) {
-        linked.insert({std::min(e.from, e.to), std::max(e.from, e.to)});
-        if (!shop.cold[size_t(e.from)] && !shop.cold[size_t(e.to)]) warm.push_back(e);
-        else if (shop.cold[size_t(e.from)] != shop.cold[size_t(e.to)])
-            cold_test.push_back(shop.cold[size_t(e.from)] ? std::make_pair(e.from, e.to) : std::make_pair(e.to, e.from));
-    }
-    rng.shuffle(warm);
-    for (size_t k = 0; k < warm.size(); ++k)
-        if (k % 3 == 0) test.push_back({warm[k].from, warm[k].to});
-        else train.push_back(warm[k]);
-    auto unlinked_warm = [&](int i) {   // a warm item not linked to i
-        for (;;) {
-            const int j = rng.randint(N);
-            if (j != i && !shop.cold[size_t(j)] && !linked.count({std::min(i, j), std::max(i, j)})) return j;
-        }
-    };
-    for (size_t k = 0; k < test.size(); ++k) {
-        int i = rng.randint(N);
-        while (shop.cold[size_t(i)]) i = rng.randint(N);
-        neg.push_back({i, unlinked_warm(i)});
-    }
-    for (const auto& p : cold_test) cold_neg.push_back({p.first, unlinked_warm(p.first)});
-    const datasets::ItemGraph g = datasets::make_graph(N, train);
+    const Split sp = split_edges(shop, datasets::count_edges(sessions), rng);
+    const int N = o.items;
+    const datasets::ItemGraph g = datasets::make_graph(N, sp.train);
     std::vector<double> degree(size_t(N), 0.0);
-    for (const datasets::Edge& e : train) degree[size_t(e.from)] += e.weight, degree[size_t(e.to)] += e.weight;
+    for (const datasets::Edge& e : sp.train) degree[size_t(e.from)] += e.weight, degree[size_t(e.to)] += e.weight;
 
     SideInfo side;
     side.vocab = {N, o.categories, o.shops, o.brands};
@@ -129,23 +136,14 @@ inline World run_world(const Options& so, uint64_t seed, bool control) {
             side.value[size_t(j)].push_back(j == 0 ? i : j == 1 ? shop.category[size_t(i)] : j == 2 ? shop.shop[size_t(i)] : shop.brand[size_t(i)]);
 
     World w;
-    w.edges = int(train.size()), w.test_edges = int(test.size()), w.cold_edges = int(cold_test.size());
-    std::vector<std::vector<float>> ges_cold, eges_cold;
+    w.edges = int(sp.train.size()), w.test_edges = int(sp.test.size()), w.cold_edges = int(sp.cold_test.size());
     for (int m = 0; m < 3; ++m) {
-        const Eges model = train_eges(g, side, kModels[m], sg, rng);
+        const Eges model = train_eges(g, side, kModels[m], so.sgns, rng);
         std::vector<std::vector<float>> H, Hcold;
         for (int i = 0; i < N; ++i) H.push_back(model.embed(side, i)), Hcold.push_back(model.embed(side, i, m > 0));
-        w.auc[m] = pair_auc(test, neg, [&](int i, int j) { return similarity(H[size_t(i)], H[size_t(j)]); });
-        if (std::getenv("DBG")) {
-            double sp = 0, sn = 0, np_ = 0, nrm = 0;
-            for (auto& p : test) sp += similarity(H[size_t(p.first)], H[size_t(p.second)]) / test.size();
-            for (auto& p : neg) sn += similarity(H[size_t(p.first)], H[size_t(p.second)]) / neg.size();
-            for (int i = 0; i < N; ++i) np_ += similarity(H[size_t(i)], H[size_t(i)]) / N;
-            for (size_t k = 0; k < model.Z.size(); ++k) nrm += model.Z[k] * model.Z[k] / N;
-            std::fprintf(stderr, "model %d pos %.4f neg %.4f |H|^2 %.4f |Z|^2 %.4f walks-edges %zu\n", m, sp, sn, np_, nrm, train.size());
-        }
+        w.auc[m] = pair_auc(sp.test, sp.neg, [&](int i, int j) { return similarity(H[size_t(i)], H[size_t(j)]); });
         if (m > 0)
-            w.cold_auc[m] = pair_auc(cold_test, cold_neg, [&](int c, int j) { return similarity(Hcold[size_t(c)], H[size_t(j)]); });
+            w.cold_auc[m] = pair_auc(sp.cold_test, sp.cold_neg, [&](int c, int j) { return similarity(Hcold[size_t(c)], H[size_t(j)]); });
         if (m < 2) continue;
         std::vector<int> by_degree;   // warm items, rarest first
         for (int i = 0; i < N; ++i)
@@ -160,7 +158,7 @@ inline World run_world(const Options& so, uint64_t seed, bool control) {
                 for (int f = 0; f < kFields; ++f) w.weight[q][f] += a[size_t(f)] * share;
             }
     }
-    w.cold_auc[kPopularity] = pair_auc(cold_test, cold_neg, [&](int, int j) { return float(degree[size_t(j)]); });
+    w.cold_auc[kPopularity] = pair_auc(sp.cold_test, sp.cold_neg, [&](int, int j) { return float(degree[size_t(j)]); });
     return w;
 }
 
