@@ -39,10 +39,10 @@ int main(int argc, char** argv) {
                                        "on link prediction, cold items by side information.");
         flags.on_quick([&] { o = quick_options(); });
         flags.add("worlds", &o.worlds, "independent shops per cell (main, control)", at_least(1));
-        flags.add("items", &o.data.items, "items per shop", at_least(100));
+        flags.add("items", &o.data.items, "items per shop", at_least(200));
         flags.add("users", &o.data.users, "users per shop", at_least(10));
         flags.add("walks", &o.sgns.walks_per_node, "walks per node", at_least(1));
-        flags.add("dim", &o.sgns.dim, "embedding size D", at_least(1));
+        flags.add("dim", &o.sgns.dim, "embedding size D", between(1, 256));
         flags.add("lr", &o.sgns.lr, "SGD learning rate of the embeddings", above(0.0));
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;

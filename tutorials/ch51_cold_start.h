@@ -99,18 +99,19 @@ inline Split split_edges(const datasets::ItemGraphWorld& shop, const std::vector
     for (size_t k = 0; k < warm.size(); ++k)
         if (k % 3 == 0) sp.test.push_back({warm[k].from, warm[k].to});
         else sp.train.push_back(warm[k]);
-    auto unlinked_warm = [&](int i) {
-        for (;;) {
+    auto unlinked_warm = [&](int i) {   // -1 if 100 N draws find none (i linked to nearly everything)
+        for (int tries = 0; tries < 100 * N; ++tries) {
             const int j = rng.randint(N);
             if (j != i && !cold(j) && !linked.count({std::min(i, j), std::max(i, j)})) return j;
         }
+        return -1;
     };
-    for (size_t k = 0; k < sp.test.size(); ++k) {
-        int i = rng.randint(N);
-        while (cold(i)) i = rng.randint(N);
-        sp.neg.push_back({i, unlinked_warm(i)});
+    while (sp.neg.size() < sp.test.size()) {
+        const int i = rng.randint(N), j = cold(i) ? -1 : unlinked_warm(i);
+        if (j >= 0) sp.neg.push_back({i, j});
     }
-    for (const auto& p : sp.cold_test) sp.cold_neg.push_back({p.first, unlinked_warm(p.first)});
+    for (const auto& p : sp.cold_test)
+        if (const int j = unlinked_warm(p.first); j >= 0) sp.cold_neg.push_back({p.first, j});
     return sp;
 }
 
