@@ -1,6 +1,6 @@
-// Chapter 51: cold start, as a lab: popularity, demographics and tags for new users; content, expert
-// labels and side-information embeddings (BGE / GES / EGES, Wang et al., KDD 2018) for new items;
-// claims paired over worlds, main and control (side information shuffled). Markdown and CSV.
+// Chapter 51: EGES (Wang et al., KDD 2018) as a lab: sessions -> item graph -> weighted walks ->
+// skip-gram for BGE, GES and EGES; link prediction, cold items, EGES's weights; claims paired over
+// worlds, main and control (random side information). Markdown and CSV.
 #include <string>
 
 #include "tutorials/ch51_cold_start.h"
@@ -10,20 +10,23 @@
 using namespace minirec;
 using namespace minirec::ch51;
 
-static void print_results(Report& report, const Options& o, const Results& r) {
-    auto mean = [](const std::vector<World>& v, auto f) { return num("%.3f", mean_over(v, f)); };
-    Table u("new_users", {"method (main world)", "share of oracle lift, top " + std::to_string(o.top_k)});
-    for (int m = 0; m < kNumUserMethods; ++m) u.add({kUserMethodNames[m], mean(r.main, [&](const World& w) { return w.user_share[m]; })});
-    report.table(u, "New users: rank the old items for users the log has never seen");
-    Table t("new_items", {"method", "main: share of oracle lift", "control: share of oracle lift"});
-    for (int m = 0; m < kNumItemMethods; ++m)
-        t.add({kItemMethodNames[m], mean(r.main, [&](const World& w) { return w.item_share[m]; }),
-               mean(r.control, [&](const World& w) { return w.item_share[m]; })});
-    report.table(t, "New items: rank the new items for each old user (top " + std::to_string(o.item_top_k) + ")");
-    Table w("eges_weights", {"warm items, frequency quintile (main world)", "mean impressions", "id", "tag", "keywords", "shop"});
+static void print_results(Report& report, const Results& r) {
+    auto mean = [](const std::vector<World>& v, auto f) { return num("%.4f", mean_over(v, f)); };
+    report.text("A main world's graph, on average: " + num("%.0f training edges, ", mean_over(r.main, [](const World& w) { return w.edges; })) +
+                num("%.0f held-out edges, ", mean_over(r.main, [](const World& w) { return w.test_edges; })) +
+                num("%.0f edges of cold items.", mean_over(r.main, [](const World& w) { return w.cold_edges; })));
+    Table t("link_prediction", {"model", "main: AUC", "control: AUC"});
+    for (int m = 0; m < 3; ++m)
+        t.add({kModelNames[m], mean(r.main, [&](const World& w) { return w.auc[m]; }), mean(r.control, [&](const World& w) { return w.auc[m]; })});
+    report.table(t, "Link prediction: held-out third of the edges against as many unconnected pairs (cosine of H_i, H_j)");
+    Table c("cold_items", {"score of (cold item, warm item)", "main: AUC", "control: AUC"});
+    for (int m = 0; m < kNumCold; ++m)
+        c.add({kColdNames[m], mean(r.main, [&](const World& w) { return w.cold_auc[m]; }), mean(r.control, [&](const World& w) { return w.cold_auc[m]; })});
+    report.table(c, "Cold items: their edges (never trained on) against as many unconnected pairs");
+    Table w("eges_weights", {"warm items, training-degree fifth (main world)", "mean degree", "id", "category", "shop", "brand"});
     for (int q = 0; q < kBuckets; ++q) {
-        std::vector<std::string> row = {std::to_string(q + 1), num("%.1f", mean_over(r.main, [&](const World& x) { return x.bucket_impressions[q]; }))};
-        for (int f = 0; f < 4; ++f) row.push_back(mean(r.main, [&](const World& x) { return x.weight[q][f]; }));
+        std::vector<std::string> row = {std::to_string(q + 1), num("%.1f", mean_over(r.main, [&](const World& x) { return x.bucket_degree[q]; }))};
+        for (int f = 0; f < kFields; ++f) row.push_back(num("%.3f", mean_over(r.main, [&](const World& x) { return x.weight[q][f]; })));
         w.add(row);
     }
     report.table(w, "EGES's weights softmax(a_v) by item frequency (they start at 1/4 each)");
@@ -32,29 +35,27 @@ static void print_results(Report& report, const Options& o, const Results& r) {
 int main(int argc, char** argv) {
     return guarded_main("ch51_cold_start", [&] {
         Options o;
-        Flags flags("ch51_cold_start", "Cold start: popularity, demographics and interest tags for new users; content, "
-                                       "expert labels and side-information embeddings (BGE, GES, EGES) for new items.");
+        Flags flags("ch51_cold_start", "EGES: item graph from sessions, weighted walks, skip-gram; BGE vs GES vs EGES "
+                                       "on link prediction, cold items by side information.");
         flags.on_quick([&] { o = quick_options(); });
-        flags.add("epochs", &o.epochs, "passes of the embeddings over the click pairs", at_least(1));
         flags.add("worlds", &o.worlds, "independent shops per cell (main, control)", at_least(1));
-        flags.add("users", &o.data.num_users, "users per shop", at_least(20));
-        flags.add("dim", &o.dim, "item embedding size D", at_least(1));
-        flags.add("lr", &o.lr, "Adam learning rate of the embeddings", above(0.0));
-        flags.add("tail-rank", &o.data.tail_rank, "the item of exposure rank r keeps min(1, tail_rank / (r + 1))", above(0.0));
+        flags.add("items", &o.data.items, "items per shop", at_least(200));
+        flags.add("users", &o.data.users, "users per shop", at_least(10));
+        flags.add("walks", &o.sgns.walks_per_node, "walks per node", at_least(1));
+        flags.add("dim", &o.sgns.dim, "embedding size D", between(1, 256));
+        flags.add("lr", &o.sgns.lr, "SGD learning rate of the embeddings", above(0.0));
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
 
         Report report(flags);
-        report.heading("Chapter 51: cold start");
-        report.text(num("%.0f users, ", o.data.num_users) + num("%.0f items (10%% of each new), ", o.data.num_items) +
-                    num("%.0f impressions per user before thinning; EGES D = ", o.data.items_per_user) + num("%.0f, ", o.dim) +
-                    num("%.0f epochs of ", o.epochs) + num("%.0f click pairs, ", o.pairs_per_epoch) + num("Adam lr %g; ", o.lr) +
-                    num("%.0f worlds per cell; seed ", o.worlds) + std::to_string(o.seed) + ".");
-        report.text("What the main world builds in: an item's tag and keywords come from its taste vector, so side "
-                    "information predicts who clicks it. The control world gives every item the side information of "
-                    "another item (a random permutation), so it predicts nothing.");
+        report.heading("Chapter 51: cold start with side information (EGES)");
+        report.text(num("%.0f items, ", o.data.items) + num("%.0f users; ", o.data.users) + num("%.0f walks of ", o.sgns.walks_per_node) +
+                    num("%.0f per node, window ", o.sgns.walk_length) + num("%.0f, ", o.sgns.window) + num("%.0f negatives, D = ", o.sgns.negatives) +
+                    num("%.0f; ", o.sgns.dim) + num("%.0f worlds per cell; seed ", o.worlds) + std::to_string(o.seed) + ".");
+        report.text("What the main world builds in: items co-occur by latent cluster; category and shop reveal the "
+                    "cluster in part, brand is noise. The control world draws category and shop at random too.");
         const Results r = run_experiment(o);
-        print_results(report, o, r);
+        print_results(report, r);
         Claims claims = judge(o, r);
         claims.quick = flags.quick;   // the quick run is too short for verdicts
         claims.print(report);

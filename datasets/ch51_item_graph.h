@@ -1,0 +1,69 @@
+// Chapter 51's world and the first half of EGES's pipeline (Wang et al. 2018, section 2.2): users'
+// behaviour logs cut into sessions, and the directed weighted item graph built from them.
+// Deliberately left out: the paper's noise filters (stays under 1 s, spam users, rewritten ids),
+// real logs, more than three kinds of side information.
+//
+// Item i belongs to a latent cluster (what users co-browse); its popularity is Zipf over a random
+// rank (a long tail). Side information: a category that covers `clusters / categories` clusters
+// (partly reveals the cluster), a shop that sells in the item's cluster with probability
+// shop_fidelity (shops s = c, c + clusters, ... belong to cluster c), and a brand drawn at random
+// (noise). With informative_side = false (the control world) category and shop are random too.
+// A user likes `liked` clusters. Each session picks one of them; each click stays in that cluster
+// with probability `stay` (an item of the cluster by popularity), else any item by popularity.
+// Clicks inside a session are minutes apart, sessions hours apart. A share of items is cold:
+// the training graph never sees them (their clicks are the cold-start test).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace minirec {
+namespace datasets {
+
+struct ItemGraphOptions {
+    int items = 2000, clusters = 40, categories = 10, shops = 200, brands = 50;
+    double zipf = 1.0, shop_fidelity = 0.8;
+    bool informative_side = true;  // false: category and shop are random (the control world)
+    int users = 3000, liked = 3, min_sessions = 2, max_sessions = 6, min_clicks = 2, max_clicks = 8;
+    double stay = 0.95;
+    double cold_share = 0.05;      // items with no behaviour in training (only side information)
+    uint64_t seed = 42;
+};
+
+struct Click {
+    int item;
+    double time;                   // seconds
+};
+
+struct ItemGraphWorld {
+    ItemGraphOptions opt;
+    std::vector<int> cluster, category, shop, brand;   // (N) per item
+    std::vector<double> popularity;                    // (N) Zipf weight of the item
+    std::vector<bool> cold;                            // (N)
+    std::vector<std::vector<Click>> logs;              // per user, in time order, cold items included
+};
+
+ItemGraphWorld item_graph_world(const ItemGraphOptions& o);
+
+// A user's log cut into sessions: a new session starts when the gap to the previous click
+// exceeds `window` seconds (the paper: one hour).
+std::vector<std::vector<int>> cut_sessions(const std::vector<Click>& log, double window = 3600.0);
+
+// Directed weighted edges, stored by source (CSR): edge i -> j has weight = the number of times
+// j directly follows i in a session, over all users.
+struct ItemGraph {
+    int nodes = 0;
+    std::vector<int> begin, to;     // out-edges of i: to[begin[i] .. begin[i + 1])
+    std::vector<double> weight;
+    double out_weight(int i) const;
+};
+
+struct Edge {
+    int from, to;
+    double weight;
+};
+// Every consecutive pair (i, j), i != j, of every session counted into edges, sorted by (from, to).
+std::vector<Edge> count_edges(const std::vector<std::vector<int>>& sessions);
+ItemGraph make_graph(int nodes, const std::vector<Edge>& edges);
+
+}  // namespace datasets
+}  // namespace minirec
