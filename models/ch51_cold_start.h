@@ -4,12 +4,12 @@
 // three ways to build the centre item's vector H_v:
 //   BGE     H_v = W_v^0                                   (the id embedding alone: DeepWalk)
 //   GES     H_v = 1/(n+1) sum_{j=0..n} W_v^j              (W_v^j: side information j of v)
-//   EGES    H_v = sum_j e^{a_v^j} W_v^j / sum_j e^{a_v^j} (eq. 5; a_v in R^{n+1} learned per item)
-//   eq. 6   L(v, u, y) = -[y log s(H_v' Z_u) + (1 - y) log(1 - s(H_v' Z_u))], Z_u the context
+//   EGES    H_v = sum_j e^{a_v^j} W_v^j / sum_j e^{a_v^j} (a_v in R^{n+1} learned per item)
+//   loss    L(v, u, y) = -[y log s(H_v' Z_u) + (1 - y) log(1 - s(H_v' Z_u))], Z_u the context
 //           vector of u, y = 1 for u in v's walk window, 0 for a negative drawn from counts^0.75
 //   cold    a new item has no id and no a_v: H_v = 1/n sum_{j=1..n} W_v^j (side information only)
-// One SGD step on one (v, u, negatives) is written out by hand below (the gradients of eq. 6
-// through eq. 5) and tested against finite differences. Deliberately left out: distributed
+// One SGD step on one (v, u, negatives) is written out by hand below (the gradients of the
+// loss through H_v) and tested against finite differences. Deliberately left out: distributed
 // training, the paper's fixed learning-rate settings (not given), more side information.
 #pragma once
 #include <algorithm>
@@ -74,7 +74,7 @@ struct Eges {
     }
     const float* row(const SideInfo& s, int j, int v) const { return &W[size_t(j)][size_t(s.value[size_t(j)][size_t(v)]) * size_t(D)]; }
 
-    // The weight of each field in H_v: (1, 0, ..., 0) for BGE, 1/F each for GES, softmax(a_v) (eq. 5).
+    // The weight of each field in H_v: (1, 0, ..., 0) for BGE, 1/F each for GES, softmax(a_v).
     std::vector<float> field_weights(int v) const {
         std::vector<float> w(static_cast<size_t>(F));
         field_weights(v, w.data());
