@@ -58,7 +58,23 @@ TraitShop trait_shop(const TraitShopOptions& o) {
             w.click.push_back(rng.uniform_double() < 1.0 / (1.0 + std::exp(-o.ctr_scale * s)) ? 1.0f : 0.0f);
         }
     }
+    Rng control(splitmix64(o.seed + 5));   // a stream of its own: the draws above do not change
+    for (int u = 0; u < U; ++u) {
+        const float* zu = &w.z[size_t(u * K)];
+        w.control_label.push_back(zu[0] - zu[1] + float(o.new_task_noise) * control.normal() > 0.0f ? 1.0f : 0.0f);
+    }
     return w;
+}
+
+TransferSplit transfer_split(const TraitShop& w, const std::vector<float>& label) {
+    TransferSplit t;
+    const int half = w.o.transfer_users / 2;
+    for (int u = 0; u < w.o.transfer_users; ++u) {
+        const int row = (w.o.users + u) * w.o.ctr_rows_per_user;
+        (u < half ? t.train_rows : t.test_rows).push_back(row);
+        (u < half ? t.ytr : t.yte).push_back(label[size_t(w.o.users + u)]);
+    }
+    return t;
 }
 
 }  // namespace datasets

@@ -10,6 +10,7 @@
 //   price pref.  the quartile of z2 (4 classes)                                             trait 2
 //   shop pref.   the quartile of z3 (4 classes)                                             trait 3
 //   new task     1[z1 + z2 - z3 + noise > 0], never trained on by DUPN                      traits 1-3
+//   control task 1[z0 - z1 + noise > 0], the new task's control: only the CTR task's traits traits 0, 1
 // The profile (2 groups) is sign(z0), flipped with probability 0.2. The first `users` users are
 // for multi-task training, the next `transfer_users` are new users for the transfer task; every
 // user has ctr_rows_per_user CTR rows, stored user after user.
@@ -42,6 +43,7 @@ struct TraitShop {
     Ids seq_item, seq_type;                // (U_all, T)
     Ids profile, price_class, shop_class;  // per user
     std::vector<float> new_label;          // per user
+    std::vector<float> control_label;      // per user (drawn after everything else)
     std::vector<int> ctr_user, ctr_item;   // CTR rows
     std::vector<float> click;
     int all_users() const { return o.users + o.transfer_users; }
@@ -49,6 +51,11 @@ struct TraitShop {
 
 // Class of x under N(0, 1) quartiles: 0, 1, 2 or 3.
 int normal_quartile(double x);
+
+// A new task on the transfer users: one CTR row per user (her first: it carries her sequence and a
+// query), the first half trains the new task, the second half tests it.
+struct TransferSplit { std::vector<int> train_rows, test_rows; std::vector<float> ytr, yte; };
+TransferSplit transfer_split(const TraitShop& w, const std::vector<float>& user_label);
 
 // Throws unless the sizes are positive, traits == 4 and transfer_users >= 4.
 TraitShop trait_shop(const TraitShopOptions& opts);

@@ -5,7 +5,7 @@
 // Deliberately left out: the paper's property-gated LSTM (the property enters only the gates there;
 // here it is concatenated to the input, so it reaches the gates and the candidate alike), the
 // peephole connections, the query as a bag of words (one query id here), the learning-to-rank and
-// fashion-icon tasks, and the paper's billion-scale tricks (model and batch sizes, BN, fine-tuning).
+// fashion-icon tasks, and the paper's billion-scale tricks (model and batch sizes, BN).
 //
 // The steps, named after the paper's sections (labels [E], [L], [A], [R], [M] are ours):
 //   [E] behaviour embedding   x_t = [e_item(i_t) ; e_property(p_t)]   item = id + category + price
@@ -19,12 +19,17 @@
 //                             whose embedding is e_item, shared with [E] and across tasks; price
 //                             preference, shop preference), trained end to end.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "core/rng.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/metrics.h"
+#include "nn/optim.h"
 
 namespace minirec {
 namespace ch53 {
@@ -162,6 +167,34 @@ struct TaskHeads {
         return p;
     }
 };
+
+// RT, the transfer by representation: the frozen rep (n, F) of the new task's users under a new
+// logistic head, full batch, Adam; returns the test AUC. The features are standardised with the
+// training half's mean and deviation.
+inline double transfer_auc(Tensor a, const std::vector<float>& train_y, Tensor b, const std::vector<float>& test_y,
+                           int steps, uint64_t seed) {
+    const int F = a.dim(1), n = a.dim(0), m = b.dim(0);
+    for (int f = 0; f < F; ++f) {
+        double mu = 0.0, ss = 0.0;
+        for (int i = 0; i < n; ++i) mu += a[size_t(i * F + f)] / n, ss += double(a[size_t(i * F + f)]) * a[size_t(i * F + f)] / n;
+        const double sd = std::sqrt(std::max(0.0, ss - mu * mu)) + 1e-6;
+        for (int i = 0; i < n; ++i) a[size_t(i * F + f)] = float((a[size_t(i * F + f)] - mu) / sd);
+        for (int i = 0; i < m; ++i) b[size_t(i * F + f)] = float((b[size_t(i * F + f)] - mu) / sd);
+    }
+    Rng rng(seed);
+    Linear head(F, 1, rng);
+    AdamOptions ao;
+    ao.lr = 0.05, ao.weight_decay = 1e-3;
+    Adam adam(vars_of(head.named_parameters()), ao);
+    const Tensor y({n, 1}, train_y);
+    for (int s = 0; s < steps; ++s) {   // one full batch per step
+        adam.zero_grad();
+        backward(bce_with_logits(head(constant(a)), y));
+        adam.step();
+    }
+    NoGrad no_grad;
+    return auc(head(constant(b)).value().vec(), test_y);
+}
 
 }  // namespace ch53
 }  // namespace minirec

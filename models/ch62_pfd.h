@@ -1,8 +1,9 @@
 // Privileged features distillation (PFD) of Xu et al. (KDD 2020, arXiv 1907.05171): a teacher that
 // also sees features only logged at training time (dwell time, post-click behaviour) teaches a
 // student that sees only what is known at serving time. Both train together in one loop.
-// Deliberately left out: the paper's two-tower and deep networks (our student is an FM over user
-// and item, nn/factorization.h's), model distillation (a bigger teacher, "UD"), multi-GPU training tricks.
+// Deliberately left out: the paper's two-tower and deep student networks (our student is an FM over
+// user and item, nn/factorization.h's), multi-GPU training tricks. Model distillation (MD) is here:
+// a bigger teacher over the same features; PFD+MD, a bigger teacher that also sees X*.
 //
 //   MD   (model distillation):   min_Ws (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X; Wt), f(X; Ws))
 //   PFD  (privileged features):  min_Ws (1 - lambda) L_s(y, f(X; Ws)) + lambda L_d(f(X, X*; Wt), f(X; Ws))
@@ -54,6 +55,30 @@ struct Teacher {
         NamedParams p = fm.named_parameters(prefix + "fm.");
         append(p, hidden.named_parameters(prefix + "hidden."));
         append(p, out.named_parameters(prefix + "out."));
+        return p;
+    }
+};
+
+// MD's and PFD+MD's teacher: a bigger network, a wider FM plus a deep tower over the user and
+// item factors and (PFD+MD only, P = 1) the privileged features:
+//   logit = FM_big(X) + MLP([v_u ; v_i ; X*])     MLP: 2 D_big + P -> H -> H -> 1, ReLU
+// With P = 0 it is MD's teacher: the student's features, more capacity.
+struct DeepTeacher {
+    FM fm;
+    MLP deep;
+    DeepTeacher() = default;
+    DeepTeacher(int vocabulary, int dim, int privileged, int hidden, Rng& rng)
+        : fm(vocabulary, dim, rng, false), deep(MLPOptions{{2 * dim + privileged, hidden, hidden, 1}}, rng) {}
+    // ids (B, 2), privileged (B, P) or nothing when P = 0 -> logits (B, 1)
+    Var operator()(const Ids& user_item, const Var* privileged = nullptr) {
+        const int B = int(user_item.size()) / 2;
+        Var x = reshape(fm.v(user_item, {B, 2}), {B, 2 * fm.v.dim()});
+        if (privileged) x = concat({x, *privileged}, 1);
+        return fm(user_item, 2) + deep(x);
+    }
+    NamedParams named_parameters(const std::string& prefix = "") const {
+        NamedParams p = fm.named_parameters(prefix + "fm.");
+        append(p, deep.named_parameters(prefix + "deep."));
         return p;
     }
 };

@@ -12,12 +12,13 @@ using namespace minirec;
 using namespace minirec::ch53;
 
 namespace {
-// The claims' configuration: the tutorial's world shrunk to 300 training and 300 new users, 2
-// epochs, 30 fine-tuning steps, 3 worlds per master seed.
+// The claims' configuration: the tutorial's world shrunk to 500 training and 300 new users, 6 CTR
+// rows per user, T = 10; DUPN halved (d = 4, H = 8); 3 epochs, 25 fine-tuning steps, 4 worlds per
+// master seed. About 10 s of CPU for the three seeds.
 Options small_options(uint64_t seed) {
     Options o;
-    o.world.users = 300, o.world.transfer_users = 300;
-    o.epochs = 2, o.worlds = 3, o.ft_steps = 30, o.seed = seed;
+    o.world.users = 500, o.world.transfer_users = 300, o.world.ctr_rows_per_user = 6, o.world.length = 10;
+    o.dim = 4, o.hidden = 8, o.epochs = 3, o.worlds = 4, o.ft_steps = 25, o.seed = seed, o.verbose = false;
     return o;
 }
 }  // namespace
@@ -88,25 +89,40 @@ TEST_CASE("DUPN: shapes; the attention weights of a row sum to 1") {
     }
 }
 
-// Measured at this configuration for master seeds 1, 2, 3: attention on buys over clicks +0.017,
-// +0.026, +0.036 per step (holds, holds, inconclusive); the CTR cost -0.048, -0.010, -0.022 (fails
-// for seed 1, inconclusive otherwise); the frozen transfer's multi - single +0.050, +0.148, +0.021
-// on the main task against -0.027, -0.021, -0.077 on the control task. The default run (5 worlds of
-// 2,000 users, book/ch53_dupn.md) has the attention holding, the CTR cost failing and the frozen
-// transfer +0.046 (main) against -0.207 (control). We assert the directions that held at every seed.
-TEST_CASE("claims over three master seeds: attention on buys, the CTR cost and the transfer's dependence on the task") {
+// Measured at this configuration (g++ -O2), master seeds 1, 2, 3, against the default run (5 worlds
+// of 2,000 users, d = 8, H = 16; book/ch53_dupn.md):
+//   attention on buys - clicks       +0.058 +0.035 +0.022  holds at each seed   default +0.206 holds
+//   CTR cost (multi - single)        -0.058 -0.061 -0.070  fails, inconcl., fails  default -0.212 fails
+//   cause (aux x 0.1 - aux x 1)      +0.055 +0.039 +0.027  holds, holds, inconcl.  default +0.203 holds
+//   RT multi - single, main          +0.099 +0.109 +0.067                      default +0.046 inconclusive
+//   ... main minus control           +0.156 +0.146 +0.170                      default +0.253
+//   FT - RS, main                    +0.034 +0.057 +0.075                      default +0.106 holds
+//   RA - RS, main                    +0.024 +0.047 +0.048                      default +0.143 holds
+//   RS - RT, main                    -0.057 -0.058 -0.058                      default -0.104 fails
+//   RS - RT, control                 +0.050 +0.089 +0.061                      default +0.078 holds
+// Not asserted, because this size reverses the default run: RA - RS on the control task (-0.043,
+// -0.016, -0.080 here; +0.085 holds there) and FT - RA on the main task (+0.010, +0.010, +0.027
+// here; -0.036 fails there). Only the attention reaches its default verdict at every seed here;
+// the others are asserted as bounds at about half the smallest measured figure. The same
+// assertions pass in a clang++ -O2 build (checked; its per-seed figures were not recorded).
+TEST_CASE("claims over three master seeds: verdicts where they hold at this size, measured bounds elsewhere") {
     for (uint64_t seed : {1, 2, 3}) {
         const Options o = small_options(seed);
         const Claims c = judge(o, run_experiment(o));
-        for (const Claim& x : c.rows) {
-            const Interval ci = x.interval();
-            MESSAGE("seed " << seed << " " << x.world << " " << x.claim << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
-                            << std::string(verdict_name(x.verdict())));
-        }
+        auto mean = [&](const char* claim, const char* world = "main") { return c.find(claim, world).interval().mean; };
         const char* rt = "multi-task representation, frozen (RT), transfers better than single-task";
-        CHECK(c.find("attention weighs buys over random clicks (mean weight per step, buy - click)").interval().mean > 0.01);
-        CHECK(c.find("multi-task CTR AUC above single-task's").interval().mean < 0.0);
-        CHECK(c.find(rt, "main").interval().mean > c.find(rt, "control").interval().mean);
+        const char* rs_rt = "RT ends below RS (RS - RT)";
+        const char* ctr = "multi-task CTR AUC above single-task's";
+        CHECK(c.find("attention weighs buys over random clicks (mean weight per step, buy - click)").verdict() == Verdict::holds);
+        CHECK(c.find(ctr).verdict() != Verdict::holds);
+        CHECK(mean(ctr) < -0.03);
+        CHECK(mean("the cost's cause: auxiliary losses weighted down raise the multi-task CTR AUC") > 0.01);
+        CHECK(mean(rt) > 0.03);
+        CHECK(mean(rt) - mean(rt, "control") > 0.08);
+        CHECK(mean("FT beats training on the new task alone (RS)") > 0.015);
+        CHECK(mean("RA beats training on the new task alone (RS)") > 0.0);
+        CHECK(mean(rs_rt) < -0.02);
+        CHECK(mean(rs_rt, "control") > 0.02);
     }
 }
 

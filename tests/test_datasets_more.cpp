@@ -208,16 +208,24 @@ TEST_CASE("trait_shop: buys reveal the traits, clicks do not; each task follows 
         level_count[size_t(a.price[size_t(i)])] += 1;
     }
     for (int c : level_count) CHECK(std::abs(c - N / 4) < 25);
-    double profile_agrees = 0, new_agrees = 0;
+    double profile_agrees = 0, new_agrees = 0, control_agrees = 0;
     for (int u = 0; u < U; ++u) {
         const float* z = &a.z[size_t(u * K)];
         CHECK(a.price_class[size_t(u)] == normal_quartile(z[2]));
         CHECK(a.shop_class[size_t(u)] == normal_quartile(z[3]));
         profile_agrees += a.profile[size_t(u)] == (z[0] > 0.0f ? 1 : 0);
         new_agrees += a.new_label[size_t(u)] == (z[1] + z[2] - z[3] > 0.0f ? 1.0f : 0.0f);
+        control_agrees += a.control_label[size_t(u)] == (z[0] - z[1] > 0.0f ? 1.0f : 0.0f);
     }
     CHECK(profile_agrees / U == doctest::Approx(0.8).epsilon(0.05));   // flipped with probability 0.2
     CHECK(new_agrees / U > 0.8);                                       // noise 0.5 against a spread of sqrt(3)
+    CHECK(control_agrees / U > 0.8);                                   // noise 0.5 against a spread of sqrt(2)
+    const TransferSplit t = transfer_split(a, a.new_label);            // halves of the new users, one row each
+    REQUIRE(t.train_rows.size() == 250);
+    REQUIRE(t.test_rows.size() == 250);
+    CHECK(a.ctr_user[size_t(t.train_rows[0])] == o.users);
+    CHECK(a.ctr_user[size_t(t.test_rows.back())] == U - 1);
+    CHECK(t.yte.back() == a.new_label[size_t(U - 1)]);
     // Clicks follow sigmoid(ctr_scale (z0 v_j0 + z1 v_j1)): candidates with a positive score are
     // clicked far more often than those with a negative one.
     double up = 0, up_n = 0, down = 0, down_n = 0;

@@ -17,10 +17,11 @@ static void print_results(Report& report, const Options& o, const Results& r) {
         t.add({kWayNames[k], num("%.4f", mean_over(r.worlds, [&](const WorldResult& w) { return w.auc[0][k]; })),
                num("%.4f", mean_over(r.worlds, [&](const WorldResult& w) { return w.auc[1][k]; }))});
     report.table(t, num("The new task on %.0f held-out new users", o.world.transfer_users / 2) + num(" (mean over %.0f worlds)", o.worlds));
-    Table c("ctr", {"world", "CTR AUC multi-task", "CTR AUC single-task", "attention per buy step", "per click step"});
+    Table c("ctr", {"world", "CTR AUC multi-task", "CTR AUC single-task", num("multi-task, auxiliaries x %g", o.cause_weight),
+                    "attention per buy step", "per click step"});
     for (size_t i = 0; i < r.worlds.size(); ++i) {
         const WorldResult& w = r.worlds[i];
-        c.add({std::to_string(i + 1), num("%.4f", w.ctr_auc[0]), num("%.4f", w.ctr_auc[1]), num("%.4f", w.buy_weight),
+        c.add({std::to_string(i + 1), num("%.4f", w.ctr_auc[0]), num("%.4f", w.ctr_auc[1]), num("%.4f", w.ctr_auc[2]), num("%.4f", w.buy_weight),
                num("%.4f", w.click_weight)});
     }
     report.table(c, "The shared task (CTR on the new users' candidates) and the multi-task attention" +
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
         flags.add("users", &o.world.users, "training users per world", at_least(1));
         flags.add("lr", &o.lr, "Adam learning rate on the source tasks", above(0.0));
         flags.add("hidden", &o.hidden, "H, LSTM state size", at_least(1));
+        flags.add("aux-weight", &o.aux_weight, "weight of the auxiliary (price, shop) losses in the joint loss", at_least(0.0));
         flags.add("ft-steps", &o.ft_steps, "full-batch steps of fine-tuning (FT) and of RS", at_least(1));
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;

@@ -21,6 +21,10 @@ static Table serving_table(const Results& r) {
     for (size_t k = 0; k < r.students.size(); ++k) row(r.students[k].name(), "yes", [k](const WorldRun& x) { return x.auc[k]; });
     row("PFD student, lambda " + num("%.2f", r.students.back().lambda) + ", factors shared with its teacher", "yes",
         [](const WorldRun& x) { return x.shared_auc; });
+    row("MD teacher: bigger, same features", "costly", [](const WorldRun& x) { return x.md_teacher_auc; });
+    row("MD student, lambda " + num("%.2f", r.students.back().lambda), "yes", [](const WorldRun& x) { return x.md_auc; });
+    row("PFD+MD teacher: bigger, with X*", "**no**", [](const WorldRun& x) { return x.both_teacher_auc; });
+    row("PFD+MD student, lambda " + num("%.2f", r.students.back().lambda), "yes", [](const WorldRun& x) { return x.both_auc; });
     row("(oracle: the true s(u, i))", "-", [](const WorldRun& x) { return x.truth_auc; });
     return t;
 }
