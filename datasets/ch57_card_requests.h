@@ -7,10 +7,12 @@
 // Deliberately left out: users, item features beyond the score, position bias in the logs.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
 #include "core/rng.h"
+#include "core/tensor.h"
 
 namespace minirec {
 namespace datasets {
@@ -98,6 +100,31 @@ inline void card_features(const Request& r, std::vector<int> card, float* z) {
         for (size_t b = a + 1; b < card.size(); ++b) *z++ = r.adj[size_t(card[a]) * N + size_t(card[b])];
 }
 
+inline bool complete(const std::vector<int>& card) {
+    return std::all_of(card.begin(), card.end(), [](int a) { return a >= 0; });
+}
+// The model's inputs: x (R, N, kFeatures) for requests rs each repeated `copies` times (rows
+// r * copies + c), and their R graphs appended to adj (R * N * N).
+inline Tensor request_rows(const std::vector<const Request*>& rs, int copies, std::vector<float>* adj) {
+    const int N = int(rs[0]->q.size()), R = int(rs.size()) * copies;
+    Tensor x({R, N, kFeatures});
+    adj->clear();
+    for (int r = 0; r < R; ++r) {
+        const Request& q = *rs[size_t(r / copies)];
+        features(q, &x[size_t(r) * N * kFeatures]);
+        adj->insert(adj->end(), q.adj.begin(), q.adj.end());
+    }
+    return x;
+}
+// The estimator's inputs z (R, card_feature_count(K)) for card i of request rs[i]; 0 if incomplete.
+inline Tensor card_rows(const std::vector<const Request*>& rs, const std::vector<std::vector<int>>& cards) {
+    const int F = card_feature_count(int(cards[0].size()));
+    Tensor z({int(cards.size()), F});
+    for (size_t i = 0; i < cards.size(); ++i)
+        if (complete(cards[i])) card_features(*rs[i], cards[i], &z[i * size_t(F)]);
+    return z;
+}
+
 // ---- Cards built without learning (the chapter's baselines) ------------------------------------
 inline std::vector<int> random_card(const Request& r, int K, Rng& rng) {
     std::vector<int> idx(r.q.size());
@@ -168,6 +195,28 @@ inline Logs make_logs(const CardWorldOptions& w, int n, double explore, Rng& rng
         logs.clicks.push_back(rng.uniform_double() < card_reward(r, logs.cards.back()) ? 1.0f : 0.0f);
     }
     return logs;
+}
+
+// What a list of cards earns on the true reward: its mean, the share of best cards (best[i] the
+// brute-force best reward of test[i]) and the share of cliques.
+struct CardScore { double reward = 0.0, hit = 0.0, clique = 0.0; };
+inline CardScore score_cards(const std::vector<std::vector<int>>& cards, const std::vector<Request>& test, const std::vector<double>& best) {
+    CardScore s;
+    const double n = double(test.size());
+    for (size_t i = 0; i < test.size(); ++i) {
+        const double x = card_reward(test[i], cards[i]);
+        s.reward += x / n, s.hit += (x >= best[i] - 1e-9 ? 1.0 : 0.0) / n, s.clique += (x > 0.0 ? 1.0 : 0.0) / n;
+    }
+    return s;
+}
+
+// The indices of the top `share` of items by score (ties in index order).
+inline std::vector<int> top_share(const std::vector<double>& score, double share) {
+    std::vector<int> order(score.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score[size_t(a)] > score[size_t(b)]; });
+    order.resize(size_t(std::ceil(share * double(order.size()))));
+    return order;
 }
 
 }  // namespace datasets

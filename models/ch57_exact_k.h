@@ -252,6 +252,11 @@ struct RewardEstimator {
     RewardEstimator() = default;
     RewardEstimator(int inputs, int width, Rng& rng) : hidden(inputs, width, rng), out(width, 1, rng) {}
     Var logits(const Var& z) const { return out(relu(hidden(z))); }   // (R, F) -> (R, 1)
+    std::vector<double> predict(const Tensor& z) const {                 // R^ of each row
+        NoGrad no_grad;
+        const Tensor p = sigmoid(logits(constant(z))).value();
+        return std::vector<double>(p.data(), p.data() + p.size());
+    }
     NamedParams named_parameters() const {
         NamedParams p = hidden.named_parameters("hidden.");
         append(p, out.named_parameters("out."));

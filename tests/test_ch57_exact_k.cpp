@@ -112,7 +112,7 @@ TEST_CASE("GAttN's decoder only builds cliques and scores a forced card like its
     std::vector<const Request*> rs;
     for (const Request& r : reqs) rs.push_back(&r);
     std::vector<float> adj;
-    const Var x = inputs(rs, 1, &adj);
+    const Var x = constant(request_rows(rs, 1, &adj));
     const Decoded d = m.decode(x, adj, true, rng);
     for (size_t i = 0; i < reqs.size(); ++i) {
         const std::vector<int>& c = d.cards[i];
@@ -134,7 +134,7 @@ TEST_CASE("beam search of width 1 is greedy decoding; wider beams still build cl
     std::vector<const Request*> rs;
     for (const Request& r : reqs) rs.push_back(&r);
     std::vector<float> adj;
-    const Var x = inputs(rs, 1, &adj);
+    const Var x = constant(request_rows(rs, 1, &adj));
     CHECK(beam_cards(m, x.value(), adj, 1) == m.decode(x, adj, false, rng).cards);
     const std::vector<std::vector<int>> cards = beam_cards(m, x.value(), adj, 3);
     for (size_t i = 0; i < reqs.size(); ++i) {

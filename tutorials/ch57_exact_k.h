@@ -27,19 +27,6 @@ namespace ch57 {
 using namespace datasets;
 using WorldOptions = datasets::CardWorldOptions;
 
-// The model's inputs for a list of requests, each repeated `copies` times (rows r*copies + c).
-inline Var inputs(const std::vector<const Request*>& rs, int copies, std::vector<float>* adj) {
-    const int N = int(rs[0]->q.size()), R = int(rs.size()) * copies;
-    Tensor x({R, N, kFeatures});
-    adj->clear();
-    for (int r = 0; r < R; ++r) {
-        const Request& q = *rs[size_t(r / copies)];
-        features(q, &x[size_t(r) * N * kFeatures]);
-        adj->insert(adj->end(), q.adj.begin(), q.adj.end());
-    }
-    return constant(x);
-}
-
 enum Method { kRandom, kRandomClique, kTopK, kGreedy, kUntrained, kNoDemo, kSL, kFull, kFullBeam, kTrue, kNumMethods };
 const char* const kMethodNames[] = {
     "random", "random clique (masked, untrained)", "top-K by score", "greedy clique (Alg. 1)",
@@ -75,9 +62,8 @@ inline Options quick_options() {
     return o;
 }
 
-struct Score { double reward = 0.0, hit = 0.0, clique = 0.0; };   // mean true reward, share best, share cliques
 struct World {
-    Score score[kNumMethods];
+    CardScore score[kNumMethods];
     double best = 0.0;        // mean reward of the best cards
     double est_error = 0.0;   // mean |R^ - R| on the full GAttN's test cards
 };
@@ -86,37 +72,26 @@ struct Results { std::vector<World> cell[2]; };   // [main, control]
 // R^ for each card (true_reward: R itself); a card with a missing item (-1) earns 0.
 inline std::vector<double> rewards(const RewardEstimator& est, bool true_reward,
                                    const std::vector<const Request*>& rs, const std::vector<std::vector<int>>& cards) {
-    std::vector<double> out(cards.size(), 0.0);
-    const int K = int(cards[0].size()), F = card_feature_count(K);
-    Tensor z({int(cards.size()), F});
-    for (size_t i = 0; i < cards.size(); ++i) {
-        if (true_reward) out[i] = card_reward(*rs[i], cards[i]);
-        else if (*std::min_element(cards[i].begin(), cards[i].end()) >= 0) card_features(*rs[i], cards[i], &z[i * size_t(F)]);
-    }
-    if (true_reward) return out;
-    NoGrad no_grad;
-    const Tensor p = sigmoid(est.logits(constant(z))).value();
-    for (size_t i = 0; i < cards.size(); ++i)
-        if (*std::min_element(cards[i].begin(), cards[i].end()) >= 0) out[i] = p[i];
+    std::vector<double> out = est.predict(card_rows(rs, cards));
+    for (size_t i = 0; i < cards.size(); ++i) out[i] = true_reward ? card_reward(*rs[i], cards[i]) : complete(cards[i]) ? out[i] : 0.0;
     return out;
 }
 
 // G7 fitted by log loss to the logged complete cards and their clicks.
 inline RewardEstimator train_estimator(const Logs& logs, const Options& o, Rng& rng) {
-    const int K = o.world.K, F = card_feature_count(K);
     std::vector<int> rows;
     for (int i = 0; i < int(logs.cards.size()); ++i)
-        if (*std::min_element(logs.cards[size_t(i)].begin(), logs.cards[size_t(i)].end()) >= 0) rows.push_back(i);
-    RewardEstimator est(F, o.est_hidden, rng);
+        if (complete(logs.cards[size_t(i)])) rows.push_back(i);
+    RewardEstimator est(card_feature_count(o.world.K), o.est_hidden, rng);
     Adam adam(vars_of(est.named_parameters()), 5e-3);
     for (int epoch = 0; epoch < o.est_epochs; ++epoch)
         for (const std::vector<int>& b : make_batches(rows, 64, rng)) {
-            Tensor z({int(b.size()), F}), y({int(b.size()), 1});
-            for (size_t i = 0; i < b.size(); ++i) {
-                card_features(logs.requests[size_t(b[i])], logs.cards[size_t(b[i])], &z[i * size_t(F)]);
-                y[i] = logs.clicks[size_t(b[i])];
-            }
-            const Var loss = bce_with_logits(est.logits(constant(z)), y);
+            std::vector<const Request*> rs;
+            std::vector<std::vector<int>> cards;
+            Tensor y({int(b.size()), 1});
+            for (size_t i = 0; i < b.size(); ++i)
+                rs.push_back(&logs.requests[size_t(b[i])]), cards.push_back(logs.cards[size_t(b[i])]), y[i] = logs.clicks[size_t(b[i])];
+            const Var loss = bce_with_logits(est.logits(constant(card_rows(rs, cards))), y);
             adam.zero_grad();
             backward(loss);
             adam.step();
@@ -124,37 +99,33 @@ inline RewardEstimator train_estimator(const Logs& logs, const Options& o, Rng& 
     return est;
 }
 
+inline void update(GAttN& m, Adam& adam, const Var& loss, int step) {
+    adam.zero_grad();
+    backward(loss);
+    clip_grad_norm(vars_of(m.named_parameters()), 5.0f);
+    adam.step();
+    check_finite(loss.item(), step);
+}
+
 // Learning from demonstrations: cross-entropy (teacher forcing) of the high-reward cliques of the
 // logs, the clicked cards whose R^ is in the top share o.demo_share of the clicked ones. SL.
 inline void pretrain(GAttN& m, const Logs& logs, const RewardEstimator& est, const Options& o, Rng& rng) {
-    std::vector<int> clicked;
     std::vector<const Request*> rs;
-    for (int i = 0; i < int(logs.clicks.size()); ++i)
-        if (logs.clicks[size_t(i)] > 0.0f) clicked.push_back(i), rs.push_back(&logs.requests[size_t(i)]);
     std::vector<std::vector<int>> cards;
-    for (int i : clicked) cards.push_back(logs.cards[size_t(i)]);
-    const std::vector<double> r_hat = clicked.empty() ? std::vector<double>() : rewards(est, false, rs, cards);
-    std::vector<int> order(clicked.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return r_hat[size_t(a)] > r_hat[size_t(b)]; });
-    order.resize(size_t(std::ceil(o.demo_share * double(order.size()))));
-    for (int& i : order) i = clicked[size_t(i)];
-    clicked = order;
+    for (size_t i = 0; i < logs.clicks.size(); ++i)
+        if (logs.clicks[i] > 0.0f) rs.push_back(&logs.requests[i]), cards.push_back(logs.cards[i]);
+    if (rs.empty()) return;
+    const std::vector<int> demos = top_share(est.predict(card_rows(rs, cards)), o.demo_share);   // clicked: complete
     Adam adam(vars_of(m.named_parameters()), o.lr);
-    for (int step = 1; step <= o.pretrain && !clicked.empty(); ++step) {
-        std::vector<const Request*> rs;
-        std::vector<std::vector<int>> cards;
+    for (int step = 1; step <= o.pretrain; ++step) {
+        std::vector<const Request*> brs;
+        std::vector<std::vector<int>> bcards;
         for (int b = 0; b < o.batch; ++b) {
-            const int i = clicked[size_t(rng.randint(int(clicked.size())))];
-            rs.push_back(&logs.requests[size_t(i)]), cards.push_back(logs.cards[size_t(i)]);
+            const size_t i = size_t(demos[size_t(rng.randint(int(demos.size())))]);
+            brs.push_back(rs[i]), bcards.push_back(cards[i]);
         }
         std::vector<float> adj;
-        const Var loss = -mean(m.decode(inputs(rs, 1, &adj), adj, false, rng, cards).log_prob);
-        adam.zero_grad();
-        backward(loss);
-        clip_grad_norm(vars_of(m.named_parameters()), 5.0f);
-        adam.step();
-        check_finite(loss.item(), step);
+        update(m, adam, -mean(m.decode(constant(request_rows(brs, 1, &adj)), adj, false, rng, bcards).log_prob), step);
     }
 }
 
@@ -171,7 +142,7 @@ inline void reinforce(GAttN& m, const RewardEstimator& est, bool true_reward, co
         for (const Request& r : batch) rs.push_back(&r);
         for (int r = 0; r < o.batch * M; ++r) rows.push_back(rs[size_t(r / M)]);
         std::vector<float> adj;
-        const Decoded dec = m.decode(inputs(rs, M, &adj), adj, true, rng);       // (B M) sampled cards
+        const Decoded dec = m.decode(constant(request_rows(rs, M, &adj)), adj, true, rng);       // (B M) sampled cards
         const std::vector<double> rw = rewards(est, true_reward, rows, dec.cards);
         Tensor adv({o.batch * M, 1});
         std::vector<std::vector<int>> best_cards;
@@ -186,24 +157,9 @@ inline void reinforce(GAttN& m, const RewardEstimator& est, bool true_reward, co
             for (int c = b * M; c < (b + 1) * M; ++c) adv[size_t(c)] = float(rw[size_t(c)] - base);
         }
         std::vector<float> adj1;
-        const Decoded hc = m.decode(inputs(rs, 1, &adj1), adj1, false, rng, best_cards);
-        const Var loss = -mean(constant(adv) * dec.log_prob) - float(o.hc_weight) * mean(hc.log_prob);
-        adam.zero_grad();
-        backward(loss);
-        clip_grad_norm(vars_of(m.named_parameters()), 5.0f);
-        adam.step();
-        check_finite(loss.item(), step);
+        const Decoded hc = m.decode(constant(request_rows(rs, 1, &adj1)), adj1, false, rng, best_cards);
+        update(m, adam, -mean(constant(adv) * dec.log_prob) - float(o.hc_weight) * mean(hc.log_prob), step);
     }
-}
-
-inline Score evaluate(const std::vector<std::vector<int>>& cards, const std::vector<Request>& test, const std::vector<double>& best) {
-    Score s;
-    const double n = double(test.size());
-    for (size_t i = 0; i < test.size(); ++i) {
-        const double x = card_reward(test[i], cards[i]);
-        s.reward += x / n, s.hit += (x >= best[i] - 1e-9 ? 1.0 : 0.0) / n, s.clique += (x > 0.0 ? 1.0 : 0.0) / n;
-    }
-    return s;
 }
 
 // One world: fresh logs, test requests and initialisation; the baselines and the GAttN variants.
@@ -213,23 +169,19 @@ inline World run_world(const Options& o, bool control, uint64_t seed) {
     World res;
     Rng world_rng(splitmix64(seed * 7919 + 1)), rng(splitmix64(seed * 7919 + 2));
     std::vector<Request> test;
+    for (int i = 0; i < o.test_requests; ++i) test.push_back(make_request(w, world_rng));
     std::vector<const Request*> rs;
     std::vector<double> best;
     std::vector<std::vector<int>> cards[4];
-    for (int i = 0; i < o.test_requests; ++i) {
-        test.push_back(make_request(w, world_rng));
-        best.push_back(best_reward(test.back(), w.K));
-        res.best += best.back() / o.test_requests;
-    }
     for (const Request& r : test) {
-        rs.push_back(&r);
+        rs.push_back(&r), best.push_back(best_reward(r, w.K)), res.best += best.back() / o.test_requests;
         cards[kRandom].push_back(random_card(r, w.K, rng)), cards[kRandomClique].push_back(random_clique_card(r, w.K, rng));
         cards[kTopK].push_back(topk_card(r, w.K)), cards[kGreedy].push_back(greedy_card(r, w.K));
     }
-    for (int m = 0; m < 4; ++m) res.score[m] = evaluate(cards[m], test, best);
+    for (int m = 0; m < 4; ++m) res.score[m] = score_cards(cards[m], test, best);
     std::vector<float> adj;
-    const Tensor x = inputs(rs, 1, &adj).value();
-    auto beam = [&](GAttN& m, int width) { return evaluate(beam_cards(m, x, adj, width), test, best); };
+    const Tensor x = request_rows(rs, 1, &adj);
+    auto beam = [&](GAttN& m, int width) { return score_cards(beam_cards(m, x, adj, width), test, best); };
 
     const Logs logs = make_logs(w, o.logs, o.explore, world_rng);               // all GAttN learns from
     const uint64_t s = seed * 7919 + 3;
@@ -253,7 +205,7 @@ inline World run_world(const Options& o, bool control, uint64_t seed) {
     reinforce(m, est, false, o, w, r3);
     res.score[kFull] = beam(m, 1);
     const std::vector<std::vector<int>> full = beam_cards(m, x, adj, o.beam);
-    res.score[kFullBeam] = evaluate(full, test, best);
+    res.score[kFullBeam] = score_cards(full, test, best);
     const std::vector<double> est_r = rewards(est, false, rs, full);
     for (size_t i = 0; i < test.size(); ++i) res.est_error += std::abs(est_r[i] - card_reward(test[i], full[i])) / double(test.size());
     if (o.ablations) {
