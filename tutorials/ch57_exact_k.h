@@ -1,8 +1,8 @@
 // Chapter 57's experiment as functions: in independent worlds of card requests (datasets/
 // ch57_card_requests.h) random, top-K, random-clique and the paper's greedy clique builder against
 // GAttN (graph-attention encoder, pointer decoder). GAttN learns from logs only: a reward
-// estimator fitted to logged clicks, supervised pre-training on the clicked cards
-// (demonstrations), then REINFORCE + hill-climbing against the estimator; decoded greedily and by
+// estimator fitted to logged clicks, supervised pre-training on the clicked cards of highest
+// R^ (demonstrations), then REINFORCE + hill-climbing against the estimator; decoded greedily and by
 // beam search, evaluated on the true reward. Ablations: no demonstrations; the true reward in
 // place of the estimator. Main world (popular items clash) and control (clash 0).
 // Printing lives in ch57_exact_k.cpp. Deliberately left out: user features, policy-sampling.
@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <string>
 #include <vector>
 
