@@ -2,13 +2,17 @@
 // probability of an item alone) and a compatibility graph in which popular candidates tend to
 // clash; a card of K items is clicked only if it is a K-clique, then with probability mean q.
 // clash = 0 is the control world: compatibility no longer depends on the scores.
-// Deliberately left out: users, item features beyond the score, logged (position-biased) data.
+// Logs: a logging policy shows one card per request (a random clique, or with probability
+// `explore` K random items) and records whether it was clicked; the learner sees only the logs.
+// Deliberately left out: users, item features beyond the score, position bias in the logs.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
 #include "core/rng.h"
+#include "core/tensor.h"
 
 namespace minirec {
 namespace datasets {
@@ -80,24 +84,45 @@ inline double best_reward(const Request& r, int K) {
     return best;
 }
 
-// G1, the candidate features x_i the encoder sees: its score, its degree, and the mean score
-// and degree of its neighbours (the graph enters only here and in the decoder's clique mask).
-constexpr int kFeatures = 4;
-inline void features(const Request& r, float* x) {
+// G1, the candidate features x_i the encoder sees: its score alone. The graph reaches the model
+// through the encoder's attention mask and the decoder's clique mask, not through features.
+constexpr int kFeatures = 1;
+inline void features(const Request& r, float* x) { std::copy(r.q.begin(), r.q.end(), x); }
+
+// z_A, what the reward estimator sees of a complete card: the items' scores in descending order,
+// then the compatibility bit of each pair of them (in that order): K + K (K - 1) / 2 numbers.
+inline int card_feature_count(int K) { return K + K * (K - 1) / 2; }
+inline void card_features(const Request& r, std::vector<int> card, float* z) {
     const int N = int(r.q.size());
-    std::vector<double> deg(size_t(N), 0.0);
-    for (int i = 0; i < N; ++i)
-        for (int j = 0; j < N; ++j) deg[size_t(i)] += r.adj[size_t(i) * N + size_t(j)];
-    for (int i = 0; i < N; ++i) {
-        double nq = 0.0, nd = 0.0;
-        for (int j = 0; j < N; ++j)
-            if (r.adj[size_t(i) * N + size_t(j)] != 0.0f) nq += r.q[size_t(j)], nd += deg[size_t(j)];
-        float* xi = x + size_t(i) * kFeatures;
-        xi[0] = r.q[size_t(i)];
-        xi[1] = float(deg[size_t(i)] / (N - 1));
-        xi[2] = float(nq / (N - 1));
-        xi[3] = float(nd / double(N - 1) / double(N - 1));
+    std::sort(card.begin(), card.end(), [&](int a, int b) { return r.q[size_t(a)] > r.q[size_t(b)]; });
+    for (int a : card) *z++ = r.q[size_t(a)];
+    for (size_t a = 0; a < card.size(); ++a)
+        for (size_t b = a + 1; b < card.size(); ++b) *z++ = r.adj[size_t(card[a]) * N + size_t(card[b])];
+}
+
+inline bool complete(const std::vector<int>& card) {
+    return std::all_of(card.begin(), card.end(), [](int a) { return a >= 0; });
+}
+// The model's inputs: x (R, N, kFeatures) for requests rs each repeated `copies` times (rows
+// r * copies + c), and their R graphs appended to adj (R * N * N).
+inline Tensor request_rows(const std::vector<const Request*>& rs, int copies, std::vector<float>* adj) {
+    const int N = int(rs[0]->q.size()), R = int(rs.size()) * copies;
+    Tensor x({R, N, kFeatures});
+    adj->clear();
+    for (int r = 0; r < R; ++r) {
+        const Request& q = *rs[size_t(r / copies)];
+        features(q, &x[size_t(r) * N * kFeatures]);
+        adj->insert(adj->end(), q.adj.begin(), q.adj.end());
     }
+    return x;
+}
+// The estimator's inputs z (R, card_feature_count(K)) for card i of request rs[i]; 0 if incomplete.
+inline Tensor card_rows(const std::vector<const Request*>& rs, const std::vector<std::vector<int>>& cards) {
+    const int F = card_feature_count(int(cards[0].size()));
+    Tensor z({int(cards.size()), F});
+    for (size_t i = 0; i < cards.size(); ++i)
+        if (complete(cards[i])) card_features(*rs[i], cards[i], &z[i * size_t(F)]);
+    return z;
 }
 
 // ---- Cards built without learning (the chapter's baselines) ------------------------------------
@@ -152,6 +177,46 @@ inline std::vector<int> greedy_card(const Request& r, int K) {
             if (j == best || r.adj[size_t(best) * N + size_t(j)] == 0.0f) ok[size_t(j)] = false;
     }
     return card;
+}
+
+// The logged feedback: request i was shown cards[i] and clicked (1) or not (0), a draw with
+// probability card_reward (random_clique_card, or random_card with probability `explore`).
+struct Logs {
+    std::vector<Request> requests;
+    std::vector<std::vector<int>> cards;
+    std::vector<float> clicks;
+};
+inline Logs make_logs(const CardWorldOptions& w, int n, double explore, Rng& rng) {
+    Logs logs;
+    for (int i = 0; i < n; ++i) {
+        logs.requests.push_back(make_request(w, rng));
+        const Request& r = logs.requests.back();
+        logs.cards.push_back(rng.uniform_double() < explore ? random_card(r, w.K, rng) : random_clique_card(r, w.K, rng));
+        logs.clicks.push_back(rng.uniform_double() < card_reward(r, logs.cards.back()) ? 1.0f : 0.0f);
+    }
+    return logs;
+}
+
+// What a list of cards earns on the true reward: its mean, the share of best cards (best[i] the
+// brute-force best reward of test[i]) and the share of cliques.
+struct CardScore { double reward = 0.0, hit = 0.0, clique = 0.0; };
+inline CardScore score_cards(const std::vector<std::vector<int>>& cards, const std::vector<Request>& test, const std::vector<double>& best) {
+    CardScore s;
+    const double n = double(test.size());
+    for (size_t i = 0; i < test.size(); ++i) {
+        const double x = card_reward(test[i], cards[i]);
+        s.reward += x / n, s.hit += (x >= best[i] - 1e-9 ? 1.0 : 0.0) / n, s.clique += (x > 0.0 ? 1.0 : 0.0) / n;
+    }
+    return s;
+}
+
+// The indices of the top `share` of items by score (ties in index order).
+inline std::vector<int> top_share(const std::vector<double>& score, double share) {
+    std::vector<int> order(score.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score[size_t(a)] > score[size_t(b)]; });
+    order.resize(size_t(std::ceil(share * double(order.size()))));
+    return order;
 }
 
 }  // namespace datasets

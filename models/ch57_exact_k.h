@@ -1,23 +1,26 @@
 // Exact-K recommendation (Gong et al., KDD 2019): GAttN, a Graph Attention Network that picks a
 // card of exactly K items out of N candidates as one set, a K-clique of the candidates'
-// compatibility graph. An encoder (multi-head self-attention over the N candidates) and a
-// pointer-network decoder (a GRU that points at one candidate per step, masking the chosen ones
-// and every candidate that is not compatible with all of them). Trained by REINFORCE with a
-// baseline plus hill-climbing: supervised learning on the best of the sampled cards.
-// Deliberately left out: the user features x_u (each card request here is one candidate set), the
-// reward estimator (the paper learns one from logs; our simulator gives the true card reward).
-// Learning from demonstrations and beam search live in the tutorial (tutorials/ch57_exact_k.h).
+// compatibility graph. An encoder (multi-head attention of each candidate over its neighbours in
+// the graph) and a pointer-network decoder (a GRU that points at one candidate per step, masking
+// the chosen ones and every candidate that is not compatible with all of them), beam-search
+// decoding, and the reward estimator the policy is trained against (a small network fitted to
+// logged card clicks). Training loops (demonstrations, REINFORCE, hill-climbing) live in the
+// tutorial (tutorials/ch57_exact_k.h).
+// Deliberately left out: the user features x_u (each card request here is one candidate set),
+// the paper's "policy-sampling" in the supervised decoder, an LSTM decoder (a GRU here).
 //
-// The equations in the order of the paper's section on GAttN (named G1-G6 here for the code's
+// The equations in the order of the paper's section on GAttN (named G1-G7 here for the code's
 // comments; these are not the paper's own equation numbers):
-//   G1  x_i = item features of candidate i (here: its score and its graph neighbourhood)
-//   G2  e = Encoder(x_1..x_N), a stack of self-attention blocks (Transformer encoder)
+//   G1  x_i = item features of candidate i (here: its score q_i only)
+//   G2  e = Encoder(x_1..x_N, G): blocks of multi-head attention of i over j in N(i) + {i}
 //   G3  P(A | S) = prod_t P(a_t | a_1..a_{t-1}, e)
 //   G4  d_t = GRU(d_{t-1}, e_{a_{t-1}})
 //   G5  u_j^t = v^T tanh(W_1 e_j + W_2 d_t)                       pointer attention
 //   G6  P(a_t = j | ...) = softmax_j(u^t) over j with mask_j^t = 1  (mask: not chosen and
 //          connected to every chosen item, so the card stays a clique)
-//   RL:    grad J = E[(R(A) - b) grad log P(A | S)]                   REINFORCE with a baseline
+//   G7  R^(A) = sigmoid(MLP(z_A)), z_A the card's scores and pair compatibilities  (estimator)
+//   SL:    L_sl = -log P(A_demo | S)                                 learning from demonstrations
+//   RL:    grad J = E[(R^(A) - b) grad log P(A | S)]                 REINFORCE with a baseline
 //   HC:    L_hc = -log P(A* | S), A* the best of the sampled cards    hill-climbing
 #pragma once
 #include <algorithm>
@@ -52,26 +55,39 @@ struct Pointer {
     }
 };
 
-// One self-attention block of the encoder: x = LayerNorm(x + MHA(x)); x = LayerNorm(x + FFN(x)).
-struct EncoderBlock {
-    MultiHeadAttention mha;
-    Linear ff1, ff2;
-    EncoderBlock() = default;
-    EncoderBlock(int dim, int heads, Rng& rng)
-        : mha(MultiHeadAttentionOptions{dim, heads, 0, 0, true, true, 0.0f}, rng),
-          ff1(dim, 2 * dim, rng), ff2(2 * dim, dim, rng) {}
-    Var operator()(const Var& x) {                               // (R, N, D) -> (R, N, D)
-        const Var h = layer_norm(x + mha(x));
+// Which candidates attend to which (G2): keep (R, 1, N, N) is 1 where j is a neighbour of i in
+// the compatibility graph or j = i. adj (R * N * N) holds the R graphs.
+inline Tensor graph_keep(const std::vector<float>& adj, int R, int N) {
+    Tensor keep({R, 1, N, N});
+    for (size_t i = 0; i < keep.size(); ++i) keep[i] = adj[i];
+    for (int r = 0; r < R; ++r)
+        for (int i = 0; i < N; ++i) keep[(size_t(r) * N + size_t(i)) * N + size_t(i)] = 1.0f;
+    return keep;
+}
+
+// One graph-attention block of the encoder (G2): every candidate attends, with H heads, only to
+// itself and its neighbours; x = LayerNorm(x + W_o GraphAttn(x)); x = LayerNorm(x + FFN(x)).
+struct GraphAttentionBlock {
+    int heads = 1;
+    Linear qkv, out, ff1, ff2;
+    GraphAttentionBlock() = default;
+    GraphAttentionBlock(int dim, int h, Rng& rng)
+        : heads(h), qkv(dim, 3 * dim, rng), out(dim, dim, rng), ff1(dim, 2 * dim, rng), ff2(2 * dim, dim, rng) {}
+    Var operator()(const Var& x, const Tensor& keep) const {   // (R, N, D) -> (R, N, D)
+        const int D = x.dim(2);
+        const Var y = qkv(x);                                    // Q, K, V side by side
+        const Var a = attention({y, 0}, {y, D}, {y, 2 * D}, heads, D / heads, keep, Tensor(Shape{0}));
+        const Var h = layer_norm(x + out(a));
         return layer_norm(h + ff2(relu(ff1(h))));
     }
     NamedParams named_parameters(const std::string& prefix = "") const {
-        NamedParams p = mha.named_parameters(prefix + "mha.");
+        NamedParams p = qkv.named_parameters(prefix + "qkv.");
+        append(p, out.named_parameters(prefix + "out."));
         append(p, ff1.named_parameters(prefix + "ff1."));
         append(p, ff2.named_parameters(prefix + "ff2."));
         return p;
     }
 };
-
 // A decoded card: the K chosen candidates and the sum of their log-probabilities.
 struct Decoded {
     std::vector<std::vector<int>> cards;   // [row][t]; -1 once no candidate was allowed
@@ -81,8 +97,8 @@ struct Decoded {
 
 struct GAttN {
     int K = 0;
-    Linear embed;                      // G1: features (F) -> D
-    std::vector<EncoderBlock> blocks;  // G2
+    Linear embed;                              // G1: features (F) -> D
+    std::vector<GraphAttentionBlock> blocks;   // G2
     Var start;                         // (1, D) the decoder's first input
     GRU gru;                           // G4
     Linear w1;                         // G5: W_1
@@ -95,9 +111,11 @@ struct GAttN {
         for (int l = 0; l < layers; ++l) blocks.emplace_back(dim, heads, rng);
     }
 
-    Var encode(const Var& x) {                                   // (R, N, F) -> (R, N, D)
+    // (R, N, F), the R graphs adj (R * N * N) -> (R, N, D)
+    Var encode(const Var& x, const std::vector<float>& adj) const {
+        const Tensor keep = graph_keep(adj, x.dim(0), x.dim(1));
         Var e = embed(x);
-        for (EncoderBlock& b : blocks) e = b(e);
+        for (const GraphAttentionBlock& b : blocks) e = b(e, keep);
         return e;
     }
 
@@ -108,7 +126,7 @@ struct GAttN {
     Decoded decode(const Var& x, const std::vector<float>& adj, bool sample, Rng& rng,
                    const std::vector<std::vector<int>>& forced = {}, int steps = 0) {
         const int R = x.dim(0), N = x.dim(1), D = embed.weight.dim(1);
-        const Var e = encode(x);                                    // (R, N, D)
+        const Var e = encode(x, adj);                               // (R, N, D)
         const Var e_flat = reshape(e, {R * N, D});
         const Var We = w1(e);                                       // (R, N, D)
         Var d = mean(e, 1);                                         // (R, D) d_0
@@ -166,6 +184,82 @@ struct GAttN {
         append(p, gru.named_parameters("gru."));
         append(p, w1.named_parameters("w1."));
         append(p, pointer.named_parameters("pointer."));
+        return p;
+    }
+};
+
+// The weights' values, to restart several variants from the same point.
+inline std::vector<Tensor> values_of(const GAttN& m) {
+    std::vector<Tensor> v;
+    for (const Var& p : vars_of(m.named_parameters())) v.push_back(p.value());
+    return v;
+}
+inline void load_values(GAttN& m, const std::vector<Tensor>& v) {
+    std::vector<Var> ps = vars_of(m.named_parameters());
+    for (size_t i = 0; i < ps.size(); ++i) ps[i].value_mut() = v[i];
+}
+
+// Beam search (the paper decodes with beam 3): keep the `width` prefixes of highest log P; the card
+// is the most probable complete one; a stuck prefix continues with -1 and a 1000-nat penalty.
+// x (T, N, F) and adj (T * N * N) describe T requests; one card per request.
+inline std::vector<std::vector<int>> beam_cards(GAttN& m, const Tensor& x, const std::vector<float>& adj, int width) {
+    NoGrad no_grad;
+    struct Beam { std::vector<int> card; double logp; };
+    const int T = x.dim(0), N = x.dim(1), F = x.dim(2);
+    std::vector<std::vector<Beam>> beams(static_cast<size_t>(T), std::vector<Beam>{Beam{{}, 0.0}});
+    Rng unused(0);
+    for (int t = 0; t < m.K; ++t) {
+        std::vector<std::vector<int>> prefixes;
+        std::vector<int> owner;
+        std::vector<double> logp;
+        std::vector<float> xs, as;
+        for (int i = 0; i < T; ++i)
+            for (const Beam& b : beams[size_t(i)]) {
+                prefixes.push_back(b.card), owner.push_back(i), logp.push_back(b.logp);
+                xs.insert(xs.end(), x.data() + size_t(i) * N * F, x.data() + size_t(i + 1) * N * F);
+                as.insert(as.end(), adj.begin() + ptrdiff_t(i) * N * N, adj.begin() + ptrdiff_t(i + 1) * N * N);
+            }
+        const int R = int(owner.size());
+        const Decoded d = m.decode(constant(Tensor({R, N, F}, xs)), as, false, unused, prefixes, t + 1);
+        std::vector<std::vector<Beam>> next(static_cast<size_t>(T));
+        for (int r = 0; r < R; ++r) {
+            std::vector<Beam>& v = next[size_t(owner[size_t(r)])];
+            bool any = false;
+            for (int j = 0; j < N; ++j)
+                if (d.last_mask[size_t(r) * N + size_t(j)] != 0.0f) {
+                    any = true;
+                    v.push_back(Beam{prefixes[size_t(r)], logp[size_t(r)] + d.last_logp[size_t(r) * N + size_t(j)]});
+                    v.back().card.push_back(j);
+                }
+            if (!any) v.push_back(Beam{prefixes[size_t(r)], logp[size_t(r)] - 1e3}), v.back().card.push_back(-1);
+        }
+        for (std::vector<Beam>& v : next) {
+            std::stable_sort(v.begin(), v.end(), [](const Beam& a, const Beam& b) { return a.logp > b.logp; });
+            if (int(v.size()) > width) v.resize(size_t(width));
+        }
+        beams = std::move(next);
+    }
+    std::vector<std::vector<int>> cards;
+    for (const std::vector<Beam>& v : beams) cards.push_back(v.front().card);
+    return cards;
+}
+
+// G7, the reward estimator: R^(A) = sigmoid(w_2^T relu(W_1 z_A + b_1) + b_2), fitted by log loss
+// to logged cards and their clicks (the paper: a PNN-style network with one hidden ReLU layer).
+// z_A (R, F) describes a card (datasets::card_features: its scores and pair compatibilities).
+struct RewardEstimator {
+    Linear hidden, out;
+    RewardEstimator() = default;
+    RewardEstimator(int inputs, int width, Rng& rng) : hidden(inputs, width, rng), out(width, 1, rng) {}
+    Var logits(const Var& z) const { return out(relu(hidden(z))); }   // (R, F) -> (R, 1)
+    std::vector<double> predict(const Tensor& z) const {                 // R^ of each row
+        NoGrad no_grad;
+        const Tensor p = sigmoid(logits(constant(z))).value();
+        return std::vector<double>(p.data(), p.data() + p.size());
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = hidden.named_parameters("hidden.");
+        append(p, out.named_parameters("out."));
         return p;
     }
 };
