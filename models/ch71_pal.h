@@ -1,8 +1,9 @@
 // PAL, the position-bias aware learning framework of Guo et al. (RecSys 2019), and the two models
 // it is compared with: a CTR model that ignores position, and one that takes position as a feature
-// (served at a fixed default position). All three share one CTR network, a factorisation machine
-// over one-hot fields. Deliberately left out: the paper's deep CTR network (we use an FM, which
-// fits this chapter's planted user-item structure), position features other than the slot index.
+// (served at a fixed default position). All three share one CTR network, the factorisation machine
+// of nn/factorization.h without a global bias (the first field's weights absorb it). Deliberately
+// left out: the paper's deep CTR network (we use an FM, which fits this chapter's planted user-item
+// structure), position features other than the slot index.
 //
 //   eq. 1  p(y = 1 | x, pos) = p(seen | x, pos) p(y = 1 | x, pos, seen)
 //   eq. 2  PAL assumes  p(y = 1 | x, pos) = p(seen | pos) p(y = 1 | x, seen)
@@ -14,40 +15,11 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "nn/factorization.h"
 #include "nn/layers.h"
 
 namespace minirec {
 namespace ch71 {
-
-// A factorisation machine (Rendle 2010) over F one-hot fields, each id already offset into one
-// shared vocabulary of N ids:
-//   logit(x) = sum_f w_{x_f} + sum_{f < g} <v_{x_f}, v_{x_g}>
-// The pairwise sum uses the usual identity  sum_{f<g} <v_f, v_g> = 1/2 (|sum_f v_f|^2 - sum_f |v_f|^2).
-// There is no global bias: the first field's weights absorb it.
-struct FM {
-    Embedding w;   // (N, 1) first-order weights
-    Embedding v;   // (N, D) factors
-
-    FM() = default;
-    FM(int vocabulary, int dim, Rng& rng) : w(vocabulary, 1, rng, 0.0f), v(vocabulary, dim, rng, 0.1f) {}
-
-    // ids (B * F), row-major (B, F) -> logits (B, 1)
-    Var operator()(const Ids& ids, int fields) const {
-        const int B = int(ids.size()) / fields;
-        Var first = sum(w(ids, {B, fields}), 1);             // (B, F, 1) -> (B, 1)
-        Var e = v(ids, {B, fields});                          // (B, F, D)
-        Var s = sum(e, 1);                                    // (B, D)   sum_f v_f
-        Var q = sum(e * e, 1);                                // (B, D)   sum_f v_f^2
-        Var pairs = sum(s * s - q, 1, true) * 0.5f;          // (B, 1)
-        return first + pairs;
-    }
-
-    NamedParams named_parameters(const std::string& prefix = "") const {
-        NamedParams p = w.named_parameters(prefix + "w.");
-        append(p, v.named_parameters(prefix + "v."));
-        return p;
-    }
-};
 
 // The vocabulary of the three fields: users, then items, then positions.
 struct PalFields {
@@ -64,7 +36,7 @@ struct PAL {
     FM ctr;              // pCTR = sigmoid(FM(user, item))
     Embedding seen;      // (K, 1) beta_k; ProbSeen = sigmoid(beta_k)
 
-    PAL(const PalFields& f, int dim, Rng& rng) : ctr(f.size(), dim, rng), seen(f.positions, 1, rng, 0.0f) {}
+    PAL(const PalFields& f, int dim, Rng& rng) : ctr(f.size(), dim, rng, false), seen(f.positions, 1, rng, 0.0f) {}
 
     // ids (B, 2) user and item -> pCTR logits (B, 1): the serving score (eq. 2, right factor).
     Var ctr_logit(const Ids& user_item) const { return ctr(user_item, 2); }

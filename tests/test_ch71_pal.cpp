@@ -28,7 +28,7 @@ TEST_SUITE("ch71") {
 
 TEST_CASE("FM: first-order sum plus every pairwise inner product") {
     Rng rng(5);
-    FM fm(7, 3, rng);
+    FM fm(7, 3, rng, false);               // nn/factorization.h, as chapter 71 uses it
     fm.w.table.value_mut() = Tensor::normal({7, 1}, rng);
     const Ids ids = {0, 3, 6, 1, 2, 5};                    // two rows of three fields
     const Var z = fm(ids, 3);

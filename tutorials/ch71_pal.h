@@ -125,7 +125,7 @@ inline Batch gather(const datasets::PositionBiasData& d, const PalFields& f, con
 struct Models {
     FM unaware, pos_feature;   // FM(user, item) and FM(user, item, position)
     PAL pal;
-    Models(const PalFields& f, int dim, Rng& rng) : unaware(f.size(), dim, rng), pos_feature(f.size(), dim, rng), pal(f, dim, rng) {}
+    Models(const PalFields& f, int dim, Rng& rng) : unaware(f.size(), dim, rng, false), pos_feature(f.size(), dim, rng, false), pal(f, dim, rng) {}
     // Each model's training loss on one batch: the two baselines fit clicks directly, PAL fits
     // them through bCTR = ProbSeen x pCTR (eq. 3).
     Var loss(const Batch& b) const {
