@@ -15,8 +15,10 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/position_bias.h"
 #include "nn/factorization.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 
 namespace minirec {
 namespace ch71 {
@@ -59,6 +61,46 @@ inline Var pal_loss(const Var& seen_logit, const Var& ctr_logit, const Tensor& y
     const Var yv = constant(y);
     return -mean(yv * log_b + (1.0f - yv) * log_not_b);
 }
+
+// The log as model inputs: field ids (n, 3) user, item, position; positions (n); clicks (n, 1).
+struct Batch {
+    Ids user_item, user_item_pos, position;
+    Tensor click;
+};
+
+inline Batch gather(const datasets::PositionBiasData& d, const PalFields& f, const std::vector<int>& rows) {
+    Batch b;
+    b.click = Tensor({int(rows.size()), 1});
+    for (size_t j = 0; j < rows.size(); ++j) {
+        const datasets::ShownItem& s = d.rows[size_t(rows[j])];
+        b.user_item.insert(b.user_item.end(), {s.user, f.item(s.item)});
+        b.user_item_pos.insert(b.user_item_pos.end(), {s.user, f.item(s.item), f.position(s.position)});
+        b.position.push_back(s.position);
+        b.click[j] = s.click;
+    }
+    return b;
+}
+
+// The three models in one struct, so one loop trains them on the same batches.
+struct Models {
+    FM unaware, pos_feature;   // FM(user, item) and FM(user, item, position)
+    PAL pal;
+    Models(const PalFields& f, int dim, Rng& rng)
+        : unaware(f.size(), dim, rng, false), pos_feature(f.size(), dim, rng, false), pal(f, dim, rng) {}
+    // Each model's training loss on one batch: the two baselines fit clicks directly, PAL fits
+    // them through bCTR = ProbSeen x pCTR (eq. 3).
+    Var loss(const Batch& b) const {
+        return bce_with_logits(unaware(b.user_item, 2), b.click) +
+               bce_with_logits(pos_feature(b.user_item_pos, 3), b.click) +
+               pal_loss(pal.seen_logit(b.position), pal.ctr_logit(b.user_item), b.click);
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = unaware.named_parameters("unaware.");
+        append(p, pos_feature.named_parameters("pos_feature."));
+        append(p, pal.named_parameters());
+        return p;
+    }
+};
 
 }  // namespace ch71
 }  // namespace minirec

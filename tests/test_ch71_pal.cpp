@@ -45,6 +45,22 @@ TEST_CASE("FM: first-order sum plus every pairwise inner product") {
     }
 }
 
+TEST_CASE("the world's truth: true_relevance is each logged row's rel; ranking by it scores NDCG 1") {
+    datasets::PositionBiasOptions o;
+    o.num_users = 20, o.num_items = 30, o.num_lists = 50;
+    const datasets::PositionBiasData d = datasets::position_bias_logs(o);
+    const std::vector<double> rel = datasets::true_relevance(d);
+    REQUIRE(rel.size() == size_t(20 * 30));
+    for (const datasets::ShownItem& s : d.rows)
+        CHECK(rel[size_t(s.user) * 30 + size_t(s.item)] == doctest::Approx(s.relevance).epsilon(1e-6));
+    double top = 0.0, worst_top = 0.0;
+    CHECK(datasets::ndcg_by_truth(rel, rel, 20, 10, &top) == doctest::Approx(1.0));
+    std::vector<double> reversed(rel.size());
+    for (size_t k = 0; k < rel.size(); ++k) reversed[k] = -rel[k];
+    CHECK(datasets::ndcg_by_truth(reversed, rel, 20, 10, &worst_top) < 0.9);
+    CHECK(worst_top < top);
+}
+
 TEST_CASE("PAL: the loss is the cross-entropy of bCTR = ProbSeen x pCTR, and both modules get gradients") {
     Rng rng(2);
     const PalFields f{4, 5, 3};
