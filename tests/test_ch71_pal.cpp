@@ -10,13 +10,13 @@ using namespace minirec;
 using namespace minirec::ch71;
 
 namespace {
-// A small configuration of the tutorial's experiment: ranker bias 2 and the control, 3 worlds each
-// of 4,000 lists, 3 epochs; about 5 s of CPU on an AMD EPYC (shared machine).
+// A small configuration of the tutorial's experiment: ranker bias 2 and the control, 5 worlds each
+// of 6,000 lists, 3 epochs; about 3 s of CPU per master seed on an AMD EPYC (shared machine).
 ch71::Options small(uint64_t seed) {
     ch71::Options o;
     o.ranker_biases = {2.0};
-    o.worlds = 3;
-    o.data.num_lists = 4000;
+    o.worlds = 5;
+    o.data.num_lists = 6000;
     o.epochs = 3;
     o.verbose = false;
     o.seed = seed;
@@ -95,19 +95,21 @@ TEST_CASE("claims over worlds at three master seeds") {
                           offline = "position as feature (chosen slot) has the higher AUC on held-out logs";
         const std::string main = "main, ranker bias 2";
         auto mean = [&](const std::string& claim, const std::string& world) { return c.find(claim, world).interval().mean; };
-        // Main (seeds 1-3): PAL beats the baseline at slot 1 (holds), at its chosen slot by +0.16 to +0.25
-        // (holds at one seed: 3 worlds are few), the unaware model by +0.017 to +0.067. The offline AUC
-        // gap changes sign with training length (+0.014 to +0.016 here, -0.004 in the default run), and
-        // so does the control's chosen-slot gap (+0.07 to +0.12 here, -0.004 there): not asserted.
-        CHECK(c.find(slot1, main).verdict() == Verdict::holds);
-        CHECK(c.find(best, main).verdict() != Verdict::fails);
-        CHECK(mean(best, main) > 0.1);
-        CHECK(c.find(unaware, main).verdict() != Verdict::fails);
-        CHECK(mean(unaware, main) > 0.01);
-        // Control (no position effect): PAL loses to the unaware model (-0.056 to -0.034; -0.016 in the
-        // default run); no offline AUC gap holds.
-        CHECK(mean(unaware, "control") < 0.0);
-        CHECK(c.find(unaware, "control").verdict() != Verdict::holds);
+        // Main, measured at master seeds 1-6 (holds at all six): PAL beats the baseline at its chosen
+        // slot (+0.11 to +0.29), at slot 1 (+0.15 to +0.37) and the unaware model (+0.041 to +0.072),
+        // as in the default run.
+        for (const std::string& x : {best, slot1, unaware}) CHECK_MESSAGE(c.find(x, main).verdict() == Verdict::holds, x);
+        // The offline AUC gap changes sign with training length: +0.007 to +0.014 here (holds), the
+        // default run's -0.0038 (fails). Asserted as the measured bound.
+        CHECK(mean(offline, main) > 0.003);
+        CHECK(mean(offline, main) < 0.025);
+        // Control (no position effect): PAL loses to the unaware model (-0.080 to -0.058, fails at all
+        // six seeds; -0.016 in the default run). PAL's lead over the chosen-slot baseline (+0.07 to
+        // +0.11 here, holds) is an artefact of the short training: the default run's is -0.004,
+        // inconclusive; asserted as a bound. No offline AUC gap holds (-0.006 to -0.002).
+        CHECK(c.find(unaware, "control").verdict() == Verdict::fails);
+        CHECK(mean(best, "control") > 0.02);
+        CHECK(mean(best, "control") < 0.15);
         CHECK(c.find(offline, "control").verdict() != Verdict::holds);
     }
 }
