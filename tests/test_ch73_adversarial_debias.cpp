@@ -112,6 +112,18 @@ TEST_CASE("world: deterministic; the historical CTR carries the legacy error, sl
     CHECK(ch73::pearson(hist, a.truth) > 0.3);     // and so does relevance
     for (int s = 1; s < a.slots; ++s) CHECK(a.slot_ctr[size_t(s)] < a.slot_ctr[size_t(s - 1)] * 1.05);
     CHECK(a.slot_ctr[0] > 3.0 * a.slot_ctr[size_t(a.slots - 1)]);
+    // The events as inputs: each row is its ad's features and its slot's standardised b.
+    const ch73::Batch bt = ch73::gather(a, a.train, {0, 5});
+    for (int j = 0; j < 2; ++j) {
+        const ch73::Event& e = a.train[size_t(j == 0 ? 0 : 5)];
+        CHECK(bt.x[size_t(j * a.features)] == a.x[size_t(e.item * a.features)]);
+        CHECK(bt.b[size_t(j)] == doctest::Approx(a.bias(e.slot)));
+        CHECK(bt.click[size_t(j)] == e.click);
+        CHECK(ch73::without_history(bt.x)[size_t(j * a.features + a.features - 1)] == 0.0f);
+    }
+    // Ranking by the truth itself gives the most relevant top ads.
+    const std::vector<float> by_truth(a.truth.begin(), a.truth.end());
+    CHECK(ch73::top_relevance(by_truth, a.truth, 50) > ch73::top_relevance(hist, a.truth, 50));
     const double main_corr = ch73::pearson(hist, a.truth);
     o.legacy_std = 0.0;   // the control: no per-ad error, so the feature reads relevance only
     const ch73::World c = ch73::make_world(o, 4);
