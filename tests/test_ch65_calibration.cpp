@@ -1,7 +1,7 @@
 // Chapter 65: the correction and its inverse, the chapter's worked example to the digits it prints,
 // and the simulation's claims judged (tutorials/ch65_calibration.h) on a small configuration for
 // master seeds 1, 2 and 3: 3 worlds of 30k training and 10k test impressions, w in {1, 1/2, 1/10},
-// 2 epochs of batch 64 (about 5.7 s of CPU on an "AMD EPYC", shared machine; with batch 256 the LR
+// 2 epochs of batch 64 (about 4.6 s of CPU on an "AMD EPYC", shared machine; with batch 256 the LR
 // at w = 1/10 takes too few steps to learn the ads apart). Where the seed's claim fails here (the
 // DNN's AUC at w = 1/2), the measured bound is asserted. Numbers quoted are over those seeds.
 #include <doctest/doctest.h>
