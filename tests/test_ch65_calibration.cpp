@@ -86,7 +86,7 @@ TEST_CASE("claims: sampling wrecks calibration and flips A and B; the correction
             // Control (1/10 of the negatives kept overall, A's at 4 times B's and C's rate): the global
             // shift still lowers the ECE, but no single w restores the ads' order: corrected, B's
             // revenue is far above A's (A - B at seeds 1-3: LR -1.49, -1.55, -1.39; DNN -1.64, -1.62,
-            // -1.25; default run -1.41 and -1.32).
+            // -1.25; default run -1.41 and -1.32). The same verdicts under clang++ -O3 at seeds 1-2.
             const std::string uneven = " at w = 1/10 overall, unevenly by ad";
             CHECK(c.find(ece + uneven, "control").verdict() == Verdict::holds);
             CHECK(c.find(flip + uneven, "control").verdict() == Verdict::holds);

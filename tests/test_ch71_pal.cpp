@@ -97,7 +97,7 @@ TEST_CASE("claims over worlds at three master seeds") {
         auto mean = [&](const std::string& claim, const std::string& world) { return c.find(claim, world).interval().mean; };
         // Main, measured at master seeds 1-6 (holds at all six): PAL beats the baseline at its chosen
         // slot (+0.11 to +0.29), at slot 1 (+0.15 to +0.37) and the unaware model (+0.041 to +0.072),
-        // as in the default run.
+        // as in the default run. A clang++ -O3 build gives the same figures at seeds 1-3 to 4 digits.
         for (const std::string& x : {best, slot1, unaware}) CHECK_MESSAGE(c.find(x, main).verdict() == Verdict::holds, x);
         // The offline AUC gap changes sign with training length: +0.007 to +0.014 here (holds), the
         // default run's -0.0038 (fails). Asserted as the measured bound.
