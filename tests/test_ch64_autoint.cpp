@@ -66,6 +66,16 @@ TEST_CASE("AutoInt: shapes, attention rows are distributions, parameter count") 
     }
 }
 
+TEST_CASE("the planted pairs: FM pairs, the field-aware pair and the triple's three pairs, sorted") {
+    datasets::CtrOptions co;
+    co.n = 10;
+    const auto p = datasets::planted_pairs(datasets::synthetic_ctr(co));
+    const std::vector<std::pair<int, int>> want = {{0, 1}, {2, 3}, {0, 4}, {1, 3}, {1, 5}, {3, 5}};
+    CHECK(p == want);
+    co.three_way = false;
+    CHECK(datasets::planted_pairs(datasets::synthetic_ctr(co)).size() == 3);
+}
+
 TEST_CASE("claims at a small size: AutoInt above LR, not above FM; attention leans to planted pairs") {
     const std::string world = ch64::setting_name(2.5);
     for (uint64_t seed : {1, 2, 3}) {
