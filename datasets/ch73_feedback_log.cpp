@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/rng.h"
+#include "datasets/sampling.h"
 
 namespace minirec {
 namespace ch73 {
@@ -60,6 +62,41 @@ World make_world(const WorldOptions& o, uint64_t seed) {
     for (const Event& e : w.train) v += std::pow(w.slot_ctr[size_t(e.slot)] - m, 2) / double(w.train.size());
     w.b_mean = m, w.b_std = std::sqrt(v);
     return w;
+}
+
+Tensor without_history(Tensor x) {
+    for (int i = 0; i < x.dim(0); ++i) x[size_t(i) * size_t(x.dim(1)) + size_t(x.dim(1) - 1)] = 0.0f;
+    return x;
+}
+
+Batch gather(const World& w, const std::vector<Event>& events, const std::vector<int>& rows) {
+    const int n = int(rows.size()), F = w.features;
+    Batch out{Tensor({n, F}), Tensor({n, 1}), Tensor({n, 1})};
+    for (int j = 0; j < n; ++j) {
+        const Event& e = events[size_t(rows[size_t(j)])];
+        std::copy(w.x.data() + size_t(e.item) * F, w.x.data() + size_t(e.item + 1) * F, out.x.data() + size_t(j) * F);
+        out.b[size_t(j)] = float(w.bias(e.slot));
+        out.click[size_t(j)] = e.click;
+    }
+    return out;
+}
+
+double pearson(const std::vector<float>& a, const std::vector<double>& b) {
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    const double n = double(a.size());
+    for (size_t k = 0; k < a.size(); ++k) ma += a[k] / n, mb += b[k] / n;
+    for (size_t k = 0; k < a.size(); ++k)
+        sab += (a[k] - ma) * (b[k] - mb), saa += (a[k] - ma) * (a[k] - ma), sbb += (b[k] - mb) * (b[k] - mb);
+    return sab / std::sqrt(saa * sbb);
+}
+
+double top_relevance(const std::vector<float>& score, const std::vector<double>& truth, int count) {
+    std::vector<int> order(score.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int a, int c) { return score[size_t(a)] > score[size_t(c)]; });
+    double s = 0.0;
+    for (int k = 0; k < count; ++k) s += datasets::sigmoid(truth[size_t(order[size_t(k)])]) / count;
+    return s;
 }
 
 }  // namespace ch73

@@ -45,5 +45,19 @@ struct World {
 
 World make_world(const WorldOptions& o, uint64_t seed);
 
+// Events as model inputs: X (n, F) of each event's ad, b (n, 1) standardised, clicks (n, 1).
+struct Batch {
+    Tensor x, b, click;
+};
+Batch gather(const World& w, const std::vector<Event>& events, const std::vector<int>& rows);
+// The same X with the historical-CTR column (the last) set to 0, i.e. not an input.
+Tensor without_history(Tensor x);
+
+// Judging a ranking of the ads against the planted truth:
+// Pearson correlation of a score with t_i (or k_i) over all ads (NaN where either is constant),
+double pearson(const std::vector<float>& a, const std::vector<double>& b);
+// and the mean true relevance sigmoid(t_i) of the `count` ads with the highest scores.
+double top_relevance(const std::vector<float>& score, const std::vector<double>& truth, int count);
+
 }  // namespace ch73
 }  // namespace minirec

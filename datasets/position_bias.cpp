@@ -72,5 +72,43 @@ std::vector<double> ctr_by_position(const PositionBiasData& d) {
     return clicks;
 }
 
+std::vector<double> true_relevance(const PositionBiasData& d) {
+    std::vector<double> rel(size_t(d.num_users) * size_t(d.num_items));
+    for (int u = 0; u < d.num_users; ++u)
+        for (int i = 0; i < d.num_items; ++i) rel[size_t(u) * d.num_items + size_t(i)] = relevance(d, u, i);
+    return rel;
+}
+
+// One user's graded NDCG@k (n items); *top: rel of the top-scored item.
+static double graded_ndcg(const double* score, const double* rel, int n, int k, double* top) {
+    std::vector<int> by_score(static_cast<size_t>(n));
+    std::iota(by_score.begin(), by_score.end(), 0);
+    std::vector<int> by_rel = by_score;
+    std::sort(by_score.begin(), by_score.end(), [&](int a, int b) { return score[a] > score[b]; });
+    std::sort(by_rel.begin(), by_rel.end(), [&](int a, int b) { return rel[a] > rel[b]; });
+    double dcg = 0.0, ideal = 0.0;
+    for (int r = 0; r < k && r < n; ++r) {
+        dcg += rel[by_score[size_t(r)]] / std::log2(r + 2.0);
+        ideal += rel[by_rel[size_t(r)]] / std::log2(r + 2.0);
+    }
+    *top = rel[by_score[0]];
+    return dcg / ideal;
+}
+
+double ndcg_by_truth(const std::vector<double>& score, const std::vector<double>& rel, int users, int k,
+                     double* top_rel) {
+    if (users < 1 || score.size() != rel.size() || rel.size() % size_t(users) != 0)
+        arg_fail("ndcg_by_truth", "need users >= 1 and score, rel of the same size users x items");
+    const int items = int(rel.size() / size_t(users));
+    double ndcg = 0.0;
+    *top_rel = 0.0;
+    for (int u = 0; u < users; ++u) {
+        double t = 0.0;
+        ndcg += graded_ndcg(&score[size_t(u) * items], &rel[size_t(u) * items], items, k, &t) / users;
+        *top_rel += t / users;
+    }
+    return ndcg;
+}
+
 }  // namespace datasets
 }  // namespace minirec

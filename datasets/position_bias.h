@@ -60,5 +60,15 @@ PositionBiasData position_bias_logs(const PositionBiasOptions& opts);
 // Click-through rate per position measured on the rows (K values).
 std::vector<double> ctr_by_position(const PositionBiasData& data);
 
+// rel(u, i) for every pair, (num_users x num_items) row-major: the truth a ranking is judged by.
+std::vector<double> true_relevance(const PositionBiasData& data);
+
+// How well `score` (users x items, row-major) ranks each user's items by the truth `rel` (same
+// shape): graded NDCG@k over all items, gain = rel,
+//   DCG = sum_{r < k} rel(item at rank r) / log2(r + 2), divided by the DCG of the ideal order,
+// mean over users. *top_rel: the mean rel of each user's top-scored item.
+double ndcg_by_truth(const std::vector<double>& score, const std::vector<double>& rel, int users, int k,
+                     double* top_rel);
+
 }  // namespace datasets
 }  // namespace minirec

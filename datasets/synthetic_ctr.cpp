@@ -129,5 +129,17 @@ CtrData synthetic_ctr(const CtrOptions& o) {
     return d;
 }
 
+std::vector<std::pair<int, int>> planted_pairs(const CtrData& d) {
+    std::vector<std::pair<int, int>> p = d.pairs;
+    for (const auto& q : d.field_aware_pairs) p.push_back(q);
+    if (d.three_way) {
+        const auto& t = d.three_way_fields;
+        p.push_back({t[0], t[1]}), p.push_back({t[0], t[2]}), p.push_back({t[1], t[2]});
+    }
+    for (auto& q : p)
+        if (q.first > q.second) std::swap(q.first, q.second);
+    return p;
+}
+
 }  // namespace datasets
 }  // namespace minirec

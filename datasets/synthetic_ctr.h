@@ -65,5 +65,9 @@ struct CtrData {
 
 CtrData synthetic_ctr(const CtrOptions& opts);
 
+// Every field pair that interacts in `data` (0-based, first < second): the FM pairs, the
+// field-aware pairs, and the three pairs inside the 3-field term when there is one.
+std::vector<std::pair<int, int>> planted_pairs(const CtrData& data);
+
 }  // namespace datasets
 }  // namespace minirec

@@ -20,10 +20,13 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "datasets/synthetic_ctr.h"
+#include "nn/factorization.h"
 #include "nn/layers.h"
 
 namespace minirec {
-namespace ch64 {  // each chapter's model in its own namespace: ch64 and ch65 both have a LogisticRegression
+// FieldEmbedding and LogisticRegression here read mixed fields (one-hot, multi-hot, numeric);
+// nn/factorization.h's read one-hot ids only.
+namespace ch64 {
 
 // A mini-batch of synthetic_ctr rows in the form the models read: the categorical ids shifted
 // into one shared table (field f's value x sits at row offset_f + x), the tag bags, the numeric z.
@@ -122,7 +125,8 @@ struct LogisticRegression {
 };
 
 // ---- FM (Rendle 2010):  logit = LR + sum_{m<k} <e_m, e_k> ------------------------------------
-// with the usual identity  sum_{m<k} <e_m, e_k> = 1/2 sum_d [ (sum_m e_md)^2 - sum_m e_md^2 ].
+// nn/factorization.h's FM reads one-hot ids only; here the same pairwise term (fm_pairs) runs over
+// the mixed field embeddings of eqs. 1-4.
 struct FactorizationMachine {
     LogisticRegression linear;
     FieldEmbedding v;        // (B, M, D)
@@ -131,10 +135,7 @@ struct FactorizationMachine {
         : linear(d, rng), v(d, dim, rng, 0.1f) {}
 
     Var logits(const CtrBatch& b, Var* = nullptr) const {
-        const Var e = v(b);                                     // (B, M, D)
-        const Var s = sum(e, 1);                                // (B, D)
-        const Var pairs = 0.5f * sum(s * s - sum(e * e, 1), 1, true);  // (B, 1)
-        return linear.logits(b) + pairs;
+        return linear.logits(b) + fm_pairs(v(b));               // v(b): (B, M, D)
     }
     NamedParams named_parameters() const {
         NamedParams p = linear.named_parameters();

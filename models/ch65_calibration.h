@@ -182,12 +182,52 @@ inline CtrBatch make_batch(const Impressions& d, const std::vector<int>& rows) {
     return x;
 }
 
-// Negative down-sampling: every positive of `rows` is kept, each negative with probability w.
-inline std::vector<int> downsample_negatives(const Impressions& d, const std::vector<int>& rows, double w, Rng& rng) {
+// Impressions (datasets/ad_impressions.h): context fields plus an ad field (A, B, C drawn 50:30:20)
+// whose mean true CTRs are the example's 30%, 20%, 20% (positives to negatives 1:3 overall).
+inline Impressions make_impressions(int n, const Ads& ads, uint64_t seed) {
+    datasets::CtrOptions co;                                 // the context features
+    co.n = n;
+    co.seed = seed;
+    return datasets::ad_impressions(co, ads.share, ads.ctr);
+}
+
+// pCTR = sigmoid(logit) of every row of `rows`, in chunks, without a graph.
+template <class Model>
+std::vector<float> predict(Model& model, const Impressions& d, const std::vector<int>& rows) {
+    NoGrad no_grad;
+    std::vector<float> p;
+    for (size_t s = 0; s < rows.size(); s += 4096) {
+        const std::vector<int> chunk(rows.begin() + long(s), rows.begin() + long(std::min(rows.size(), s + 4096)));
+        const Tensor z = sigmoid(model.forward(make_batch(d, chunk))).value();
+        for (size_t i = 0; i < z.size(); ++i) p.push_back(z[i]);
+    }
+    return p;
+}
+
+// Negative down-sampling: every positive of `rows` is kept, each negative of ad k with probability
+// w_k: one rate w for every ad (uniform, what the correction assumes), or one per ad (the control).
+inline std::vector<int> downsample_negatives(const Impressions& d, const std::vector<int>& rows,
+                                             const std::vector<double>& w_by_ad, Rng& rng) {
     std::vector<int> kept;
     for (int r : rows)
-        if (d.labels[size_t(r)] > 0.5f || rng.uniform_double() < w) kept.push_back(r);
+        if (d.labels[size_t(r)] > 0.5f || rng.uniform_double() < w_by_ad[size_t(d.ad[size_t(r)])]) kept.push_back(r);
     return kept;
+}
+inline std::vector<int> downsample_negatives(const Impressions& d, const std::vector<int>& rows, double w, Rng& rng) {
+    const int ads = d.num_ids - d.offsets.back();
+    return downsample_negatives(d, rows, std::vector<double>(size_t(ads), w), rng);
+}
+
+// Rates proportional to `weights` per ad that keep the same overall fraction w of the negatives of
+// `rows`: the sum over ads of w_k x (negatives of ad k) is w x (all negatives).
+inline std::vector<double> uneven_rates(const Impressions& d, const std::vector<int>& rows, double w,
+                                        const std::vector<double>& weights) {
+    double all = 0.0, weighted = 0.0;
+    for (int r : rows)
+        if (d.labels[size_t(r)] < 0.5f) all += 1.0, weighted += weights[size_t(d.ad[size_t(r)])];
+    std::vector<double> rates;
+    for (double x : weights) rates.push_back(std::min(1.0, w * x * all / weighted));
+    return rates;
 }
 
 }  // namespace ch65

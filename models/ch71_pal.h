@@ -1,8 +1,9 @@
 // PAL, the position-bias aware learning framework of Guo et al. (RecSys 2019), and the two models
 // it is compared with: a CTR model that ignores position, and one that takes position as a feature
-// (served at a fixed default position). All three share one CTR network, a factorisation machine
-// over one-hot fields. Deliberately left out: the paper's deep CTR network (we use an FM, which
-// fits this chapter's planted user-item structure), position features other than the slot index.
+// (served at a fixed default position). All three share one CTR network, the factorisation machine
+// of nn/factorization.h without a global bias (the first field's weights absorb it). Deliberately
+// left out: the paper's deep CTR network (we use an FM, which fits this chapter's planted user-item
+// structure), position features other than the slot index.
 //
 //   eq. 1  p(y = 1 | x, pos) = p(seen | x, pos) p(y = 1 | x, pos, seen)
 //   eq. 2  PAL assumes  p(y = 1 | x, pos) = p(seen | pos) p(y = 1 | x, seen)
@@ -14,40 +15,13 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/position_bias.h"
+#include "nn/factorization.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 
 namespace minirec {
 namespace ch71 {
-
-// A factorisation machine (Rendle 2010) over F one-hot fields, each id already offset into one
-// shared vocabulary of N ids:
-//   logit(x) = sum_f w_{x_f} + sum_{f < g} <v_{x_f}, v_{x_g}>
-// The pairwise sum uses the usual identity  sum_{f<g} <v_f, v_g> = 1/2 (|sum_f v_f|^2 - sum_f |v_f|^2).
-// There is no global bias: the first field's weights absorb it.
-struct FM {
-    Embedding w;   // (N, 1) first-order weights
-    Embedding v;   // (N, D) factors
-
-    FM() = default;
-    FM(int vocabulary, int dim, Rng& rng) : w(vocabulary, 1, rng, 0.0f), v(vocabulary, dim, rng, 0.1f) {}
-
-    // ids (B * F), row-major (B, F) -> logits (B, 1)
-    Var operator()(const Ids& ids, int fields) const {
-        const int B = int(ids.size()) / fields;
-        Var first = sum(w(ids, {B, fields}), 1);             // (B, F, 1) -> (B, 1)
-        Var e = v(ids, {B, fields});                          // (B, F, D)
-        Var s = sum(e, 1);                                    // (B, D)   sum_f v_f
-        Var q = sum(e * e, 1);                                // (B, D)   sum_f v_f^2
-        Var pairs = sum(s * s - q, 1, true) * 0.5f;          // (B, 1)
-        return first + pairs;
-    }
-
-    NamedParams named_parameters(const std::string& prefix = "") const {
-        NamedParams p = w.named_parameters(prefix + "w.");
-        append(p, v.named_parameters(prefix + "v."));
-        return p;
-    }
-};
 
 // The vocabulary of the three fields: users, then items, then positions.
 struct PalFields {
@@ -64,7 +38,7 @@ struct PAL {
     FM ctr;              // pCTR = sigmoid(FM(user, item))
     Embedding seen;      // (K, 1) beta_k; ProbSeen = sigmoid(beta_k)
 
-    PAL(const PalFields& f, int dim, Rng& rng) : ctr(f.size(), dim, rng), seen(f.positions, 1, rng, 0.0f) {}
+    PAL(const PalFields& f, int dim, Rng& rng) : ctr(f.size(), dim, rng, false), seen(f.positions, 1, rng, 0.0f) {}
 
     // ids (B, 2) user and item -> pCTR logits (B, 1): the serving score (eq. 2, right factor).
     Var ctr_logit(const Ids& user_item) const { return ctr(user_item, 2); }
@@ -87,6 +61,46 @@ inline Var pal_loss(const Var& seen_logit, const Var& ctr_logit, const Tensor& y
     const Var yv = constant(y);
     return -mean(yv * log_b + (1.0f - yv) * log_not_b);
 }
+
+// The log as model inputs: field ids (n, 3) user, item, position; positions (n); clicks (n, 1).
+struct Batch {
+    Ids user_item, user_item_pos, position;
+    Tensor click;
+};
+
+inline Batch gather(const datasets::PositionBiasData& d, const PalFields& f, const std::vector<int>& rows) {
+    Batch b;
+    b.click = Tensor({int(rows.size()), 1});
+    for (size_t j = 0; j < rows.size(); ++j) {
+        const datasets::ShownItem& s = d.rows[size_t(rows[j])];
+        b.user_item.insert(b.user_item.end(), {s.user, f.item(s.item)});
+        b.user_item_pos.insert(b.user_item_pos.end(), {s.user, f.item(s.item), f.position(s.position)});
+        b.position.push_back(s.position);
+        b.click[j] = s.click;
+    }
+    return b;
+}
+
+// The three models in one struct, so one loop trains them on the same batches.
+struct Models {
+    FM unaware, pos_feature;   // FM(user, item) and FM(user, item, position)
+    PAL pal;
+    Models(const PalFields& f, int dim, Rng& rng)
+        : unaware(f.size(), dim, rng, false), pos_feature(f.size(), dim, rng, false), pal(f, dim, rng) {}
+    // Each model's training loss on one batch: the two baselines fit clicks directly, PAL fits
+    // them through bCTR = ProbSeen x pCTR (eq. 3).
+    Var loss(const Batch& b) const {
+        return bce_with_logits(unaware(b.user_item, 2), b.click) +
+               bce_with_logits(pos_feature(b.user_item_pos, 3), b.click) +
+               pal_loss(pal.seen_logit(b.position), pal.ctr_logit(b.user_item), b.click);
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = unaware.named_parameters("unaware.");
+        append(p, pos_feature.named_parameters("pos_feature."));
+        append(p, pal.named_parameters());
+        return p;
+    }
+};
 
 }  // namespace ch71
 }  // namespace minirec

@@ -15,13 +15,19 @@
 // With lambda = 0 the same network is "position as a feature" (through the bypass), and without
 // the bypass it is the naive model that ignores position: the chapter's two baselines.
 #pragma once
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/ch73_feedback_log.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch73 {
@@ -82,6 +88,47 @@ inline Var predictor_loss(const Var& click_logit, const Tensor& y, const Var& z_
     if (lambda == 0.0) return loss;
     const Var c = batch_covariance(z_b, b);
     return loss + c * c * float(lambda);
+}
+
+// How much of b a fresh adversary can read from a frozen representation: train a new Bias-net-
+// shaped probe on the training events' Z_A, report R^2 = 1 - MSE / Var(b) on the test events.
+inline double probe_r2(AdversarialNet& net, const World& w, bool history, int epochs, int batch, Rng& rng) {
+    Tensor z_items;
+    {
+        NoGrad no_grad;
+        z_items = net.representation(constant(history ? w.x : without_history(w.x))).value();   // (items, R)
+    }
+    const int R = z_items.dim(1);
+    AdversarialNet probe_shape(net.options, rng);                         // only its Bias net is used
+    Adam adam(vars_of(probe_shape.adversary_parameters()), 0.01);
+    auto inputs = [&](const std::vector<Event>& ev, const std::vector<int>& rows, Tensor* z, Tensor* b) {
+        *z = Tensor({int(rows.size()), R});
+        *b = Tensor({int(rows.size()), 1});
+        for (size_t j = 0; j < rows.size(); ++j) {
+            const Event& e = ev[size_t(rows[j])];
+            std::copy(z_items.data() + size_t(e.item) * R, z_items.data() + size_t(e.item + 1) * R, z->data() + j * R);
+            (*b)[j] = float(w.bias(e.slot));
+        }
+    };
+    for (int epoch = 0; epoch < epochs; ++epoch)
+        for (const std::vector<int>& rows : make_batches(int(w.train.size()), batch, rng)) {
+            Tensor z, b;
+            inputs(w.train, rows, &z, &b);
+            const Var loss = adversary_loss(probe_shape.bias_prediction(constant(z)), b);
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+        }
+    NoGrad no_grad;
+    std::vector<int> rows(w.test.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    Tensor z, b;
+    inputs(w.test, rows, &z, &b);
+    const Tensor pred = probe_shape.bias_prediction(constant(z)).value();
+    double mse = 0.0, mb = 0.0, vb = 0.0;
+    for (size_t j = 0; j < b.size(); ++j) mb += b[j] / double(b.size());
+    for (size_t j = 0; j < b.size(); ++j) mse += std::pow(pred[j] - b[j], 2), vb += std::pow(b[j] - mb, 2);
+    return 1.0 - mse / vb;
 }
 
 }  // namespace ch73

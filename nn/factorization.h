@@ -46,9 +46,17 @@ struct LogisticRegression {
     }
 };
 
-// The factorisation machine. The pairwise sum uses Rendle's identity
+// The pairwise term of an FM over any field embeddings e (B, F, D) -> (B, 1), by Rendle's identity
 //   sum_{f<g} <v_f, v_g> = 1/2 (|sum_f v_f|^2 - sum_f |v_f|^2),
-// linear in F instead of quadratic. With global_bias = false there is no w0: the first field's
+// linear in F instead of quadratic. Chapter 64 calls it on embeddings of mixed (multi-hot, numeric)
+// fields.
+inline Var fm_pairs(const Var& e) {
+    const Var s = sum(e, 1);         // (B, D)  sum_f v_f
+    const Var q = sum(e * e, 1);     // (B, D)  sum_f v_f^2
+    return sum(s * s - q, 1, true) * 0.5f;
+}
+
+// The factorisation machine: first-order weights plus fm_pairs of the factors. With global_bias = false there is no w0: the first field's
 // weights absorb it (chapters 60, 62 and 71 use it so; the arithmetic is otherwise the same).
 struct FM {
     bool global_bias = true;
@@ -65,10 +73,7 @@ struct FM {
     Var operator()(const Ids& ids, int fields) const {
         const int B = int(ids.size()) / fields;
         const Var first = sum(w(ids, {B, fields}), 1);   // (B, F, 1) -> (B, 1)
-        const Var e = v(ids, {B, fields});                // (B, F, D)
-        const Var s = sum(e, 1);                          // (B, D)  sum_f v_f
-        const Var q = sum(e * e, 1);                      // (B, D)  sum_f v_f^2
-        const Var y = first + sum(s * s - q, 1, true) * 0.5f;
+        const Var y = first + fm_pairs(v(ids, {B, fields}));
         return global_bias ? y + w0 : y;
     }
     NamedParams named_parameters(const std::string& prefix = "") const {

@@ -1,8 +1,11 @@
 // Chapter 64: AutoInt's shapes and attention, and the claims judged on a small configuration of
 // the tutorial's experiment (tutorials/ch64_autoint.h) for master seeds 1, 2 and 3: the boosted
 // 3-field setting only (std 2.5), 3 worlds of 20,000 training and 2,000 test rows, 2 epochs, L = 2,
-// D = d' = 8 and FM k = 8 (about 5.3 s of CPU on a shared "AMD EPYC"). At this size no claim clears
-// its margin reliably, so the test asserts the measured bounds (book/ch64_autoint.md).
+// D = d' = 8 and FM k = 8 (about 5.3 s of CPU on a shared "AMD EPYC"). No test-sized configuration
+// we measured makes a claim's verdict stable over master seeds 1-6 (AutoInt over LR, which holds in
+// the default run, holds at 1 of 6 seeds here, and at 1 of 4 with 5 worlds of 30,000 rows and 3 of 6
+// with 5 worlds of 40,000, which would take 15 s), so the test asserts the measured bounds
+// (book/ch64_autoint.md).
 #include <doctest/doctest.h>
 
 #include "tutorials/ch64_autoint.h"
@@ -63,6 +66,16 @@ TEST_CASE("AutoInt: shapes, attention rows are distributions, parameter count") 
     }
 }
 
+TEST_CASE("the planted pairs: FM pairs, the field-aware pair and the triple's three pairs, sorted") {
+    datasets::CtrOptions co;
+    co.n = 10;
+    const auto p = datasets::planted_pairs(datasets::synthetic_ctr(co));
+    const std::vector<std::pair<int, int>> want = {{0, 1}, {2, 3}, {0, 4}, {1, 3}, {1, 5}, {3, 5}};
+    CHECK(p == want);
+    co.three_way = false;
+    CHECK(datasets::planted_pairs(datasets::synthetic_ctr(co)).size() == 3);
+}
+
 TEST_CASE("claims at a small size: AutoInt above LR, not above FM; attention leans to planted pairs") {
     const std::string world = ch64::setting_name(2.5);
     for (uint64_t seed : {1, 2, 3}) {
@@ -70,14 +83,15 @@ TEST_CASE("claims at a small size: AutoInt above LR, not above FM; attention lea
         const ch64::Options o = small_options(seed);
         const ch64::Results rep = ch64::run_experiment(o);
         const Claims c = ch64::judge(o, rep);
-        // Measured over seeds 1-3 at this size: AutoInt - LR +0.0043 to +0.0085 (intervals too wide to
-        // clear the margin in 2 of 3 seeds), AutoInt - FM -0.0148 to +0.0009 (fails in one seed),
-        // planted - unrelated attention +0.0004 to +0.0007 (inconclusive).
+        // Measured over master seeds 1-6 at this size: AutoInt - LR +0.0015 to +0.0085 (never fails,
+        // holds at seed 6 only), AutoInt - FM -0.0240 to +0.0009 (never holds), planted - unrelated
+        // attention +0.0003 to +0.0011 (inconclusive at all six). A clang++ -O3 build gives the same
+        // verdicts at seeds 1-3 and the same means within 0.0001.
         const Claim& vs_lr = c.find("AutoInt L=2 beats LR (test AUC)", world);
         const Claim& vs_fm = c.find("AutoInt L=2 beats FM (test AUC)", world);
         const Claim& att = c.find("layer-1 attention higher on planted pairs than on unrelated ones", world);
         CHECK(vs_lr.verdict() != Verdict::fails);
-        CHECK(vs_lr.interval().mean > 0.002);
+        CHECK(vs_lr.interval().mean > 0.0);
         CHECK(vs_fm.verdict() != Verdict::holds);
         CHECK(vs_fm.interval().mean < 0.005);
         CHECK(att.verdict() != Verdict::fails);

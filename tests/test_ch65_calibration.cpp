@@ -1,7 +1,7 @@
 // Chapter 65: the correction and its inverse, the chapter's worked example to the digits it prints,
 // and the simulation's claims judged (tutorials/ch65_calibration.h) on a small configuration for
 // master seeds 1, 2 and 3: 3 worlds of 30k training and 10k test impressions, w in {1, 1/2, 1/10},
-// 2 epochs of batch 64 (about 5.7 s of CPU on an "AMD EPYC", shared machine; with batch 256 the LR
+// 2 epochs of batch 64 (about 4.6 s of CPU on an "AMD EPYC", shared machine; with batch 256 the LR
 // at w = 1/10 takes too few steps to learn the ads apart). Where the seed's claim fails here (the
 // DNN's AUC at w = 1/2), the measured bound is asserted. Numbers quoted are over those seeds.
 #include <doctest/doctest.h>
@@ -58,7 +58,7 @@ TEST_CASE("worked example: revenue 1.8, 1.6, 0.6 -> about 3.38, 3.43, 1.29 -> 1.
 
 TEST_CASE("simulation: the data has the example's ad CTRs") {
     const ch65::Options o = small_options(1);
-    const ch65::Impressions d = ch65::make_impressions(o, 1);
+    const ch65::Impressions d = ch65::make_impressions(o.n_train + o.n_test, o.ads, 1);
     double n[3] = {0, 0, 0}, clicks[3] = {0, 0, 0};
     for (size_t r = 0; r < d.labels.size(); ++r) n[d.ad[r]] += 1, clicks[d.ad[r]] += d.labels[r];
     CHECK((clicks[0] + clicks[1] + clicks[2]) / d.labels.size() == doctest::Approx(0.25).epsilon(0.04));
@@ -83,10 +83,14 @@ TEST_CASE("claims: sampling wrecks calibration and flips A and B; the correction
             // margin every time (lowest mean 0.147), so here: not failing, and clearly positive.
             CHECK(c.find(keep + " at w = 1/10").verdict() != Verdict::fails);
             CHECK(c.find(keep + " at w = 1/10").interval().mean > 0.1);
-            // Control (w = 1): nothing to correct, and the true order A > B stands.
-            CHECK(c.find(ece + " (no sampling, w = 1)", "control").verdict() == Verdict::inconclusive);
-            CHECK(c.find(flip + " (no sampling, w = 1)", "control").verdict() == Verdict::fails);
-            CHECK(c.find(keep + " (no sampling, w = 1)", "control").verdict() == Verdict::holds);
+            // Control (1/10 of the negatives kept overall, A's at 4 times B's and C's rate): the global
+            // shift still lowers the ECE, but no single w restores the ads' order: corrected, B's
+            // revenue is far above A's (A - B at seeds 1-3: LR -1.49, -1.55, -1.39; DNN -1.64, -1.62,
+            // -1.25; default run -1.41 and -1.32). The same verdicts under clang++ -O3 at seeds 1-2.
+            const std::string uneven = " at w = 1/10 overall, unevenly by ad";
+            CHECK(c.find(ece + uneven, "control").verdict() == Verdict::holds);
+            CHECK(c.find(flip + uneven, "control").verdict() == Verdict::holds);
+            CHECK(c.find(keep + uneven, "control").verdict() == Verdict::fails);
         }
         // "Ranking almost unchanged": the LR loses almost nothing; the DNN, trained on fewer rows for
         // the same epochs, loses AUC (the default run: -0.0039 [-0.0062, -0.0017], fails).

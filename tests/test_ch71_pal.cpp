@@ -10,13 +10,13 @@ using namespace minirec;
 using namespace minirec::ch71;
 
 namespace {
-// A small configuration of the tutorial's experiment: ranker bias 2 and the control, 3 worlds each
-// of 4,000 lists, 3 epochs; about 5 s of CPU on an AMD EPYC (shared machine).
+// A small configuration of the tutorial's experiment: ranker bias 2 and the control, 5 worlds each
+// of 6,000 lists, 3 epochs; about 3 s of CPU per master seed on an AMD EPYC (shared machine).
 ch71::Options small(uint64_t seed) {
     ch71::Options o;
     o.ranker_biases = {2.0};
-    o.worlds = 3;
-    o.data.num_lists = 4000;
+    o.worlds = 5;
+    o.data.num_lists = 6000;
     o.epochs = 3;
     o.verbose = false;
     o.seed = seed;
@@ -28,7 +28,7 @@ TEST_SUITE("ch71") {
 
 TEST_CASE("FM: first-order sum plus every pairwise inner product") {
     Rng rng(5);
-    FM fm(7, 3, rng);
+    FM fm(7, 3, rng, false);               // nn/factorization.h, as chapter 71 uses it
     fm.w.table.value_mut() = Tensor::normal({7, 1}, rng);
     const Ids ids = {0, 3, 6, 1, 2, 5};                    // two rows of three fields
     const Var z = fm(ids, 3);
@@ -43,6 +43,22 @@ TEST_CASE("FM: first-order sum plus every pairwise inner product") {
                     want += double(v[size_t(ids[size_t(b * 3 + f)]) * 3 + d]) * v[size_t(ids[size_t(b * 3 + g)]) * 3 + d];
         CHECK(z.value()[size_t(b)] == doctest::Approx(want).epsilon(1e-5));
     }
+}
+
+TEST_CASE("the world's truth: true_relevance is each logged row's rel; ranking by it scores NDCG 1") {
+    datasets::PositionBiasOptions o;
+    o.num_users = 20, o.num_items = 30, o.num_lists = 50;
+    const datasets::PositionBiasData d = datasets::position_bias_logs(o);
+    const std::vector<double> rel = datasets::true_relevance(d);
+    REQUIRE(rel.size() == size_t(20 * 30));
+    for (const datasets::ShownItem& s : d.rows)
+        CHECK(rel[size_t(s.user) * 30 + size_t(s.item)] == doctest::Approx(s.relevance).epsilon(1e-6));
+    double top = 0.0, worst_top = 0.0;
+    CHECK(datasets::ndcg_by_truth(rel, rel, 20, 10, &top) == doctest::Approx(1.0));
+    std::vector<double> reversed(rel.size());
+    for (size_t k = 0; k < rel.size(); ++k) reversed[k] = -rel[k];
+    CHECK(datasets::ndcg_by_truth(reversed, rel, 20, 10, &worst_top) < 0.9);
+    CHECK(worst_top < top);
 }
 
 TEST_CASE("PAL: the loss is the cross-entropy of bCTR = ProbSeen x pCTR, and both modules get gradients") {
@@ -79,19 +95,21 @@ TEST_CASE("claims over worlds at three master seeds") {
                           offline = "position as feature (chosen slot) has the higher AUC on held-out logs";
         const std::string main = "main, ranker bias 2";
         auto mean = [&](const std::string& claim, const std::string& world) { return c.find(claim, world).interval().mean; };
-        // Main (seeds 1-3): PAL beats the baseline at slot 1 (holds), at its chosen slot by +0.16 to +0.25
-        // (holds at one seed: 3 worlds are few), the unaware model by +0.017 to +0.067. The offline AUC
-        // gap changes sign with training length (+0.014 to +0.016 here, -0.004 in the default run), and
-        // so does the control's chosen-slot gap (+0.07 to +0.12 here, -0.004 there): not asserted.
-        CHECK(c.find(slot1, main).verdict() == Verdict::holds);
-        CHECK(c.find(best, main).verdict() != Verdict::fails);
-        CHECK(mean(best, main) > 0.1);
-        CHECK(c.find(unaware, main).verdict() != Verdict::fails);
-        CHECK(mean(unaware, main) > 0.01);
-        // Control (no position effect): PAL loses to the unaware model (-0.056 to -0.034; -0.016 in the
-        // default run); no offline AUC gap holds.
-        CHECK(mean(unaware, "control") < 0.0);
-        CHECK(c.find(unaware, "control").verdict() != Verdict::holds);
+        // Main, measured at master seeds 1-6 (holds at all six): PAL beats the baseline at its chosen
+        // slot (+0.11 to +0.29), at slot 1 (+0.15 to +0.37) and the unaware model (+0.041 to +0.072),
+        // as in the default run. A clang++ -O3 build gives the same figures at seeds 1-3 to 4 digits.
+        for (const std::string& x : {best, slot1, unaware}) CHECK_MESSAGE(c.find(x, main).verdict() == Verdict::holds, x);
+        // The offline AUC gap changes sign with training length: +0.007 to +0.014 here (holds), the
+        // default run's -0.0038 (fails). Asserted as the measured bound.
+        CHECK(mean(offline, main) > 0.003);
+        CHECK(mean(offline, main) < 0.025);
+        // Control (no position effect): PAL loses to the unaware model (-0.080 to -0.058, fails at all
+        // six seeds; -0.016 in the default run). PAL's lead over the chosen-slot baseline (+0.07 to
+        // +0.11 here, holds) is an artefact of the short training: the default run's is -0.004,
+        // inconclusive; asserted as a bound. No offline AUC gap holds (-0.006 to -0.002).
+        CHECK(c.find(unaware, "control").verdict() == Verdict::fails);
+        CHECK(mean(best, "control") > 0.02);
+        CHECK(mean(best, "control") < 0.15);
         CHECK(c.find(offline, "control").verdict() != Verdict::holds);
     }
 }

@@ -12,11 +12,11 @@
 using namespace minirec;
 
 namespace {
-// A small configuration of the tutorial's experiment: 4 worlds per cell of 2,500 lists of 300 ads,
-// lambda 3; the verdict test takes about 6 s of CPU on an AMD EPYC (shared, loaded machine).
+// A small configuration of the tutorial's experiment: 6 worlds per cell of 2,500 lists of 300 ads,
+// lambda 3; about 3 s of CPU per master seed on an AMD EPYC (shared, loaded machine).
 ch73::Options small(uint64_t seed) {
     ch73::Options o;
-    o.worlds = 4;
+    o.worlds = 6;
     o.lambdas = {3.0};
     o.world.items = 300;
     o.world.train_lists = o.world.history_lists = 2500;
@@ -112,6 +112,18 @@ TEST_CASE("world: deterministic; the historical CTR carries the legacy error, sl
     CHECK(ch73::pearson(hist, a.truth) > 0.3);     // and so does relevance
     for (int s = 1; s < a.slots; ++s) CHECK(a.slot_ctr[size_t(s)] < a.slot_ctr[size_t(s - 1)] * 1.05);
     CHECK(a.slot_ctr[0] > 3.0 * a.slot_ctr[size_t(a.slots - 1)]);
+    // The events as inputs: each row is its ad's features and its slot's standardised b.
+    const ch73::Batch bt = ch73::gather(a, a.train, {0, 5});
+    for (int j = 0; j < 2; ++j) {
+        const ch73::Event& e = a.train[size_t(j == 0 ? 0 : 5)];
+        CHECK(bt.x[size_t(j * a.features)] == a.x[size_t(e.item * a.features)]);
+        CHECK(bt.b[size_t(j)] == doctest::Approx(a.bias(e.slot)));
+        CHECK(bt.click[size_t(j)] == e.click);
+        CHECK(ch73::without_history(bt.x)[size_t(j * a.features + a.features - 1)] == 0.0f);
+    }
+    // Ranking by the truth itself gives the most relevant top ads.
+    const std::vector<float> by_truth(a.truth.begin(), a.truth.end());
+    CHECK(ch73::top_relevance(by_truth, a.truth, 50) > ch73::top_relevance(hist, a.truth, 50));
     const double main_corr = ch73::pearson(hist, a.truth);
     o.legacy_std = 0.0;   // the control: no per-ad error, so the feature reads relevance only
     const ch73::World c = ch73::make_world(o, 4);
@@ -132,20 +144,26 @@ TEST_CASE("claims over worlds at three master seeds") {
                           top = adv + ": more relevant top 10% than position as a feature",
                           probe = adv + ": less position readable from Z_A than with position as a feature (probe R^2)";
         auto mean = [&](const std::string& claim, const char* world) { return c.find(claim, world).interval().mean; };
-        // Main world at this size (seeds 1-3): better than naive (+0.067 to +0.091, holds), than the
-        // content-only model (+0.047 to +0.078), less position in Z_A (+0.11 to +0.14). But NOT better
-        // than position as a feature (-0.048 to -0.010): the default run's +0.0155 (inconclusive)
-        // needs 10,000 lists of 1,000 ads; with 2,500 lists the bypass wins.
-        CHECK(c.find(naive).verdict() == Verdict::holds);
-        CHECK(mean(plain, "main") > 0.03);
+        // Measured at master seeds 1-6 of this size. Main world: better than naive (+0.075 to +0.117)
+        // and than the content-only model (+0.053 to +0.089), both hold at all six, as in the default
+        // run. Less position in Z_A (+0.11 to +0.17) holds at five of six (seed 1: interval from
+        // +0.037, margin 0.05): asserted as never failing with the mean above 0.08. The headline, better
+        // than position as a feature, is -0.043 to +0.073 here (fails at seed 2, never holds; the
+        // default run's +0.0155 is inconclusive): asserted never to hold, mean below 0.1. The top 10%
+        // (-0.014 to +0.038) holds at one seed: asserted never to fail. A clang++ -O3 build gives the
+        // same verdicts at seeds 1-3 and the same means to 3 digits.
+        for (const std::string& x : {naive, plain}) CHECK_MESSAGE(c.find(x).verdict() == Verdict::holds, x);
+        CHECK(c.find(probe).verdict() != Verdict::fails);
         CHECK(mean(probe, "main") > 0.08);
-        CHECK(mean(bypass, "main") < 0.01);
         CHECK(c.find(bypass).verdict() != Verdict::holds);
+        CHECK(mean(bypass, "main") < 0.1);
+        CHECK(c.find(top).verdict() != Verdict::fails);
         // Control (no per-ad error): no position to remove (probe within 0.003 of the bypass's), no gain
-        // over the bypass or the naive model; the content-only model still loses (+0.051 to +0.080).
+        // over the bypass or the naive model (never holds at six seeds); the content-only model still
+        // loses (+0.056 to +0.088, holds at all six, as in the default run).
         for (const std::string& x : {bypass, naive, top, probe}) CHECK_MESSAGE(c.find(x, "control").verdict() != Verdict::holds, x);
         CHECK(std::fabs(mean(probe, "control")) < 0.01);
-        CHECK(mean(plain, "control") > 0.03);
+        CHECK(c.find(plain, "control").verdict() == Verdict::holds);
     }
 }
 

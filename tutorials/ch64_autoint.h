@@ -133,20 +133,6 @@ Result train_and_test(Model& model, const std::string& name, const Options& o,
     return res;
 }
 
-// Which field pairs interact in the data: the FM pairs, the field-aware pairs, and the three pairs
-// inside the 3-field term (when there is one).
-inline std::vector<std::pair<int, int>> planted_pairs(const datasets::CtrData& d) {
-    std::vector<std::pair<int, int>> p = d.pairs;
-    for (const auto& q : d.field_aware_pairs) p.push_back(q);
-    if (d.three_way) {
-        const auto& t = d.three_way_fields;
-        p.push_back({t[0], t[1]}), p.push_back({t[0], t[2]}), p.push_back({t[1], t[2]});
-    }
-    for (auto& q : p)
-        if (q.first > q.second) std::swap(q.first, q.second);
-    return p;
-}
-
 // One world: the data (the same first-order and pair weights in every setting of this world, so
 // settings differ only by the 3-field term), then LR, FM and AutoInt at each depth.
 inline DataReport run_one(const Options& o, double three_way_std, uint64_t world, Results& rep) {
@@ -188,7 +174,7 @@ inline DataReport run_one(const Options& o, double three_way_std, uint64_t world
     }
     // Planted vs unrelated pairs, symmetrised: (alpha_mk + alpha_km) / 2 over the pairs m < k.
     rep.fields = field_names(d);
-    dr.planted = planted_pairs(d);
+    dr.planted = datasets::planted_pairs(d);
     const int M = int(rep.fields.size());
     int np = 0, no = 0;
     for (int m = 0; m < M && !dr.attention.empty(); ++m)

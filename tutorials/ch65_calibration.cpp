@@ -33,8 +33,9 @@ static void print_model(Report& report, const Options& o, const Results& rep, si
     const std::vector<Cell>& row = rep.cells[m];
     Table t("results_" + rep.models[m], {"w", "train rows", "AUC", "AUC - AUC(w=1)", "logloss", "ECE",
                                          "mean pCTR / CTR", "revenue A", "revenue B", "revenue C", "perfect sampled model"});
-    for (const Cell& c : row) {
-        std::vector<std::string> cells = {rate_name(c.w), num("%.0f", c.train_rows),
+    for (size_t i = 0; i <= row.size(); ++i) {   // the rates, then the control
+        const Cell& c = i < row.size() ? row[i] : rep.control[m];
+        std::vector<std::string> cells = {rate_name(c.w) + (i < row.size() ? "" : " overall, by ad (control)"), num("%.0f", c.train_rows),
             num("%.4f", mean_of(c.auc)) + " ± " + num("%.4f", std_of(c.auc)), num("%+.4f", mean_of(c.auc) - mean_of(row[0].auc)),
             num("%.4f", mean_of(c.logloss_raw)) + " -> " + num("%.4f", mean_of(c.logloss_cal)),
             num("%.4f", mean_of(c.ece_raw)) + " -> " + num("%.4f", mean_of(c.ece_cal)),
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
                     std::to_string(o.seed) + ". The true CTRs score AUC " + num("%.4f", rep.oracle_auc) + ", logloss " +
                     num("%.4f", rep.oracle_logloss) + ", ECE " + num("%.4f", rep.oracle_ece) + ". The main world "
                     "builds in negatives kept uniformly at a known rate w (what the correction undoes); the control "
-                    "world is the unsampled log, w = 1. The unsampled truth orders the ads " + rep.true_order +
+                    "world keeps the same fraction w of the negatives, but ad A's at 4 times the rate of B's and C's, "
+                    "and the correction still uses w. The unsampled truth orders the ads " + rep.true_order +
                     " (revenue 1.80, 1.60, 0.60).");
         for (size_t m = 0; m < rep.models.size(); ++m) print_model(report, o, rep, m);
         charts(report, rep);

@@ -35,6 +35,9 @@ struct Options {
     int dim = 8;                // D, the DNN's embedding size
     int bins = 10;              // for ECE and the reliability diagram
     Ads ads;
+    // The control world: negatives kept at the smallest w overall, but unevenly by ad, in these
+    // proportions (A's at 4 times B's and C's rate), while the correction still uses w.
+    std::vector<double> control_ad_weights = {2.0, 0.5, 0.5};
     uint64_t seed = 42;         // the master seed: data, sampling, inits
     bool verbose = true;        // one line per (model, w) on stderr
 };
@@ -43,15 +46,6 @@ inline Options quick_options() {
     Options o;
     o.n_train = 40000, o.n_test = 20000, o.worlds = 3;
     return o;
-}
-
-// Impressions (datasets/ad_impressions.h): context fields plus an ad field (A, B, C drawn 50:30:20)
-// whose mean true CTRs are the example's 30%, 20%, 20% (positives to negatives 1:3 overall).
-inline Impressions make_impressions(const Options& o, uint64_t seed) {
-    datasets::CtrOptions co;                                 // the context features
-    co.n = o.n_train + o.n_test;
-    co.seed = seed;
-    return datasets::ad_impressions(co, o.ads.share, o.ads.ctr);
 }
 
 // The training loop, written out: shuffled batches, forward, loss, backward, Adam step. The learning
@@ -78,19 +72,6 @@ void train(Model& model, const Impressions& d, const std::vector<int>& rows, con
         }
 }
 
-// pCTR = sigmoid(logit) of every row of `rows`, in chunks, without a graph.
-template <class Model>
-std::vector<float> predict(Model& model, const Impressions& d, const std::vector<int>& rows) {
-    NoGrad no_grad;
-    std::vector<float> p;
-    for (size_t s = 0; s < rows.size(); s += 4096) {
-        const std::vector<int> chunk(rows.begin() + long(s), rows.begin() + long(std::min(rows.size(), s + 4096)));
-        const Tensor z = sigmoid(model.forward(make_batch(d, chunk))).value();
-        for (size_t i = 0; i < z.size(); ++i) p.push_back(z[i]);
-    }
-    return p;
-}
-
 // What one (model, w) cell measured on the unsampled test set, one entry per world; "raw" is the
 // sampled model's pCTR as it comes out, "cal" the same after calibrate_ctr(p, w).
 struct Cell {
@@ -113,6 +94,7 @@ struct Results {
     WorkedExample example;
     std::vector<std::string> models;           // "LR", "DNN"
     std::vector<std::vector<Cell>> cells;      // [model][rate]
+    std::vector<Cell> control;                 // [model]: the smallest w, negatives kept unevenly by ad
     // The data, and the truth on the test set (means over worlds): the best any model can do.
     double train_ctr = 0.0, test_ctr = 0.0;
     std::vector<double> test_ad_ctr;           // observed CTR per ad on the test set
@@ -159,10 +141,11 @@ inline Results run_experiment(const Options& o) {
     const double W = o.worlds;
     rep.test_ad_ctr.assign(K, 0.0), rep.true_order = revenue_order(o.ads.ctr, o.ads.cpc), rep.models = {"LR", "DNN"};
     rep.cells.assign(rep.models.size(), std::vector<Cell>(o.rates.size()));
+    rep.control.assign(rep.models.size(), Cell{});
     const auto start = std::chrono::steady_clock::now();
     for (int world = 0; world < o.worlds; ++world) {
         const uint64_t seed = replicate_seed(o.seed, world);
-        const Impressions d = make_impressions(o, seed);
+        const Impressions d = make_impressions(o.n_train + o.n_test, o.ads, seed);
         std::vector<int> train_rows, test_rows;
         for (int r = 0; r < o.n_train + o.n_test; ++r) (r < o.n_train ? train_rows : test_rows).push_back(r);
         std::vector<float> ptrue, ytest;
@@ -174,15 +157,20 @@ inline Results run_experiment(const Options& o) {
         for (size_t k = 0; k < K; ++k) rep.test_ad_ctr[k] += ad_ctr[k] / count[k] / W;
         rep.oracle_auc += auc(ptrue, ytest) / W, rep.oracle_logloss += logloss(ptrue, ytest) / W;
         rep.oracle_ece += expected_calibration_error(ptrue, ytest, o.bins) / W;
+        const std::vector<double> uneven = uneven_rates(d, train_rows, o.rates.back(), o.control_ad_weights);
         for (size_t m = 0; m < rep.models.size(); ++m)
-            for (size_t i = 0; i < o.rates.size(); ++i) {
-                Cell& c = rep.cells[m][i];
-                c.w = o.rates[i];
+            for (size_t i = 0; i <= o.rates.size(); ++i) {   // i = rates.size(): the control
+                const bool control = i == o.rates.size();
+                Cell& c = control ? rep.control[m] : rep.cells[m][i];
+                c.w = control ? o.rates.back() : o.rates[i];
+                const std::vector<double> w_by_ad = control ? uneven : std::vector<double>(K, c.w);
                 c.oracle_ad_ctr.resize(K, 0.0);
-                for (int r : test_rows)
-                    c.oracle_ad_ctr[size_t(d.ad[size_t(r)])] += sampled_ctr(d.prob[size_t(r)], c.w) / count[size_t(d.ad[size_t(r)])] / W;
+                for (int r : test_rows) {
+                    const size_t k = size_t(d.ad[size_t(r)]);
+                    c.oracle_ad_ctr[k] += sampled_ctr(d.prob[size_t(r)], w_by_ad[k]) / count[k] / W;
+                }
                 Rng sampler(sub_seed(seed, int(i), 0)), init(sub_seed(seed, int(m), 1));
-                const std::vector<int> kept = downsample_negatives(d, train_rows, c.w, sampler);
+                const std::vector<int> kept = downsample_negatives(d, train_rows, w_by_ad, sampler);
                 c.train_rows += double(kept.size()) / W;
                 auto fit = [&](auto model, double lr) {
                     train(model, d, kept, o, lr, init);
@@ -191,16 +179,17 @@ inline Results run_experiment(const Options& o) {
                 if (m == 0) fit(LogisticRegression(d.num_ids, d.ctx.num_tags, init), o.lr_logreg);
                 else fit(SmallDNN(d.num_ids, d.ctx.num_tags, d.fields, o.dim, init), o.lr_dnn);
                 if (o.verbose)
-                    std::fprintf(stderr, "world %d %-3s w = %.3f  %6zu rows  AUC %.4f  ECE %.4f -> %.4f\n", world + 1,
-                                 rep.models[m].c_str(), c.w, kept.size(), c.auc.back(), c.ece_raw.back(), c.ece_cal.back());
+                    std::fprintf(stderr, "world %d %-3s w = %.3f%s  %6zu rows  AUC %.4f  ECE %.4f -> %.4f\n", world + 1,
+                                 rep.models[m].c_str(), c.w, control ? " by ad" : "", kept.size(), c.auc.back(), c.ece_raw.back(), c.ece_cal.back());
             }
     }
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return rep;
 }
 
-// The claims, per model, each a per-world difference. The main world samples negatives at the
-// smallest rate w; the control world is the unsampled log (w = 1), where there is nothing to fix.
+// The claims, per model, each a per-world difference. The main world samples negatives uniformly at
+// the smallest rate w; the control keeps the same fraction w of them, but unevenly by ad, so the
+// one known rate the correction relies on does not exist.
 inline Claims judge(const Options& o, const Results& rep) {
     Claims claims;
     const std::string wname = "w = 1/" + num("%.3g", 1.0 / o.rates.back());
@@ -209,7 +198,7 @@ inline Claims judge(const Options& o, const Results& rep) {
         const std::string& M = rep.models[m];
         for (const char* kind : {"main", "control"}) {
             const bool main = std::string(kind) == "main";
-            const Cell& c = main ? row.back() : row.front();
+            const Cell& c = main ? row.back() : rep.control[m];
             std::vector<double> ece, flip, restore, auc_gap;
             for (size_t r = 0; r < c.auc.size(); ++r) {
                 ece.push_back(c.ece_raw[r] - c.ece_cal[r]);
@@ -217,7 +206,7 @@ inline Claims judge(const Options& o, const Results& rep) {
                 restore.push_back(c.revenue(r, 0, true, o.ads) - c.revenue(r, 1, true, o.ads));
                 if (row.size() > 1) auc_gap.push_back(row[1].auc[r] - row[0].auc[r]);
             }
-            const std::string at = main ? " at " + wname : " (no sampling, w = 1)";
+            const std::string at = main ? " at " + wname : " at " + wname + " overall, unevenly by ad";
             claims.add({M + ": the correction lowers the ECE" + at, kind, "seed: q = p / (p + (1 - p) / w) restores the CTR (0.5625 -> 0.30 for A)", ece, 0.02});
             claims.add({M + ": sampling puts B's revenue / imp. above A's (raw pCTR x CPC)" + at, kind, "seed, w = 1/3: B 3.43 > A 3.38 (truth A 1.80 > B 1.60)", flip, 0.05, 3});
             claims.add({M + ": corrected, A's revenue / imp. stays above B's" + at, kind, "seed, w = 1/3: A 1.80 > B 1.60 after correction", restore, 0.05, 3});

@@ -7,15 +7,14 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "datasets/position_bias.h"
+#include "datasets/sampling.h"
 #include "models/ch71_pal.h"
-#include "nn/losses.h"
 #include "nn/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
@@ -69,77 +68,7 @@ struct Results {
     double seconds = 0.0;
 };
 
-inline double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
-
-// True relevance rel(u, i) = sigmoid(q_i + <user_u, item_i>) for every pair, (users x items).
-inline std::vector<double> true_relevance(const datasets::PositionBiasData& d) {
-    const int D = d.user_vectors.dim(1);
-    std::vector<double> rel(size_t(d.num_users) * size_t(d.num_items));
-    for (int u = 0; u < d.num_users; ++u)
-        for (int i = 0; i < d.num_items; ++i) {
-            double s = d.item_quality[size_t(i)];
-            for (int c = 0; c < D; ++c) s += double(d.user_vectors[size_t(u) * D + c]) * d.item_vectors[size_t(i) * D + c];
-            rel[size_t(u) * d.num_items + size_t(i)] = sigmoid(s);
-        }
-    return rel;
-}
-
-// Graded NDCG@k of one user's scores over all items, gain = true relevance:
-//   DCG = sum_{r < k} rel(item at rank r) / log2(r + 2), divided by the DCG of the ideal order.
-// Also returns rel of the top-ranked item (what the first slot would earn if it is examined).
-inline double graded_ndcg(const double* score, const double* rel, int n, int k, double* top_rel) {
-    std::vector<int> by_score(static_cast<size_t>(n));
-    std::iota(by_score.begin(), by_score.end(), 0);
-    std::vector<int> by_rel = by_score;
-    std::sort(by_score.begin(), by_score.end(), [&](int a, int b) { return score[a] > score[b]; });
-    std::sort(by_rel.begin(), by_rel.end(), [&](int a, int b) { return rel[a] > rel[b]; });
-    double dcg = 0.0, ideal = 0.0;
-    for (int r = 0; r < k && r < n; ++r) {
-        dcg += rel[by_score[size_t(r)]] / std::log2(r + 2.0);
-        ideal += rel[by_rel[size_t(r)]] / std::log2(r + 2.0);
-    }
-    *top_rel = rel[by_score[0]];
-    return dcg / ideal;
-}
-
-// The log as model inputs: field ids (n, 3) user, item, position; positions (n); clicks (n, 1).
-struct Batch {
-    Ids user_item, user_item_pos, position;
-    Tensor click;
-};
-
-inline Batch gather(const datasets::PositionBiasData& d, const PalFields& f, const std::vector<int>& rows) {
-    Batch b;
-    b.click = Tensor({int(rows.size()), 1});
-    for (size_t j = 0; j < rows.size(); ++j) {
-        const datasets::ShownItem& s = d.rows[size_t(rows[j])];
-        b.user_item.insert(b.user_item.end(), {s.user, f.item(s.item)});
-        b.user_item_pos.insert(b.user_item_pos.end(), {s.user, f.item(s.item), f.position(s.position)});
-        b.position.push_back(s.position);
-        b.click[j] = s.click;
-    }
-    return b;
-}
-
-// The three models in one struct, so one loop trains them on the same batches.
-struct Models {
-    FM unaware, pos_feature;   // FM(user, item) and FM(user, item, position)
-    PAL pal;
-    Models(const PalFields& f, int dim, Rng& rng) : unaware(f.size(), dim, rng), pos_feature(f.size(), dim, rng), pal(f, dim, rng) {}
-    // Each model's training loss on one batch: the two baselines fit clicks directly, PAL fits
-    // them through bCTR = ProbSeen x pCTR (eq. 3).
-    Var loss(const Batch& b) const {
-        return bce_with_logits(unaware(b.user_item, 2), b.click) +
-               bce_with_logits(pos_feature(b.user_item_pos, 3), b.click) +
-               pal_loss(pal.seen_logit(b.position), pal.ctr_logit(b.user_item), b.click);
-    }
-    NamedParams named_parameters() const {
-        NamedParams p = unaware.named_parameters("unaware.");
-        append(p, pos_feature.named_parameters("pos_feature."));
-        append(p, pal.named_parameters());
-        return p;
-    }
-};
+using datasets::sigmoid;
 
 // Serving scores for every (user, item): the logit each model ranks by. Position as feature gets
 // the default slot; PAL uses pCTR alone; the unaware model has nothing to drop.
@@ -154,16 +83,6 @@ inline std::vector<double> serving_scores(const Models& m, const PalFields& f, i
     const Var z = model == kUnaware ? m.unaware(ids, 2) : model == kPAL ? m.pal.ctr_logit(ids)
                                                                          : m.pos_feature(ids, 3);
     return std::vector<double>(z.value().data(), z.value().data() + z.value().size());
-}
-
-inline void rank_quality(const std::vector<double>& score, const std::vector<double>& rel, const PalFields& f, int k,
-                         double* ndcg, double* top) {
-    *ndcg = *top = 0.0;
-    for (int u = 0; u < f.users; ++u) {
-        double t = 0.0;
-        *ndcg += graded_ndcg(&score[size_t(u) * f.items], &rel[size_t(u) * f.items], f.items, k, &t) / f.users;
-        *top += t / f.users;
-    }
 }
 
 inline Replicate run_world(const Options& o, const Cell& cell, uint64_t seed) {
@@ -203,16 +122,13 @@ inline Replicate run_world(const Options& o, const Cell& cell, uint64_t seed) {
             if (a > best) best = a, rep.best_slot = k;
         }
     }
-    const std::vector<double> rel = true_relevance(d);
+    const std::vector<double> rel = datasets::true_relevance(d);
     for (int model = 0; model < kNumModels; ++model)
-        rank_quality(serving_scores(m, f, model, rep.best_slot), rel, f, o.ndcg_k, &rep.ndcg[model], &rep.top_ctr[model]);
-    for (int k = 0; k < f.positions; ++k) {
-        double nd = 0.0, top = 0.0;
-        rank_quality(serving_scores(m, f, kPosFeature, k), rel, f, o.ndcg_k, &nd, &top);
-        rep.ndcg_at_slot.push_back(nd);
-    }
-    double one = 0.0;                                   // the oracle ranks by rel itself
-    rank_quality(rel, rel, f, 1, &one, &rep.oracle_top_ctr);
+        rep.ndcg[model] = datasets::ndcg_by_truth(serving_scores(m, f, model, rep.best_slot), rel, f.users, o.ndcg_k, &rep.top_ctr[model]);
+    double top = 0.0;
+    for (int k = 0; k < f.positions; ++k)
+        rep.ndcg_at_slot.push_back(datasets::ndcg_by_truth(serving_scores(m, f, kPosFeature, k), rel, f.users, o.ndcg_k, &top));
+    datasets::ndcg_by_truth(rel, rel, f.users, 1, &rep.oracle_top_ctr);   // the oracle ranks by rel itself
     for (int u = 0; u < f.users; ++u)                   // a random top item: the mean relevance
         for (int i = 0; i < f.items; ++i) rep.random_top_ctr += rel[size_t(u) * f.items + size_t(i)] / rel.size();
     {   // AUC on held-out logs, each model predicting the logged click (with the logged position)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "datasets/ch73_feedback_log.h"
+#include "datasets/sampling.h"
 #include "models/ch73_adversarial_debias.h"
 #include "nn/metrics.h"
 #include "nn/optim.h"
@@ -24,8 +25,6 @@
 
 namespace minirec {
 namespace ch73 {
-
-inline double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 // ---- The study -----------------------------------------------------------------------------------
 struct Options {
@@ -74,88 +73,6 @@ inline std::vector<ModelSpec> model_specs(const Options& o) {
     std::vector<ModelSpec> m = {{false, true, 0.0}, {false, false, 0.0}, {true, true, 0.0}};
     for (double l : o.lambdas) m.push_back({true, true, l});
     return m;
-}
-
-// Events as inputs: features X (n, F) of each event's ad, b (n, 1) standardised, clicks (n, 1).
-// without_history: the same X with the historical-CTR column (the last) set to 0, i.e. not an input.
-inline Tensor without_history(Tensor x) {
-    for (int i = 0; i < x.dim(0); ++i) x[size_t(i) * size_t(x.dim(1)) + size_t(x.dim(1) - 1)] = 0.0f;
-    return x;
-}
-struct Batch {
-    Tensor x, b, click;
-};
-
-inline Batch gather(const World& w, const std::vector<Event>& events, const std::vector<int>& rows) {   // X (n, F)
-    const int n = int(rows.size()), F = w.features;
-    Batch out{Tensor({n, F}), Tensor({n, 1}), Tensor({n, 1})};
-    for (int j = 0; j < n; ++j) {
-        const Event& e = events[size_t(rows[size_t(j)])];
-        std::copy(w.x.data() + size_t(e.item) * F, w.x.data() + size_t(e.item + 1) * F, out.x.data() + size_t(j) * F);
-        out.b[size_t(j)] = float(w.bias(e.slot));
-        out.click[size_t(j)] = e.click;
-    }
-    return out;
-}
-
-inline double pearson(const std::vector<float>& a, const std::vector<double>& b) {
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    const double n = double(a.size());
-    for (size_t k = 0; k < a.size(); ++k) ma += a[k] / n, mb += b[k] / n;
-    for (size_t k = 0; k < a.size(); ++k)
-        sab += (a[k] - ma) * (b[k] - mb), saa += (a[k] - ma) * (a[k] - ma), sbb += (b[k] - mb) * (b[k] - mb);
-    return sab / std::sqrt(saa * sbb);
-}
-
-// Mean true relevance of the `count` ads with the highest scores.
-inline double top_relevance(const std::vector<float>& score, const std::vector<double>& truth, int count) {
-    std::vector<int> order(score.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int a, int c) { return score[size_t(a)] > score[size_t(c)]; });
-    double s = 0.0;
-    for (int k = 0; k < count; ++k) s += sigmoid(truth[size_t(order[size_t(k)])]) / count;
-    return s;
-}
-
-// How much of b a fresh adversary can read from a frozen representation: train a new Bias-net-
-// shaped probe on the training events' Z_A, report R^2 = 1 - MSE / Var(b) on the test events.
-inline double probe_r2(AdversarialNet& net, const World& w, bool history, const Options& o, Rng& rng) {
-    Tensor z_items;
-    {
-        NoGrad no_grad;
-        z_items = net.representation(constant(history ? w.x : without_history(w.x))).value();   // (items, R)
-    }
-    const int R = z_items.dim(1);
-    AdversarialNet probe_shape(net.options, rng);                         // only its Bias net is used
-    Adam adam(vars_of(probe_shape.adversary_parameters()), 0.01);
-    auto inputs = [&](const std::vector<Event>& ev, const std::vector<int>& rows, Tensor* z, Tensor* b) {
-        *z = Tensor({int(rows.size()), R});
-        *b = Tensor({int(rows.size()), 1});
-        for (size_t j = 0; j < rows.size(); ++j) {
-            const Event& e = ev[size_t(rows[j])];
-            std::copy(z_items.data() + size_t(e.item) * R, z_items.data() + size_t(e.item + 1) * R, z->data() + j * R);
-            (*b)[j] = float(w.bias(e.slot));
-        }
-    };
-    for (int epoch = 0; epoch < o.probe_epochs; ++epoch)
-        for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
-            Tensor z, b;
-            inputs(w.train, rows, &z, &b);
-            const Var loss = adversary_loss(probe_shape.bias_prediction(constant(z)), b);
-            adam.zero_grad();
-            backward(loss);
-            adam.step();
-        }
-    NoGrad no_grad;
-    std::vector<int> rows(w.test.size());
-    std::iota(rows.begin(), rows.end(), 0);
-    Tensor z, b;
-    inputs(w.test, rows, &z, &b);
-    const Tensor pred = probe_shape.bias_prediction(constant(z)).value();
-    double mse = 0.0, mb = 0.0, vb = 0.0;
-    for (size_t j = 0; j < b.size(); ++j) mb += b[j] / double(b.size());
-    for (size_t j = 0; j < b.size(); ++j) mse += std::pow(pred[j] - b[j], 2), vb += std::pow(b[j] - mb, 2);
-    return 1.0 - mse / vb;
 }
 
 inline Replicate run_world(const Options& o, const WorldOptions& wo, const std::vector<ModelSpec>& specs, uint64_t seed) {
@@ -222,13 +139,13 @@ inline Replicate run_world(const Options& o, const WorldOptions& wo, const std::
         rep.legacy_corr.push_back(pearson(score, w.legacy));
         rep.top_rel.push_back(top_relevance(score, w.truth, top));
         rep.log_auc.push_back(auc(logged, test_y));
-        rep.probe_r2.push_back(probe_r2(net, w, h, o, rng));
+        rep.probe_r2.push_back(probe_r2(net, w, h, o.probe_epochs, o.batch, rng));
     }
     std::vector<float> truth_f(w.truth.begin(), w.truth.end()), content(size_t(w.items), 0.0f);
     for (int i = 0; i < w.items; ++i)
         for (int c = 0; c < wo.content; ++c) content[size_t(i)] += w.x[size_t(i) * w.features + c];
     rep.oracle_top_rel = top_relevance(truth_f, w.truth, top);
-    for (double t : w.truth) rep.random_top_rel += sigmoid(t) / w.items;
+    for (double t : w.truth) rep.random_top_rel += datasets::sigmoid(t) / w.items;
     rep.features_truth_corr = pearson(content, w.truth);
     return rep;
 }
