@@ -12,11 +12,7 @@
 using namespace minirec;
 using namespace minirec::ch72;
 
-static double mean_of(const std::vector<double>& v) {
-    double s = 0.0;
-    for (double x : v) s += x;
-    return v.empty() ? NAN : s / double(v.size());
-}
+static double mean_of(const std::vector<double>& v) { return nan_mean(v); }   // no NaN here
 
 static Table frequency_table(const Results& r) {
     Table t("frequency", {"estimator", "steady-state error", "error after the switch", "error mid-phase (control)"});

@@ -76,34 +76,14 @@ inline FrequencyResult frequency_world(const FrequencyOptions& o, uint64_t seed)
     for (EstimatorTrace* tr : traces) est.emplace_back(tr->options);
     datasets::DriftingStreamOptions so;
     so.num_items = o.items, so.steps_per_phase = o.steps_per_phase, so.batch_size = o.batch, so.seed = seed;
-    datasets::DriftingItemStream stream(so);
-    std::vector<double> sum(traces.size(), 0.0);
-    while (stream.step() < stream.total_steps()) {
-        const long t = stream.step();
-        const Ids batch = stream.next_batch();   // (B) item ids
-        for (size_t e = 0; e < est.size(); ++e) {
-            est[e].observe(batch);
-            double err = 0.0;
-            for (int32_t y : batch) err += std::fabs(est[e].probability(y) - stream.label_prob(y, t));
-            sum[e] += err / double(batch.size());
-        }
-        if ((t + 1) % o.window == 0) {
-            r.window_end.push_back(t + 1);
-            for (size_t e = 0; e < est.size(); ++e) traces[e]->error.push_back(sum[e] / o.window), sum[e] = 0;
-        }
-    }
-    auto mean_over = [&](const std::vector<double>& v, long lo, long hi) {
-        double s = 0.0;
-        int n = 0;
-        for (size_t i = 0; i < v.size(); ++i)
-            if (r.window_end[i] > lo && r.window_end[i] <= hi) s += v[i], ++n;
-        return n ? s / n : NAN;
-    };
+    const datasets::StreamErrors errors = datasets::replay_drifting_stream(so, est, o.window);
+    r.window_end = errors.window_end;
     const long S = o.steps_per_phase, R = o.recovery_window;
-    for (EstimatorTrace* tr : traces) {
-        tr->steady = mean_over(tr->error, long(S * (1.0 - o.steady_share)), S);
-        tr->after_switch = mean_over(tr->error, S, S + R);
-        tr->mid_phase = mean_over(tr->error, S / 2, S / 2 + R);   // as long a window, nothing switched
+    for (size_t e = 0; e < traces.size(); ++e) {
+        traces[e]->error = errors.error[e];
+        traces[e]->steady = errors.mean_between(e, long(S * (1.0 - o.steady_share)), S);
+        traces[e]->after_switch = errors.mean_between(e, S, S + R);
+        traces[e]->mid_phase = errors.mean_between(e, S / 2, S / 2 + R);   // as long a window, nothing switched
     }
     return r;
 }
@@ -123,10 +103,9 @@ struct RetrievalOptions {
     uint64_t seed = 42;
 };
 
-struct RetrievalResult {
+// recall [k index]: Recall@K over the full catalogue; head_share: head items among the top ks[0].
+struct RetrievalResult : datasets::RankingScores {
     std::string name;
-    std::vector<double> recall;          // [k index]: Recall@K over the full catalogue
-    double head_share = 0;               // share of head items among the top ks[0]
     double final_loss = 0;
 };
 
@@ -137,32 +116,10 @@ inline RetrievalData synthetic_retrieval(const RetrievalOptions& o) {
     return datasets::power_law_retrieval(c, o.train_rows);
 }
 
-// Ranks the whole catalogue for every test row by score(row) and measures Recall@K and the head
-// share of the top ks[0]. score_rows fills scores (rows, N) for a block of test rows.
-template <class ScoreRows>
-void evaluate_rankings(const RetrievalData& d, const RetrievalOptions& o, ScoreRows score_rows, RetrievalResult& res) {
-    const std::vector<char> head = datasets::head_items(d.item_prob, o.head_mass);
-    const int kmax = *std::max_element(o.ks.begin(), o.ks.end());
-    std::vector<double> recall(o.ks.size(), 0.0);
-    double head_slots = 0;
-    std::vector<float> scores;
-    for (size_t b0 = 0; b0 < d.test.size(); b0 += 512) {
-        const int rows = int(std::min(d.test.size() - b0, size_t(512)));
-        score_rows(b0, rows, scores);                          // (rows, N)
-        for (int r = 0; r < rows; ++r) {
-            std::vector<float> s(scores.begin() + long(r) * d.num_items, scores.begin() + long(r + 1) * d.num_items);
-            if (!d.exclude.empty())
-                for (int32_t j : d.exclude[b0 + size_t(r)]) s[size_t(j)] = -INFINITY;
-            const Ids top = top_k(s, kmax);
-            const Ids& rel = d.test_relevant[b0 + size_t(r)];
-            for (size_t k = 0; k < o.ks.size(); ++k) recall[k] += recall_at_k(top, rel, o.ks[k]);
-            for (int i = 0; i < o.ks[0] && i < int(top.size()); ++i) head_slots += head[size_t(top[size_t(i)])];
-        }
-    }
-    const double n = double(d.test.size());
-    res.recall.clear();
-    for (double r : recall) res.recall.push_back(r / n);
-    res.head_share = head_slots / (n * o.ks[0]);
+// datasets/retrieval.h's protocol: the whole catalogue ranked for every test row.
+inline void evaluate_rankings(const RetrievalData& d, const RetrievalOptions& o, const datasets::RowScores& score_rows,
+                              RetrievalResult& res) {
+    static_cast<datasets::RankingScores&>(res) = datasets::rank_catalogue(d, o.ks, o.head_mass, score_rows);
 }
 
 // Serving: every item's v once, then s(x, y) = <u(x), v(y)> for the whole catalogue.
@@ -191,14 +148,9 @@ inline RetrievalResult train_and_rank(const RetrievalData& d, const RetrievalOpt
 
 // Popularity: every query gets the items most frequent among the training positives.
 inline RetrievalResult popularity_ranking(const RetrievalData& d, const RetrievalOptions& o) {
-    std::vector<float> count(size_t(d.num_items), 0.0f);
-    for (int r : d.train) count[size_t(d.positive[size_t(r)])] += 1.0f;
     RetrievalResult res;
     res.name = "popularity";
-    evaluate_rankings(d, o, [&](size_t, int rows, std::vector<float>& s) {
-        s.clear();
-        for (int r = 0; r < rows; ++r) s.insert(s.end(), count.begin(), count.end());
-    }, res);
+    evaluate_rankings(d, o, [&](size_t, int rows, std::vector<float>& s) { datasets::popularity_scores(d, rows, s); }, res);
     return res;
 }
 
