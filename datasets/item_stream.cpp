@@ -68,5 +68,13 @@ PowerLawCatalogue power_law_catalogue(const PowerLawCatalogueOptions& opts) {
     return out;
 }
 
+double StreamErrors::mean_between(size_t e, long lo, long hi) const {
+    double s = 0.0;
+    int n = 0;
+    for (size_t i = 0; i < error[e].size(); ++i)
+        if (window_end[i] > lo && window_end[i] <= hi) s += error[e][i], ++n;
+    return n ? s / n : NAN;
+}
+
 }  // namespace datasets
 }  // namespace minirec

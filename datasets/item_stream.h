@@ -2,6 +2,7 @@
 // "Sampling-Bias-Corrected Neural Modeling for Large Corpus Item Recommendations", RecSys 2019).
 // Deliberately left out: the hashing frequency estimator itself (that belongs to the chapter).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -45,6 +46,37 @@ private:
     Discrete phase_[2];
     long step_ = 0;
 };
+
+// Replays a drifting stream through estimators (anything with observe(batch) and probability(y))
+// and records each one's error per window of `window` steps: the mean over the window's steps of
+// the mean over the batch's items of |p_hat(y) - B q_y(t)|, p_hat read after observing the batch.
+struct StreamErrors {
+    std::vector<long> window_end;              // [window] the step that ends it
+    std::vector<std::vector<double>> error;    // [estimator][window]
+    double mean_between(size_t e, long lo, long hi) const;   // windows ending in (lo, hi]; NaN if none
+};
+template <class Estimator>
+StreamErrors replay_drifting_stream(const DriftingStreamOptions& so, std::vector<Estimator>& est, int window) {
+    StreamErrors r;
+    r.error.assign(est.size(), {});
+    DriftingItemStream stream(so);
+    std::vector<double> sum(est.size(), 0.0);
+    while (stream.step() < stream.total_steps()) {
+        const long t = stream.step();
+        const Ids batch = stream.next_batch();   // (B) item ids
+        for (size_t e = 0; e < est.size(); ++e) {
+            est[e].observe(batch);
+            double err = 0.0;
+            for (int32_t y : batch) err += std::fabs(est[e].probability(y) - stream.label_prob(y, t));
+            sum[e] += err / double(batch.size());
+        }
+        if ((t + 1) % window == 0) {
+            r.window_end.push_back(t + 1);
+            for (size_t e = 0; e < est.size(); ++e) r.error[e].push_back(sum[e] / window), sum[e] = 0;
+        }
+    }
+    return r;
+}
 
 // ---- A power-law catalogue for in-batch softmax training -------------------------------------
 // Planted: item i is a positive with probability q_i proportional to 1 / (i + 1)^exponent (item

@@ -3,9 +3,11 @@
 #include "datasets/multi_interest.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "nn/metrics.h"
 
 namespace minirec {
 namespace datasets {
@@ -51,6 +53,50 @@ MultiInterestData multi_interest(const MultiInterestOptions& o) {
 
 double multi_interest_oracle_recall(const MultiInterestOptions& o, int m, int N) {
     return std::min(1.0, double(N) / double(m * o.items_per_cluster));
+}
+
+double rand_index(const std::vector<int>& cluster, const std::vector<int>& group) {
+    if (cluster.size() != group.size()) arg_fail("rand_index", "one group per behaviour");
+    long agree = 0, pairs = 0;
+    for (size_t a = 0; a < cluster.size(); ++a)
+        for (size_t b = a + 1; b < cluster.size(); ++b) {
+            agree += (cluster[a] == cluster[b]) == (group[a] == group[b]);
+            ++pairs;
+        }
+    return pairs ? double(agree) / double(pairs) : NAN;
+}
+
+MultiInterestRecall multi_interest_recall(const MultiInterestData& d, const std::vector<int>& Ns, const BlockScores& score) {
+    const MultiInterestOptions& o = d.opt;
+    const size_t M = size_t(o.max_interests - o.min_interests + 1), NN = Ns.size();
+    MultiInterestRecall r;
+    r.hit.assign(NN, 0.0), r.recall.assign(NN, 0.0);
+    r.recall_by_m.assign(M, std::vector<double>(NN, 0.0));
+    std::vector<int> count(M, 0);
+    const int max_n = *std::max_element(Ns.begin(), Ns.end()), users = int(d.test.size());
+    std::vector<float> s;
+    for (int start = 0; start < users; start += 256) {
+        std::vector<int> rows;
+        for (int i = start; i < std::min(users, start + 256); ++i) rows.push_back(i);
+        score(rows, s);                                                  // (rows, items)
+        for (size_t b = 0; b < rows.size(); ++b) {
+            const std::vector<float> row(s.begin() + long(b) * o.items(), s.begin() + long(b + 1) * o.items());
+            const Ids ranked = top_k(row, max_n);
+            const MultiInterestUser& u = d.test[size_t(rows[b])];
+            const size_t mi = u.clusters.size() - size_t(o.min_interests);
+            ++count[mi];
+            for (size_t n = 0; n < NN; ++n) {
+                r.hit[n] += hit_rate_at_k(ranked, u.targets, Ns[n]);
+                const double rec = recall_at_k(ranked, u.targets, Ns[n]);
+                r.recall[n] += rec, r.recall_by_m[mi][n] += rec;
+            }
+        }
+    }
+    for (size_t n = 0; n < NN; ++n) {
+        r.hit[n] /= std::max(1, users), r.recall[n] /= std::max(1, users);
+        for (size_t mi = 0; mi < M; ++mi) r.recall_by_m[mi][n] /= std::max(1, count[mi]);
+    }
+    return r;
 }
 
 }  // namespace datasets

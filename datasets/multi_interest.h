@@ -9,6 +9,7 @@
 // so the best ranking puts the user's m clusters first (multi_interest_oracle_recall).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -45,6 +46,21 @@ MultiInterestData multi_interest(const MultiInterestOptions& opts);
 // The best any model can do: rank the user's m clusters' items first (in any order), so a future
 // item is in the top N with probability min(1, N / (m * items_per_cluster)).
 double multi_interest_oracle_recall(const MultiInterestOptions& opts, int m, int N);
+
+// The Rand index of a grouping of one user's behaviours against their planted clusters: over
+// pairs of behaviours, the share on which "same cluster" and "same group" agree (1 = the groups are
+// the clusters). NaN with fewer than two behaviours.
+double rand_index(const std::vector<int>& cluster, const std::vector<int>& group);
+
+// HitRate@N and Recall@N of the test users' rankings of the whole catalogue, overall and by the
+// user's number of planted interests m. score(rows, s) fills s (rows.size(), items) for a block
+// of test users (indices into d.test).
+struct MultiInterestRecall {
+    std::vector<double> hit, recall;                 // [N index]
+    std::vector<std::vector<double>> recall_by_m;    // [m - min_interests][N index]
+};
+using BlockScores = std::function<void(const std::vector<int>& rows, std::vector<float>& scores)>;
+MultiInterestRecall multi_interest_recall(const MultiInterestData& d, const std::vector<int>& Ns, const BlockScores& score);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -1,5 +1,5 @@
 // The retrieval problems of datasets/retrieval.h: the power-law catalogue split into train and
-// test, its Bayes scores, MovieLens-100k cut by time, and the head of a catalogue.
+// test, its Bayes scores, MovieLens-100k cut by time, the head of a catalogue, and the ranking protocol.
 #include "datasets/retrieval.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 
 #include "datasets/movielens.h"
 #include "datasets/splits.h"
+#include "nn/metrics.h"
 
 namespace minirec {
 namespace datasets {
@@ -86,6 +87,39 @@ std::vector<char> head_items(const std::vector<double>& prob, double mass) {
         total += prob[size_t(j)];
     }
     return head;
+}
+
+RankingScores rank_catalogue(const RetrievalData& d, const std::vector<int>& ks, double head_mass, const RowScores& score_rows) {
+    const std::vector<char> head = head_items(d.item_prob, head_mass);
+    const int kmax = *std::max_element(ks.begin(), ks.end());
+    std::vector<double> recall(ks.size(), 0.0);
+    double head_slots = 0;
+    std::vector<float> scores;
+    for (size_t b0 = 0; b0 < d.test.size(); b0 += 512) {
+        const int rows = int(std::min(d.test.size() - b0, size_t(512)));
+        score_rows(b0, rows, scores);                          // (rows, N)
+        for (int r = 0; r < rows; ++r) {
+            std::vector<float> s(scores.begin() + long(r) * d.num_items, scores.begin() + long(r + 1) * d.num_items);
+            if (!d.exclude.empty())
+                for (int32_t j : d.exclude[b0 + size_t(r)]) s[size_t(j)] = -INFINITY;
+            const Ids top = top_k(s, kmax);
+            const Ids& rel = d.test_relevant[b0 + size_t(r)];
+            for (size_t k = 0; k < ks.size(); ++k) recall[k] += recall_at_k(top, rel, ks[k]);
+            for (int i = 0; i < ks[0] && i < int(top.size()); ++i) head_slots += head[size_t(top[size_t(i)])];
+        }
+    }
+    const double n = double(d.test.size());
+    RankingScores res;
+    for (double r : recall) res.recall.push_back(r / n);
+    res.head_share = head_slots / (n * ks[0]);
+    return res;
+}
+
+void popularity_scores(const RetrievalData& d, int rows, std::vector<float>& scores) {
+    std::vector<float> count(size_t(d.num_items), 0.0f);
+    for (int r : d.train) count[size_t(d.positive[size_t(r)])] += 1.0f;
+    scores.clear();
+    for (int r = 0; r < rows; ++r) scores.insert(scores.end(), count.begin(), count.end());
 }
 
 }  // namespace datasets

@@ -2,8 +2,10 @@
 // positive item) and held-out test queries with the items each should retrieve from the whole
 // catalogue. Two sources: the synthetic power-law catalogue of datasets/item_stream.h, where the
 // true posterior is known, and MovieLens-100k as implicit feedback cut by time.
+// Also the protocol that ranks the whole catalogue for every test row (rank_catalogue).
 // Deliberately left out: the ranking metrics (nn/metrics.h), negatives (in-batch training needs none).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,19 @@ RetrievalData movielens_retrieval(const std::string& dir, double test_fraction =
 // The head of a catalogue: the fewest most popular items whose probabilities add up to `mass`
 // (ties by id). Returns one flag per item.
 std::vector<char> head_items(const std::vector<double>& prob, double mass);
+
+// The protocol: rank the whole catalogue for every test row (excluded items never ranked) and
+// measure Recall@K for each K of ks, and the share of head items (head_items(q, head_mass)) among
+// the top ks[0]. score_rows(first, rows, s) fills s (rows, N) for test rows first .. first + rows - 1.
+struct RankingScores {
+    std::vector<double> recall;   // [k index]
+    double head_share = 0;
+};
+using RowScores = std::function<void(size_t first, int rows, std::vector<float>& scores)>;
+RankingScores rank_catalogue(const RetrievalData& d, const std::vector<int>& ks, double head_mass, const RowScores& score_rows);
+
+// Popularity scores: every test row gets each item's count among the training positives.
+void popularity_scores(const RetrievalData& d, int rows, std::vector<float>& scores);
 
 }  // namespace datasets
 }  // namespace minirec

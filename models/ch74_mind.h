@@ -14,6 +14,10 @@
 //   eq. 7     u_j  = squash(z_j) = |z|^2 / (1 + |z|^2) z / |z|
 //   eq. 8     b_ij <- b_ij + u_j^T S e_i
 //   (eqs. 4-7 are the capsule network's with one S_ij per pair; B2I shares S, eq. 8)
+//   (ours, the comparison the routing is judged against) K independent attention poolings:
+//           a_ik = softmax_i(q_k^T S e_i), z_k = |I_u| / K'_u sum_i a_ik S e_i, u_k = squash(z_k),
+//           one learned query q_k per interest: each interest normalises over behaviours, so no
+//           competition between interests for a behaviour
 //   eq. 10  v_u = V_u softmax(pow(V_u^T e_i, p))                   (label-aware attention, training)
 //   eq. 11  Pr(i | u) = exp(v_u^T e_i) / sum_j exp(v_u^T e_j)      (sampled softmax in practice)
 #pragma once
@@ -80,6 +84,7 @@ struct MindOptions {
     float routing_std = 1.0f; // sigma of the fixed random routing logits
     int hidden = 32;          // the ReLU layer applied to every capsule (0 = none)
     int max_history = 64;     // T_max, the size of the fixed random logit table
+    bool independent = false; // K independent attention poolings instead of the routing
 };
 
 // The multi-interest extractor with B2I dynamic routing, plus the ReLU layer (H) that turns each
@@ -91,6 +96,7 @@ struct MIND {
     Var S;                // (D, D) the bilinear map shared by every (behaviour, interest) pair
     Tensor b0;            // (T_max, K) initial routing logits ~ N(0, sigma^2), a constant
     MLP head;             // D -> hidden -> D per capsule (ReLU), or empty when hidden = 0
+    Var Q;                // (K, D) the poolings' queries q_k (independent = true only)
 
     MIND() = default;
     MIND(const MindOptions& o, Rng& rng) : opt(o) {
@@ -100,6 +106,7 @@ struct MIND {
         S = parameter(xavier_uniform({o.dim, o.dim}, o.dim, o.dim, rng));
         b0 = Tensor::normal({o.max_history, o.interests}, rng, 0.0f, o.routing_std);
         if (o.hidden > 0) head = MLP({{o.dim, o.hidden, o.dim}}, rng);
+        if (o.independent) Q = parameter(xavier_uniform({o.interests, o.dim}, o.dim, o.interests, rng));
     }
 
     // Eq. 9 for every user of the batch: mask (B, 1, K), 1 for an active capsule.
@@ -119,6 +126,7 @@ struct MIND {
         const int K = opt.interests;
         const Var e = items(h.ids, {h.B, h.T});                          // (B, T, D) behaviours
         const Var Se = matmul(e, S);                                     // (B, T, D) S e_i
+        if (opt.independent) return pool(h, active, Se, weights);
         Tensor b_init({h.B, h.T, K});                                    // b_ij, the same table for every user
         for (int b = 0; b < h.B; ++b)
             for (size_t x = 0; x < size_t(h.T * K); ++x) b_init[size_t(b * h.T * K) + x] = b0[x];
@@ -136,6 +144,24 @@ struct MIND {
         return u;
     }
 
+    // K independent attention poolings: a (B, K, T) = softmax over the behaviours of q_k^T S e_i,
+    // no competition between interests. Each active interest gets the mass a routed capsule gets on
+    // average, |I_u| / K'_u (the routing's weights sum to |I_u| over its K'_u capsules); inactive
+    // ones get 0. weights: a as (B, T, K).
+    Var pool(const Histories& h, const Tensor& active, const Var& Se, Tensor* weights) const {
+        const int K = opt.interests;
+        const Tensor pad = h.mask.reshape({h.B, 1, h.T});
+        Tensor mass = transpose_mask(active);                            // (B, K, 1)
+        for (int b = 0; b < h.B; ++b) {
+            float k_u = 0.0f;
+            for (int k = 0; k < K; ++k) k_u += mass[size_t(b * K + k)];
+            for (int k = 0; k < K; ++k) mass[size_t(b * K + k)] *= float(h.len[size_t(b)]) / k_u;
+        }
+        const Var a = softmax(transpose(matmul(Se, Q, false, true)), &pad);   // (B, K, T)
+        if (weights) *weights = transpose(a * constant(transpose_mask(active))).value();
+        return squash(matmul(a * constant(mass), Se));                   // (B, K, D)
+    }
+
     // The user's interest vectors V_u (B, K, D): capsules through the ReLU layer. Inactive capsules
     // are zeroed again (the layer's bias would move them) and must be masked by the caller.
     Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {
@@ -150,6 +176,7 @@ struct MIND {
     NamedParams named_parameters() const {
         NamedParams p = items.named_parameters("items.");
         p.push_back({"S", S});
+        if (opt.independent) p.push_back({"Q", Q});
         if (opt.hidden > 0) append(p, head.named_parameters("head."));
         return p;
     }

@@ -1,6 +1,6 @@
 // Chapter 72: the streaming frequency estimator on streams whose answer we know, the two-tower
 // model's shapes, and the claims' verdicts at master seeds 1-3 of a small configuration of the
-// tutorial's experiment (tutorials/ch72_two_tower.h), about 5 s of CPU on an AMD EPYC (shared
+// tutorial's experiment (tutorials/ch72_two_tower.h), about 6 s of CPU on an AMD EPYC (shared
 // machine). Not asserted: the head share of the top 10 (reported by the tutorial).
 #include <doctest/doctest.h>
 

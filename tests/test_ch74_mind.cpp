@@ -1,7 +1,8 @@
 // Chapter 74: MIND's pieces against their formulas (squash, eq. 9, one-capsule routing, padding,
-// label-aware attention), finite-difference gradients through the dynamic routing, and the
+// label-aware attention, the K independent poolings), finite-difference gradients through the
+// dynamic routing and through the poolings, and the
 // claims' verdicts (and measured bounds where the paper's claim fails here) at master seeds 1-3 of a
-// small configuration of the tutorial's experiment; about 8 s of CPU on the loaded shared machine.
+// small configuration of the tutorial's experiment; about 9 s of CPU on the loaded shared machine.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -133,6 +134,57 @@ TEST_CASE("gradients through dynamic routing, the ReLU layer and label-aware att
     CHECK(worst <= 1.0f);
 }
 
+TEST_CASE("K independent poolings: each interest's weights sum to 1 over the behaviours, padding changes nothing") {
+    Rng rng(5);
+    MindOptions o;
+    o.items = 10, o.dim = 4, o.interests = 4, o.hidden = 0, o.independent = true;
+    MIND m(o, rng);
+    const Histories both = two_users(), alone = pad_histories({{6, 7}});
+    Tensor w;
+    const Var V = m.interests(both, m.capsule_mask(both), &w);           // (2, 4, 4), w (2, T, 4)
+    const Var V1 = m.interests(alone, m.capsule_mask(alone));
+    for (size_t x = 0; x < 16; ++x) CHECK(V.value()[16 + x] == doctest::Approx(V1.value()[x]).epsilon(1e-5));
+    // User 1: 5 behaviours, K' = 2. Its 2 active interests each spread weight 1 over the 5
+    // behaviours, with mass 5 / 2 in z_k; the inactive ones are 0.
+    for (int k = 0; k < 4; ++k) {
+        double s = 0;
+        for (int t = 0; t < 5; ++t) s += w[size_t(t * 4 + k)];
+        CHECK(s == doctest::Approx(k < 2 ? 1.0 : 0.0).epsilon(1e-5));
+    }
+    const Tensor &E = m.items.table.value(), &S = m.S.value(), &Q = m.Q.value();
+    double z[4] = {0, 0, 0, 0}, n2 = 0, a[5], total = 0;                // interest 0 of user 1 by hand
+    for (int t = 0; t < 5; ++t) {
+        double se[4] = {0, 0, 0, 0}, q = 0;
+        for (int d = 0; d < 4; ++d)
+            for (int c = 0; c < 4; ++c) se[d] += double(E[size_t(both.ids[size_t(t)] * 4 + c)]) * S[size_t(c * 4 + d)];
+        for (int d = 0; d < 4; ++d) q += Q[size_t(d)] * se[d];
+        a[t] = std::exp(q), total += a[t];
+        for (int d = 0; d < 4; ++d) z[d] += a[t] * se[d];
+    }
+    for (double& x : z) x *= 2.5 / total, n2 += x * x;
+    for (int d = 0; d < 4; ++d) CHECK(V.value()[size_t(d)] == doctest::Approx(n2 / (1 + n2) * z[d] / std::sqrt(n2)).epsilon(1e-4));
+}
+
+TEST_CASE("gradients through K independent poolings (items, S, the queries Q) match finite differences") {
+    Rng rng(10);
+    MindOptions o;
+    o.items = 8, o.dim = 3, o.interests = 3, o.hidden = 4, o.independent = true;
+    MIND m(o, rng);
+    const Histories h = pad_histories({{0, 1, 2, 3, 4}, {5, 6, 7, 1}});
+    const Tensor active = m.capsule_mask(h);
+    const Ids target = {2, 6};
+    testing::GradCheckOptions g;
+    g.eps = 1e-2f;
+    const float worst = testing::grad_check(
+        [&](const std::vector<Var>& xs) {
+            m.items.table = xs[0], m.S = xs[1], m.Q = xs[2];
+            return label_aware_attention(m.interests(h, active), m.items(target), active, 1.0f);
+        },
+        {Tensor::normal({8, 3}, rng, 0.0f, 0.7f), Tensor::normal({3, 3}, rng, 0.0f, 0.7f), Tensor::normal({3, 3}, rng, 0.0f, 0.7f)},
+        g, "MIND pools");
+    CHECK(worst <= 1.0f);
+}
+
 TEST_CASE("claims over worlds at three master seeds") {
     for (uint64_t seed : {1, 2, 3}) {
         CAPTURE(seed);
@@ -145,22 +197,26 @@ TEST_CASE("claims over worlds at three master seeds") {
             throw std::runtime_error(std::string("no claim ") + prefix);
         };
         auto mean = [&](const char* prefix) { return claim(prefix).interval().mean; };
-        // Seeds 1-3 with 4,000 training users (the asserted signs and verdicts also held at this
-        // 3,000-user size, whose exact ranges were not recorded): MIND with one interest vs mean pooling +0.011 to +0.055;
-        // K = 4 vs K = 1 -0.093 to -0.053; p = 2 vs p = 0 -0.087 to -0.037; hard vs p = 2 -0.076 to
-        // -0.033; 3 routing iterations vs 1 -0.028 to +0.005; the paper's ordering of p and of K is
-        // not reproduced here, and routing adds nothing over K random poolings.
+        // Measured under g++ at seeds 1, 2, 3 (Recall@20 differences, 3 worlds of 3,000 users):
+        // MIND K = 4 (p = 2) vs mean pooling -0.048, -0.083, -0.034; MIND with one interest vs mean
+        // pooling +0.051, +0.003, +0.029; K = 4 vs K = 1 -0.098, -0.086, -0.063; p = 2 vs p = 0
+        // -0.041, -0.077, -0.043; hard vs p = 2 -0.022, -0.013, -0.061; 3 routing iterations vs 1
+        // -0.025, -0.049, -0.004; routing vs K independent poolings +0.056, +0.007, +0.020. clang++
+        // gave the same to three decimals (e.g. +0.0559 against +0.0560). The paper's orderings
+        // of K, p and r are not reproduced here: asserted as measured bounds.
         CHECK(claim("MIND with one interest above").verdict() != Verdict::fails);
-        CHECK(mean("MIND with one interest above") > 0.0);
         for (const char* x : {"MIND with K = 4 above", "label-aware attention: p = 2", "label-aware attention: hard",
                               "MIND (K = 4, p = 2) above", "dynamic routing"})
             CHECK_MESSAGE(claim(x).verdict() != Verdict::holds, x);
+        CHECK(mean("MIND (K = 4, p = 2) above") < 0.005);
         CHECK(mean("MIND with K = 4 above") < 0.0);
         CHECK(mean("label-aware attention: p = 2") < 0.0);
-        CHECK(mean("label-aware attention: hard") < 0.0);
+        CHECK(mean("label-aware attention: hard") < 0.005);
         CHECK(mean("dynamic routing") < 0.01);
+        CHECK(claim("B2I routing above K independent").verdict() != Verdict::fails);
+        CHECK(mean("B2I routing above K independent") > -0.005);
         // The routing still groups behaviours by planted cluster: its Rand index rises in every world
-        // (smallest rise 0.044).
+        // (smallest rise 0.041).
         for (const Results& w : e.main) CHECK(w.results[kP2].rand_index > w.results[kP2].rand_index_untrained + 0.02);
     }
 }

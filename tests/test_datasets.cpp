@@ -108,6 +108,48 @@ TEST_CASE("power_law_catalogue: item frequencies follow q, queries sit near thei
     CHECK(same_bits(p.queries, q.queries));
 }
 
+TEST_CASE("the retrieval protocol: rank_catalogue against its definition, popularity, the stream replay") {
+    const PowerLawCatalogueOptions c = {.num_items = 100, .n = 1200, .exponent = 1.0, .dim = 8, .query_noise = 0.1, .seed = 6};
+    const RetrievalData d = power_law_retrieval(c, 1000);
+    // Every row ranks its own positive first: recall 1 at every K; the head share is the share of
+    // head items among the positives (K = 1).
+    const RankingScores own = rank_catalogue(d, {1, 5}, 0.5, [&](size_t first, int rows, std::vector<float>& s) {
+        s.assign(size_t(rows) * 100, 0.0f);
+        for (int r = 0; r < rows; ++r) s[size_t(r) * 100 + size_t(d.test_relevant[first + size_t(r)][0])] = 1.0f;
+    });
+    CHECK(own.recall == std::vector<double>{1.0, 1.0});
+    const std::vector<char> head = head_items(d.item_prob, 0.5);
+    double in_head = 0;
+    for (const Ids& rel : d.test_relevant) in_head += head[size_t(rel[0])];
+    CHECK(own.head_share == doctest::Approx(in_head / 200.0));
+    // Popularity: every row the same scores, the training positives' counts.
+    std::vector<float> s;
+    popularity_scores(d, 2, s);
+    REQUIRE(s.size() == 200u);
+    double total = 0;
+    for (int j = 0; j < 100; ++j) {
+        total += s[size_t(j)];
+        CHECK(s[size_t(j)] == s[100 + size_t(j)]);
+    }
+    CHECK(total == 1000.0);
+    // The stream replay: an estimator that knows the label has zero error in every window.
+    struct Truth {
+        DriftingItemStream stream;
+        long t = 0;
+        void observe(const Ids&) { ++t; }
+        double probability(int32_t y) const { return stream.label_prob(y, t - 1); }
+    };
+    DriftingStreamOptions so;
+    so.num_items = 50, so.steps_per_phase = 1000, so.batch_size = 16, so.seed = 2;
+    std::vector<Truth> est = {{DriftingItemStream(so)}};
+    const StreamErrors e = replay_drifting_stream(so, est, 100);
+    REQUIRE(e.window_end.size() == 20u);
+    CHECK(e.window_end.back() == 2000);
+    for (double x : e.error[0]) CHECK(x == 0.0);
+    CHECK(e.mean_between(0, 900, 1100) == 0.0);
+    CHECK(std::isnan(e.mean_between(0, 3000, 4000)));
+}
+
 TEST_CASE("power_law_retrieval: the split, Bayes scores against their formula, the head of a catalogue") {
     const PowerLawCatalogueOptions c = {.num_items = 200, .n = 3000, .exponent = 1.0, .dim = 16, .query_noise = 0.1, .seed = 4};
     const RetrievalData d = power_law_retrieval(c, 2500);

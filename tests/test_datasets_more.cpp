@@ -171,6 +171,26 @@ TEST_CASE("multi_interest: users mix m distinct clusters, behaviours spread unif
     CHECK_THROWS(multi_interest(o));
 }
 
+TEST_CASE("multi_interest: the Rand index and the retrieval protocol (a ranking that knows the clusters)") {
+    CHECK(rand_index({0, 0, 1, 1}, {5, 5, 7, 7}) == 1.0);                 // the same partition, other labels
+    CHECK(rand_index({0, 0, 1, 1}, {0, 1, 0, 1}) == doctest::Approx(2.0 / 6.0));   // agree on (0,3), (1,2) only
+    CHECK(std::isnan(rand_index({3}, {0})));
+    MultiInterestOptions o;
+    o.clusters = 8, o.items_per_cluster = 10, o.train_users = 0, o.test_users = 300, o.seed = 5;
+    const MultiInterestData d = multi_interest(o);
+    // Score 1 for the items of the user's own clusters (ties broken by id): the planted oracle.
+    const MultiInterestRecall r = multi_interest_recall(d, {10, 80}, [&](const std::vector<int>& rows, std::vector<float>& s) {
+        s.assign(rows.size() * 80, 0.0f);
+        for (size_t b = 0; b < rows.size(); ++b)
+            for (int c : d.test[size_t(rows[b])].clusters)
+                for (int i = 0; i < 10; ++i) s[b * 80 + size_t(c * 10 + i)] = 1.0f;
+    });
+    CHECK(r.recall[1] == 1.0);                                           // N = the whole catalogue
+    CHECK(r.hit[1] == 1.0);
+    CHECK(r.recall_by_m[0][0] == 1.0);                                  // m = 1: the cluster is the top 10
+    CHECK(r.recall_by_m[1][0] < 1.0);                                   // m = 2: only one cluster fits
+}
+
 TEST_CASE("trait_shop: buys reveal the traits, clicks do not; each task follows its traits") {
     TraitShopOptions o;
     o.users = 1500, o.transfer_users = 500, o.seed = 3;

@@ -1,10 +1,5 @@
-// Chapter 72: sampling-bias-corrected two-tower retrieval and streaming frequency estimation
-// (Yi et al., RecSys 2019), as a lab: the paper's drifting-stream simulation, then a two-tower model
-// trained plain, corrected by the streaming estimates and by the true probabilities, beside a
-// popularity ranking, over independent worlds with a control world; the claims judged.
-#include <string>
-#include <vector>
-
+// Chapter 72 (Yi et al., RecSys 2019) as a lab: streaming frequency estimation on the paper's drifting
+// stream, then a two-tower model trained plain or corrected, beside popularity; the claims judged.
 #include "tutorials/ch72_two_tower.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"
@@ -12,26 +7,15 @@
 using namespace minirec;
 using namespace minirec::ch72;
 
-static double mean_of(const std::vector<double>& v) {
-    double s = 0.0;
-    for (double x : v) s += x;
-    return v.empty() ? NAN : s / double(v.size());
-}
-
 static Table frequency_table(const Results& r) {
     Table t("frequency", {"estimator", "steady-state error", "error after the switch", "error mid-phase (control)"});
-    const FrequencyResult& f0 = r.frequency[0];
-    auto add = [&](const std::vector<EstimatorTrace> FrequencyResult::*group) {
-        for (size_t i = 0; i < (f0.*group).size(); ++i) {
+    for (auto group : {&FrequencyResult::alphas, &FrequencyResult::hashes, &FrequencyResult::control_hashes})
+        for (size_t i = 0; i < (r.frequency[0].*group).size(); ++i) {
             std::vector<double> s, a, m;
             for (const FrequencyResult& f : r.frequency)
                 s.push_back((f.*group)[i].steady), a.push_back((f.*group)[i].after_switch), m.push_back((f.*group)[i].mid_phase);
-            t.add({(f0.*group)[i].name, num("%.5f", mean_of(s)), num("%.5f", mean_of(a)), num("%.5f", mean_of(m))});
+            t.add({(r.frequency[0].*group)[i].name, num("%.5f", nan_mean(s)), num("%.5f", nan_mean(a)), num("%.5f", nan_mean(m))});
         }
-    };
-    add(&FrequencyResult::alphas);
-    add(&FrequencyResult::hashes);
-    add(&FrequencyResult::control_hashes);
     return t;
 }
 
@@ -43,7 +27,7 @@ static Table retrieval_table(const Options& o, const Results& r) {
         for (size_t m = 0; !cell.empty() && m < cell[0].size(); ++m) {
             std::vector<double> a, b, sh;
             for (const auto& w : cell) a.push_back(w[m].recall[0]), b.push_back(w[m].recall[1]), sh.push_back(w[m].head_share);
-            t.add({world, cell[0][m].name, num("%.4f", mean_of(a)), num("%.4f", mean_of(b)), num("%.3f", mean_of(sh))});
+            t.add({world, cell[0][m].name, num("%.4f", nan_mean(a)), num("%.4f", nan_mean(b)), num("%.3f", nan_mean(sh))});
         }
     }
     return t;
@@ -52,20 +36,17 @@ static Table retrieval_table(const Options& o, const Results& r) {
 static LineChart alpha_chart(const Results& r) {
     LineChart c{"World 1: estimation error vs step, by alpha (popularity flips halfway)", "step",
                 "mean |p_hat - B q| over the batch", {}, true};
-    for (const EstimatorTrace& t : r.frequency[0].alphas) {
-        Series s{t.name, {}, {}};
-        for (size_t i = 0; i < t.error.size(); ++i) s.x.push_back(double(r.frequency[0].window_end[i])), s.y.push_back(t.error[i]);
-        c.series.push_back(s);
-    }
+    const std::vector<long>& x = r.frequency[0].window_end;
+    for (const EstimatorTrace& t : r.frequency[0].alphas) c.series.push_back({t.name, {x.begin(), x.begin() + long(t.error.size())}, t.error});
     return c;
 }
 
 int main(int argc, char** argv) {
     return guarded_main("ch72_two_tower", [&] {
         Options o;
-        Flags flags("ch72_two_tower", "Streaming frequency estimation and the sampling-bias-corrected two-tower model "
-                                      "(Yi et al., RecSys 2019), over independent worlds with a control world "
-                                      "(synthetic, or --data ml-100k for the retrieval part).");
+        Flags flags("ch72_two_tower", "Streaming frequency estimation and the sampling-bias-corrected two-tower model (Yi et al., "
+                                      "RecSys 2019), over independent worlds with a control world (synthetic, or --data ml-100k "
+                                      "for the retrieval part).");
         std::string data_path;
         flags.add("data", &data_path, "path to the MovieLens-100k folder (u.data, u.item) instead of the synthetic catalogue");
         flags.add("epochs", &o.retrieval.train.epochs, "passes over the retrieval training data", at_least(1));
@@ -94,29 +75,24 @@ int main(int argc, char** argv) {
 
         Report report(flags);
         report.heading("Chapter 72: sampling-bias-corrected two-tower retrieval");
-        report.text("Main world: item popularity follows a power law (q_j ~ 1/(j+1)), so popular items fill the "
-                    "in-batch negatives and the plain softmax over-penalises them; the control catalogue has uniform "
-                    "popularity (no sampling bias to correct). For the estimator: the control of the recovery claims "
-                    "is a window in mid-phase where nothing switched, and of the hash claims a budget of " +
-                    std::to_string(o.frequency.control_slots) + " slots where collisions are rare.");
+        report.text("Main world: item popularity follows a power law (q_j ~ 1/(j+1)), so popular items fill the in-batch "
+                    "negatives and the plain softmax over-penalises them; the control catalogue has uniform popularity (no "
+                    "sampling bias to correct). For the estimator: the control of the recovery claims is a window in mid-phase "
+                    "where nothing switched, and of the hash claims a budget of " + std::to_string(o.frequency.control_slots) +
+                    " slots where collisions are rare.");
+        const std::string data = data_path.empty() ? std::to_string(o.retrieval.items) + " items, " +
+                                 std::to_string(o.retrieval.train_rows) + " training rows" : "MovieLens-100k from " + data_path;
         report.text("Stream: M = " + std::to_string(o.frequency.items) + ", B = " + std::to_string(o.frequency.batch) +
-                    ", switch at step " + std::to_string(o.frequency.steps_per_phase) + ". Retrieval: " +
-                    (data_path.empty() ? std::to_string(o.retrieval.items) + " items, " +
-                                             std::to_string(o.retrieval.train_rows) + " training rows"
-                                       : "MovieLens-100k from " + data_path) +
-                    ", batch " + std::to_string(o.retrieval.train.batch) + ", " + std::to_string(o.retrieval.train.epochs) +
-                    " epochs, tau " + num("%g", o.retrieval.train.tau) + "; " + std::to_string(o.worlds) +
-                    " worlds per cell; seed " + std::to_string(o.seed));
+                    ", switch at step " + std::to_string(o.frequency.steps_per_phase) + ". Retrieval: " + data + ", batch " +
+                    std::to_string(o.retrieval.train.batch) + ", " + std::to_string(o.retrieval.train.epochs) + " epochs, tau " +
+                    num("%g", o.retrieval.train.tau) + "; " + std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed));
         const Results r = run_experiment(o, data_path.empty() ? nullptr : &real);
         report.table(frequency_table(r), "Streaming frequency estimation: error, mean over worlds");
         report.table(retrieval_table(o, r), "Retrieval over the full catalogue, mean over worlds (head: the " +
                                                 std::to_string(r.head_size) + " most popular items)");
         Claims claims = judge(o, r);
-        claims.quick = claims.quick || flags.quick;
-        if (!data_path.empty()) {
-            claims.quick = true;   // one data set: the worlds differ only in initialisation
-            report.text("With --data the worlds share one data set, so n counts initialisations: no verdicts.");
-        }
+        claims.quick = claims.quick || flags.quick || !data_path.empty();   // --data: the worlds differ only in init
+        if (!data_path.empty()) report.text("With --data the worlds share one data set, so n counts initialisations: no verdicts.");
         claims.print(report);
         report.chart(alpha_chart(r), "frequency_alpha");
         report.finish(r.seconds);

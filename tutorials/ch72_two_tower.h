@@ -1,9 +1,8 @@
 // Chapter 72's experiment (Yi et al., RecSys 2019) over independent worlds, each with a control:
-//   frequency  the paper's simulation (section 6.1): the streaming estimator's error as alpha and
-//              the number of hash functions (at a fixed total of slots) vary, on a drifting stream
-//   retrieval  a two-tower model trained plain, corrected by the streaming estimates and by the
-//              true probabilities, and a popularity ranking, on a power-law catalogue
-//              (datasets/retrieval.h) or MovieLens-100k (--data), by Recall@K over the catalogue.
+//   frequency  the paper's simulation (section 6.1): the estimator's error as alpha and the number
+//              of hash functions (at a fixed total of slots) vary, on a drifting stream
+//   retrieval  a two-tower model trained plain, corrected by the streaming estimates or the true q,
+//              and popularity, on a power-law catalogue or MovieLens-100k (--data), by Recall@K.
 // Deliberately left out: the paper's Wikipedia and YouTube data, reward-weighted losses, ANN search.
 #pragma once
 #include <algorithm>
@@ -16,9 +15,7 @@
 #include "datasets/item_stream.h"
 #include "datasets/retrieval.h"
 #include "models/ch72_two_tower.h"
-#include "nn/losses.h"
 #include "nn/metrics.h"
-#include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
 
@@ -55,12 +52,10 @@ struct FrequencyResult {
 inline FrequencyResult frequency_world(const FrequencyOptions& o, uint64_t seed) {
     FrequencyResult r;
     auto add = [&](std::vector<EstimatorTrace>& to, std::string name, FrequencyEstimatorOptions e) {
-        e.seed = splitmix64(seed + 17);
-        to.push_back({std::move(name), e, {}});
+        e.seed = splitmix64(seed + 17), to.push_back({std::move(name), e, {}});
     };
     FrequencyEstimatorOptions exact;      // one slot per item: no collisions
-    exact.buckets = o.items;
-    exact.collision_free = true;
+    exact.buckets = o.items, exact.collision_free = true;
     for (double a : o.alphas) exact.alpha = a, add(r.alphas, "alpha " + num("%g", a), exact);
     for (int h : o.hash_counts)
         for (int total : {o.total_slots, o.control_slots}) {
@@ -76,34 +71,14 @@ inline FrequencyResult frequency_world(const FrequencyOptions& o, uint64_t seed)
     for (EstimatorTrace* tr : traces) est.emplace_back(tr->options);
     datasets::DriftingStreamOptions so;
     so.num_items = o.items, so.steps_per_phase = o.steps_per_phase, so.batch_size = o.batch, so.seed = seed;
-    datasets::DriftingItemStream stream(so);
-    std::vector<double> sum(traces.size(), 0.0);
-    while (stream.step() < stream.total_steps()) {
-        const long t = stream.step();
-        const Ids batch = stream.next_batch();   // (B) item ids
-        for (size_t e = 0; e < est.size(); ++e) {
-            est[e].observe(batch);
-            double err = 0.0;
-            for (int32_t y : batch) err += std::fabs(est[e].probability(y) - stream.label_prob(y, t));
-            sum[e] += err / double(batch.size());
-        }
-        if ((t + 1) % o.window == 0) {
-            r.window_end.push_back(t + 1);
-            for (size_t e = 0; e < est.size(); ++e) traces[e]->error.push_back(sum[e] / o.window), sum[e] = 0;
-        }
-    }
-    auto mean_over = [&](const std::vector<double>& v, long lo, long hi) {
-        double s = 0.0;
-        int n = 0;
-        for (size_t i = 0; i < v.size(); ++i)
-            if (r.window_end[i] > lo && r.window_end[i] <= hi) s += v[i], ++n;
-        return n ? s / n : NAN;
-    };
+    const datasets::StreamErrors errors = datasets::replay_drifting_stream(so, est, o.window);
+    r.window_end = errors.window_end;
     const long S = o.steps_per_phase, R = o.recovery_window;
-    for (EstimatorTrace* tr : traces) {
-        tr->steady = mean_over(tr->error, long(S * (1.0 - o.steady_share)), S);
-        tr->after_switch = mean_over(tr->error, S, S + R);
-        tr->mid_phase = mean_over(tr->error, S / 2, S / 2 + R);   // as long a window, nothing switched
+    for (size_t e = 0; e < traces.size(); ++e) {
+        traces[e]->error = errors.error[e];
+        traces[e]->steady = errors.mean_between(e, long(S * (1.0 - o.steady_share)), S);
+        traces[e]->after_switch = errors.mean_between(e, S, S + R);
+        traces[e]->mid_phase = errors.mean_between(e, S / 2, S / 2 + R);   // as long a window, nothing switched
     }
     return r;
 }
@@ -123,10 +98,8 @@ struct RetrievalOptions {
     uint64_t seed = 42;
 };
 
-struct RetrievalResult {
+struct RetrievalResult : datasets::RankingScores {   // recall [k index] (Recall@K), head_share (of the top ks[0])
     std::string name;
-    std::vector<double> recall;          // [k index]: Recall@K over the full catalogue
-    double head_share = 0;               // share of head items among the top ks[0]
     double final_loss = 0;
 };
 
@@ -137,85 +110,39 @@ inline RetrievalData synthetic_retrieval(const RetrievalOptions& o) {
     return datasets::power_law_retrieval(c, o.train_rows);
 }
 
-// Ranks the whole catalogue for every test row by score(row) and measures Recall@K and the head
-// share of the top ks[0]. score_rows fills scores (rows, N) for a block of test rows.
-template <class ScoreRows>
-void evaluate_rankings(const RetrievalData& d, const RetrievalOptions& o, ScoreRows score_rows, RetrievalResult& res) {
-    const std::vector<char> head = datasets::head_items(d.item_prob, o.head_mass);
-    const int kmax = *std::max_element(o.ks.begin(), o.ks.end());
-    std::vector<double> recall(o.ks.size(), 0.0);
-    double head_slots = 0;
-    std::vector<float> scores;
-    for (size_t b0 = 0; b0 < d.test.size(); b0 += 512) {
-        const int rows = int(std::min(d.test.size() - b0, size_t(512)));
-        score_rows(b0, rows, scores);                          // (rows, N)
-        for (int r = 0; r < rows; ++r) {
-            std::vector<float> s(scores.begin() + long(r) * d.num_items, scores.begin() + long(r + 1) * d.num_items);
-            if (!d.exclude.empty())
-                for (int32_t j : d.exclude[b0 + size_t(r)]) s[size_t(j)] = -INFINITY;
-            const Ids top = top_k(s, kmax);
-            const Ids& rel = d.test_relevant[b0 + size_t(r)];
-            for (size_t k = 0; k < o.ks.size(); ++k) recall[k] += recall_at_k(top, rel, o.ks[k]);
-            for (int i = 0; i < o.ks[0] && i < int(top.size()); ++i) head_slots += head[size_t(top[size_t(i)])];
-        }
-    }
-    const double n = double(d.test.size());
-    res.recall.clear();
-    for (double r : recall) res.recall.push_back(r / n);
-    res.head_share = head_slots / (n * o.ks[0]);
-}
-
-// Serving: every item's v once, then s(x, y) = <u(x), v(y)> for the whole catalogue.
+// Serving: every item's v once, then s(x, y) = <u(x), v(y)> for the whole catalogue, ranked by
+// datasets/retrieval.h's protocol.
 inline RetrievalResult train_and_rank(const RetrievalData& d, const RetrievalOptions& o, Correction corr) {
-    RetrievalResult res;
-    res.name = correction_name(corr);
     TrainOptions t = o.train;
     t.seed = o.seed;
-    TwoTower model = train_two_tower(d, t, corr, &res.final_loss);
+    double loss = 0;
+    TwoTower model = train_two_tower(d, t, corr, &loss);
     NoGrad no_grad;
     Ids all(size_t(d.num_items));
     for (int j = 0; j < d.num_items; ++j) all[size_t(j)] = j;
     const Var v_all = model.v(constant(d.item_features), all);          // (N, k)
     const Var queries = constant(d.query_features);
-    evaluate_rankings(d, o, [&](size_t b0, int rows, std::vector<float>& scores) {
+    auto scores = [&](size_t b0, int rows, std::vector<float>& s) {
         Ids test_rows, qid;
         for (int r = 0; r < rows; ++r) {
             test_rows.push_back(d.test[b0 + size_t(r)]);
             if (d.num_query_ids) qid.push_back(d.query_ids[size_t(test_rows.back())]);
         }
         const Var u = model.u(d.query_features.dim(1) > 0 ? gather_rows(queries, test_rows) : Var(), qid);  // (rows, k)
-        scores = TwoTower::scores(u, v_all).value().vec();               // (rows, N)
-    }, res);
-    return res;
+        s = TwoTower::scores(u, v_all).value().vec();                    // (rows, N)
+    };
+    return {datasets::rank_catalogue(d, o.ks, o.head_mass, scores), correction_name(corr), loss};
 }
 
-// Popularity: every query gets the items most frequent among the training positives.
-inline RetrievalResult popularity_ranking(const RetrievalData& d, const RetrievalOptions& o) {
-    std::vector<float> count(size_t(d.num_items), 0.0f);
-    for (int r : d.train) count[size_t(d.positive[size_t(r)])] += 1.0f;
-    RetrievalResult res;
-    res.name = "popularity";
-    evaluate_rankings(d, o, [&](size_t, int rows, std::vector<float>& s) {
-        s.clear();
-        for (int r = 0; r < rows; ++r) s.insert(s.end(), count.begin(), count.end());
-    }, res);
-    return res;
-}
-
-// The best any model can do on the synthetic data: rank by the true posterior (a sanity check).
-inline RetrievalResult bayes_ranking(const RetrievalData& d, const RetrievalOptions& o) {
-    RetrievalResult res;
-    res.name = "Bayes (true posterior)";
-    evaluate_rankings(d, o, [&](size_t b0, int rows, std::vector<float>& s) { datasets::bayes_scores(d, b0, rows, s); }, res);
-    return res;
-}
-
-// One world: plain, streaming, oracle, popularity (and Bayes on synthetic data), same data and init.
+// One world, same data and init: plain, streaming, oracle; popularity (the items most frequent among the
+// training positives, for every query); on synthetic data the true posterior (a sanity check: the best).
 inline std::vector<RetrievalResult> retrieval_world(const RetrievalData& d, const RetrievalOptions& o) {
     std::vector<RetrievalResult> r;
     for (Correction c : {Correction::none, Correction::streaming, Correction::oracle}) r.push_back(train_and_rank(d, o, c));
-    r.push_back(popularity_ranking(d, o));
-    if (d.noise_var > 0) r.push_back(bayes_ranking(d, o));
+    auto popularity = [&](size_t, int rows, std::vector<float>& s) { datasets::popularity_scores(d, rows, s); };
+    auto bayes = [&](size_t b0, int rows, std::vector<float>& s) { datasets::bayes_scores(d, b0, rows, s); };
+    r.push_back({datasets::rank_catalogue(d, o.ks, o.head_mass, popularity), "popularity", 0});
+    if (d.noise_var > 0) r.push_back({datasets::rank_catalogue(d, o.ks, o.head_mass, bayes), "Bayes (true posterior)", 0});
     return r;
 }
 enum { kPlain = 0, kStreaming = 1, kOracle = 2, kPopularity = 3, kBayes = 4 };
@@ -258,13 +185,10 @@ inline Results run_experiment(const Options& o, const RetrievalData* real = null
         r.retrieval.push_back(retrieval_world(d, ro));
         r.head_size = 0;
         for (char h : datasets::head_items(d.item_prob, ro.head_mass)) r.head_size += h;
-        if (!real) {
-            ro.exponent = o.control_exponent;
-            r.control.push_back(retrieval_world(synthetic_retrieval(ro), ro));
-        }
-        if (o.verbose)
-            std::fprintf(stderr, "world %d/%d  R@%d plain %.4f corrected %.4f\n", w + 1, o.worlds, ro.ks[0],
-                         r.retrieval.back()[kPlain].recall[0], r.retrieval.back()[kStreaming].recall[0]);
+        ro.exponent = o.control_exponent;   // the control catalogue (none on real data)
+        if (!real) r.control.push_back(retrieval_world(synthetic_retrieval(ro), ro));
+        if (o.verbose) std::fprintf(stderr, "world %d/%d  R@%d plain %.4f corrected %.4f\n", w + 1, o.worlds, ro.ks[0],
+                                    r.retrieval.back()[kPlain].recall[0], r.retrieval.back()[kStreaming].recall[0]);
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
@@ -281,37 +205,37 @@ inline Claims judge(const Options& o, const Results& r) {
         const bool main = std::string(world) == "main";
         const auto& cell = main ? r.retrieval : r.control;
         if (cell.empty()) continue;
-        Claim a{"corrected (streaming) beats plain, Recall@" + k0, world, t1, {}, 0.01};
-        Claim b{"corrected (streaming) beats plain, Recall@" + k1, world, t1b, {}, 0.01};
-        Claim e{"the streaming estimate is within 0.05 Recall@" + k0 + " of the true q (0.05 - gap)", world,
-                "no oracle arm in the paper", {}, 0.0};
-        Claim p{"corrected (streaming) beats popularity, Recall@" + k0, world, "no popularity baseline in the paper", {}, 0.01};
-        for (const auto& m : cell) {
-            a.diffs.push_back(m[kStreaming].recall[0] - m[kPlain].recall[0]);
-            b.diffs.push_back(m[kStreaming].recall[1] - m[kPlain].recall[1]);
-            e.diffs.push_back(0.05 - (m[kOracle].recall[0] - m[kStreaming].recall[0]));
-            p.diffs.push_back(m[kStreaming].recall[0] - m[kPopularity].recall[0]);
-        }
-        for (Claim* x : {&a, &b, &e, &p}) c.add(*x);
+        auto add = [&](const auto& worlds, const std::string& claim, const char* paper, double margin, auto diff) {
+            Claim x{claim, world, paper, {}, margin};
+            for (const auto& w : worlds) x.diffs.push_back(diff(w));
+            c.add(x);
+        };
+        using M = std::vector<RetrievalResult>;
+        add(cell, "corrected (streaming) beats plain, Recall@" + k0, t1, 0.01, [](const M& m) { return m[kStreaming].recall[0] - m[kPlain].recall[0]; });
+        add(cell, "corrected (streaming) beats plain, Recall@" + k1, t1b, 0.01, [](const M& m) { return m[kStreaming].recall[1] - m[kPlain].recall[1]; });
+        add(cell, "the streaming estimate is within 0.05 Recall@" + k0 + " of the true q (0.05 - gap)", "no oracle arm in the paper",
+            0.0, [](const M& m) { return 0.05 - (m[kOracle].recall[0] - m[kStreaming].recall[0]); });
+        add(cell, "corrected (streaming) beats popularity, Recall@" + k0, "no popularity baseline in the paper", 0.01,
+            [](const M& m) { return m[kStreaming].recall[0] - m[kPopularity].recall[0]; });
         // The estimator: main = the drifting stream at the paper's slot budget; control = the window
         // in mid-phase (no switch) for alpha, and a budget where collisions are rare for hashes.
-        Claim h2{"2 hash functions: lower steady error than 1 at the same total slots (relative)", world,
-                 "Fig. 5 (read by eye): about 0.17 (m=1), 0.12 (m=2), 0.10 (m=4)", {}, 0.1};
-        Claim h4{"4 hash functions: lower steady error than 2 at the same total slots (relative)", world,
-                 "Fig. 5, as above", {}, 0.1};
-        Claim fast{"alpha 0.1 recovers faster than alpha 0.01 after the switch (relative error)", world,
-                   "Fig. 4: a larger alpha adapts faster after the switch", {}, 0.1};
-        Claim low{"alpha 0.01 has lower steady error than alpha 0.1 (relative)", world,
-                  "Fig. 4 (by eye): plateaus about 0.10 (0.01) vs 0.15 (0.1)", {}, 0.1};
-        for (const FrequencyResult& f : r.frequency) {
-            const auto& hs = main ? f.hashes : f.control_hashes;
-            const EstimatorTrace &slow = f.alphas.front(), &quick = f.alphas.back();
-            h2.diffs.push_back(1.0 - hs[1].steady / hs[0].steady);
-            h4.diffs.push_back(1.0 - hs[2].steady / hs[1].steady);
-            fast.diffs.push_back(main ? 1.0 - quick.after_switch / slow.after_switch : 1.0 - quick.mid_phase / slow.mid_phase);
-            low.diffs.push_back(main ? 1.0 - slow.steady / quick.steady : 1.0 - slow.mid_phase / quick.mid_phase);
-        }
-        for (Claim* x : {&h2, &h4, &fast, &low}) c.add(*x);
+        auto hs = [main](const FrequencyResult& f) -> const std::vector<EstimatorTrace>& { return main ? f.hashes : f.control_hashes; };
+        add(r.frequency, "2 hash functions: lower steady error than 1 at the same total slots (relative)",
+            "Fig. 5 (read by eye): about 0.17 (m=1), 0.12 (m=2), 0.10 (m=4)", 0.1,
+            [&](const FrequencyResult& f) { return 1.0 - hs(f)[1].steady / hs(f)[0].steady; });
+        add(r.frequency, "4 hash functions: lower steady error than 2 at the same total slots (relative)", "Fig. 5, as above", 0.1,
+            [&](const FrequencyResult& f) { return 1.0 - hs(f)[2].steady / hs(f)[1].steady; });
+        // alphas.front() = 0.01 (slow), alphas.back() = 0.1 (quick)
+        add(r.frequency, "alpha 0.1 recovers faster than alpha 0.01 after the switch (relative error)",
+            "Fig. 4: a larger alpha adapts faster after the switch", 0.1, [main](const FrequencyResult& f) {
+                return main ? 1.0 - f.alphas.back().after_switch / f.alphas.front().after_switch
+                            : 1.0 - f.alphas.back().mid_phase / f.alphas.front().mid_phase;
+            });
+        add(r.frequency, "alpha 0.01 has lower steady error than alpha 0.1 (relative)",
+            "Fig. 4 (by eye): plateaus about 0.10 (0.01) vs 0.15 (0.1)", 0.1, [main](const FrequencyResult& f) {
+                return main ? 1.0 - f.alphas.front().steady / f.alphas.back().steady
+                            : 1.0 - f.alphas.front().mid_phase / f.alphas.back().mid_phase;
+            });
     }
     double gap = INFINITY;   // the Bayes ranking above every trained model (cannot fail)
     for (const auto& m : r.retrieval)
