@@ -192,7 +192,7 @@ inline Claims judge(const Options& o, const Results& r) {
         Claim nv{adv + " ranks by true relevance better than the naive model", world, "not found", {}, 0.01};
         Claim top{adv + ": more relevant top 10% than position as a feature", world, "not found", {}, 0.005};
         Claim pr{adv + ": less position readable from Z_A than with position as a feature (probe R^2)", world,
-                 "[S] with the adversary, MSE on b rises to the predict-the-mean level, 0.00078", {}, 0.05};
+                 "[S] with Bypass, the FL MSE on b rises to the predict-the-average-CTR level, 0.00078", {}, 0.05};
         for (const Replicate& x : cell) {
             by.diffs.push_back(x.truth_corr[kAdversarial] - x.truth_corr[kBypass]);
             pl.diffs.push_back(x.truth_corr[kAdversarial] - x.truth_corr[kContent]);
