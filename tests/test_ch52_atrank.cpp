@@ -121,7 +121,7 @@ TEST_CASE("every encoder trains: one Adam step lowers the loss on a fixed batch"
             backward(loss);
             adam.step();
         }
-        CHECK_MESSAGE(bce_with_logits(m.logits(model, b), b.label).item() < before, kModelNames[model]);
+        CHECK_MESSAGE(bce_with_logits(m.logits(model, b), b.label).item() < before, std::string(kModelNames[model]));
     }
 }
 
@@ -179,15 +179,17 @@ TEST_CASE("the control world: a recent click is a purchase whether or not a sear
 // -0.011, +0.002, +0.002, inconclusive too. No claim holds for every seed at a size this suite can
 // afford (at 1,000 users and 8 epochs, 2.2 times the steps, seeds 1 and 2 gave +0.14 and +0.12
 // with intervals from -0.11 to +0.39; at the test's size, ATRank over mean pooling holds in the
-// control world for seeds 1, 3, 4, 5 but not 2 and 6), so there is no verdict to assert. We assert the measured state instead, so that a change which makes the small budget find
-// the link (or makes ATRank lose) is noticed.
+// control world for seeds 1, 3, 4, 5 but not 2 and 6), so there is no verdict to assert. We
+// assert the measured state instead, so that a change which makes the small budget find the link
+// (or makes ATRank lose) is noticed.
 TEST_CASE("claims: at the small budget, ATRank against candidate attention is inconclusive, within measured bounds") {
     for (uint64_t seed : {1, 2, 3}) {
         const Options o = small_options(seed);
         const Claims c = judge(o, run_experiment(o));
         const Claim& x = c.find("ATRank's AUC above candidate attention (no self-attention)'s");
         const Interval ci = x.interval();
-        MESSAGE("seed " << seed << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] " << verdict_name(x.verdict()));
+        MESSAGE("seed " << seed << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
+                        << std::string(verdict_name(x.verdict())));
         CHECK(x.diffs.size() == 3);
         CHECK(x.verdict() == Verdict::inconclusive);
         CHECK(std::abs(ci.mean) < 0.04);

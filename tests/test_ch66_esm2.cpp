@@ -101,7 +101,7 @@ TEST_CASE("claims: ESMM beats the naive model (holds, main world); ESM2 does not
         for (const Claim& x : c.rows) {
             const Interval ci = x.interval();
             MESSAGE(x.world << ": " << x.claim << ": " << ci.mean << " [" << ci.lo << ", " << ci.hi << "] "
-                            << verdict_name(x.verdict()));
+                            << std::string(verdict_name(x.verdict())));
         }
         CHECK(c.find(vs_naive, "main").diffs.size() == 4);
         CHECK(c.find(vs_naive, "main").verdict() == Verdict::holds);
