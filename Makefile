@@ -113,11 +113,10 @@ blas-info:
 	@echo "openblas: $(or $(OPENBLAS_INC),none)"
 
 # libFuzzer targets: one per loader, built with clang and the sanitizers. The loaders' sources
-# (datasets/, and core/ and nn/ beneath them: two evaluation protocols in datasets/ use nn's
-# metrics) are compiled with the fuzzer's coverage instrumentation too.
+# (datasets/, and core/ beneath them) are compiled with the fuzzer's coverage instrumentation too.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c++17 -g -O1 -I. -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS    := $(patsubst %.cpp,build-fuzz/%.o,$(sort $(wildcard core/*.cpp nn/*.cpp datasets/*.cpp)))
+FUZZ_OBJS    := $(patsubst %.cpp,build-fuzz/%.o,$(sort $(wildcard core/*.cpp datasets/*.cpp)))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.cpp))
 build-fuzz/%.o: %.cpp
 	@mkdir -p $(dir $@)

@@ -9,7 +9,7 @@
 
 #include "datasets/sampling.h"
 #include "datasets/sequences.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/train.h"
 
 namespace minirec {

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 
 namespace minirec {
 namespace datasets {

@@ -7,7 +7,7 @@
 
 #include "datasets/movielens.h"
 #include "datasets/splits.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 
 namespace minirec {
 namespace datasets {

@@ -3,7 +3,7 @@
 // catalogue. Two sources: the synthetic power-law catalogue of datasets/item_stream.h, where the
 // true posterior is known, and MovieLens-100k as implicit feedback cut by time.
 // Also the protocol that ranks the whole catalogue for every test row (rank_catalogue).
-// Deliberately left out: the ranking metrics (nn/metrics.h), negatives (in-batch training needs none).
+// Deliberately left out: the ranking metrics (core/metrics.h), negatives (in-batch training needs none).
 #pragma once
 #include <functional>
 #include <string>

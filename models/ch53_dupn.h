@@ -28,7 +28,7 @@
 #include "core/rng.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 
 namespace minirec {

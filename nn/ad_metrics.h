@@ -1,6 +1,6 @@
 // Metrics for advertising: COEC (clicks over expected clicks), Kendall's tau between two rankings,
 // and csAUC, the CPM-sensitive AUC of Liu & Yin (arXiv 1904.10272). Computed in double on plain
-// vectors, like nn/metrics.h; undefined cases return NaN. Deliberately left out: confidence
+// vectors, like core/metrics.h; undefined cases return NaN. Deliberately left out: confidence
 // intervals, weighted or grouped (per-request) variants.
 #pragma once
 #include <vector>

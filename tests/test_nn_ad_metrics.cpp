@@ -6,7 +6,7 @@
 
 #include "core/rng.h"
 #include "nn/ad_metrics.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 
 using namespace minirec;
 

@@ -16,7 +16,7 @@
 
 #include "datasets/ch51_item_graph.h"
 #include "models/ch51_cold_start.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
 

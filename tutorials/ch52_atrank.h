@@ -15,7 +15,7 @@
 #include "datasets/ch52_atrank_world.h"
 #include "models/ch52_atrank.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -18,7 +18,7 @@
 #include "datasets/trait_shop.h"
 #include "models/ch53_dupn.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -16,7 +16,7 @@
 #include "datasets/ch56_click_log.h"
 #include "models/ch56_deepmcp.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

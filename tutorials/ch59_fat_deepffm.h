@@ -16,7 +16,7 @@
 #include "models/ch59_fat_deepffm.h"
 #include "nn/factorization.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -24,7 +24,7 @@
 #include "models/ch61_bert4rec.h"
 #include "tutorials/common/claims.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 

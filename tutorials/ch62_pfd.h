@@ -14,7 +14,7 @@
 
 #include "datasets/ch62_privileged.h"
 #include "models/ch62_pfd.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -16,7 +16,7 @@
 #include "datasets/ch63_sessions.h"
 #include "models/ch63_sdm.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

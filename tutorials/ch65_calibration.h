@@ -14,7 +14,7 @@
 #include "models/ch65_calibration.h"
 #include "nn/calibration.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -15,7 +15,7 @@
 
 #include "datasets/funnel.h"
 #include "models/ch66_esm2.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -13,7 +13,7 @@
 #include "datasets/mmoe_synthetic.h"
 #include "models/ch68_mmoe.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -21,7 +21,7 @@
 #include "datasets/position_bias.h"
 #include "models/ch69_youtube_mtl.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

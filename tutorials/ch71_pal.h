@@ -15,7 +15,7 @@
 #include "datasets/position_bias.h"
 #include "datasets/sampling.h"
 #include "models/ch71_pal.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

@@ -15,7 +15,7 @@
 #include "datasets/item_stream.h"
 #include "datasets/retrieval.h"
 #include "models/ch72_two_tower.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
 

@@ -18,7 +18,7 @@
 #include "datasets/ch73_feedback_log.h"
 #include "datasets/sampling.h"
 #include "models/ch73_adversarial_debias.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

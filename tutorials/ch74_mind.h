@@ -14,7 +14,7 @@
 #include "datasets/multi_interest.h"
 #include "models/ch74_mind.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

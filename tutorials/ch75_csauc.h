@@ -13,7 +13,7 @@
 
 #include "datasets/ch75_ad_market.h"
 #include "models/ch75_csauc.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"

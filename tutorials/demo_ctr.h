@@ -13,7 +13,7 @@
 #include "datasets/synthetic_ctr.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/rng.h"
-#include "nn/metrics.h"
+#include "core/metrics.h"
 
 using namespace minirec;
 

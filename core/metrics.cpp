@@ -1,6 +1,6 @@
 // The metrics of metrics.h. AUC sorts once and assigns tie-averaged ranks; GAUC groups by user
 // with one more sort; the ranking metrics walk the first K entries of a list once.
-#include "nn/metrics.h"
+#include "core/metrics.h"
 
 #include <algorithm>
 #include <cmath>
