@@ -1,0 +1,85 @@
+#!/bin/bash
+# make results: run the command named in every results marker of the chapter pages and splice what
+# it printed (stdout) between the markers, so that a page shows only numbers the code produced.
+#
+#   <!-- results:begin cmd="build/tutorials/ch67_coec" -->
+#   ... replaced by the command's stdout (its first line dropped when it is the "# Chapter" title,
+#       which the page has already) ...
+#   <!-- results:end -->
+#
+# Text outside the markers is written by hand. Pictures the run writes go where its --out says.
+# For each block it prints the chapter, the seconds it took and the claims table's verdicts per world
+# (holds/fails/inconclusive), then a total.
+#
+#   book/results.sh [PAGE ...]            (default: every book/ch*.md)
+#   book/results.sh --dry-run [PAGE ...]  list the commands, run nothing
+#
+# A command whose --data folder is missing is skipped with a line saying so (the block keeps its old
+# text). A command that fails stops the script with its exit status; the page is left as it was.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dry=0
+if [ "${1:-}" = "--dry-run" ]; then dry=1; shift; fi
+if [ "$#" -gt 0 ]; then pages=("$@"); else pages=(book/ch*.md); fi
+
+# The verdicts of a run's claims table, per world: "main 4/0/0, control 2/1/1" (holds/fails/inconclusive).
+summarise() {
+    # A claims row: | claim | world | the paper reports | this run | margin | verdict |
+    awk -F'|' 'NF == 8 && $6 ~ /^ *[0-9.]+ *$/ {
+        w = $3; gsub(/^ +| +$/, "", w)
+        verdict = $7; gsub(/^ +| +$/, "", verdict)
+        if (!(w in seen)) { seen[w] = 1; order[++n] = w }
+        if (verdict == "**holds**") h[w]++; else if (verdict == "**fails**") f[w]++; else i[w]++
+    }
+    END {
+        if (n == 0) { printf "no claims table"; exit }
+        for (k = 1; k <= n; ++k) printf "%s%s %d/%d/%d", (k > 1 ? ", " : ""), order[k], h[order[k]], f[order[k]], i[order[k]]
+    }' "$1"
+}
+
+total_start=$(date +%s)
+blocks=0
+for page in "${pages[@]}"; do
+    [ -f "$page" ] || { echo "results.sh: $page: no such page" >&2; exit 2; }
+    grep -q '<!-- results:begin cmd="' "$page" || continue
+    mapfile -t cmds < <(sed -n 's/.*<!-- results:begin cmd="\([^"]*\)" -->.*/\1/p' "$page")
+    for cmd in "${cmds[@]}"; do
+        blocks=$((blocks + 1))
+        if [ "$dry" = 1 ]; then echo "$page: $cmd"; continue; fi
+        data=$(sed -n 's/.*--data[ =]\([^ ]*\).*/\1/p' <<<"$cmd")
+        if [ -n "$data" ] && [ ! -e "$data" ]; then
+            echo "$page: skipped ($data not found): $cmd"
+            continue
+        fi
+        out=$(mktemp)
+        start=$(date +%s%N)
+        # shellcheck disable=SC2086  # the command is a word list on purpose
+        if ! $cmd > "$out" 2>/dev/null; then
+            status=$?
+            echo "results.sh: $page: '$cmd' failed (exit $status); the page is unchanged" >&2
+            rm -f "$out"
+            exit "$status"
+        fi
+        secs=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+        # Splice: keep everything outside this command's markers, replace what is inside.
+        awk -v cmd="$cmd" -v out="$out" '
+            index($0, "<!-- results:begin cmd=\"" cmd "\" -->") {
+                print; inside = 1
+                first = 1
+                while ((getline line < out) > 0) {
+                    if (first && line ~ /^# /) { first = 0; getline line < out; if (line == "") continue }
+                    first = 0
+                    print line
+                }
+                close(out)
+                next
+            }
+            inside && /<!-- results:end -->/ { inside = 0 }
+            !inside { print }' "$page" > "$page.tmp"
+        mv "$page.tmp" "$page"
+        printf '%-32s %7s s  %s\n' "$(basename "$page" .md)" "$secs" "$(summarise "$out")"
+        rm -f "$out"
+    done
+done
+[ "$dry" = 1 ] || printf 'results: %d blocks in %d s\n' "$blocks" "$(( $(date +%s) - total_start ))"
