@@ -7,7 +7,8 @@
 #       which the page has already) ...
 #   <!-- results:end -->
 #
-# Text outside the markers is written by hand. Pictures the run writes go where its --out says.
+# Text outside the markers is written by hand. Each command runs with --out build/results/<page>,
+# and the SVG pictures it wrote there are copied to book/img/chNN/, where the page links them.
 # For each block it prints the chapter, the seconds it took and the claims table's verdicts per world
 # (holds/fails/inconclusive), then a total.
 #
@@ -53,9 +54,12 @@ for page in "${pages[@]}"; do
             continue
         fi
         out=$(mktemp)
+        name=$(basename "$page" .md)
+        results_dir=build/results/$name
+        rm -rf "$results_dir"
         start=$(date +%s%N)
         # shellcheck disable=SC2086  # the command is a word list on purpose
-        if ! $cmd > "$out" 2>/dev/null; then
+        if ! $cmd --out "$results_dir" > "$out" 2>/dev/null; then
             status=$?
             echo "results.sh: $page: '$cmd' failed (exit $status); the page is unchanged" >&2
             rm -f "$out"
@@ -78,6 +82,10 @@ for page in "${pages[@]}"; do
             inside && /<!-- results:end -->/ { inside = 0 }
             !inside { print }' "$page" > "$page.tmp"
         mv "$page.tmp" "$page"
+        if compgen -G "$results_dir/*.svg" > /dev/null; then
+            mkdir -p "book/img/${name%%_*}"
+            cp "$results_dir"/*.svg "book/img/${name%%_*}/"
+        fi
         printf '%-32s %7s s  %s\n' "$(basename "$page" .md)" "$secs" "$(summarise "$out")"
         rm -f "$out"
     done
