@@ -7,6 +7,8 @@
 #   make bench      build the benchmarks (run them yourself: build/bench/bench_gemm)
 #   make fuzz       build the libFuzzer targets with clang (needs clang and libclang-rt-14-dev) and
 #                   run each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
+#   make book       render the book (book/*.md, README.md) to HTML in build/book/ with pandoc
+#                   (installs pandoc first if it is missing); open build/book/index.html
 # Sources are found by wildcard: a new .cpp in core/, nn/ or datasets/ joins the library,
 # a new tests/*.cpp joins the test binary, a new tutorials/*.cpp becomes an executable.
 
@@ -51,7 +53,8 @@ OPENBLAS_INC   := $(patsubst %/,%,$(firstword $(foreach d,$(OPENBLAS_DIRS),$(if 
 HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
 OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
-.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info
+.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info \
+        book deps-book
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -107,6 +110,14 @@ check-cli: tutorials $(if $(HAVE_BENCHMARK),bench)
 
 demo: $(BUILD)/tutorials/demo_ctr
 	$(BUILD)/tutorials/demo_ctr
+
+# The book as a static HTML site (book/tools/build_site.py: pandoc, MathML, previous/next links).
+PYTHON3 ?= $(or $(wildcard /usr/bin/python3),python3)
+deps-book:
+	@command -v pandoc >/dev/null 2>&1 || sh .ci/install-deps.sh pandoc
+	@command -v $(PYTHON3) >/dev/null 2>&1 || sh .ci/install-deps.sh python3
+book: deps-book
+	$(PYTHON3) book/tools/build_site.py $(BUILD)/book
 
 # What the OpenBLAS detection found ("openblas: none" or "openblas: <include dir>").
 blas-info:
