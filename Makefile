@@ -9,6 +9,7 @@
 #                   run each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
 #   make book       render the book (book/*.md, README.md) to HTML in build/book/ with pandoc
 #                   (installs pandoc first if it is missing); open build/book/index.html
+#   make check-links  every relative link and image in book/*.md and README.md resolves (make test runs it)
 # Sources are found by wildcard: a new .cpp in core/, nn/ or datasets/ joins the library,
 # a new tests/*.cpp joins the test binary, a new tutorials/*.cpp becomes an executable.
 
@@ -54,7 +55,7 @@ HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
 OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
 .PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info \
-        book deps-book
+        book check-links deps-book
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -104,6 +105,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory tests HAVE_DOCTEST=1
 	$(TEST_BIN) $(if $(SAN),$(SAN_SKIP))
 	$(if $(SAN),,@$(MAKE) --no-print-directory check-cli)
+	$(if $(SAN),,@$(MAKE) --no-print-directory check-links)
 
 check-cli: tutorials $(if $(HAVE_BENCHMARK),bench)
 	bash tests/cli/check_executables.sh $(BUILD)/tutorials $(if $(HAVE_BENCHMARK),$(BUILD)/bench)
@@ -111,13 +113,17 @@ check-cli: tutorials $(if $(HAVE_BENCHMARK),bench)
 demo: $(BUILD)/tutorials/demo_ctr
 	$(BUILD)/tutorials/demo_ctr
 
-# The book as a static HTML site (book/tools/build_site.py: pandoc, MathML, previous/next links).
+# The book as a static HTML site (book/tools/build_site.py: pandoc, MathML, previous/next links),
+# and the Markdown link check (standard-library Python, runs wherever python3 does).
 PYTHON3 ?= $(or $(wildcard /usr/bin/python3),python3)
 deps-book:
 	@command -v pandoc >/dev/null 2>&1 || sh .ci/install-deps.sh pandoc
 	@command -v $(PYTHON3) >/dev/null 2>&1 || sh .ci/install-deps.sh python3
 book: deps-book
 	$(PYTHON3) book/tools/build_site.py $(BUILD)/book
+check-links:
+	@command -v $(PYTHON3) >/dev/null 2>&1 || sh .ci/install-deps.sh python3
+	$(PYTHON3) book/tools/check_links.py
 
 # What the OpenBLAS detection found ("openblas: none" or "openblas: <include dir>").
 blas-info:
