@@ -9,7 +9,9 @@ is skipped; any other target must name an existing file or directory, relative t
 `#anchor` on a Markdown page must name one of its headings, with GitHub's rule for heading ids
 (the one pandoc's gfm_auto_identifiers follows too, so the HTML book keeps the anchors) or an
 explicit id=/name= in the page's HTML. Prints one line per broken target (file:line: target:
-why) and exits 1 if there was one. Standard library only.
+why) and exits 1 if there was one. Also: a table row that links a chapter page and quotes one of its
+claims as `mean [lo, hi], verdict` (the README's chapter table) must match a row of the claims
+table spliced into that page, so the quote cannot drift from the run. Standard library only.
 """
 import glob
 import os
@@ -112,15 +114,42 @@ def check(path):
     return problems
 
 
+QUOTE = re.compile(r"([+-]?\d+\.\d+) \[([+-]?\d+\.\d+), ([+-]?\d+\.\d+)\],? \**(holds|fails|inconclusive)\b")
+
+
+def check_quotes(path):
+    """A table row of path that links a chapter page and quotes `mean [lo, hi], verdict` must find
+    that interval, with that verdict, in a claims-table row of the page's spliced results."""
+    problems = []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for number, line in enumerate(lines, 1):
+        page = re.search(r"\]\(([^)#]*ch\d\d_[^)#]*\.md)\)", line)
+        if not line.startswith("|") or not page:
+            continue
+        target = os.path.normpath(os.path.join(os.path.dirname(path), page.group(1)))
+        if not os.path.exists(target):
+            continue  # reported as a broken link
+        with open(target, encoding="utf-8") as f:
+            results = re.findall(r"<!-- results:begin -->(.*?)<!-- results:end -->", f.read(), re.S)
+        rows = [r for block in results for r in block.split("\n") if r.startswith("|")]
+        for m in QUOTE.finditer(line):
+            interval = "%s [%s, %s]" % m.group(1, 2, 3)
+            if not any(interval in r and r.rstrip(" |").split("|")[-1].strip(" *") == m.group(4) for r in rows):
+                problems.append("%s:%d: '%s, %s' is not in a claims row of %s's results" % (
+                    os.path.relpath(path, ROOT), number, interval, m.group(4), os.path.relpath(target, ROOT)))
+    return problems
+
+
 def main():
     files = sys.argv[1:] or [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "book", "*.md")))
     problems, links = [], 0
     for path in files:
         links += sum(1 for t in targets(path) if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", t[1]))
-        problems += check(os.path.abspath(path))
+        problems += check(os.path.abspath(path)) + check_quotes(os.path.abspath(path))
     for p in problems:
         print(p)
-    print("check-links: %d files, %d relative links and images, %d broken" % (len(files), links, len(problems)))
+    print("check-links: %d files, %d relative links and images, %d problems" % (len(files), links, len(problems)))
     sys.exit(1 if problems else 0)
 
 
