@@ -9,7 +9,9 @@
 #                   run each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
 #   make book       render the book (book/*.md, README.md) to HTML in build/book/ with pandoc
 #                   (installs pandoc first if it is missing); open build/book/index.html
-#   make check-links  every relative link and image in book/*.md and README.md resolves (make test runs it)
+#   make check-links  every relative link and image in book/*.md and README.md resolves, and the
+#                   README's chapter table matches the pages' claims tables (make test runs it)
+#   make readme-table  copy the headline claims rows from the chapter pages into README.md's table
 #   make check-book build the book and open every page in headless Chromium (installs chromium,
 #                   chromium-driver, python3-selenium if missing): console errors, images, links, raw TeX
 # Sources are found by wildcard: a new .cpp in core/, nn/ or datasets/ joins the library,
@@ -57,7 +59,7 @@ HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
 OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
 .PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info \
-        book check-links check-book deps-book deps-browser
+        book check-links check-book readme-table deps-book deps-browser
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -131,6 +133,10 @@ book: deps-book
 check-links:
 	@command -v $(PYTHON3) >/dev/null 2>&1 || sh .ci/install-deps.sh python3
 	$(PYTHON3) book/tools/check_links.py
+	$(PYTHON3) book/tools/readme_table.py --check
+# The README's table of chapters, its headline rows copied again from the pages' claims tables.
+readme-table:
+	$(PYTHON3) book/tools/readme_table.py
 check-book: book deps-browser
 	$(PYTHON3) book/tools/check_site.py $(BUILD)/book
 
