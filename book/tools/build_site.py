@@ -5,7 +5,7 @@
 
 One page per Markdown file: book/README.md becomes index.html (the table of contents), README.md
 becomes project.html, every other page keeps its name with .html. The reading order (previous /
-next links on every page) is: the index, the engine chapters 01-10, the demo, the paper chapters
+next links on every page) is: the index, the demo, the engine chapters 01-10, the paper chapters
 51-75, the course plan and reading paths, then any other page, then the project README.
 Math is rendered by pandoc as MathML (nothing is fetched when a page is viewed), code is
 highlighted by pandoc, book/img is copied beside the pages. Links between Markdown pages are
@@ -38,7 +38,7 @@ def page_order():
     known = set(engine + demo + papers + guides + ["README.md"])
     others = [f for f in names if f not in known]
     pages = [("book/README.md", "index.html", "Contents")]
-    for part, files in (("Part I: the engine", engine + demo), ("Part II: the papers", papers),
+    for part, files in (("Part I: the engine", demo + engine), ("Part II: the papers", papers),
                         ("For teachers and learners", guides + others)):
         pages += [("book/" + f, f[:-3] + ".html", part) for f in files]
     pages.append(("README.md", "project.html", "The project"))
