@@ -7,6 +7,13 @@
 #   make bench      build the benchmarks (run them yourself: build/bench/bench_gemm)
 #   make fuzz       build the libFuzzer targets with clang (needs clang and libclang-rt-14-dev) and
 #                   run each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
+#   make book       render the book (book/*.md, README.md) to HTML in build/book/ with pandoc
+#                   (installs pandoc first if it is missing); open build/book/index.html
+#   make check-links  every relative link and image in book/*.md and README.md resolves, and the
+#                   README's chapter table matches the pages' claims tables (make test runs it)
+#   make readme-table  copy the headline claims rows from the chapter pages into README.md's table
+#   make check-book build the book and open every page in headless Chromium (installs chromium,
+#                   chromium-driver, python3-selenium if missing): console errors, images, links, raw TeX
 # Sources are found by wildcard: a new .cpp in core/, nn/ or datasets/ joins the library,
 # a new tests/*.cpp joins the test binary, a new tutorials/*.cpp becomes an executable.
 
@@ -51,7 +58,8 @@ OPENBLAS_INC   := $(patsubst %/,%,$(firstword $(foreach d,$(OPENBLAS_DIRS),$(if 
 HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
 OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
-.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info
+.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info \
+        book check-links check-book readme-table deps-book deps-browser
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -101,12 +109,36 @@ test: deps-test
 	@$(MAKE) --no-print-directory tests HAVE_DOCTEST=1
 	$(TEST_BIN) $(if $(SAN),$(SAN_SKIP))
 	$(if $(SAN),,@$(MAKE) --no-print-directory check-cli)
+	$(if $(SAN),,@$(MAKE) --no-print-directory check-links)
 
 check-cli: tutorials $(if $(HAVE_BENCHMARK),bench)
 	bash tests/cli/check_executables.sh $(BUILD)/tutorials $(if $(HAVE_BENCHMARK),$(BUILD)/bench)
 
 demo: $(BUILD)/tutorials/demo_ctr
 	$(BUILD)/tutorials/demo_ctr
+
+# The book as a static HTML site (book/tools/build_site.py: pandoc, MathML, previous/next links),
+# the Markdown link check (standard-library Python, runs wherever python3 does), and the browser
+# check of the built site (book/tools/check_site.py: Debian's chromium through chromium-driver).
+# Debian's own python3 (/usr/bin/python3) where there is one: python3-selenium is installed for it.
+PYTHON3 ?= $(or $(wildcard /usr/bin/python3),python3)
+deps-book:
+	@command -v pandoc >/dev/null 2>&1 || sh .ci/install-deps.sh pandoc
+	@command -v $(PYTHON3) >/dev/null 2>&1 || sh .ci/install-deps.sh python3
+deps-browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver && $(PYTHON3) -c 'import selenium' 2>/dev/null \
+	    || sh .ci/install-deps.sh chromium chromium-driver python3-selenium
+book: deps-book
+	$(PYTHON3) book/tools/build_site.py $(BUILD)/book
+check-links:
+	@command -v $(PYTHON3) >/dev/null 2>&1 || sh .ci/install-deps.sh python3
+	$(PYTHON3) book/tools/check_links.py
+	$(PYTHON3) book/tools/readme_table.py --check
+# The README's table of chapters, its headline rows copied again from the pages' claims tables.
+readme-table:
+	$(PYTHON3) book/tools/readme_table.py
+check-book: book deps-browser
+	$(PYTHON3) book/tools/check_site.py $(BUILD)/book
 
 # What the OpenBLAS detection found ("openblas: none" or "openblas: <include dir>").
 blas-info:

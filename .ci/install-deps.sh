@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages named on the command line, as root or through sudo; when neither
-# is possible, stops with one line naming what is missing.
+# is possible, stops with one line naming what is missing. The Makefile calls it for its optional
+# packages, each only when missing: doctest-dev (make test), pandoc and python3 (make book,
+# make check-links), chromium, chromium-driver and python3-selenium (make check-book).
 set -e
 [ "$#" -gt 0 ] || exit 0
 if [ "$(id -u)" = 0 ]; then
