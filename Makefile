@@ -12,6 +12,9 @@
 #   make check-links  every relative link and image in book/*.md and README.md resolves, and the
 #                   README's chapter table matches the pages' claims tables (make test runs it)
 #   make readme-table  copy the headline claims rows from the chapter pages into README.md's table
+#   make results    run the command of every results marker in book/ch*.md (each chapter's default
+#                   configuration) and splice its output into the page, then redo the README's table
+#                   (PAGES="book/ch67_coec.md ..." for some pages only)
 #   make check-book build the book and open every page in headless Chromium (installs chromium,
 #                   chromium-driver, python3-selenium if missing): console errors, images, links, raw TeX
 # Sources are found by wildcard: a new .cpp in core/, nn/ or datasets/ joins the library,
@@ -59,7 +62,7 @@ HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
 OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
 .PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info \
-        book check-links check-book readme-table deps-book deps-browser
+        book check-links check-book readme-table results deps-book deps-browser
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
 
@@ -136,6 +139,11 @@ check-links:
 	$(PYTHON3) book/tools/readme_table.py --check
 # The README's table of chapters, its headline rows copied again from the pages' claims tables.
 readme-table:
+	$(PYTHON3) book/tools/readme_table.py
+# The book's numbers from the code: book/results.sh runs each marker's command and splices stdout.
+PAGES ?=
+results: tutorials
+	bash book/results.sh $(PAGES)
 	$(PYTHON3) book/tools/readme_table.py
 check-book: book deps-browser
 	$(PYTHON3) book/tools/check_site.py $(BUILD)/book

@@ -131,7 +131,7 @@ def check_quotes(path):
         if not os.path.exists(target):
             continue  # reported as a broken link
         with open(target, encoding="utf-8") as f:
-            results = re.findall(r"<!-- results:begin -->(.*?)<!-- results:end -->", f.read(), re.S)
+            results = re.findall(r"<!-- results:begin[^>]*-->(.*?)<!-- results:end -->", f.read(), re.S)
         rows = [r for block in results for r in block.split("\n") if r.startswith("|")]
         for m in QUOTE.finditer(line):
             interval = "%s [%s, %s]" % m.group(1, 2, 3)

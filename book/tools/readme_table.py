@@ -92,7 +92,7 @@ DATA = {"ch72_two_tower": " (`--data` for MovieLens)"}
 def claims_row(page, claim, world):
     """'mean [lo, hi]' and the verdict as printed in the page's spliced claims table."""
     with open(os.path.join(ROOT, "book", page + ".md"), encoding="utf-8") as f:
-        blocks = re.findall(r"<!-- results:begin -->(.*?)<!-- results:end -->", f.read(), re.S)
+        blocks = re.findall(r"<!-- results:begin[^>]*-->(.*?)<!-- results:end -->", f.read(), re.S)
     for line in (l for b in blocks for l in b.split("\n") if l.startswith("|")):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 6 and cells[0] == claim and cells[1] == world:
