@@ -236,13 +236,15 @@ inline Claims judge(const Options& o, const Results& r) {
         {"demonstrations help: full above RL alone", "Table 2: P@4 0.4743 vs 0.3573 (rows 7, 2)", kFullBeam, kNoDemo},
         {"RL on R^ helps: full above demonstrations alone", "Table 2: P@4 0.4743 vs 0.4095 (rows 7, 3)", kFullBeam, kSL},
         {"the estimator costs reward: true reward above R^", "not reported (every RL run uses the estimator)", kTrue, kFullBeam},
-        {"beam search (3) above greedy decoding", "Fig. 5: P@4 about 0.474 vs 0.446 [read off the figure]", kFullBeam, kFull}};
+        {"beam search above greedy decoding", "Fig. 5: P@4 about 0.474 vs 0.446 [read off the figure]", kFullBeam, kFull}};
+    const std::string beam_claim = "beam search (" + std::to_string(o.beam) + ") above greedy decoding";
     Claims claims;
     claims.quick = o.quick;
     for (int c = 0; c < 2; ++c)
         for (const Row& row : rows) {
             if (!o.ablations && (row.a == kTrue || row.b == kNoDemo)) continue;
-            Claim cl{row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
+            const bool is_beam = row.a == kFullBeam && row.b == kFull;   // the claim names the width
+            Claim cl{is_beam ? beam_claim : row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
             for (const World& w : r.cell[c]) cl.diffs.push_back(w.score[row.a].reward - w.score[row.b].reward);
             claims.add(cl);
         }
