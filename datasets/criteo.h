@@ -49,6 +49,11 @@ struct CriteoRaw {
     LoadReport report;
 };
 
+// One line of either format (fmt is not Auto), for streaming readers; `missing` counts empty cells.
+// Throws DataError at `where`. The header of the CSV form must be exactly label,I1..I13,C1..C26.
+CriteoRow parse_criteo_row(const std::string& line, CriteoFormat fmt, const Where& where, long& missing);
+void check_criteo_header(const std::string& line, const Where& where);
+
 CriteoRaw parse_criteo(const std::string& text, const std::string& name, const CriteoOptions& opts = {});
 CriteoRaw load_criteo_raw(const std::string& path, const CriteoOptions& opts = {});
 
