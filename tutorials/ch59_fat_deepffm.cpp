@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
         flags.add("worlds", &o.worlds, "independent worlds per cell (main, control)", at_least(1));
         std::string data_path;
         flags.add("data", &data_path, "a Criteo log (TSV as published, or CSV with a label,I1..C26 header) instead of the synthetic worlds");
-        flags.add("rows", &o.world.n, "rows per world (70% train, 10% validation, 20% test); with --data, read at most this many rows", at_least(1));
+        flags.add("rows", &o.world.n, "rows per world (70% train, 10% validation, 20% test); with --data, read at most this many rows", at_least(1000));
         flags.add("noise-fields", &o.world.noise_fields, "fields that carry no signal", between(0, 32));
         flags.add("signal-fields", &o.world.signal_fields, "fields whose pairs interact", between(2, 16));
         flags.add("values", &o.world.values, "values per field", between(2, 1000));
@@ -56,7 +56,6 @@ int main(int argc, char** argv) {
         flags.on_quick([&] { o = quick_options(); });
         datasets::FieldPairWorld real;   // read while the flags are checked: a bad file stops the run before any training
         flags.check([&] {
-            if (data_path.empty() && o.world.n < 1000) throw FlagError("--rows: at least 1000 for the synthetic worlds");
             if (data_path.empty()) return;
             datasets::CtrLogOptions lo;
             lo.max_rows = flags.given("rows") ? o.world.n : 0;
