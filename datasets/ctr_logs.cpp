@@ -145,7 +145,7 @@ void read_ali_ccp(std::istream& in, const std::string& name, const AliCcpOptions
             else if (int(j) != item_col) row[size_t(dense) + fnv1a32(header[j] + ":" + f[j]) % uint32_t(o.slots)] += 1.0f;
         x.insert(x.end(), row.begin(), row.end());
         d.f.item.push_back(hash_bucket("205", f[size_t(item_col)], o.items));
-        d.f.click.push_back(float(click)), d.f.purchase.push_back(float(buy));
+        d.f.click.push_back(float(click)), d.f.purchase.push_back(float(buy)), d.f.daction.push_back(0.0f);
         ++rows;
     }
     if (rows == 0) data_fail({name, 0}, "no data rows");

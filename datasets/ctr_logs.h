@@ -62,8 +62,8 @@ CtrData to_ctr_data(const HashedCriteo& d);
 
 // Ali-CCP as a funnel: x = [the D columns, then `slots` hashed counts of the categorical fields
 // (the hashing trick: slot fnv1a32(field:value) mod slots gets +1)], item = hash_bucket("205", ...)
-// into `items` ids. click and purchase are labels; daction, oaction and every true probability
-// are empty (the real data has no D-Action label and no truth).
+// into `items` ids. click and purchase are labels; daction is 0 everywhere (the data has no D-Action
+// label, so ESM2 cannot be trained on it); oaction and every true probability are empty (no truth).
 struct AliCcpOptions {
     int slots = 32;
     int items = 200;

@@ -123,6 +123,7 @@ TEST_CASE("ctr logs: Ali-CCP's three files, hashed fields, and errors with file 
         for (int k = 2; k < 18; ++k) slots += d.f.x[size_t(r) * 18 + size_t(k)];
         CHECK(slots == 4.0f);                           // 101, 124, 206, 301: one count each (205 is the item)
         CHECK(d.f.purchase[size_t(r)] <= d.f.click[size_t(r)]);
+        CHECK(d.f.daction[size_t(r)] == 0.0f);
         CHECK((d.f.item[size_t(r)] >= 1 && d.f.item[size_t(r)] < 50));
     }
     std::istringstream one("click,purchase,205,D1\n1,1,7,0.5");
