@@ -1,6 +1,6 @@
 // Chapter 59: FM -> FFM -> DeepFFM -> FAT-DeepFFM, and attention before vs after the interactions,
 // as a lab: the five models on the same batches of a main and a control world, judged early-stopped.
-// Markdown on stdout; CSV under --out.
+// Markdown on stdout; CSV under --out. --data: the five models on a Criteo log.
 #include <cmath>
 #include <string>
 
@@ -74,8 +74,9 @@ int main(int argc, char** argv) {
         if (!data_path.empty()) {
             report.text(data_path + ": " + std::to_string(real.n) + " rows in file order, " + std::to_string(real.n_train) +
                         " train, " + std::to_string(real.n_valid - real.n_train) + " validation, " + std::to_string(real.n - real.n_valid) +
-                        " test; 39 fields hashed into " + std::to_string(real.values) + " ids each (datasets/ctr_logs.h); the "
-                        "models as below, " + std::to_string(o.worlds) + " initialisations; seed " + std::to_string(o.seed) + ".");
+                        " test; 39 fields hashed into " + std::to_string(real.values) + " ids each (datasets/ctr_logs.h); D = " +
+                        std::to_string(o.dim) + ", Adam lr " + num("%g", o.lr) + ", batch " + std::to_string(o.batch) + ", " + std::to_string(o.epochs) +
+                        " epochs (early-stopped), CENet r = " + std::to_string(o.reduction) + "; " + std::to_string(o.worlds) + " initialisations; seed " + std::to_string(o.seed) + ".");
             const Results r = run_real(o, real);
             report.table(model_table(r), "Test AUC and log loss on the file's test rows, mean over initialisations");
             Claims claims = judge(o, r);
