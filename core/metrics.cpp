@@ -63,6 +63,25 @@ int hits_in_top(const Ids& ranked, const std::unordered_set<int32_t>& rel, int k
 
 }  // namespace
 
+double expected_auc(const std::vector<float>& s, const std::vector<float>& p) {
+    std::vector<size_t> order(s.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s[a] < s[b]; });
+    double num = 0.0, neg_below = 0.0, pos_total = 0.0, neg_total = 0.0, self = 0.0;
+    for (size_t g = 0; g < order.size();) {           // one group of equal scores at a time
+        size_t e = g;
+        double pos = 0.0, neg = 0.0, own = 0.0;
+        for (; e < order.size() && s[order[e]] == s[order[g]]; ++e) {
+            const double pi = p[order[e]];
+            pos += pi, neg += 1.0 - pi, own += pi * (1.0 - pi);
+        }
+        num += pos * neg_below + 0.5 * (pos * neg - own);   // below the group, then ties within it
+        neg_below += neg, pos_total += pos, neg_total += neg, self += own;
+        g = e;
+    }
+    return num / (pos_total * neg_total - self);
+}
+
 double auc(const std::vector<float>& scores, const std::vector<float>& labels) {
     check_lengths("auc", scores.size(), labels.size());
     check_scores("auc", scores);

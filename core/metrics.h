@@ -24,6 +24,12 @@ double auc(const std::vector<float>& scores, const std::vector<float>& labels);
 // NaN when no user has both classes.
 double gauc(const Ids& user_ids, const std::vector<float>& scores, const std::vector<float>& labels);
 
+// The expected AUC of scores s against soft labels p (ch66 judges models against true probabilities):
+// each row counts as a positive with weight p_i and as a negative with weight 1 - p_i, so
+//   AUC = sum_{i != j} p_i (1 - p_j) [s_i > s_j] (ties 1/2)  /  sum_{i != j} p_i (1 - p_j).
+// It is the mean AUC over every draw of labels from p, computed without drawing: no label noise.
+double expected_auc(const std::vector<float>& s, const std::vector<float>& p);
+
 // Mean binary cross-entropy of probabilities p against labels y in [0, 1]:
 //   -mean(y log p + (1 - y) log(1 - p)),  p clipped to [eps, 1 - eps] so a confident mistake
 // costs log(1/eps) (about 16.1 for eps = 1e-7) instead of infinity. NaN for empty input.

@@ -1,5 +1,5 @@
 // Criteo TSV/CSV parsing, log-bucketing of counts and frequency-thresholded vocabularies.
-// Deliberately left out: the 1TB dataset's day files and feature hashing.
+// Deliberately left out: the 1TB dataset's day files; feature hashing is in ctr_logs.cpp.
 #include "datasets/criteo.h"
 
 #include <algorithm>
@@ -19,7 +19,9 @@ CriteoFormat detect(const std::string& first_line, CriteoFormat asked) {
     return first_line.rfind("label", 0) == 0 ? CriteoFormat::CsvWithHeader : CriteoFormat::TsvNoHeader;
 }
 
-void check_header(const std::string& line, const Where& where) {
+}  // namespace
+
+void check_criteo_header(const std::string& line, const Where& where) {
     std::vector<std::string> f = split_csv(line, ',', where);
     if (f.size() != size_t(1 + kCriteoFields))
         data_fail(where, "header: expected 40 columns (label,I1..I13,C1..C26), got " + std::to_string(f.size()));
@@ -30,6 +32,7 @@ void check_header(const std::string& line, const Where& where) {
             data_fail(where, "header: column " + std::to_string(c + 15) + " should be C" + std::to_string(c + 1));
 }
 
+namespace {
 // Integers come as "7", "-1" or (in the CSV sample) "260.0": we accept a number that is whole.
 int64_t parse_count(const std::string& s, const Where& where, int i) {
     std::string what = "I" + std::to_string(i + 1);
@@ -38,8 +41,9 @@ int64_t parse_count(const std::string& s, const Where& where, int i) {
     if (v != std::floor(v) || std::fabs(v) > 9e15) data_fail(where, what + ": expected a whole number, got '" + s + "'");
     return static_cast<int64_t>(v);
 }
+}  // namespace
 
-CriteoRow parse_row(const std::string& line, CriteoFormat fmt, const Where& where, long& missing) {
+CriteoRow parse_criteo_row(const std::string& line, CriteoFormat fmt, const Where& where, long& missing) {
     std::vector<std::string> f = fmt == CriteoFormat::CsvWithHeader ? split_csv(line, ',', where) : split_fields(line, '\t');
     if (f.size() != size_t(1 + kCriteoFields))
         data_fail(where, std::string("expected 40 ") + (fmt == CriteoFormat::CsvWithHeader ? "comma" : "tab") +
@@ -60,8 +64,6 @@ CriteoRow parse_row(const std::string& line, CriteoFormat fmt, const Where& wher
     return row;
 }
 
-}  // namespace
-
 CriteoRaw parse_criteo(const std::string& text, const std::string& name, const CriteoOptions& opts) {
     if (text.empty()) data_fail({name, 0}, "file is empty");
     std::vector<std::string> lines = split_lines(text);
@@ -69,7 +71,7 @@ CriteoRaw parse_criteo(const std::string& text, const std::string& name, const C
     raw.format = detect(lines[0], opts.format);
     size_t first = 0;
     if (raw.format == CriteoFormat::CsvWithHeader) {
-        check_header(lines[0], {name, 1});  // a bad header is never skippable
+        check_criteo_header(lines[0], {name, 1});  // a bad header is never skippable
         first = 1;
         ++raw.report.lines_read;
     }
@@ -79,7 +81,7 @@ CriteoRaw parse_criteo(const std::string& text, const std::string& name, const C
         long missing = 0;
         try {
             if (lines[i].empty()) data_fail(where, "empty line");
-            raw.rows.push_back(parse_row(lines[i], raw.format, where, missing));
+            raw.rows.push_back(parse_criteo_row(lines[i], raw.format, where, missing));
             raw.missing_cells += missing;
             ++raw.report.rows_kept;
         } catch (const DataError& e) {

@@ -1,7 +1,8 @@
 // A loader for Criteo display-ad click logs: a label, 13 integer count features I1..I13 and 26
 // hashed categoricals C1..C26. We read both the original tab-separated form without a header
 // and the comma-separated form with a "label,I1,...,C26" header (the DeepCTR sample).
-// Deliberately left out: hashing to a fixed size (we build vocabularies instead).
+// Here: vocabularies over the whole file in memory; datasets/ctr_logs.h streams a file and hashes
+// every field into a fixed number of ids instead.
 //
 // Transforms (fit on training rows, applied to any rows):
 //   integers: missing -> bucket 0; v < 0 -> 1; v = 0, 1, 2 -> 2, 3, 4;
@@ -48,6 +49,11 @@ struct CriteoRaw {
     long missing_cells = 0;                     // empty integer or categorical fields
     LoadReport report;
 };
+
+// One line of either format (fmt is not Auto), for streaming readers; `missing` counts empty cells.
+// Throws DataError at `where`. The header of the CSV form must be exactly label,I1..I13,C1..C26.
+CriteoRow parse_criteo_row(const std::string& line, CriteoFormat fmt, const Where& where, long& missing);
+void check_criteo_header(const std::string& line, const Where& where);
 
 CriteoRaw parse_criteo(const std::string& text, const std::string& name, const CriteoOptions& opts = {});
 CriteoRaw load_criteo_raw(const std::string& path, const CriteoOptions& opts = {});

@@ -1,6 +1,7 @@
 // The purchase funnel with calibrated stage rates. Deliberately left out: delayed feedback.
 #include "datasets/funnel.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -88,6 +89,25 @@ FunnelData funnel(const FunnelOptions& o) {
         f.p_purchase.push_back(float(pc * (pd * pbd + (1.0 - pd) * pbo)));
     }
     return f;
+}
+
+FunnelOptions scaled_funnel(FunnelOptions fo, double scale, bool control) {
+    if (control) fo.buy_after_daction = fo.buy_after_oaction =
+        fo.daction_rate * fo.buy_after_daction + (1 - fo.daction_rate) * fo.buy_after_oaction;
+    fo.buy_after_daction *= scale, fo.buy_after_oaction *= scale;
+    return fo;
+}
+
+FunnelBatch funnel_batch(const FunnelData& f, const std::vector<int>& rows) {
+    const int b = int(rows.size()), d = f.x.dim(1);
+    FunnelBatch out{Tensor({b, d}), Tensor({b, 1}), Tensor({b, 1}), Tensor({b, 1}), Ids(size_t(b))};
+    for (int i = 0; i < b; ++i) {
+        const size_t r = size_t(rows[size_t(i)]);
+        std::copy(f.x.data() + r * d, f.x.data() + (r + 1) * d, out.x.data() + size_t(i) * d);
+        out.click[size_t(i)] = f.click[r], out.daction[size_t(i)] = f.daction[r];
+        out.purchase[size_t(i)] = f.purchase[r], out.item[size_t(i)] = f.item[r];
+    }
+    return out;
 }
 
 }  // namespace datasets

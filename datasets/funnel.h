@@ -46,5 +46,17 @@ struct FunnelData {
 
 FunnelData funnel(const FunnelOptions& opts);
 
+// `fo` with both purchase rates multiplied by `scale` (the sparsity knob). control: first both rates
+// become their mean after a click, daction_rate * buy_after_daction + (1 - daction_rate) *
+// buy_after_oaction (3.8% by default), so a D-Action says nothing about the purchase.
+FunnelOptions scaled_funnel(FunnelOptions fo, double scale, bool control);
+
+// A mini-batch of funnel rows: features (B, d), item ids (B) and the three labels, each (B, 1).
+struct FunnelBatch {
+    Tensor x, click, daction, purchase;
+    Ids item;
+};
+FunnelBatch funnel_batch(const FunnelData& f, const std::vector<int>& rows);
+
 }  // namespace datasets
 }  // namespace minirec

@@ -1,10 +1,13 @@
 // Chapter 64: AutoInt (Song et al., CIKM 2019), as a lab. Trains LR, FM and AutoInt with 1..L
 // interacting layers on synthetic CTR data in independent worlds, with a boosted 3-field term, the
 // generator's default one and none (the control); prints the results, the layer-1 attention and the
-// claims table, and writes CSV and an SVG attention heatmap under --out. The experiment: ch64_autoint.h.
+// claims table, and writes CSV and an SVG attention heatmap under --out; with --data, the models on a
+// Criteo log. The experiment: ch64_autoint.h.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "datasets/ctr_logs.h"
 #include "tutorials/ch64_autoint.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"
@@ -18,16 +21,17 @@ static void print_results(Report& report, const Options& o, const Results& rep) 
     for (size_t s = 0; s < rep.data.size(); ++s) {
         const std::vector<DataReport>& ws = rep.data[s];
         const double oracle = mean_over(ws, [](const DataReport& w) { return w.oracle_auc; });
-        t.add({setting_name(o.three_way_stds[s]), "oracle (true p)", "", num("%.4f", oracle), "",
-               num("%.4f", mean_over(ws, [](const DataReport& w) { return w.oracle_logloss; })), ""});
+        const std::string setting = rep.real ? "real data" : setting_name(o.three_way_stds[s]);
+        if (!rep.real) t.add({setting, "oracle (true p)", "", num("%.4f", oracle), "",
+                              num("%.4f", mean_over(ws, [](const DataReport& w) { return w.oracle_logloss; })), ""});
         for (size_t m = 0; m < ws[0].results.size(); ++m) {
             const double a = mean_over(ws, [&](const DataReport& w) { return w.results[m].auc; });
-            t.add({setting_name(o.three_way_stds[s]), ws[0].results[m].model, std::to_string(ws[0].results[m].parameters),
+            t.add({setting, ws[0].results[m].model, std::to_string(ws[0].results[m].parameters),
                    num("%.4f", a), num("%.4f", min_over(ws, [&](const DataReport& w) { return w.results[m].auc; })),
-                   num("%.4f", mean_over(ws, [&](const DataReport& w) { return w.results[m].logloss; })), num("%.4f", oracle - a)});
+                   num("%.4f", mean_over(ws, [&](const DataReport& w) { return w.results[m].logloss; })), rep.real ? "" : num("%.4f", oracle - a)});
         }
     }
-    report.table(t, "Test AUC and logloss (mean over " + std::to_string(o.worlds) + " worlds per setting)");
+    report.table(t, "Test AUC and logloss (mean over " + std::to_string(o.worlds) + (rep.real ? " initialisations)" : " worlds per setting)"));
 }
 
 // Layer-1 attention of the deepest AutoInt in world 1 of the first setting, averaged over heads and
@@ -43,8 +47,7 @@ static void print_attention(Report& report, const Options& o, const Results& rep
     for (size_t m = 0; m < M; ++m) {
         std::vector<std::string> row = {rep.fields[m]};
         for (size_t k = 0; k < M; ++k) {
-            bool planted = false;
-            for (const auto& q : d.planted) planted |= (size_t(q.first) == std::min(m, k) && size_t(q.second) == std::max(m, k));
+            const bool planted = std::find(d.planted.begin(), d.planted.end(), std::make_pair(int(std::min(m, k)), int(std::max(m, k)))) != d.planted.end();
             row.push_back(num("%.3f", d.attention[m * M + k]) + (planted ? "*" : ""));
             map.values.push_back(float(d.attention[m * M + k]));
         }
@@ -64,30 +67,42 @@ int main(int argc, char** argv) {
         flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
         flags.add("layers", &max_layers, "AutoInt depths 1..L", between(1, 6));
         flags.add("worlds", &o.worlds, "independent worlds per setting", at_least(2));
-        flags.add("rows", &o.train_rows, "training rows per world", at_least(1000));
+        std::string data_path;
+        flags.add("data", &data_path, "a Criteo log (TSV as published, or CSV with a label,I1..C26 header) instead of the synthetic worlds");
+        flags.add("rows", &o.train_rows, "training rows per world; with --data, read at most this many rows", at_least(1000));
         flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
         flags.add("batch", &o.batch, "batch size", at_least(1));
         flags.on_quick([&] { o = quick_options(); });
+        datasets::HashedCriteo real;   // read while the flags are checked: a bad file stops the run before any training
+        flags.check([&] {
+            try {
+                if (!data_path.empty()) real = datasets::load_criteo_hashed(data_path, {flags.given("rows") ? o.train_rows : 0});
+            } catch (const std::exception& e) {
+                throw FlagError("--data " + data_path + ": " + e.what());
+            }
+        });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
-        o.layers.clear();
-        for (int l = 1; l <= max_layers; ++l) o.layers.push_back(l);
+        o.layers.resize(size_t(max_layers)), std::iota(o.layers.begin(), o.layers.end(), 1);   // depths 1..L
         Report report(flags);
         report.heading("Chapter 64: AutoInt, feature interactions by self-attention");
-        report.text(std::to_string(o.train_rows) + " training and " + std::to_string(o.test_rows) + " test rows per world, " +
-                    std::to_string(o.worlds) + " worlds per setting, 8 fields (6 one-hot, tags, numeric); AutoInt D = " +
-                    std::to_string(o.autoint.dim) + ", H = " + std::to_string(o.autoint.heads) + ", d' = " +
-                    std::to_string(o.autoint.head_dim) + ", L in 1.." + std::to_string(o.layers.back()) + "; FM k = " +
-                    std::to_string(o.fm_dim) + "; batch " + std::to_string(o.batch) + ", Adam lr " + num("%g", o.lr) + ", " +
-                    std::to_string(o.epochs) + " epochs, seed " + std::to_string(o.seed) + ". The main world builds in a "
-                    "boosted 3-field term (std 2.5) that FM's pairs cannot express; the generator's default term (std 0.8) "
-                    "is reported beside it, and the control world has pairs only.");
-        const Results rep = run_experiment(o);
+        const std::string models = "AutoInt D = " + std::to_string(o.autoint.dim) + ", H = " + std::to_string(o.autoint.heads) + ", d' = " +
+                                   std::to_string(o.autoint.head_dim) + ", L in 1.." + std::to_string(o.layers.back()) + "; FM k = " + std::to_string(o.fm_dim) +
+                                   "; batch " + std::to_string(o.batch) + ", Adam lr " + num("%g", o.lr) + ", " + std::to_string(o.epochs) + " epochs, seed " + std::to_string(o.seed) + ".";
+        if (data_path.empty())
+            report.text(std::to_string(o.train_rows) + " training and " + std::to_string(o.test_rows) + " test rows per world, " +
+                        std::to_string(o.worlds) + " worlds per setting, 8 fields (6 one-hot, tags, numeric); " + models +
+                        " The main world builds in a boosted 3-field term (std 2.5) that FM's pairs cannot express; the "
+                        "generator's default term (std 0.8) is reported beside it, and the control world has pairs only.");
+        else
+            report.text(data_path + ": " + std::to_string(real.n) + " rows in file order, the first " + std::to_string(real.n_train) + " to train, the last " +
+                        std::to_string(real.n - real.n_valid) + " to test; 39 one-hot fields of " + std::to_string(real.buckets) + " hashed ids (datasets/ctr_logs.h; "
+                        "tags and numeric slots empty); " + models + " " + std::to_string(o.worlds) + " initialisations of one data set: no verdicts.");
+        const Results rep = data_path.empty() ? run_experiment(o) : run_real(o, datasets::to_ctr_data(real), int(real.n_train), int(real.n_valid));
         print_results(report, o, rep);
-        print_attention(report, o, rep);
+        if (!rep.real) print_attention(report, o, rep);
         Claims claims = judge(o, rep);
-        claims.quick = flags.quick;
-        claims.print(report);
+        claims.quick = flags.quick || rep.real, claims.print(report);   // --data: n counts initialisations, not worlds
         report.finish(rep.seconds);
         return 0;
     });
