@@ -36,7 +36,7 @@ std::vector<std::vector<TimedItem>> user_histories(const std::vector<Rating>& ro
 // The items of each history, in order.
 std::vector<Ids> item_sequences(const std::vector<std::vector<TimedItem>>& histories);
 
-// Training windows of a long sequence (the sliding window of the SASRec and BERT4Rec code): the
+// Training windows of a long sequence, so that a model reading at most len items trains on all of it: the
 // items [e - len, e) for e = size, size - stride, ..., oldest window first, down to the first window
 // that starts at item 0 (clipped there). Every item is covered when stride <= len; a sequence of at
 // most len items is one window. Throws ArgumentError unless 1 <= stride and 1 <= len.
