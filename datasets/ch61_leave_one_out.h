@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "datasets/next_item.h"
 #include "datasets/sampling.h"
 #include "datasets/sequences.h"
 #include "core/metrics.h"
@@ -18,7 +19,10 @@ namespace ch61 {
 // Ranking quality of one model in one world (means over users).
 struct Scores {
     double hr = 0, ndcg = 0, mrr = 0;            // against the sampled negatives
-    double hr_full = 0, ndcg_full = 0;           // against every item
+    double hr_full = 0, ndcg_full = 0, mrr_full = 0;   // against every item
+    Scores() = default;
+    Scores(const datasets::NextItemQuality& q)           // the same metrics under datasets/next_item.h
+        : hr(q.hr), ndcg(q.ndcg), mrr(q.mrr), hr_full(q.hr_full), ndcg_full(q.ndcg_full), mrr_full(q.mrr_full) {}
 };
 
 // One user's data: items as tokens (1..N), the last one held out.
@@ -92,8 +96,39 @@ inline Scores score(const std::vector<UserSeq>& users, const std::vector<Ids>& n
         const int rf = rank_of(all, users[u].target - 1);
         s.hr_full += (rf < k) / n;
         s.ndcg_full += (rf < k ? 1.0 / std::log2(rf + 2.0) : 0.0) / n;
+        s.mrr_full += 1.0 / (rf + 1.0) / n;
     }
     return s;
+}
+
+// Real data (datasets/next_item.h's split) as tokens: each user's items before the test item (the
+// model's input at test time), and the same cut into training windows of T + 1 items, stride T, so
+// that every item is a Cloze label and every transition a next-item label exactly once per epoch.
+struct TokenSplit {
+    std::vector<UserSeq> seen, windows;   // seen[u].target is the test item's token
+};
+inline TokenSplit token_split(const datasets::NextItemSplit& s, int T) {
+    TokenSplit t;
+    for (const datasets::NextItemUser& u : s.users) {
+        UserSeq x;
+        for (int i : datasets::seen_before(u, datasets::Target::test)) x.train.push_back(i + 1);
+        x.target = u.test + 1;
+        for (const Ids& w : datasets::sliding_windows(x.train, T + 1, T)) t.windows.push_back({w});
+        t.seen.push_back(x);
+    }
+    return t;
+}
+
+// The generator's true next-item distribution for each user, as logits over the vocabulary (the oracle).
+inline std::vector<std::vector<float>> oracle_logits(const datasets::SequenceData& d, const std::vector<UserSeq>& users) {
+    std::vector<std::vector<float>> truth;
+    for (const UserSeq& u : users) {
+        const std::vector<float> p = datasets::next_item_distribution(d, u.interest, u.prev_item);
+        std::vector<float> z(size_t(d.num_items + 2), -1.0f);   // [pad] and [mask] below every item
+        for (int i = 0; i < d.num_items; ++i) z[size_t(i + 1)] = p[size_t(i)];
+        truth.push_back(z);
+    }
+    return truth;
 }
 
 inline std::vector<std::vector<float>> rows_of(const Tensor& t) {

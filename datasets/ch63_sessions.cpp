@@ -1,5 +1,8 @@
 #include "datasets/ch63_sessions.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -79,6 +82,55 @@ std::vector<double> next_item_probabilities(const SessionWorld& w, const Session
         for (int i : items) p[size_t(i)] += o.loyalty / double(open.size()) / double(items.size());
     }
     return p;
+}
+
+SessionLengths session_lengths(const std::vector<std::vector<TimedItem>>& histories, int64_t gap) {
+    std::vector<int> n;
+    for (const std::vector<TimedItem>& h : histories)
+        for (size_t i = 0; i < h.size(); ++i) {
+            if (i == 0 || h[i].time - h[i - 1].time > gap) n.push_back(0);
+            ++n.back();
+        }
+    SessionLengths s;
+    if (n.empty()) return s;
+    std::sort(n.begin(), n.end());
+    s.sessions = n.size();
+    for (int x : n) s.mean += double(x) / double(n.size()), s.single += (x == 1) / double(n.size());
+    s.median = n[n.size() / 2], s.p90 = n[n.size() * 9 / 10];
+    return s;
+}
+
+SessionWorld movielens_sessions(const MovieLens100k& ml, const NextItemSplit& s, int64_t gap, int max_session, int max_past) {
+    if (gap < 0 || max_session < 1 || max_past < 1) throw ArgumentError("movielens_sessions: gap >= 0, max_session and max_past >= 1");
+    SessionWorld w;
+    w.opt.categories = 19, w.opt.shops = 8, w.opt.profiles = 8;
+    for (const Movie& m : ml.movies) {
+        int genre = 0, year = 0;
+        while (genre < 19 && !m.genres[size_t(genre)]) ++genre;
+        if (m.release_date.size() >= 4) year = std::atoi(m.release_date.c_str() + m.release_date.size() - 4);
+        w.category.push_back(genre % 19);
+        w.shop.push_back(year < 1900 ? 0 : std::min(7, std::max(1, (year - 1920) / 10)));
+    }
+    const std::vector<std::vector<TimedItem>> h = user_histories(ml.ratings.rows, ml.ratings.num_users);
+    for (const NextItemUser& nu : s.users) {
+        const User& user = ml.users[size_t(nu.user)];
+        const int band = user.age < 25 ? 0 : user.age < 35 ? 1 : user.age < 50 ? 2 : 3;
+        const std::vector<TimedItem>& e = h[size_t(nu.user)];          // the split's sequence, with times
+        std::vector<size_t> start(e.size(), 0);                        // start[i]: first event of i's session
+        for (size_t i = 1; i < e.size(); ++i) start[i] = e[i].time - e[i - 1].time > gap ? i : start[i - 1];
+        auto example = [&](size_t t) {                                  // the target is event t
+            SessionUser u;
+            u.profile = (user.gender == 'F' ? 4 : 0) + band, u.target = e[t].item;
+            const size_t b = start[t] < t ? start[t] : start[t - 1];   // at a session start: the previous session
+            for (size_t i = std::max(b, t - std::min<size_t>(t, size_t(max_session))); i < t; ++i) u.session.push_back(e[i].item);
+            for (size_t i = b - std::min(b, size_t(max_past)); i < b; ++i) u.past.push_back(e[i].item);
+            if (u.past.empty()) u.past = u.session;
+            return u;
+        };
+        for (size_t t = 1; t + 1 < e.size(); ++t) w.train.push_back(example(t));
+        w.test.push_back(example(e.size() - 1));
+    }
+    return w;
 }
 
 }  // namespace datasets

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "datasets/movielens.h"
+#include "datasets/next_item.h"
 
 namespace minirec {
 namespace datasets {
@@ -53,6 +55,26 @@ struct SessionWorld {
 SessionWorld session_world(const SessionOptions& o);
 // The true probability of every item being the user's next one (what the generator draws).
 std::vector<double> next_item_probabilities(const SessionWorld& w, const SessionUser& u);
+
+// MovieLens-100k as SDM's input, under datasets/next_item.h's split `s` (made from ml's ratings).
+// Sessions: a new one starts after more than `gap` seconds without a rating. Items: category = the
+// first genre flag of u.item (0 "unknown" if none; 19 categories), shop = release decade (0 unknown,
+// 1 before 1940, 2 the 1940s, ..., 7 the 1990s). Profiles: gender x age band (< 25, 25-34, 35-49,
+// 50+; 8). Train: one example per item of a user's sequence before her test item, from the second
+// on; its short-term input is the items of its session before it (at a session start, the previous
+// session), the last max_session of them; its long-term input the last max_past items before that
+// session (the short-term items when there are none). Test: one example per user of s, in s's
+// order, for her test item. opt.items() is not the catalogue size here: use category.size().
+SessionWorld movielens_sessions(const MovieLens100k& ml, const NextItemSplit& s, int64_t gap, int max_session, int max_past);
+
+// The lengths of all sessions of all histories, cut where the gap between ratings exceeds `gap`
+// seconds, summarised: how many, mean, median, 90th percentile, the share of one-rating sessions.
+struct SessionLengths {
+    size_t sessions = 0;
+    double mean = 0, single = 0;
+    int median = 0, p90 = 0;
+};
+SessionLengths session_lengths(const std::vector<std::vector<TimedItem>>& histories, int64_t gap);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -36,6 +36,18 @@ std::vector<Ids> item_sequences(const std::vector<std::vector<TimedItem>>& histo
     return out;
 }
 
+std::vector<Ids> sliding_windows(const Ids& seq, int len, int stride) {
+    if (len < 1 || stride < 1) throw ArgumentError("sliding_windows: len and stride must be >= 1");
+    std::vector<Ids> out;
+    for (long e = long(seq.size()); e > 0; e -= stride) {
+        const long b = std::max(0L, e - len);
+        out.emplace_back(seq.begin() + b, seq.begin() + e);
+        if (b == 0) break;
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
 NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items) {
     NextItemSplit s;
     s.num_items = num_items;
@@ -59,6 +71,11 @@ NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items) 
         s.users.push_back(std::move(nu));
     }
     return s;
+}
+
+NextItemSplit movielens_next_item(const std::string& dir) {
+    const MovieLens100k ml = load_movielens_100k(dir);
+    return next_item_split(item_sequences(user_histories(ml.ratings.rows, ml.ratings.num_users)), int(ml.movies.size()));
 }
 
 Ids seen_before(const NextItemUser& u, Target t) {

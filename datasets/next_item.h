@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -35,6 +36,12 @@ std::vector<std::vector<TimedItem>> user_histories(const std::vector<Rating>& ro
 // The items of each history, in order.
 std::vector<Ids> item_sequences(const std::vector<std::vector<TimedItem>>& histories);
 
+// Training windows of a long sequence, so that a model reading at most len items trains on all of it: the
+// items [e - len, e) for e = size, size - stride, ..., oldest window first, down to the first window
+// that starts at item 0 (clipped there). Every item is covered when stride <= len; a sequence of at
+// most len items is one window. Throws ArgumentError unless 1 <= stride and 1 <= len.
+std::vector<Ids> sliding_windows(const Ids& seq, int len, int stride);
+
 struct NextItemUser {
     int user = 0;          // index into the histories
     Ids history;           // training items, oldest first (everything before the validation item)
@@ -51,6 +58,9 @@ struct NextItemSplit {
 
 // Steps 2-3 above from each user's item sequence (already in time order).
 NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items);
+
+// Steps 1-3 for a MovieLens-100k folder (load_movielens_100k: DataError names the file and line).
+NextItemSplit movielens_next_item(const std::string& dir);
 
 enum class Target { validation, test };
 

@@ -6,7 +6,9 @@
 
 #include <cmath>
 
+#include "datasets/next_item.h"
 #include "tests/gradcheck.h"
+#include "tests/movielens_fixture.h"
 #include "tutorials/ch58_transrec.h"
 
 using namespace minirec;
@@ -170,6 +172,44 @@ TEST_CASE("claims: TransRec beats BPR-MF; against FPMC the paper's gain does not
         CHECK(fpmc.mean > -0.04);
         // The control world has no sequence: TransRec's lead over BPR-MF all but disappears.
         CHECK(c.find("TransRec's AUC above BPR-MF's (headline)", "control").interval().mean < 0.02);
+    }
+}
+
+// The --data path on a MovieLens-format fixture the test writes itself (40 users, 150 items, 8-19
+// ratings each): the transitions are the ones before each test item, every model (PopRec included)
+// gets finite metrics in [0, 1], the sampled ranking is never harder than the full one, the headline
+// claims have one difference per seed, and a damaged u.item is refused with its file and line.
+TEST_CASE("--data: MovieLens-format fixture, finite metrics for every model; a damaged file names its line") {
+    const testing::MovieLensFixture ml;
+    const datasets::NextItemSplit s = datasets::movielens_next_item(ml.dir);
+    REQUIRE(s.users.size() == 40u);
+    const ch58::Transitions tr = ch58::real_transitions(s);
+    size_t expected = 0;
+    for (const datasets::NextItemUser& u : s.users) expected += u.history.size();   // history + valid items, minus one
+    CHECK(tr.user.size() == expected);
+    CHECK(tr.next.back() == s.users.back().valid);
+    ch58::Options o;
+    o.worlds = 2, o.epochs = 2, o.negatives = 20;
+    const std::vector<ch58::RealRun> runs = ch58::run_real(o, s);
+    REQUIRE(runs.size() == 2u);
+    for (const ch58::RealRun& run : runs)
+        for (const datasets::NextItemQuality& q : run) {
+            CHECK(q.users == 40);
+            for (double v : {q.hr, q.ndcg, q.mrr, q.hr_full, q.ndcg_full, q.mrr_full}) CHECK((std::isfinite(v) && v >= 0 && v <= 1));
+            CHECK(q.mrr > 0);
+            CHECK(q.hr >= q.hr_full);
+            CHECK(q.mrr >= q.mrr_full);
+        }
+    CHECK(runs[0][ch58::kPop].ndcg == runs[1][ch58::kPop].ndcg);   // popularity does not depend on the seed
+    const Claims c = ch58::judge_real(o, runs);
+    CHECK(c.quick);
+    CHECK(c.find("TransRec's NDCG@10 above FPMC's", "MovieLens-100k").diffs.size() == 2u);
+    ml.corrupt("u.item", 12, "12|Movie 12 (1995)|01-Jan-1995||http://example.org/12|0|1");
+    try {
+        datasets::movielens_next_item(ml.dir);
+        FAIL("a damaged u.item was accepted");
+    } catch (const datasets::DataError& e) {
+        CHECK(std::string(e.what()).find("u.item line 12") != std::string::npos);
     }
 }
 

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <map>
 
+#include "datasets/next_item.h"
 #include "tests/gradcheck.h"
+#include "tests/movielens_fixture.h"
 #include "tutorials/ch61_bert4rec.h"
 
 using namespace minirec;
@@ -196,6 +198,42 @@ TEST_CASE("claims over 3 master seeds: BERT4Rec beats popularity; the left-to-ri
             if (x.claim.find("left-to-right") != std::string::npos) CHECK(x.verdict() != Verdict::holds);
         CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): NDCG@10 at 16 epochs").interval().mean < -0.06);
         CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): HR@10 at 16 epochs").interval().mean < -0.12);
+    }
+}
+
+// The --data path on a MovieLens-format fixture the test writes itself (40 users, 150 items, 8-19
+// ratings each): the run gives finite metrics in [0, 1] for both transformers and popularity at
+// every budget, the sampled ranking is never harder than the full one (the negatives are a subset of
+// the unseen items), popularity does not depend on the seed, and a damaged u.data is refused with
+// the file and the line before any training.
+TEST_CASE("--data: MovieLens-format fixture, finite metrics for every model; a damaged file names its line") {
+    const testing::MovieLensFixture ml;
+    const datasets::NextItemSplit s = datasets::movielens_next_item(ml.dir);
+    REQUIRE(s.users.size() == 40u);
+    Options o;
+    o.worlds = 2, o.epochs = 2, o.negatives = 20, o.model.dim = 8, o.model.max_len = 6, o.batch = 16, o.verbose = false;
+    o.train[kCausal] = o.train[kLastOnly] = o.control = false;
+    const Results r = run_real(o, s);
+    REQUIRE(r.main.size() == 2u);
+    for (int m : {int(kBert4Rec), int(kSASRec), int(kPopularity)})
+        for (const WorldRun& w : r.main) {
+            REQUIRE(w.at[m].size() == o.budgets().size());
+            for (const Scores& x : w.at[m]) {
+                for (double v : {x.hr, x.ndcg, x.mrr, x.hr_full, x.ndcg_full, x.mrr_full}) CHECK((std::isfinite(v) && v >= 0 && v <= 1));
+                CHECK(x.mrr > 0);
+                CHECK(x.hr >= x.hr_full);
+                CHECK(x.mrr >= x.mrr_full);
+            }
+        }
+    CHECK(r.main[0].at[kPopularity][0].ndcg == r.main[1].at[kPopularity][0].ndcg);
+    const Claims c = judge(o, r);
+    CHECK(c.find("BERT4Rec beats the left-to-right model (SASRec loss): NDCG@10 over all items at 2 epochs").diffs.size() == 2u);
+    ml.corrupt("u.data", 7, "3\t2\tfive\t880000000");
+    try {
+        datasets::movielens_next_item(ml.dir);
+        FAIL("a damaged u.data was accepted");
+    } catch (const datasets::DataError& e) {
+        CHECK(std::string(e.what()).find("u.data line 7") != std::string::npos);
     }
 }
 

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "tests/gradcheck.h"
+#include "tests/movielens_fixture.h"
 #include "tutorials/ch63_sdm.h"
 
 using namespace minirec;
@@ -143,6 +144,53 @@ TEST_CASE("verdicts over three master seeds: the gate's lead is bounded; it lean
         CHECK(longterm.interval().mean < 0.0);                        // measured -0.0367 .. -0.0220
         CHECK(c.find("the gate leans on the session (larger G) for drifters than for loyal users").interval().mean > 0.005);   // +0.009 .. +0.018
         for (const Claims::Sanity& s : c.sanity) CHECK(s.ok);
+    }
+}
+
+TEST_CASE("sessions by a time gap: lengths by hand") {
+    using datasets::TimedItem;
+    const std::vector<std::vector<TimedItem>> h = {{{0, 5, 0}, {1, 5, 60}, {2, 5, 7260}, {3, 5, 7300}, {4, 5, 7400}}, {{5, 3, 10}}};
+    const datasets::SessionLengths a = datasets::session_lengths(h, 3600);   // sessions 2, 3 and 1
+    CHECK(a.sessions == 3u);
+    CHECK(a.mean == doctest::Approx(2.0));
+    CHECK(a.median == 2);
+    CHECK(a.single == doctest::Approx(1.0 / 3));
+    CHECK(datasets::session_lengths(h, 100000).sessions == 2u);
+}
+
+// The --data path on a MovieLens-format fixture the test writes itself (40 users, 150 items, one
+// rating a minute with two-day pauses): the examples' sessions never cross a pause, the test
+// examples follow the split, every model and popularity get finite metrics, and a damaged u.data
+// is refused with its file and line.
+TEST_CASE("--data: MovieLens-format fixture, sessions by the gap, finite metrics; a damaged file names its line") {
+    const testing::MovieLensFixture fx;
+    const datasets::MovieLens100k ml = datasets::load_movielens_100k(fx.dir);
+    const datasets::NextItemSplit s = datasets::movielens_next_item(fx.dir);
+    const datasets::SessionWorld w = datasets::movielens_sessions(ml, s, 3600, 10, 50);
+    REQUIRE(w.test.size() == s.users.size());
+    CHECK(w.category.size() == 150u);
+    for (size_t b = 0; b < s.users.size(); ++b) {
+        CHECK(w.test[b].target == s.users[b].test);
+        CHECK(!w.test[b].session.empty());
+        CHECK(!w.test[b].past.empty());
+        CHECK(int(w.test[b].session.size()) <= 6);                    // the fixture pauses every 3-6 ratings
+    }
+    Options o;
+    o.worlds = 2, o.epochs = 1, o.field_dim = 4, o.negatives = 8, o.batch = 64, o.verbose = false;
+    const std::vector<RealRun> runs = run_real(o, w, s);
+    REQUIRE(runs.size() == 2u);
+    for (const RealRun& run : runs)
+        for (const datasets::NextItemQuality& q : run) {
+            for (double v : {q.hr, q.ndcg, q.mrr, q.hr_full, q.ndcg_full, q.mrr_full}) CHECK((std::isfinite(v) && v >= 0 && v <= 1));
+            CHECK(q.hr >= q.hr_full);
+        }
+    CHECK(judge_real(runs).find("the gated fusion's NDCG@10 above add (o = s + p)'s", "MovieLens-100k").diffs.size() == 2u);
+    fx.corrupt("u.data", 9, "1\t2\t3");
+    try {
+        datasets::load_movielens_100k(fx.dir);
+        FAIL("a damaged u.data was accepted");
+    } catch (const datasets::DataError& e) {
+        CHECK(std::string(e.what()).find("u.data line 9") != std::string::npos);
     }
 }
 

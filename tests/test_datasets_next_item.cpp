@@ -1,11 +1,13 @@
 // The next-item protocol (datasets/next_item.h): the split, the negatives and the metrics by hand.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include "core/error.h"
 #include "datasets/next_item.h"
+#include "tests/movielens_fixture.h"
 
 using namespace minirec;
 using namespace minirec::datasets;
@@ -29,6 +31,37 @@ TEST_CASE("next_item: histories in time order (ties by input order), leave the l
     CHECK(s.train_count[2] == 1.0);
     CHECK(s.train_count[9] == 0.0);                     // validation and test items are not training counts
     CHECK_THROWS_AS(next_item_split({{0, 1, 12}}, 10), ArgumentError);
+}
+
+TEST_CASE("next_item: sliding windows cover a long sequence, oldest first, clipped at the start") {
+    const Ids seq = {1, 2, 3, 4, 5, 6, 7};
+    CHECK(sliding_windows(seq, 3, 2) == std::vector<Ids>{{1, 2, 3}, {3, 4, 5}, {5, 6, 7}});
+    CHECK(sliding_windows(seq, 4, 3) == std::vector<Ids>{{1, 2, 3, 4}, {4, 5, 6, 7}});
+    CHECK(sliding_windows(seq, 7, 1) == std::vector<Ids>{seq});     // short enough: one window
+    CHECK(sliding_windows(seq, 9, 4) == std::vector<Ids>{seq});
+    CHECK(sliding_windows({}, 3, 2).empty());
+    CHECK_THROWS_AS(sliding_windows(seq, 0, 1), ArgumentError);
+    CHECK_THROWS_AS(sliding_windows(seq, 3, 0), ArgumentError);
+}
+
+TEST_CASE("next_item: movielens_next_item loads a folder into the split; a bad line stops it with file and line") {
+    const testing::MovieLensFixture ml;   // 40 users with 8-19 ratings each, one a minute or two days apart
+    const NextItemSplit s = movielens_next_item(ml.dir);
+    CHECK(s.users.size() == 40u);
+    CHECK(s.num_items == 150);
+    CHECK(s.skipped_users == 0);
+    size_t events = 0;
+    for (const NextItemUser& u : s.users) events += u.history.size() + 2;
+    CHECK(int(events) == ml.ratings);
+    const MovieLens100k raw = load_movielens_100k(ml.dir);   // user 1's last and second-to-last ratings by time
+    std::vector<Rating> first;
+    for (const Rating& r : raw.ratings.rows)
+        if (r.user == 0) first.push_back(r);
+    std::stable_sort(first.begin(), first.end(), [](const Rating& a, const Rating& b) { return a.time < b.time; });
+    CHECK(s.users[0].test == first.back().item);
+    CHECK(s.users[0].valid == first[first.size() - 2].item);
+    ml.corrupt("u.user", 3, "3|old|M|student|10003");
+    CHECK_THROWS_WITH_AS(movielens_next_item(ml.dir), doctest::Contains("u.user line 3"), DataError);
 }
 
 TEST_CASE("next_item: popularity negatives are distinct, unseen, seeded and follow training counts") {

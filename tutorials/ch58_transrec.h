@@ -1,15 +1,17 @@
 // Chapter 58's experiment as a function: next-item sequences with a planted translation structure
-// (datasets/translation_walks.h), split leave-one-out as in the paper (each user's last item is
-// her test item); PopRec, BPR-MF, FMC, FPMC and TransRec (squared L2 and L1) trained with S-BPR on
-// the rest; AUC and Hit@K of the held-out item against the items the user never touched.
-// Printing and pictures live in ch58_transrec.cpp. Deliberately left out: the paper's
-// validation item and early stopping (we train a fixed number of epochs), real datasets.
+// (datasets/translation_walks.h), split leave-one-out as in the paper (datasets/ch58_leave_one_out.h);
+// PopRec, BPR-MF, FMC, FPMC and TransRec (squared L2 and L1) trained with S-BPR on the rest; AUC and
+// Hit@K of the held-out item against the items the user never touched; or (run_real) MovieLens-100k
+// under datasets/next_item.h. Printing and pictures live in ch58_transrec.cpp. Deliberately left
+// out: the paper's validation item and early stopping (we train a fixed number of epochs).
 #pragma once
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <string>
 #include <vector>
 
-#include "datasets/translation_walks.h"
+#include "datasets/ch58_leave_one_out.h"
 #include "models/ch58_transrec.h"
 #include "nn/losses.h"
 #include "nn/optim.h"
@@ -48,6 +50,7 @@ struct Options {
     double hit_margin = 0.01;                // one user in a hundred
     uint64_t seed = 42;
     bool quick = false;                      // prints intervals, no verdicts
+    int negatives = 100;                     // --data: sampled by popularity (datasets/next_item.h)
 };
 
 inline Options quick_options() {
@@ -65,57 +68,6 @@ struct Replicate {
 struct Results {
     std::vector<Replicate> cell[kNumCells];
 };
-
-// One training example of S-BPR: user u moved from prev to next; neg is a sampled item j' != next.
-struct Transitions {
-    Ids user, prev, next;
-};
-
-// Leave-one-out: every transition but each user's last one trains.
-inline Transitions training_transitions(const datasets::TranslationWalkData& d) {
-    Transitions t;
-    for (int u = 0; u < d.num_users; ++u) {
-        const Ids& s = d.sequences[size_t(u)];
-        for (size_t k = 1; k + 1 < s.size(); ++k) t.user.push_back(u), t.prev.push_back(s[k - 1]), t.next.push_back(s[k]);
-    }
-    return t;
-}
-
-// AUC and rank of one user's held-out item among the items she never touched in training:
-//   AUC_u = (1 / |I \ S_u|) sum_{j' in I \ S_u} [p_{u,g} > p_{u,j'}]   (ties count one half)
-// and the number of those items scored at least as high (Hit@K = rank < K; ties count against).
-inline void evaluate_user(const std::vector<float>& score, const Ids& seq, double* auc_u, int* rank) {
-    std::vector<char> seen(score.size(), 0);
-    for (size_t k = 0; k + 1 < seq.size(); ++k) seen[size_t(seq[k])] = 1;
-    const int target = seq.back();
-    seen[size_t(target)] = 1;
-    double below = 0.0;
-    int negatives = 0, ahead = 0;
-    for (size_t j = 0; j < score.size(); ++j) {
-        if (seen[j]) continue;
-        ++negatives;
-        if (score[j] < score[size_t(target)]) below += 1.0;
-        else if (score[j] == score[size_t(target)]) below += 0.5, ++ahead;
-        else ++ahead;
-    }
-    *auc_u = below / negatives;
-    *rank = ahead;
-}
-
-// Mean AUC, Hit@10, Hit@50 over users for a scorer f(user, prev) -> (N) scores.
-template <class Scorer>
-void evaluate(const datasets::TranslationWalkData& d, Scorer f, double* auc, double* hit10, double* hit50) {
-    *auc = *hit10 = *hit50 = 0.0;
-    for (int u = 0; u < d.num_users; ++u) {
-        const Ids& s = d.sequences[size_t(u)];
-        double a = 0.0;
-        int rank = 0;
-        evaluate_user(f(u, s[s.size() - 2]), s, &a, &rank);
-        *auc += a / d.num_users;
-        *hit10 += (rank < 10 ? 1.0 : 0.0) / d.num_users;
-        *hit50 += (rank < 50 ? 1.0 : 0.0) / d.num_users;
-    }
-}
 
 // The five trained models side by side, so one loop trains them on the same batches and negatives.
 struct Models {
@@ -151,24 +103,15 @@ struct Models {
     }
 };
 
-inline Replicate run_world(const Options& o, const Cell& cell, uint64_t seed) {
-    datasets::TranslationWalkOptions dopt = o.data;
-    dopt.num_users = cell.users, dopt.restart_prob = cell.restart_prob, dopt.seed = seed;
-    const datasets::TranslationWalkData d = datasets::translation_walks(dopt);
-    const Transitions tr = training_transitions(d);
-    const int n = int(tr.user.size()), N = d.num_items;
-    Replicate rep;
-    rep.train_transitions = n;
-
-    Rng rng(splitmix64(seed + 11));
-    Models m(d.num_users, N, o.dim, rng);
+// Eq. (4) by Adam over the transitions for o.epochs, the same batches and negatives for every model.
+inline void train(Models& m, const Transitions& tr, int N, const Options& o, Rng& rng) {
     AdamOptions ao;
     ao.lr = o.lr;
     ao.weight_decay = o.weight_decay;
     Adam adam(vars_of(m.named_parameters()), ao);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
-        for (const std::vector<int>& rows : make_batches(n, o.batch, rng)) {
+        for (const std::vector<int>& rows : make_batches(int(tr.user.size()), o.batch, rng)) {
             Ids u, i, j, neg;
             for (int r : rows) {
                 u.push_back(tr.user[size_t(r)]), i.push_back(tr.prev[size_t(r)]), j.push_back(tr.next[size_t(r)]);
@@ -183,6 +126,20 @@ inline Replicate run_world(const Options& o, const Cell& cell, uint64_t seed) {
             m.trans_l1.project();
             if (++step % 100 == 0) check_finite(loss.item(), step);
         }
+}
+
+inline Replicate run_world(const Options& o, const Cell& cell, uint64_t seed) {
+    datasets::TranslationWalkOptions dopt = o.data;
+    dopt.num_users = cell.users, dopt.restart_prob = cell.restart_prob, dopt.seed = seed;
+    const datasets::TranslationWalkData d = datasets::translation_walks(dopt);
+    const Transitions tr = training_transitions(d);
+    const int n = int(tr.user.size()), N = d.num_items;
+    Replicate rep;
+    rep.train_transitions = n;
+
+    Rng rng(splitmix64(seed + 11));
+    Models m(d.num_users, N, o.dim, rng);
+    train(m, tr, N, o, rng);
 
     PopRec pop(N);
     for (int item : tr.next) pop.add(item);
@@ -204,6 +161,50 @@ inline Results run_experiment(const Options& o) {
     for (int c = 0; c < kNumCells; ++c)
         for (int w = 0; w < o.worlds; ++w) r.cell[c].push_back(run_world(o, kCells[c], replicate_seed(o.seed, w)));
     return r;
+}
+
+// Real data (--data) under datasets/next_item.h's protocol, with o.worlds fresh initialisations of
+// one data set; the 100 negatives are drawn once (seed o.seed). The models train on every transition
+// before each user's test item; the test item is scored from the one before it (the validation item).
+using RealRun = std::array<datasets::NextItemQuality, kTrained>;   // [model]; kPop: datasets::popularity_scorer
+
+inline std::vector<RealRun> run_real(const Options& o, const datasets::NextItemSplit& s) {
+    const Transitions tr = real_transitions(s);
+    const std::vector<Ids> negatives = datasets::popularity_negatives(s, o.negatives, o.seed);
+    auto quality = [&](const datasets::UserScores& f) { return evaluate_next_item(s, negatives, datasets::Target::test, 10, f); };
+    std::vector<RealRun> out;
+    for (int w = 0; w < o.worlds; ++w) {
+        Rng rng(splitmix64(replicate_seed(o.seed, w) + 11));
+        Models m(int(s.users.size()), s.num_items, o.dim, rng);
+        train(m, tr, s.num_items, o, rng);
+        RealRun run;
+        run[kPop] = quality(popularity_scorer(s));
+        for (int model = kBprMf; model < kTrained; ++model)
+            run[size_t(model)] = quality([&](size_t first, int count, std::vector<float>& z) {
+                for (int b = 0; b < count; ++b) {
+                    const std::vector<float> v = m.score_all(model, int(first) + b, s.users[first + size_t(b)].valid);
+                    std::copy(v.begin(), v.end(), z.begin() + std::ptrdiff_t(b) * s.num_items);
+                }
+            });
+        out.push_back(run);
+        std::fprintf(stderr, "seed %d/%d done\n", w + 1, o.worlds);
+    }
+    return out;
+}
+
+// The headline on real data: TransRec (L2^2) minus FPMC and BPR-MF, per seed; intervals, no verdicts.
+inline Claims judge_real(const Options& o, const std::vector<RealRun>& runs) {
+    Claims claims;
+    claims.quick = true;
+    for (int base : {kFpmc, kBprMf})
+        for (auto f : {&datasets::NextItemQuality::ndcg, &datasets::NextItemQuality::hr_full}) {
+            Claim cl{std::string("TransRec's ") + (f == &datasets::NextItemQuality::ndcg ? "NDCG@10" : "HR@10 over all items") +
+                         " above " + kModelNames[base] + "'s", "MovieLens-100k", "Table 4: AUC and Hit@50 higher on all 11 datasets", {},
+                     o.hit_margin, 4};
+            for (const RealRun& x : runs) cl.diffs.push_back(x[kTransL2].*f - x[size_t(base)].*f);
+            claims.add(cl);
+        }
+    return claims;
 }
 
 // Table 4's comparisons as paired differences over worlds (TransRec means the squared-L2 variant).
