@@ -61,6 +61,10 @@ NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items) 
     return s;
 }
 
+NextItemSplit next_item_split(const MovieLens100k& ml) {
+    return next_item_split(item_sequences(user_histories(ml.ratings.rows, ml.ratings.num_users)), ml.ratings.num_items);
+}
+
 Ids seen_before(const NextItemUser& u, Target t) {
     Ids seen = u.history;
     if (t == Target::test) seen.push_back(u.valid);

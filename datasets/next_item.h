@@ -51,6 +51,8 @@ struct NextItemSplit {
 
 // Steps 2-3 above from each user's item sequence (already in time order).
 NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items);
+// Steps 1-3 for a loaded MovieLens folder: user_histories, item_sequences, then the split above.
+NextItemSplit next_item_split(const MovieLens100k& ml);
 
 enum class Target { validation, test };
 

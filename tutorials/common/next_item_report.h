@@ -42,4 +42,13 @@ inline Table next_item_table(const std::vector<std::string>& models, const std::
     return t;
 }
 
+// The same from a getter: quality(m, s) is model m's result with seed s, for `seeds` seeds.
+inline Table next_item_table(const std::vector<std::string>& models, size_t seeds,
+                             const std::function<datasets::NextItemQuality(size_t, size_t)>& quality) {
+    std::vector<std::vector<datasets::NextItemQuality>> q(models.size());
+    for (size_t m = 0; m < models.size(); ++m)
+        for (size_t s = 0; s < seeds; ++s) q[m].push_back(quality(m, s));
+    return next_item_table(models, q);
+}
+
 }  // namespace minirec
