@@ -6,7 +6,9 @@
 
 #include <cmath>
 
+#include "tests/movielens_fixture.h"
 #include "tutorials/ch51_cold_start.h"
+#include "tutorials/common/next_item_report.h"
 
 using namespace minirec;
 using namespace minirec::ch51;
@@ -197,6 +199,60 @@ TEST_CASE("claims over three master seeds") {
         CHECK(std::abs(c.find(kEgesGes, "main").interval().mean) < 0.02);
         CHECK(c.find(kEgesGes, "control").interval().mean < 0.01);
     }
+}
+
+TEST_CASE("--data: movielens_item_graph gives genres, decades, a seeded cold tenth and time-ordered logs") {
+    const MovieLensFixture fx("ch51_graph", 30, 150, 12);
+    const datasets::MovieLens100k ml = datasets::load_movielens_100k(fx.dir);
+    const datasets::ItemGraphWorld w = datasets::movielens_item_graph(ml, 0.1, 3);
+    CHECK(w.opt.items == 150);
+    CHECK(w.category[3] == 4);    // item 4 of the file: genre 1 + 3 % 5 only
+    CHECK(w.brand[3] == 19);      // no second genre
+    CHECK(w.category[7] == 3);    // item 8: genres 3 and Drama (8)
+    CHECK(w.brand[7] == 8);
+    CHECK(w.shop[0] == 7);        // released in 1995: the 1990s
+    int cold = 0;
+    for (bool c : w.cold) cold += c;
+    CHECK(cold == 15);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 3).cold == w.cold);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 4).cold != w.cold);
+    REQUIRE(w.logs.size() == 30);
+    size_t clicks = 0;
+    for (const auto& log : w.logs) {
+        clicks += log.size();
+        for (size_t t = 1; t < log.size(); ++t) CHECK(log[t - 1].time <= log[t].time);
+    }
+    CHECK(clicks == ml.ratings.rows.size());
+}
+
+TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a corrupted u.user is refused with its line") {
+    const MovieLensFixture fx("ch51_run", 60, 150, 14);
+    Options o;
+    o.worlds = 2, o.sgns.walks_per_node = 2, o.sgns.dim = 8;
+    const datasets::ItemGraphWorld real = datasets::movielens_item_graph(datasets::load_movielens_100k(fx.dir), 0.1, 5);
+    const Results r = run_experiment(o, &real);
+    REQUIRE(r.main.size() == 2);
+    CHECK(r.control.empty());
+    for (const World& w : r.main) {
+        CHECK(w.cold_edges > 0);
+        for (double a : {w.auc[0], w.auc[1], w.auc[2], w.cold_auc[kPopularity], w.cold_auc[kColdGES], w.cold_auc[kColdEGES]})
+            CHECK((std::isfinite(a) && a >= 0 && a <= 1));
+    }
+    CHECK(judge(o, r).find("link prediction AUC: EGES above GES", "ML-100k").diffs.size() == 2);
+    fx.corrupt("u.user", 9, "9|twenty|M|student|10008");
+    Flags flags("ch51_cold_start", "test");
+    std::string path;
+    bool used = false;
+    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
+    std::string error;
+    try {
+        flags.parse({"--data", fx.dir});
+    } catch (const FlagError& e) {
+        error = e.what();
+    }
+    MESSAGE(error);
+    CHECK(error.find("u.user line 9") != std::string::npos);
+    CHECK(!used);
 }
 
 }  // TEST_SUITE
