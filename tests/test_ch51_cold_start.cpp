@@ -235,10 +235,13 @@ TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a co
     CHECK(r.control.empty());
     for (const World& w : r.main) {
         CHECK(w.cold_edges > 0);
-        for (double a : {w.auc[0], w.auc[1], w.auc[2], w.cold_auc[kPopularity], w.cold_auc[kColdGES], w.cold_auc[kColdEGES]})
-            CHECK((std::isfinite(a) && a >= 0 && a <= 1));
+        for (double a : {w.auc[0], w.auc[1], w.auc[2], w.cold_auc[kPopularity], w.cold_auc[kColdGES], w.cold_auc[kColdEGES],
+                         w.user_auc[0], w.user_auc[kColdGES], w.user_auc[kColdEGES]})
+            CHECK((std::isfinite(a) && a > 0 && a < 1));
     }
     CHECK(judge(o, r).find("link prediction AUC: EGES above GES", "ML-100k").diffs.size() == 2);
+    CHECK(judge(o, r).find("cold movies ranked for the users who rated them: EGES's side-information embedding above random scores, "
+                           "mean AUC", "ML-100k").diffs.size() == 2);
     fx.corrupt("u.user", 9, "9|twenty|M|student|10008");
     Flags flags("ch51_cold_start", "test");
     std::string path;
@@ -253,6 +256,16 @@ TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a co
     MESSAGE(error);
     CHECK(error.find("u.user line 9") != std::string::npos);
     CHECK(!used);
+}
+
+TEST_CASE("--data: cold_user_auc ranks the cold items for each user who rated some, by the mean score over her warm items") {
+    datasets::ItemGraphWorld shop;
+    shop.opt.items = 5;
+    shop.cold = {false, false, true, true, true};
+    shop.logs = {{{0, 1.0}, {2, 2.0}}, {{1, 1.0}, {3, 2.0}, {4, 3.0}}, {{0, 1.0}}, {{2, 1.0}}};   // users 3 and 4 are skipped
+    // score(c, j) = 1 when c - 2 == j: user 0 (warm 0) puts cold 2 first, user 1 (warm 1) puts cold 3 first
+    const double a = cold_user_auc(shop, [](int c, int j) { return c - 2 == j ? 1.0f : 0.0f; });
+    CHECK(a == doctest::Approx((1.0 + 0.75) / 2));   // user 0: AUC 1; user 1: cold 3 above 2, cold 4 tied with 2: 3/4
 }
 
 }  // TEST_SUITE

@@ -32,6 +32,11 @@ static void print_results(Report& report, const Results& r) {
     c.columns.insert(c.columns.end(), cells.begin(), cells.end());
     for (int m = 0; m < kNumCold; ++m) c.add(row(kColdNames[m], [&](const World& w) { return w.cold_auc[m]; }));
     report.table(c, "Cold items: their edges (never trained on) against as many unconnected pairs");
+    if (r.real) {
+        Table u("cold_items_by_user", {"score of a cold movie for a user (mean over her warm movies)", main});
+        for (int m = 0; m < kNumCold; ++m) u.add(row(m ? kColdNames[m] : "random scores (no side information)", [&](const World& w) { return w.user_auc[m]; }));
+        report.table(u, "Cold movies ranked for each user who rated some of them, AUC averaged over those users");
+    }
     Table w("eges_weights", {std::string("warm items, training-degree fifth (") + (r.real ? "ML-100k)" : "main world)"), "mean degree", "id", "category", "shop", "brand"});
     for (int q = 0; q < kBuckets; ++q) {
         std::vector<std::string> row = {std::to_string(q + 1), num("%.1f", mean_over(r.main, [&](const World& x) { return x.bucket_degree[q]; }))};
