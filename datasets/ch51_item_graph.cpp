@@ -1,6 +1,9 @@
 #include "datasets/ch51_item_graph.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <string>
 #include <map>
 #include <utility>
 
@@ -90,6 +93,36 @@ double ItemGraph::out_weight(int i) const {
     double s = 0.0;
     for (int k = begin[size_t(i)]; k < begin[size_t(i) + 1]; ++k) s += weight[size_t(k)];
     return s;
+}
+
+ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, uint64_t seed) {
+    ItemGraphWorld w;
+    const int N = ml.ratings.num_items;
+    w.opt.items = N, w.opt.users = ml.ratings.num_users, w.opt.categories = 19, w.opt.shops = 10, w.opt.brands = 20;
+    w.opt.clusters = 19, w.opt.cold_share = cold_share, w.opt.seed = seed;
+    w.popularity.assign(size_t(N), 0.0);
+    for (const Rating& r : ml.ratings.rows) w.popularity[size_t(r.item)] += 1.0;
+    for (int i = 0; i < N; ++i) {
+        const std::array<uint8_t, 19>& g = ml.movies[size_t(i)].genres;
+        std::vector<int> genres;
+        for (int k = 0; k < 19; ++k)
+            if (g[size_t(k)]) genres.push_back(k);
+        const std::string& date = ml.movies[size_t(i)].release_date;
+        const int year = date.size() >= 4 ? std::atoi(date.c_str() + date.size() - 4) : 0;
+        w.category.push_back(genres.empty() ? 0 : genres[0]);
+        w.cluster.push_back(w.category.back());
+        w.shop.push_back(year <= 0 ? 9 : std::clamp((year - 1920) / 10, 0, 7));
+        w.brand.push_back(genres.size() < 2 ? 19 : genres[1]);
+    }
+    Rng rng(splitmix64(seed + 51));
+    const std::vector<int> order = rng.permutation(N);
+    w.cold.assign(size_t(N), false);
+    for (int k = 0; k < int(cold_share * N + 0.5); ++k) w.cold[size_t(order[size_t(k)])] = true;
+    w.logs.assign(size_t(ml.ratings.num_users), {});
+    std::vector<Rating> rows = ml.ratings.rows;
+    std::stable_sort(rows.begin(), rows.end(), [](const Rating& a, const Rating& b) { return a.time < b.time; });
+    for (const Rating& r : rows) w.logs[size_t(r.user)].push_back({r.item, double(r.time)});
+    return w;
 }
 
 }  // namespace datasets

@@ -1,7 +1,8 @@
 // Chapter 51's world and the first half of EGES's pipeline (Wang et al. 2018, section 2.2): users'
 // behaviour logs cut into sessions, and the directed weighted item graph built from them.
+// At the end: MovieLens-100k in the same shape, for the cold-start test on real data (--data).
 // Deliberately left out: the paper's noise filters (stays under 1 s, spam users, rewritten ids),
-// real logs, more than three kinds of side information.
+// more than three kinds of side information.
 //
 // Item i belongs to a latent cluster (what users co-browse); its popularity is Zipf over a random
 // rank (a long tail). Side information: a category that covers `clusters / categories` clusters
@@ -15,6 +16,8 @@
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "datasets/movielens.h"
 
 namespace minirec {
 namespace datasets {
@@ -64,6 +67,14 @@ struct Edge {
 // Every consecutive pair (i, j), i != j, of every session counted into edges, sorted by (from, to).
 std::vector<Edge> count_edges(const std::vector<std::vector<int>>& sessions);
 ItemGraph make_graph(int nodes, const std::vector<Edge>& edges);
+
+// Chapter 51's cold-start protocol on MovieLens-100k: logs = each user's ratings in time order
+// (every rating a click, at its timestamp); side information = the movie's first genre (category,
+// 19), its release decade (shop: 1920s or before = 0 ... 1990s = 7, unknown = 9) and its second
+// genre (brand; 19 = none); cold = round(cold_share * N) items drawn at random (seeded), held out
+// with all their ratings: the training graph never sees them, their edges to warm items are the
+// test. cluster is the category (MovieLens plants none); popularity is the rating count.
+ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, uint64_t seed);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -110,5 +110,53 @@ World make_world(const WorldOptions& o) {
     return w;
 }
 
+// One log: the behaviours items[begin..end) of a time-ordered history (at most max_len, the newest).
+static std::vector<Behaviour> log_of(const std::vector<datasets::TimedItem>& h, size_t end, int max_len, const World& w) {
+    std::vector<Behaviour> log;
+    for (size_t t = end > size_t(max_len) ? end - size_t(max_len) : 0; t < end; ++t) {
+        Behaviour b;
+        b.item = h[t].item, b.category = w.category_of(b.item);
+        b.action = h[t].rating <= 2.0f ? 0 : int(h[t].rating) - 2;   // 1-2, 3, 4, 5 -> 0..3
+        b.age_hours = double(h[end - 1].time - h[t].time) / 3600.0;
+        log.push_back(b);
+    }
+    return log;
+}
+
+RealLogs movielens_logs(const datasets::MovieLens100k& ml, const RealLogOptions& o) {
+    const auto histories = datasets::user_histories(ml.ratings.rows, ml.ratings.num_users);
+    RealLogs r;
+    r.split = datasets::next_item_split(datasets::item_sequences(histories), ml.ratings.num_items);
+    World w;
+    w.options.categories = 19, w.options.time_base = 4, w.options.time_buckets = 8;
+    for (int i = 0; i < ml.ratings.num_items; ++i) {
+        const auto& g = ml.movies[size_t(i)].genres;
+        w.categories.push_back(int(std::find(g.begin(), g.end(), uint8_t(1)) - g.begin()) % 19);   // none: "unknown"
+    }
+    r.train = r.valid = r.test = w;
+    Rng rng(splitmix64(o.seed + 52));
+    const int N = w.items();
+    for (const datasets::NextItemUser& u : r.split.users) {
+        const auto& h = histories[size_t(u.user)];
+        const size_t n = u.history.size();   // h[n] is the validation item, h[n + 1] the test item
+        r.valid.histories.push_back(log_of(h, n, o.max_len, w));
+        r.test.histories.push_back(log_of(h, n + 1, o.max_len, w));
+        std::vector<char> rated(size_t(N), 0);
+        for (const datasets::TimedItem& e : h) rated[size_t(e.item)] = 1;
+        for (size_t c = n > size_t(o.cuts) ? n - size_t(o.cuts) : 1; c < n; ++c) {   // predict h[c] from h[..c)
+            const int log = int(r.train.histories.size());
+            r.train.histories.push_back(log_of(h, c, o.max_len, w));
+            r.train.train.push_back({log, h[c].item, kSearchedRecent, 1.0f, true});
+            for (int k = 0; k < o.negatives; ++k) {
+                int j = int(rng.randint(N));
+                while (rated[size_t(j)]) j = int(rng.randint(N));
+                r.train.train.push_back({log, j, kRandom, 0.0f, false});
+            }
+        }
+    }
+    r.train.options.train_histories = int(r.train.histories.size());
+    return r;
+}
+
 }  // namespace ch52
 }  // namespace minirec

@@ -1,8 +1,8 @@
 // Chapter 52's world: synthetic heterogeneous behaviour logs (item clicks and searches, in timed
 // sessions) with a planted rule for the next action, and the candidates each user is scored on.
 // The experiment that trains encoders on them is tutorials/ch52_atrank.h; the rule is
-// tested in tests/test_ch52_atrank.cpp. Deliberately left out:
-// behaviour types beyond clicks and searches (carts, coupons), and any real log.
+// tested in tests/test_ch52_atrank.cpp. At the end: MovieLens-100k as such logs (--data).
+// Deliberately left out: behaviour types beyond clicks and searches (carts, coupons).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "datasets/movielens.h"
+#include "datasets/next_item.h"
 
 namespace minirec {
 namespace ch52 {
@@ -78,8 +80,9 @@ struct World {
     WorldOptions options;
     std::vector<std::vector<Behaviour>> histories; // oldest first
     std::vector<Example> train, test;
-    int items() const { return options.categories * options.items_per_category; }
-    int category_of(int item) const { return item / options.items_per_category; }
+    std::vector<int> categories;                  // real logs: each item's category (else i / items_per_category)
+    int items() const { return categories.empty() ? options.categories * options.items_per_category : int(categories.size()); }
+    int category_of(int item) const { return categories.empty() ? item / options.items_per_category : categories[size_t(item)]; }
 };
 
 // eq. 2: the bucket k with age in [b^k - 1, b^{k+1} - 1) hours, i.e. k = floor(log_b(1 + age)),
@@ -100,6 +103,24 @@ bool rule(const World& w, const std::vector<Behaviour>& h, int j);
 Kind kind_of(const World& w, const std::vector<Behaviour>& h, int j, bool clicked);
 // A world of o.train_histories + o.test_histories users, 6 candidates each; deterministic in o.seed.
 World make_world(const WorldOptions& o);
+
+// ---- MovieLens-100k as behaviour logs (--data) ---------------------------------------------------
+// The protocol is datasets/next_item.h's (leave one out, time order). Every rating is an item
+// behaviour: its action the rating's type (ratings 1-2, 3, 4, 5 -> actions 0, 1, 2, 3), its category
+// the movie's first genre in u.genre order (19), its age the hours before the log's newest behaviour
+// (eq. 2's "now", buckets of base 4); no searches. A log keeps the user's last max_len behaviours.
+struct RealLogOptions {
+    int max_len = 50;       // behaviours per log
+    int cuts = 10;          // training logs per user: the prefixes before each of her last `cuts` training items
+    int negatives = 5;      // per training log: items she never rated (uniform), label 0, beside the next item (label 1)
+    uint64_t seed = 1;      // the training negatives
+};
+struct RealLogs {
+    datasets::NextItemSplit split;
+    World train;            // histories: one log per (user, cut); train: its 1 + negatives candidates
+    World valid, test;      // histories: per split user, the log before the validation / test item
+};
+RealLogs movielens_logs(const datasets::MovieLens100k& ml, const RealLogOptions& o);
 
 }  // namespace ch52
 }  // namespace minirec

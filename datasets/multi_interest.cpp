@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -97,6 +98,36 @@ MultiInterestRecall multi_interest_recall(const MultiInterestData& d, const std:
         for (size_t mi = 0; mi < M; ++mi) r.recall_by_m[mi][n] /= std::max(1, count[mi]);
     }
     return r;
+}
+
+MultiInterestData next_item_data(const NextItemSplit& s, int cuts, int max_history) {
+    MultiInterestData d;
+    d.opt.clusters = 1, d.opt.items_per_cluster = s.num_items, d.opt.max_history = max_history;
+    auto last = [&](const Ids& items, size_t end) { return Ids(items.begin() + std::ptrdiff_t(end - std::min(end, size_t(max_history))), items.begin() + std::ptrdiff_t(end)); };
+    for (const NextItemUser& u : s.users) {
+        const size_t n = u.history.size();
+        for (size_t c = n > size_t(cuts) ? n - size_t(cuts) : 1; c < n; ++c) d.train.push_back({{}, last(u.history, c), {}, {u.history[c]}});
+        const Ids seen = seen_before(u, Target::test);
+        d.test.push_back({{}, last(seen, seen.size()), {}, {u.test}});
+    }
+    d.opt.train_users = int(d.train.size()), d.opt.test_users = int(d.test.size());
+    return d;
+}
+
+NextItemWorld next_item_world(const MovieLens100k& ml, int cuts, int max_history, uint64_t seed) {
+    NextItemWorld w;
+    w.split = next_item_split(ml);
+    w.negatives = popularity_negatives(w.split, 100, seed);
+    w.data = next_item_data(w.split, cuts, max_history);
+    return w;
+}
+
+NextItemQuality next_item_quality(const NextItemWorld& d, const BlockScores& score) {
+    return evaluate_next_item(d.split, d.negatives, Target::test, 10, [&](size_t first, int count, std::vector<float>& z) {
+        std::vector<int> rows(static_cast<size_t>(count));
+        std::iota(rows.begin(), rows.end(), int(first));
+        score(rows, z);
+    });
 }
 
 }  // namespace datasets

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "datasets/next_item.h"
 
 namespace minirec {
 namespace datasets {
@@ -61,6 +62,20 @@ struct MultiInterestRecall {
 };
 using BlockScores = std::function<void(const std::vector<int>& rows, std::vector<float>& scores)>;
 MultiInterestRecall multi_interest_recall(const MultiInterestData& d, const std::vector<int>& Ns, const BlockScores& score);
+
+// A real log on datasets/next_item.h's protocol in this shape, for --data: no clusters (one cluster of
+// all the items). data.train: for each user, the item at each of her last `cuts` training positions
+// (from the second on), after the up-to-max_history items before it. data.test: per split user, in
+// order, the last max_history items seen before her test item (seen_before), target her test item.
+struct NextItemWorld {
+    NextItemSplit split;
+    std::vector<Ids> negatives;   // popularity_negatives(split, 100, seed): drawn once
+    MultiInterestData data;
+};
+MultiInterestData next_item_data(const NextItemSplit& s, int cuts, int max_history);
+NextItemWorld next_item_world(const MovieLens100k& ml, int cuts, int max_history, uint64_t seed);
+// evaluate_next_item on the test items (K = 10), with `score` given rows of data.test.
+NextItemQuality next_item_quality(const NextItemWorld& d, const BlockScores& score);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -73,9 +73,13 @@ NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items) 
     return s;
 }
 
-NextItemSplit movielens_next_item(const std::string& dir) {
-    const MovieLens100k ml = load_movielens_100k(dir);
+NextItemSplit next_item_split(const MovieLens100k& ml) {
+    // The catalogue is every movie of u.item, rated or not.
     return next_item_split(item_sequences(user_histories(ml.ratings.rows, ml.ratings.num_users)), int(ml.movies.size()));
+}
+
+NextItemSplit movielens_next_item(const std::string& dir) {
+    return next_item_split(load_movielens_100k(dir));
 }
 
 Ids seen_before(const NextItemUser& u, Target t) {

@@ -58,6 +58,8 @@ struct NextItemSplit {
 
 // Steps 2-3 above from each user's item sequence (already in time order).
 NextItemSplit next_item_split(const std::vector<Ids>& sequences, int num_items);
+// Steps 1-3 for a loaded MovieLens folder: user_histories, item_sequences, then the split above.
+NextItemSplit next_item_split(const MovieLens100k& ml);
 
 // Steps 1-3 for a MovieLens-100k folder (load_movielens_100k: DataError names the file and line).
 NextItemSplit movielens_next_item(const std::string& dir);

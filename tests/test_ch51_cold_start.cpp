@@ -6,7 +6,9 @@
 
 #include <cmath>
 
+#include "tests/movielens_genre_fixture.h"
 #include "tutorials/ch51_cold_start.h"
+#include "tutorials/common/next_item_report.h"
 
 using namespace minirec;
 using namespace minirec::ch51;
@@ -197,6 +199,73 @@ TEST_CASE("claims over three master seeds") {
         CHECK(std::abs(c.find(kEgesGes, "main").interval().mean) < 0.02);
         CHECK(c.find(kEgesGes, "control").interval().mean < 0.01);
     }
+}
+
+TEST_CASE("--data: movielens_item_graph gives genres, decades, a seeded cold tenth and time-ordered logs") {
+    const MovieLensGenreFixture fx("ch51_graph", 30, 150, 12);
+    const datasets::MovieLens100k ml = datasets::load_movielens_100k(fx.dir);
+    const datasets::ItemGraphWorld w = datasets::movielens_item_graph(ml, 0.1, 3);
+    CHECK(w.opt.items == 150);
+    CHECK(w.category[3] == 4);    // item 4 of the file: genre 1 + 3 % 5 only
+    CHECK(w.brand[3] == 19);      // no second genre
+    CHECK(w.category[7] == 3);    // item 8: genres 3 and Drama (8)
+    CHECK(w.brand[7] == 8);
+    CHECK(w.shop[0] == 7);        // released in 1995: the 1990s
+    int cold = 0;
+    for (bool c : w.cold) cold += c;
+    CHECK(cold == 15);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 3).cold == w.cold);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 4).cold != w.cold);
+    REQUIRE(w.logs.size() == 30);
+    size_t clicks = 0;
+    for (const auto& log : w.logs) {
+        clicks += log.size();
+        for (size_t t = 1; t < log.size(); ++t) CHECK(log[t - 1].time <= log[t].time);
+    }
+    CHECK(clicks == ml.ratings.rows.size());
+}
+
+TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a corrupted u.user is refused with its line") {
+    const MovieLensGenreFixture fx("ch51_run", 60, 150, 14);
+    Options o;
+    o.worlds = 2, o.sgns.walks_per_node = 2, o.sgns.dim = 8;
+    const datasets::ItemGraphWorld real = datasets::movielens_item_graph(datasets::load_movielens_100k(fx.dir), 0.1, 5);
+    const Results r = run_experiment(o, &real);
+    REQUIRE(r.main.size() == 2);
+    CHECK(r.control.empty());
+    for (const World& w : r.main) {
+        CHECK(w.cold_edges > 0);
+        for (double a : {w.auc[0], w.auc[1], w.auc[2], w.cold_auc[kPopularity], w.cold_auc[kColdGES], w.cold_auc[kColdEGES],
+                         w.user_auc[0], w.user_auc[kColdGES], w.user_auc[kColdEGES]})
+            CHECK((std::isfinite(a) && a > 0 && a < 1));
+    }
+    CHECK(judge(o, r).find("link prediction AUC: EGES above GES", "ML-100k").diffs.size() == 2);
+    CHECK(judge(o, r).find("cold movies ranked for the users who rated them: EGES's side-information embedding above random scores, "
+                           "mean AUC", "ML-100k").diffs.size() == 2);
+    fx.corrupt("u.user", 9, "9|twenty|M|student|10008");
+    Flags flags("ch51_cold_start", "test");
+    std::string path;
+    bool used = false;
+    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
+    std::string error;
+    try {
+        flags.parse({"--data", fx.dir});
+    } catch (const FlagError& e) {
+        error = e.what();
+    }
+    MESSAGE(error);
+    CHECK(error.find("u.user line 9") != std::string::npos);
+    CHECK(!used);
+}
+
+TEST_CASE("--data: cold_user_auc ranks the cold items for each user who rated some, by the mean score over her warm items") {
+    datasets::ItemGraphWorld shop;
+    shop.opt.items = 5;
+    shop.cold = {false, false, true, true, true};
+    shop.logs = {{{0, 1.0}, {2, 2.0}}, {{1, 1.0}, {3, 2.0}, {4, 3.0}}, {{0, 1.0}}, {{2, 1.0}}};   // users 3 and 4 are skipped
+    // score(c, j) = 1 when c - 2 == j: user 0 (warm 0) puts cold 2 first, user 1 (warm 1) puts cold 3 first
+    const double a = cold_user_auc(shop, [](int c, int j) { return c - 2 == j ? 1.0f : 0.0f; });
+    CHECK(a == doctest::Approx((1.0 + 0.75) / 2));   // user 0: AUC 1; user 1: cold 3 above 2, cold 4 tied with 2: 3/4
 }
 
 }  // TEST_SUITE

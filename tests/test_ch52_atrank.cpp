@@ -7,6 +7,8 @@
 #include <cmath>
 
 #include "tests/gradcheck.h"
+#include "tests/movielens_genre_fixture.h"
+#include "tutorials/common/next_item_report.h"
 #include "tutorials/ch52_atrank.h"
 
 using namespace minirec;
@@ -194,6 +196,73 @@ TEST_CASE("claims: at the small budget, ATRank against candidate attention is in
         CHECK(x.verdict() == Verdict::inconclusive);
         CHECK(std::abs(ci.mean) < 0.04);
     }
+}
+
+TEST_CASE("--data: MovieLens ratings become behaviour logs (rating types, genres, ages), one per training cut") {
+    const MovieLensGenreFixture fx("ch52_logs", 30, 150, 12);
+    const datasets::MovieLens100k ml = datasets::load_movielens_100k(fx.dir);
+    RealLogOptions lo;
+    lo.max_len = 8, lo.cuts = 3, lo.negatives = 4;
+    const RealLogs d = movielens_logs(ml, lo);
+    REQUIRE(d.split.users.size() == 30);   // 12 ratings each: history 10, validation, test
+    CHECK(d.test.histories.size() == 30);
+    CHECK(d.train.histories.size() == 30 * 3);
+    CHECK(d.train.train.size() == 30 * 3 * 5);
+    CHECK(d.train.items() == 150);
+    CHECK(d.train.category_of(3) == 4);    // item 4 of the file: genre 1 + 3 % 5 (Children's)
+    CHECK(d.train.category_of(7) == 3);    // item 8: genre 3 (Animation); Drama comes later in u.genre order
+    const auto histories = datasets::user_histories(ml.ratings.rows, ml.ratings.num_users);
+    const auto& h = histories[size_t(d.split.users[0].user)];
+    const std::vector<Behaviour>& test_log = d.test.histories[0];
+    REQUIRE(test_log.size() == 8);         // the last 8 of the 11 ratings before the test item
+    CHECK(test_log.back().item == d.split.users[0].valid);
+    CHECK(test_log.back().age_hours == 0.0);
+    CHECK(test_log[0].age_hours == doctest::Approx(7.0));   // the fixture rates one item an hour
+    for (size_t t = 0; t < 8; ++t) {
+        const float rating = h[t + 3].rating;
+        CHECK(test_log[t].action == (rating <= 2 ? 0 : int(rating) - 2));
+    }
+    CHECK(d.valid.histories[0].back().item == d.split.users[0].history.back());
+    for (size_t i = 0; i < d.train.train.size(); ++i) {   // per log: the next item (label 1), then 4 unrated items
+        const Example& e = d.train.train[i];
+        CHECK(e.label == (i % 5 == 0 ? 1.0f : 0.0f));
+        if (e.label == 0.0f)
+            for (const datasets::TimedItem& x : histories[size_t(d.split.users[i / 15].user)])
+                CHECK(x.item != e.candidate);
+    }
+}
+
+TEST_CASE("--data: every model and popularity get finite metrics; a corrupted u.data is refused with its line") {
+    const MovieLensGenreFixture fx("ch52_run", 40, 150, 12);
+    Options o;
+    o.epochs = 1, o.worlds = 2, o.verbose = false;
+    const RealLogs d = movielens_logs(datasets::load_movielens_100k(fx.dir), RealLogOptions{});
+    const Results r = run_experiment(o, &d);
+    REQUIRE(r.real.size() == kNumModels + 1);
+    for (const std::vector<datasets::NextItemQuality>& model : r.real) {
+        REQUIRE(model.size() == 2);
+        for (const datasets::NextItemQuality& q : model) {
+            CHECK(q.users == 40);
+            for (double x : {q.hr, q.ndcg, q.mrr, q.hr_full, q.ndcg_full, q.mrr_full}) CHECK((std::isfinite(x) && x >= 0 && x <= 1));
+            CHECK(q.mrr > 0);
+        }
+    }
+    const Claims c = judge(o, r);
+    CHECK(c.find("ATRank's NDCG@10 above GRU's", "ML-100k, full").diffs.size() == 2);
+    fx.corrupt("u.data", 7, "1\t2\tfive\t880000000");
+    Flags flags("ch52_atrank", "test");
+    std::string path;
+    bool used = false;
+    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
+    std::string error;
+    try {
+        flags.parse({"--data", fx.dir});
+    } catch (const FlagError& e) {
+        error = e.what();
+    }
+    MESSAGE(error);
+    CHECK(error.find("u.data line 7") != std::string::npos);
+    CHECK(!used);
 }
 
 }  // TEST_SUITE

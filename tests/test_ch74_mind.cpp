@@ -10,6 +10,8 @@
 #include <string>
 
 #include "tests/gradcheck.h"
+#include "tests/movielens_genre_fixture.h"
+#include "tutorials/common/next_item_report.h"
 #include "tutorials/ch74_mind.h"
 
 using namespace minirec;
@@ -219,6 +221,62 @@ TEST_CASE("claims over worlds at three master seeds") {
         // (smallest rise 0.041).
         for (const Results& w : e.main) CHECK(w.results[kP2].rand_index > w.results[kP2].rand_index_untrained + 0.02);
     }
+}
+
+TEST_CASE("--data: next_item_data cuts each user's training items into (last max_history items, next item)") {
+    datasets::NextItemSplit split;
+    split.num_items = 10;
+    split.users.push_back({0, {1, 2, 3, 4, 5}, 6, 7});
+    split.users.push_back({1, {8, 9}, 1, 2});
+    const World w = datasets::next_item_data(split, 3, 2);
+    CHECK(w.opt.items() == 10);
+    REQUIRE(w.train.size() == 4);   // user 0: items at positions 2, 3, 4; user 1: at position 1
+    CHECK(w.train[0].history == Ids{1, 2});
+    CHECK(w.train[0].targets == Ids{3});
+    CHECK(w.train[2].history == Ids{3, 4});
+    CHECK(w.train[2].targets == Ids{5});
+    CHECK(w.train[3].history == Ids{8});
+    CHECK(w.train[3].targets == Ids{9});
+    REQUIRE(w.test.size() == 2);
+    CHECK(w.test[0].history == Ids{5, 6});   // the validation item is history for the test item
+    CHECK(w.test[0].targets == Ids{7});
+    CHECK(w.test[1].history == Ids{9, 1});
+}
+
+TEST_CASE("--data: every model and popularity get finite metrics; a corrupted u.item is refused with its line") {
+    const MovieLensGenreFixture fx("ch74_run", 40, 150, 14);
+    Options o;
+    o.worlds = 2, o.epochs = 1, o.batch = 64, o.verbose = false;
+    const RealData real = datasets::next_item_world(datasets::load_movielens_100k(fx.dir), 50, 50, 7);
+    o.world = real.data.opt;
+    const Experiment e = run_experiment(o, &real);
+    REQUIRE(e.main.size() == 2);
+    CHECK(e.control.empty());
+    std::vector<datasets::NextItemQuality> all = {e.popularity};
+    for (const Results& w : e.main)
+        for (const Result& r : w.results) all.push_back(r.q);
+    CHECK(all.size() == 1 + 2 * o.specs.size());
+    for (const datasets::NextItemQuality& q : all) {
+        CHECK(q.users == 40);
+        for (double x : {q.hr, q.ndcg, q.mrr, q.hr_full, q.ndcg_full, q.mrr_full}) CHECK((std::isfinite(x) && x >= 0 && x <= 1));
+        CHECK(q.mrr > 0);
+    }
+    const Claims c = judge(o, e);
+    CHECK(c.find("MIND (K = 4, p = 2) above mean pooling (YouTube DNN), HR@10 (full ranking)", "ML-100k").diffs.size() == 2);
+    fx.corrupt("u.item", 5, "5|Movie 5 (1995)|01-Jan-1995||");   // too few fields
+    Flags flags("ch74_mind", "test");
+    std::string path;
+    bool used = false;
+    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
+    std::string error;
+    try {
+        flags.parse({"--data", fx.dir});
+    } catch (const FlagError& e) {
+        error = e.what();
+    }
+    MESSAGE(error);
+    CHECK(error.find("u.item line 5") != std::string::npos);
+    CHECK(!used);
 }
 
 }  // TEST_SUITE

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "datasets/next_item.h"
 #include "tests/movielens_fixture.h"
+#include "tests/movielens_genre_fixture.h"
 
 using namespace minirec;
 using namespace minirec::datasets;
@@ -118,6 +119,21 @@ TEST_CASE("next_item: ranks by hand, ties against the target, seen items never r
     CHECK(z == std::vector<float>{1, 1, 0, 0, 0});
     CHECK_THROWS_AS(evaluate_next_item(s, {}, Target::test, 1, fixed({0, 0, 0, 0, 0})), ArgumentError);
     CHECK_THROWS_AS(evaluate_next_item(s, neg, Target::test, 1, fixed({0, 0})), ArgumentError);
+}
+
+TEST_CASE("next_item_split of a loaded MovieLens folder: the same as the three steps by hand") {
+    const MovieLensGenreFixture fx("next_item_split", 12, 120, 6);
+    const MovieLens100k ml = load_movielens_100k(fx.dir);
+    const NextItemSplit a = next_item_split(ml);
+    const NextItemSplit b = next_item_split(item_sequences(user_histories(ml.ratings.rows, ml.ratings.num_users)), ml.ratings.num_items);
+    REQUIRE(a.users.size() == 12);
+    CHECK(a.num_items == 120);
+    for (size_t u = 0; u < a.users.size(); ++u) {
+        CHECK(a.users[u].history == b.users[u].history);
+        CHECK(a.users[u].valid == b.users[u].valid);
+        CHECK(a.users[u].test == b.users[u].test);
+        CHECK(a.users[u].history.size() == 4);
+    }
 }
 
 }  // TEST_SUITE

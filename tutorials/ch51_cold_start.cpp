@@ -1,10 +1,11 @@
 // Chapter 51: EGES (Wang et al., KDD 2018) as a lab: sessions -> item graph -> weighted walks ->
 // skip-gram for BGE, GES and EGES; link prediction, cold items, EGES's weights; claims paired over
-// worlds, main and control (random side information). Markdown and CSV.
+// worlds, main and control (random side information), or on MovieLens-100k (--data). Markdown and CSV.
 #include <string>
 
 #include "tutorials/ch51_cold_start.h"
 #include "tutorials/common/flags.h"
+#include "tutorials/common/next_item_report.h"
 #include "tutorials/common/report.h"
 
 using namespace minirec;
@@ -12,18 +13,31 @@ using namespace minirec::ch51;
 
 static void print_results(Report& report, const Results& r) {
     auto mean = [](const std::vector<World>& v, auto f) { return num("%.4f", mean_over(v, f)); };
-    report.text("A main world's graph, on average: " + num("%.0f training edges, ", mean_over(r.main, [](const World& w) { return w.edges; })) +
+    const std::string main = r.real ? "ML-100k: AUC" : "main: AUC";
+    report.text(std::string(r.real ? "MovieLens-100k's graph" : "A main world's graph") + ", on average: " + num("%.0f training edges, ", mean_over(r.main, [](const World& w) { return w.edges; })) +
                 num("%.0f held-out edges, ", mean_over(r.main, [](const World& w) { return w.test_edges; })) +
                 num("%.0f edges of cold items.", mean_over(r.main, [](const World& w) { return w.cold_edges; })));
-    Table t("link_prediction", {"model", "main: AUC", "control: AUC"});
-    for (int m = 0; m < 3; ++m)
-        t.add({kModelNames[m], mean(r.main, [&](const World& w) { return w.auc[m]; }), mean(r.control, [&](const World& w) { return w.auc[m]; })});
+    std::vector<std::string> cells = {main, "control: AUC"};   // --data: no control column
+    if (r.control.empty()) cells.pop_back();
+    auto row = [&](const char* name, auto f) {
+        std::vector<std::string> x = {name, mean(r.main, f)};
+        if (!r.control.empty()) x.push_back(mean(r.control, f));
+        return x;
+    };
+    Table t("link_prediction", {"model"});
+    t.columns.insert(t.columns.end(), cells.begin(), cells.end());
+    for (int m = 0; m < 3; ++m) t.add(row(kModelNames[m], [&](const World& w) { return w.auc[m]; }));
     report.table(t, "Link prediction: held-out third of the edges against as many unconnected pairs (cosine of H_i, H_j)");
-    Table c("cold_items", {"score of (cold item, warm item)", "main: AUC", "control: AUC"});
-    for (int m = 0; m < kNumCold; ++m)
-        c.add({kColdNames[m], mean(r.main, [&](const World& w) { return w.cold_auc[m]; }), mean(r.control, [&](const World& w) { return w.cold_auc[m]; })});
+    Table c("cold_items", {"score of (cold item, warm item)"});
+    c.columns.insert(c.columns.end(), cells.begin(), cells.end());
+    for (int m = 0; m < kNumCold; ++m) c.add(row(kColdNames[m], [&](const World& w) { return w.cold_auc[m]; }));
     report.table(c, "Cold items: their edges (never trained on) against as many unconnected pairs");
-    Table w("eges_weights", {"warm items, training-degree fifth (main world)", "mean degree", "id", "category", "shop", "brand"});
+    if (r.real) {
+        Table u("cold_items_by_user", {"score of a cold movie for a user (mean over her warm movies)", main});
+        for (int m = 0; m < kNumCold; ++m) u.add(row(m ? kColdNames[m] : "random scores (no side information)", [&](const World& w) { return w.user_auc[m]; }));
+        report.table(u, "Cold movies ranked for each user who rated some of them, AUC averaged over those users");
+    }
+    Table w("eges_weights", {std::string("warm items, training-degree fifth (") + (r.real ? "ML-100k)" : "main world)"), "mean degree", "id", "category", "shop", "brand"});
     for (int q = 0; q < kBuckets; ++q) {
         std::vector<std::string> row = {std::to_string(q + 1), num("%.1f", mean_over(r.main, [&](const World& x) { return x.bucket_degree[q]; }))};
         for (int f = 0; f < kFields; ++f) row.push_back(num("%.3f", mean_over(r.main, [&](const World& x) { return x.weight[q][f]; })));
@@ -44,20 +58,32 @@ int main(int argc, char** argv) {
         flags.add("walks", &o.sgns.walks_per_node, "walks per node", at_least(1));
         flags.add("dim", &o.sgns.dim, "embedding size D", between(1, 256));
         flags.add("lr", &o.sgns.lr, "SGD learning rate of the embeddings", above(0.0));
+        std::string data;
+        datasets::ItemGraphWorld real;   // --data: 5 seeds unless set; 10% of the movies cold
+        add_movielens_flag(flags, &data, [&](const datasets::MovieLens100k& ml) {
+            o.worlds = flags.given("worlds") ? o.worlds : 5;
+            real = datasets::movielens_item_graph(ml, 0.1, flags.seed);
+        });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
 
         Report report(flags);
         report.heading("Chapter 51: cold start with side information (EGES)");
+        if (!data.empty())
+            report.text("MovieLens-100k from " + data + ": each user's ratings in time order are her clicks, cut into sessions at "
+                        "gaps over an hour; side information: first genre (category), release decade (shop), second genre (brand); "
+                        "10% of the movies are cold, held out with all their ratings (datasets/ch51_item_graph.h, "
+                        "movielens_item_graph). The seeds share the data and the cold set: no verdicts.");
+        if (!data.empty()) o.data.items = real.opt.items, o.data.users = real.opt.users;
         report.text(num("%.0f items, ", o.data.items) + num("%.0f users; ", o.data.users) + num("%.0f walks of ", o.sgns.walks_per_node) +
                     num("%.0f per node, window ", o.sgns.walk_length) + num("%.0f, ", o.sgns.window) + num("%.0f negatives, D = ", o.sgns.negatives) +
                     num("%.0f; ", o.sgns.dim) + num("%.0f worlds per cell; seed ", o.worlds) + std::to_string(o.seed) + ".");
-        report.text("What the main world builds in: items co-occur by latent cluster; category and shop reveal the "
+        if (data.empty()) report.text("What the main world builds in: items co-occur by latent cluster; category and shop reveal the "
                     "cluster in part, brand is noise. The control world draws category and shop at random too.");
-        const Results r = run_experiment(o);
+        const Results r = run_experiment(o, data.empty() ? nullptr : &real);
         print_results(report, r);
         Claims claims = judge(o, r);
-        claims.quick = flags.quick;   // the quick run is too short for verdicts
+        claims.quick = flags.quick || !data.empty();   // the quick run is too short for verdicts; --data: one data set
         claims.print(report);
         report.finish(r.seconds);
         return 0;

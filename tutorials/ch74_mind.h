@@ -1,8 +1,8 @@
-// Chapter 74's experiment: users who mix m planted item clusters (datasets/multi_interest.h); mean
-// pooling (one vector, as YouTube DNN), MIND with 1 or K interests, p in {0, 2, inf} and r in {1, 3},
-// and K independent attention poolings (no routing), trained by sampled softmax on (history, next
-// item); HitRate@N and Recall@N over the whole catalogue on held-out users, over independent worlds,
-// main (users mix 1-4 clusters) and control (one interest each). Left out: real data, side info, ANN.
+// Chapter 74's experiment: users who mix m planted item clusters (datasets/multi_interest.h); mean pooling
+// (one vector, as YouTube DNN), MIND with 1 or K interests, p in {0, 2, inf} and r in {1, 3}, and K independent
+// attention poolings (no routing), trained by sampled softmax on (history, next item); HitRate@N and Recall@N
+// over the whole catalogue on held-out users, over independent worlds, main (users mix 1-4 clusters) and
+// control (one interest each); or MovieLens-100k's next item (--data). Left out: side info, ANN.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -36,12 +36,9 @@ struct ModelSpec {
     bool pools = false;        // K independent attention poolings instead of the routing
 };
 inline std::vector<ModelSpec> default_specs() {
-    return {{"mean pooling (YouTube DNN)", false, 1, 0.0f, 3},
-            {"MIND, K = 1", true, 1, 0.0f, 3},
-            {"MIND, K = 4, p = 0", true, 4, 0.0f, 3},
-            {"MIND, K = 4, p = 2", true, 4, 2.0f, 3},
-            {"MIND, K = 4, hard (p = inf)", true, 4, -1.0f, 3},
-            {"MIND, K = 4, p = 2, r = 1", true, 4, 2.0f, 1},
+    return {{"mean pooling (YouTube DNN)", false, 1, 0.0f, 3}, {"MIND, K = 1", true, 1, 0.0f, 3},
+            {"MIND, K = 4, p = 0", true, 4, 0.0f, 3}, {"MIND, K = 4, p = 2", true, 4, 2.0f, 3},
+            {"MIND, K = 4, hard (p = inf)", true, 4, -1.0f, 3}, {"MIND, K = 4, p = 2, r = 1", true, 4, 2.0f, 1},
             {"K = 4 independent poolings, p = 2", true, 4, 2.0f, 3, true}};
 }
 enum { kMean = 0, kMind1 = 1, kP0 = 2, kP2 = 3, kHard = 4, kR1 = 5, kPools = 6 };
@@ -50,59 +47,44 @@ struct Options {
     WorldOptions world;
     std::vector<ModelSpec> specs = default_specs();
     int worlds = 8;              // per cell (main, control)
-    bool control = true;         // run the control cell too
-    int dim = 8;                 // D
-    int hidden = 32;             // the ReLU layer on each interest (0 = none)
+    bool control = true, verbose = true;   // control: run the control cell too
+    int dim = 8, hidden = 32;    // D; the ReLU layer on each interest (0 = none)
     int negatives = 64;          // sampled softmax: uniform negatives shared by the batch
-    int epochs = 4;
-    int batch = 256;
+    int epochs = 4, batch = 256;
     double lr = 0.03;            // Adam
     std::vector<int> Ns = {20, 50};   // HitRate@N, Recall@N
     uint64_t seed = 42;
-    bool verbose = true;
-    Options() {                  // 16 clusters of 20 items, 10,000 training users per world
-        world.clusters = 16, world.items_per_cluster = 20, world.train_users = 10000, world.test_users = 1000;
-    }
+    Options() { world.clusters = 16, world.items_per_cluster = 20, world.train_users = 10000, world.test_users = 1000; }
 };
-inline Options quick_options() {
-    Options o;
-    o.worlds = 3;
-    o.world.train_users = 5000, o.world.test_users = 500;
-    return o;
-}
+inline Options quick_options() { Options o; o.worlds = 3, o.world.train_users = 5000, o.world.test_users = 500; return o; }
 
 // One trained model's scores: hit, recall [N index], recall_by_m [m - min_interests][N index].
 struct Result : datasets::MultiInterestRecall {
     ModelSpec spec;
     double rand_index = NAN, rand_index_untrained = NAN;   // K > 1 only
+    datasets::NextItemQuality q;                           // --data
 };
 
-struct Results {
-    std::vector<Result> results;
-    std::vector<double> oracle;                     // [N] averaged over test users
-};
+// --data: MovieLens-100k on datasets/next_item.h's protocol, the same World for every seed (no clusters):
+using RealData = datasets::NextItemWorld;   // the item at each of a user's last 50 training positions, 50 before it
+
+struct Results { std::vector<Result> results; std::vector<double> oracle; };   // oracle: [N] averaged over test users
 
 // Either model behind one interface: user vectors (B, K, D) with an active-capsule mask (B, 1, K).
 struct AnyModel {
     ModelSpec spec;
-    MIND mind;
-    MeanPool pool;
-
+    MIND mind;  MeanPool pool;   // one of them
     AnyModel(const ModelSpec& s, const Options& o, Rng& rng) : spec(s) {
-        if (s.mind) {
-            MindOptions m;
-            m.items = o.world.items(), m.dim = o.dim, m.interests = s.interests, m.iterations = s.iterations;
-            m.independent = s.pools, m.hidden = o.hidden, m.max_history = o.world.max_history;
-            mind = MIND(m, rng);
-        } else {
-            pool = MeanPool(o.world.items(), o.dim, o.hidden, rng);
-        }
+        if (!s.mind) { pool = MeanPool(o.world.items(), o.dim, o.hidden, rng); return; }
+        MindOptions m;
+        m.items = o.world.items(), m.dim = o.dim, m.interests = s.interests, m.iterations = s.iterations;
+        m.independent = s.pools, m.hidden = o.hidden, m.max_history = o.world.max_history;
+        mind = MIND(m, rng);
     }
     const Embedding& items() const { return spec.mind ? mind.items : pool.items; }
     Tensor active(const Histories& h) const { return spec.mind ? mind.capsule_mask(h) : Tensor::ones({h.B, 1, 1}); }
-    Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {
-        if (spec.mind) return mind.interests(h, active, weights);
-        return unsqueeze(pool.user(h), 1);                               // (B, 1, D)
+    Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {   // (B, K, D); mean pooling K = 1
+        return spec.mind ? mind.interests(h, active, weights) : unsqueeze(pool.user(h), 1);
     }
     NamedParams named_parameters() const { return spec.mind ? mind.named_parameters() : pool.named_parameters(); }
 };
@@ -118,8 +100,7 @@ inline Histories histories_of(const std::vector<datasets::MultiInterestUser>& us
 inline double routing_rand_index(AnyModel& m, const World& w) {
     NoGrad no_grad;
     std::vector<int> rows;
-    for (int i = 0; i < int(w.test.size()); ++i)
-        if (w.test[size_t(i)].clusters.size() >= 2) rows.push_back(i);
+    for (int i = 0; i < int(w.test.size()); ++i) if (w.test[size_t(i)].clusters.size() >= 2) rows.push_back(i);
     const Histories h = histories_of(w.test, rows);
     Tensor weights;
     m.interests(h, m.active(h), &weights);
@@ -136,11 +117,12 @@ inline double routing_rand_index(AnyModel& m, const World& w) {
     return nan_mean(ri);
 }
 
-// Retrieval over the whole catalogue (eq. 3): score_i = max over active interests of v_k^T e_i.
-inline void evaluate(AnyModel& m, const World& w, const Options& o, Result& r) {
+// Retrieval over the whole catalogue (eq. 3): score_i = max over active interests of v_k^T e_i; with
+// real data, each user's test item ranked by datasets/next_item.h instead.
+inline void evaluate(AnyModel& m, const World& w, const Options& o, Result& r, const RealData* real) {
     NoGrad no_grad;
     const Var E = m.items().table;                                       // (N, D)
-    static_cast<datasets::MultiInterestRecall&>(r) = datasets::multi_interest_recall(w, o.Ns, [&](const std::vector<int>& rows, std::vector<float>& best) {
+    auto scores = [&](const std::vector<int>& rows, std::vector<float>& best) {
         const Histories h = histories_of(w.test, rows);
         const Tensor active = m.active(h);
         const Tensor s = matmul(m.interests(h, active), E, false, true).value();   // (B, K, N)
@@ -150,16 +132,18 @@ inline void evaluate(AnyModel& m, const World& w, const Options& o, Result& r) {
             for (int k = 0; k < K; ++k)
                 if (active[size_t(b * K + k)] != 0.0f)
                     for (int i = 0; i < N; ++i) best[size_t(b * N + i)] = std::max(best[size_t(b * N + i)], s[size_t((b * K + k) * N + i)]);
-    });
+    };
+    if (!real) static_cast<datasets::MultiInterestRecall&>(r) = datasets::multi_interest_recall(w, o.Ns, scores);
+    else r.q = datasets::next_item_quality(*real, scores);
 }
 
 // One model: the training loop written out, then the evaluation.
-inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const Options& o, uint64_t seed) {
+inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const Options& o, uint64_t seed, const RealData* real) {
     Rng rng(splitmix64(seed + 11));
     AnyModel m(spec, o, rng);
     Result r;
     r.spec = spec;
-    const bool routing = spec.mind && spec.interests > 1;
+    const bool routing = spec.mind && spec.interests > 1 && !real;
     if (routing) r.rand_index_untrained = routing_rand_index(m, w);
     Adam adam(vars_of(m.named_parameters()), o.lr);
     long step = 0;
@@ -176,47 +160,47 @@ inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const Op
             const Var pos = sum(v * e, 1);                               // (B) v_u^T e_i
             const Var neg = matmul(v, m.items()(negatives), false, true);  // (B, negatives)
             const Var loss = sampled_softmax_loss(pos, neg);             // eq. 11, sampled
-            adam.zero_grad();
-            backward(loss);
-            adam.step();
+            adam.zero_grad(), backward(loss), adam.step();
             if (++step % 50 == 0) check_finite(loss.item(), step);
         }
-    evaluate(m, w, o, r);
+    evaluate(m, w, o, r, real);
     if (routing) r.rand_index = routing_rand_index(m, w);
     return r;
 }
 
-// One world: the planted oracle and every model, on the same data.
-inline Results run_world(const Options& o, const WorldOptions& wo) {
+// One world: the planted oracle and every model, on the same data (real: the same data, a new seed).
+inline Results run_world(const Options& o, const WorldOptions& wo, const RealData* real) {
     Results rep;
-    const World w = datasets::multi_interest(wo);
+    const World w = real ? real->data : datasets::multi_interest(wo);
     rep.oracle.assign(o.Ns.size(), 0.0);
-    for (const auto& u : w.test)
+    for (const auto& u : real ? std::vector<datasets::MultiInterestUser>{} : w.test)
         for (size_t n = 0; n < o.Ns.size(); ++n)
             rep.oracle[n] += datasets::multi_interest_oracle_recall(wo, int(u.clusters.size()), o.Ns[n]) / double(w.test.size());
     for (size_t s = 0; s < o.specs.size(); ++s)
-        rep.results.push_back(train_and_evaluate(o.specs[s], w, o, splitmix64(wo.seed * 31 + s)));
+        rep.results.push_back(train_and_evaluate(o.specs[s], w, o, splitmix64(wo.seed * 31 + s), real));
     return rep;
 }
 
 struct Experiment {
-    std::vector<Results> main, control;   // [world]; world w of both cells shares its seed
+    std::vector<Results> main, control;   // [world]; world w of both cells shares its seed; --data: main only
+    datasets::NextItemQuality popularity; // --data (users > 0 then)
     double seconds = 0;
 };
 
-inline Experiment run_experiment(const Options& o) {
+inline Experiment run_experiment(const Options& o, const RealData* real = nullptr) {
     const auto start = std::chrono::steady_clock::now();
     Experiment e;
+    if (real) e.popularity = evaluate_next_item(real->split, real->negatives, datasets::Target::test, 10, datasets::popularity_scorer(real->split));
     for (int w = 0; w < o.worlds; ++w)
         for (bool main : {true, false}) {
-            if (!main && !o.control) continue;
+            if (!main && (!o.control || real)) continue;
             WorldOptions wo = o.world;
             wo.seed = replicate_seed(o.seed, w);
             if (!main) wo.min_interests = wo.max_interests = 1;   // the control: one interest per user
-            (main ? e.main : e.control).push_back(run_world(o, wo));
+            (main ? e.main : e.control).push_back(run_world(o, wo, real));
             if (!o.verbose) continue;
-            std::fprintf(stderr, "%s world %d/%d: HR@%d", main ? "main" : "control", w + 1, o.worlds, o.Ns.back());
-            for (const Result& r : (main ? e.main : e.control).back().results) std::fprintf(stderr, " %.4f", r.hit.back());
+            std::fprintf(stderr, "%s world %d/%d: HR@%d", main ? "main" : "control", w + 1, o.worlds, real ? 10 : o.Ns.back());
+            for (const Result& r : (main ? e.main : e.control).back().results) std::fprintf(stderr, " %.4f", real ? r.q.hr_full : r.hit.back());
             std::fprintf(stderr, "\n");
         }
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -226,8 +210,9 @@ inline Experiment run_experiment(const Options& o) {
 // Margin: 0.005 of Recall@N, N = the first of Ns (HitRate saturates: a test user has 5 targets).
 inline Claims judge(const Options& o, const Experiment& e) {
     Claims c;
-    c.quick = o.worlds < 5;
-    const std::string hr = "Recall@" + std::to_string(o.Ns.front());
+    const bool real = e.popularity.users > 0;   // --data: full-ranking HR@10, no verdicts
+    c.quick = o.worlds < 5 || real;
+    const std::string hr = real ? "HR@10 (full ranking)" : "Recall@" + std::to_string(o.Ns.front());
     struct Row { const char* claim; int a, b; const char* paper; };
     const Row rows[] = {
         {"MIND (K = 4, p = 2) above mean pooling (YouTube DNN)", kP2, kMean, "Table 2: HR@50 0.1101 vs 0.0746 (Amazon), 0.2080 vs 0.1256 (Tmall)"},
@@ -241,11 +226,13 @@ inline Claims judge(const Options& o, const Experiment& e) {
     for (const char* world : {"main", "control"})
         for (const Row& r : rows) {
             if (std::string(world) == "control" && e.control.empty()) continue;
-            Claim x{std::string(r.claim) + ", " + hr, world, r.paper, {}, 0.005};
+            Claim x{std::string(r.claim) + ", " + hr, real ? "ML-100k" : world, r.paper, {}, 0.005};
             for (const Results& w : std::string(world) == "main" ? e.main : e.control)
-                x.diffs.push_back(w.results[size_t(r.a)].recall.front() - w.results[size_t(r.b)].recall.front());
+                x.diffs.push_back(real ? w.results[size_t(r.a)].q.hr_full - w.results[size_t(r.b)].q.hr_full
+                                       : w.results[size_t(r.a)].recall.front() - w.results[size_t(r.b)].recall.front());
             c.add(x);
         }
+    if (real) return c;
     double worst = 1.0;   // no model recalls more than the planted oracle
     for (const Results& w : e.main)
         for (const Result& r : w.results) worst = std::min(worst, w.oracle.back() - r.recall.back());
