@@ -245,6 +245,8 @@ TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a co
                            "mean AUC", "ML-100k").diffs.size() == 2);
     CHECK(judge(o, r).find("cold users (no behaviour): the mean EGES embedding of warm users sharing her demographics above popularity, "
                            "mean AUC", "ML-100k").diffs.size() == 2);
+    CHECK(judge(o, r).find("cold users: her demographic values' mean EGES embedding above all warm users' mean (what demographics add), "
+                           "mean AUC", "ML-100k").diffs.size() == 2);
     fx.corrupt("u.user", 9, "9|twenty|M|student|10008");
     Flags flags("ch51_cold_start", "test");
     std::string path;
