@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <map>
 #include <utility>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/rng.h"
 #include "datasets/sampling.h"
 
@@ -95,7 +97,7 @@ double ItemGraph::out_weight(int i) const {
     return s;
 }
 
-ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, uint64_t seed) {
+ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, uint64_t seed, double cold_user_share) {
     ItemGraphWorld w;
     const int N = ml.ratings.num_items;
     w.opt.items = N, w.opt.users = ml.ratings.num_users, w.opt.categories = 19, w.opt.shops = 10, w.opt.brands = 20;
@@ -122,7 +124,65 @@ ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, 
     std::vector<Rating> rows = ml.ratings.rows;
     std::stable_sort(rows.begin(), rows.end(), [](const Rating& a, const Rating& b) { return a.time < b.time; });
     for (const Rating& r : rows) w.logs[size_t(r.user)].push_back({r.item, double(r.time)});
+    const int U = ml.ratings.num_users;
+    Rng urng(splitmix64(seed + 52));
+    const std::vector<int> users = urng.permutation(U);
+    w.cold_user.assign(size_t(U), false);
+    for (int k = 0; k < int(cold_user_share * U + 0.5); ++k) w.cold_user[size_t(users[size_t(k)])] = true;
+    std::map<std::string, int> occupation;
+    for (const User& u : ml.users) occupation.emplace(u.occupation, 0);
+    int next = 0;
+    for (auto& kv : occupation) kv.second = next++;
+    const int bands[] = {18, 25, 35, 45, 50, 56};
+    for (const User& u : ml.users)
+        w.demographics.push_back({int(std::upper_bound(bands, bands + 6, u.age) - bands), u.gender == 'F' ? 1 : 0, occupation[u.occupation]});
+    w.demographics.resize(size_t(U), {0, 0, 0});
     return w;
+}
+
+double cold_user_demographic_auc(const ItemGraphWorld& w, const std::vector<std::vector<float>>& H, bool demographic) {
+    const size_t N = size_t(w.opt.items), D = H.empty() ? 1 : H[0].size();
+    std::vector<double> pop(N, 0.0);
+    std::vector<std::vector<double>> user(w.logs.size(), std::vector<double>(D, 0.0));
+    std::map<std::pair<int, int>, std::vector<double>> value;   // (field, value) -> sum of vectors; [D]: count
+    for (size_t u = 0; u < w.logs.size(); ++u) {
+        if (w.cold_user[u]) continue;
+        double n = 0.0;
+        for (const Click& c : w.logs[u])
+            if (!w.cold[size_t(c.item)]) {
+                pop[size_t(c.item)] += 1.0, n += 1.0;
+                for (size_t d = 0; d < D && !H.empty(); ++d) user[u][d] += H[size_t(c.item)][d];
+            }
+        for (int f = 0; f < (demographic ? 3 : 1) && n > 0; ++f) {
+            std::vector<double>& v = value[{demographic ? f : 0, demographic ? w.demographics[u][size_t(f)] : 0}];
+            v.resize(D + 1, 0.0);
+            for (size_t d = 0; d < D; ++d) v[d] += user[u][d] / n;
+            v[D] += 1.0;
+        }
+    }
+    std::vector<double> aucs;
+    for (size_t u = 0; u < w.logs.size(); ++u) {
+        if (!w.cold_user[u]) continue;
+        std::vector<double> x(D, 0.0);
+        for (int f = 0; f < (demographic ? 3 : 1); ++f) {
+            const auto it = value.find({demographic ? f : 0, demographic ? w.demographics[u][size_t(f)] : 0});
+            for (size_t d = 0; d < D && it != value.end(); ++d) x[d] += it->second[d] / it->second[D];
+        }
+        std::vector<bool> rated(N, false);
+        for (const Click& c : w.logs[u]) rated[size_t(c.item)] = true;
+        std::vector<float> s, y;
+        for (size_t i = 0; i < N; ++i) {
+            if (w.cold[i]) continue;
+            double dot = 0.0, xx = 1e-12, hh = 1e-12;
+            for (size_t d = 0; d < D && !H.empty(); ++d) dot += x[d] * H[i][d], xx += x[d] * x[d], hh += double(H[i][d]) * H[i][d];
+            s.push_back(float(H.empty() ? pop[i] : dot / std::sqrt(xx * hh))), y.push_back(rated[i] ? 1.0f : 0.0f);
+        }
+        const double a = auc(s, y);
+        if (std::isfinite(a)) aucs.push_back(a);
+    }
+    double sum = 0.0;
+    for (double a : aucs) sum += a;
+    return aucs.empty() ? 0.0 : sum / double(aucs.size());
 }
 
 }  // namespace datasets

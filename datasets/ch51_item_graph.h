@@ -14,6 +14,7 @@
 // Clicks inside a session are minutes apart, sessions hours apart. A share of items is cold:
 // the training graph never sees them (their clicks are the cold-start test).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -43,6 +44,8 @@ struct ItemGraphWorld {
     std::vector<double> popularity;                    // (N) Zipf weight of the item
     std::vector<bool> cold;                            // (N)
     std::vector<std::vector<Click>> logs;              // per user, in time order, cold items included
+    std::vector<bool> cold_user;                       // (U) --data: users held out entirely (empty: none)
+    std::vector<std::array<int, 3>> demographics;      // (U) --data: age band, gender, occupation
 };
 
 ItemGraphWorld item_graph_world(const ItemGraphOptions& o);
@@ -74,7 +77,18 @@ ItemGraph make_graph(int nodes, const std::vector<Edge>& edges);
 // genre (brand; 19 = none); cold = round(cold_share * N) items drawn at random (seeded), held out
 // with all their ratings: the training graph never sees them, their edges to warm items are the
 // test. cluster is the category (MovieLens plants none); popularity is the rating count.
-ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, uint64_t seed);
+// Cold users: round(cold_user_share * U) users drawn at random (another seeded stream), whose logs the
+// graph never sees; demographics = age band (< 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+: 0..6),
+// gender (M = 0, F = 1), occupation (index in the sorted list of u.user's occupations).
+ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, uint64_t seed, double cold_user_share = 0.0);
+
+// Cold users ranked from demographics alone: each cold user scores every warm movie; AUC of the
+// movies she rated against those she did not, averaged over the cold users. Score of movie i:
+// with H empty, popularity (its ratings by warm users); else the cosine of H[i] with her vector. A
+// warm user's vector is the mean of H over her warm movies; each demographic value (age band,
+// gender, occupation) gets the mean of the vectors of the warm users who have it; a cold user's
+// vector is the mean of her three value vectors (demographic) or of all warm users' vectors (not).
+double cold_user_demographic_auc(const ItemGraphWorld& w, const std::vector<std::vector<float>>& H, bool demographic);
 
 }  // namespace datasets
 }  // namespace minirec

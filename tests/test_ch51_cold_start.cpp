@@ -4,6 +4,7 @@
 // of the tutorial's experiment (tutorials/ch51_cold_start.h), for three master seeds.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 
 #include "tests/movielens_genre_fixture.h"
@@ -229,18 +230,22 @@ TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a co
     const MovieLensGenreFixture fx("ch51_run", 60, 150, 14);
     Options o;
     o.worlds = 2, o.sgns.walks_per_node = 2, o.sgns.dim = 8;
-    const datasets::ItemGraphWorld real = datasets::movielens_item_graph(datasets::load_movielens_100k(fx.dir), 0.1, 5);
+    const datasets::ItemGraphWorld real = datasets::movielens_item_graph(datasets::load_movielens_100k(fx.dir), 0.1, 5, 0.1);
     const Results r = run_experiment(o, &real);
     REQUIRE(r.main.size() == 2);
     CHECK(r.control.empty());
     for (const World& w : r.main) {
         CHECK(w.cold_edges > 0);
         for (double a : {w.auc[0], w.auc[1], w.auc[2], w.cold_auc[kPopularity], w.cold_auc[kColdGES], w.cold_auc[kColdEGES],
-                         w.user_auc[0], w.user_auc[kColdGES], w.user_auc[kColdEGES]})
+                         w.user_auc[0], w.user_auc[kColdGES], w.user_auc[kColdEGES], w.new_user_auc[0], w.new_user_auc[1], w.new_user_auc[2]})
             CHECK((std::isfinite(a) && a > 0 && a < 1));
     }
     CHECK(judge(o, r).find("link prediction AUC: EGES above GES", "ML-100k").diffs.size() == 2);
     CHECK(judge(o, r).find("cold movies ranked for the users who rated them: EGES's side-information embedding above random scores, "
+                           "mean AUC", "ML-100k").diffs.size() == 2);
+    CHECK(judge(o, r).find("cold users (no behaviour): the mean EGES embedding of warm users sharing her demographics above popularity, "
+                           "mean AUC", "ML-100k").diffs.size() == 2);
+    CHECK(judge(o, r).find("cold users: her demographic values' mean EGES embedding above all warm users' mean (what demographics add), "
                            "mean AUC", "ML-100k").diffs.size() == 2);
     fx.corrupt("u.user", 9, "9|twenty|M|student|10008");
     Flags flags("ch51_cold_start", "test");
@@ -266,6 +271,41 @@ TEST_CASE("--data: cold_user_auc ranks the cold items for each user who rated so
     // score(c, j) = 1 when c - 2 == j: user 0 (warm 0) puts cold 2 first, user 1 (warm 1) puts cold 3 first
     const double a = cold_user_auc(shop, [](int c, int j) { return c - 2 == j ? 1.0f : 0.0f; });
     CHECK(a == doctest::Approx((1.0 + 0.75) / 2));   // user 0: AUC 1; user 1: cold 3 above 2, cold 4 tied with 2: 3/4
+}
+
+TEST_CASE("--data: movielens_item_graph holds out a seeded tenth of the users, with age band, gender and occupation") {
+    const MovieLensGenreFixture fx("ch51_users", 40, 150, 12);
+    const datasets::MovieLens100k ml = datasets::load_movielens_100k(fx.dir);
+    const datasets::ItemGraphWorld w = datasets::movielens_item_graph(ml, 0.1, 3, 0.1);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 3).cold == w.cold);   // the cold movies do not move
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 3).cold_user == std::vector<bool>(40, false));
+    int cold = 0;
+    for (bool c : w.cold_user) cold += c;
+    CHECK(cold == 4);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 3, 0.1).cold_user == w.cold_user);
+    CHECK(datasets::movielens_item_graph(ml, 0.1, 4, 0.1).cold_user != w.cold_user);
+    REQUIRE(w.demographics.size() == 40);
+    // the fixture: user u (0-based) is 18 + 7u % 50 years old, M when u is even, occupation u % 4 of
+    // {student, engineer, writer, other}; sorted: engineer 0, other 1, student 2, writer 3
+    CHECK(w.demographics[0] == std::array<int, 3>{1, 0, 2});    // 18, M, student
+    CHECK(w.demographics[1] == std::array<int, 3>{2, 1, 0});    // 25, F, engineer
+    CHECK(w.demographics[5] == std::array<int, 3>{5, 1, 0});    // 53 (50-55), F, engineer
+}
+
+TEST_CASE("--data: cold_user_demographic_auc ranks the warm movies for each cold user by her demographic values' mean") {
+    datasets::ItemGraphWorld w;
+    w.opt.items = 5;
+    w.cold = {false, false, false, false, true};
+    w.cold_user = {false, false, true};
+    w.demographics = {{0, 0, 0}, {1, 1, 1}, {0, 0, 0}};   // the cold user 2 shares every value with user 0
+    w.logs = {{{0, 1.0}, {4, 2.0}}, {{1, 1.0}, {3, 2.0}}, {{2, 1.0}}};
+    const std::vector<std::vector<float>> H = {{1, 0}, {0, 1}, {1, 0}, {0, 1}, {1, 0}};
+    // user 0's vector (1, 0): movies 0 and 2 score 1, 1 and 3 score 0; her movie 2 ties 0, beats 1 and 3
+    CHECK(datasets::cold_user_demographic_auc(w, H, true) == doctest::Approx(2.5 / 3));
+    // all warm users' mean (0.5, 0.5): every movie the same cosine
+    CHECK(datasets::cold_user_demographic_auc(w, H, false) == doctest::Approx(0.5));
+    // popularity: movies 0, 1, 3 once each (the cold movie 4 is not ranked), movie 2 never: last
+    CHECK(datasets::cold_user_demographic_auc(w, {}, false) == doctest::Approx(0.0));
 }
 
 }  // TEST_SUITE

@@ -36,6 +36,9 @@ static void print_results(Report& report, const Results& r) {
         Table u("cold_items_by_user", {"score of a cold movie for a user (mean over her warm movies)", main});
         for (int m = 0; m < kNumCold; ++m) u.add(row(m ? kColdNames[m] : "random scores (no side information)", [&](const World& w) { return w.user_auc[m]; }));
         report.table(u, "Cold movies ranked for each user who rated some of them, AUC averaged over those users");
+        Table n("cold_users", {"score of a warm movie for a cold user", main});
+        for (int k = 0; k < 3; ++k) n.add(row(k == 0 ? "popularity (ratings by warm users)" : k == 1 ? "EGES: cosine with all warm users' mean" : "EGES: cosine with her demographic values' means", [&](const World& w) { return w.new_user_auc[k]; }));
+        report.table(n, "Cold users: every warm movie ranked from demographics alone, AUC of her rated movies, averaged over cold users");
     }
     Table w("eges_weights", {std::string("warm items, training-degree fifth (") + (r.real ? "ML-100k)" : "main world)"), "mean degree", "id", "category", "shop", "brand"});
     for (int q = 0; q < kBuckets; ++q) {
@@ -62,7 +65,7 @@ int main(int argc, char** argv) {
         datasets::ItemGraphWorld real;   // --data: 5 seeds unless set; 10% of the movies cold
         add_movielens_flag(flags, &data, [&](const datasets::MovieLens100k& ml) {
             o.worlds = flags.given("worlds") ? o.worlds : 5;
-            real = datasets::movielens_item_graph(ml, 0.1, flags.seed);
+            real = datasets::movielens_item_graph(ml, 0.1, flags.seed, 0.1);
         });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
@@ -72,8 +75,8 @@ int main(int argc, char** argv) {
         if (!data.empty())
             report.text("MovieLens-100k from " + data + ": each user's ratings in time order are her clicks, cut into sessions at "
                         "gaps over an hour; side information: first genre (category), release decade (shop), second genre (brand); "
-                        "10% of the movies are cold, held out with all their ratings (datasets/ch51_item_graph.h, "
-                        "movielens_item_graph). The seeds share the data and the cold set: no verdicts.");
+                        "10% of the movies and 10% of the users are cold, held out with all their ratings (datasets/ch51_item_graph.h, "
+                        "movielens_item_graph); cold users have age band, gender, occupation. The seeds share the data and the cold sets: no verdicts.");
         if (!data.empty()) o.data.items = real.opt.items, o.data.users = real.opt.users;
         report.text(num("%.0f items, ", o.data.items) + num("%.0f users; ", o.data.users) + num("%.0f walks of ", o.sgns.walks_per_node) +
                     num("%.0f per node, window ", o.sgns.walk_length) + num("%.0f, ", o.sgns.window) + num("%.0f negatives, D = ", o.sgns.negatives) +

@@ -3,7 +3,7 @@
 // EGES; link prediction as the paper does it (1/3 of the edges held out, as many unconnected pairs,
 // AUC), cold items ranked by side information alone against popularity, and EGES's weights by item
 // frequency. Main world: side information (category, shop) reveals the latent cluster in part.
-// Control world: it is random. Or (--data) MovieLens-100k in the same shape (movielens_item_graph).
+// Control world: it is random. Or (--data) MovieLens-100k in the same shape (movielens_item_graph), and cold users.
 // Deliberately left out: LINE, the online A/B test.
 #pragma once
 #include <algorithm>
@@ -55,6 +55,7 @@ struct World {
     double bucket_degree[kBuckets] = {};           // mean training degree of the fifth
     int edges = 0, test_edges = 0, cold_edges = 0;
     double user_auc[kNumCold] = {0, 0, 0};         // --data: cold items ranked for their raters ([0]: random scores)
+    double new_user_auc[3] = {0, 0, 0};            // --data: cold users: popularity, all warm users, demographics
 };
 struct Results {
     std::vector<World> main, control;   // --data: main only, one per seed
@@ -148,8 +149,9 @@ inline World run_world(const Options& so, uint64_t seed, bool control, const dat
     const datasets::ItemGraphWorld shop = real ? *real : datasets::item_graph_world(opt);
     const datasets::ItemGraphOptions& o = shop.opt;
     std::vector<std::vector<int>> sessions;
-    for (const std::vector<datasets::Click>& log : shop.logs)
-        for (std::vector<int>& s : datasets::cut_sessions(log)) sessions.push_back(std::move(s));
+    for (size_t u = 0; u < shop.logs.size(); ++u)   // --data: cold users' logs never trained on
+        if (shop.cold_user.empty() || !shop.cold_user[u])
+            for (std::vector<int>& s : datasets::cut_sessions(shop.logs[u])) sessions.push_back(std::move(s));
     Rng rng(splitmix64(seed + 77));
     const Split sp = split_edges(shop, datasets::count_edges(sessions), rng);
     const int N = o.items;
@@ -175,6 +177,7 @@ inline World run_world(const Options& so, uint64_t seed, bool control, const dat
             w.cold_auc[m] = pair_auc(sp.cold_test, sp.cold_neg, [&](int c, int j) { return similarity(Hcold[size_t(c)], H[size_t(j)]); });
         if (m > 0 && real) w.user_auc[m] = cold_user_auc(shop, [&](int c, int j) { return similarity(Hcold[size_t(c)], H[size_t(j)]); });
         if (m < 2) continue;
+        for (int k = 0; k < 3 && real; ++k) w.new_user_auc[k] = datasets::cold_user_demographic_auc(shop, k ? H : decltype(H){}, k == 2);
         std::vector<int> by_degree;   // warm items, rarest first
         for (int i = 0; i < N; ++i)
             if (!shop.cold[size_t(i)]) by_degree.push_back(i);
@@ -230,6 +233,12 @@ inline Claims judge(const Options&, const Results& r) {
     if (r.real)
         add("cold movies ranked for the users who rated them: EGES's side-information embedding above random scores, mean AUC",
             "not run by the paper", 0.01, [](const World& w) { return w.user_auc[kColdEGES] - w.user_auc[0]; });
+    if (r.real)
+        add("cold users (no behaviour): the mean EGES embedding of warm users sharing her demographics above popularity, mean AUC",
+            "not run by the paper", 0.01, [](const World& w) { return w.new_user_auc[2] - w.new_user_auc[0]; });
+    if (r.real)
+        add("cold users: her demographic values' mean EGES embedding above all warm users' mean (what demographics add), mean AUC",
+            "not run by the paper", 0.01, [](const World& w) { return w.new_user_auc[2] - w.new_user_auc[1]; });
     add("EGES's weight on the id higher on the most frequent fifth of warm items than on the rarest",
         "Fig. 6 (qualitative): the id gets the largest weight, weights differ per item; no frequency trend reported",
         0.0, [](const World& w) { return w.weight[kBuckets - 1][0] - w.weight[0][0]; });
