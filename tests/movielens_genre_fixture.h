@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "tutorials/common/next_item_report.h"
 
 namespace minirec {
 
@@ -55,5 +56,20 @@ struct MovieLensGenreFixture {
         write(file, out);
     }
 };
+
+// What --data says of the folder `dir` while the flags are checked: the FlagError's text ("" when
+// the folder loads), and in *used whether the chapter's loader callback ran.
+inline std::string data_flag_error(const std::string& dir, bool* used) {
+    Flags flags("test", "test");
+    std::string path;
+    *used = false;
+    add_movielens_flag(flags, &path, [used](const datasets::MovieLens100k&) { *used = true; });
+    try {
+        flags.parse({"--data", dir});
+    } catch (const FlagError& e) {
+        return e.what();
+    }
+    return "";
+}
 
 }  // namespace minirec

@@ -248,16 +248,8 @@ TEST_CASE("--data: every model and the popularity baseline get finite AUCs; a co
     CHECK(judge(o, r).find("cold users: her demographic values' mean EGES embedding above all warm users' mean (what demographics add), "
                            "mean AUC", "ML-100k").diffs.size() == 2);
     fx.corrupt("u.user", 9, "9|twenty|M|student|10008");
-    Flags flags("ch51_cold_start", "test");
-    std::string path;
     bool used = false;
-    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
-    std::string error;
-    try {
-        flags.parse({"--data", fx.dir});
-    } catch (const FlagError& e) {
-        error = e.what();
-    }
+    const std::string error = data_flag_error(fx.dir, &used);
     MESSAGE(error);
     CHECK(error.find("u.user line 9") != std::string::npos);
     CHECK(!used);

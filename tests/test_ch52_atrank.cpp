@@ -250,16 +250,8 @@ TEST_CASE("--data: every model and popularity get finite metrics; a corrupted u.
     const Claims c = judge(o, r);
     CHECK(c.find("ATRank's NDCG@10 above GRU's", "ML-100k, full").diffs.size() == 2);
     fx.corrupt("u.data", 7, "1\t2\tfive\t880000000");
-    Flags flags("ch52_atrank", "test");
-    std::string path;
     bool used = false;
-    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
-    std::string error;
-    try {
-        flags.parse({"--data", fx.dir});
-    } catch (const FlagError& e) {
-        error = e.what();
-    }
+    const std::string error = data_flag_error(fx.dir, &used);
     MESSAGE(error);
     CHECK(error.find("u.data line 7") != std::string::npos);
     CHECK(!used);

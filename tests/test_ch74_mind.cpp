@@ -264,16 +264,8 @@ TEST_CASE("--data: every model and popularity get finite metrics; a corrupted u.
     const Claims c = judge(o, e);
     CHECK(c.find("MIND (K = 4, p = 2) above mean pooling (YouTube DNN), HR@10 (full ranking)", "ML-100k").diffs.size() == 2);
     fx.corrupt("u.item", 5, "5|Movie 5 (1995)|01-Jan-1995||");   // too few fields
-    Flags flags("ch74_mind", "test");
-    std::string path;
     bool used = false;
-    add_movielens_flag(flags, &path, [&](const datasets::MovieLens100k&) { used = true; });
-    std::string error;
-    try {
-        flags.parse({"--data", fx.dir});
-    } catch (const FlagError& e) {
-        error = e.what();
-    }
+    const std::string error = data_flag_error(fx.dir, &used);
     MESSAGE(error);
     CHECK(error.find("u.item line 5") != std::string::npos);
     CHECK(!used);
