@@ -27,7 +27,7 @@ if [ "$#" -gt 0 ]; then pages=("$@"); else pages=(book/ch*.md); fi
 # The verdicts of a run's claims table, per world: "main 4/0/0, control 2/1/1" (holds/fails/inconclusive).
 summarise() {
     # A claims row: | claim | world | the paper reports | this run | margin | verdict |
-    awk -F'|' 'NF == 8 && $6 ~ /^ *[0-9.]+ *$/ {
+    awk -F'|' 'NF == 8 && $6 ~ /^ *[0-9.]+ *$/ && $7 ~ /^ *(\*\*holds\*\*|\*\*fails\*\*|inconclusive|quick run: too short for verdicts) *$/ {
         w = $3; gsub(/^ +| +$/, "", w)
         verdict = $7; gsub(/^ +| +$/, "", verdict)
         if (!(w in seen)) { seen[w] = 1; order[++n] = w }
