@@ -7,8 +7,11 @@
 #       which the page has already) ...
 #   <!-- results:end -->
 #
-# Text outside the markers is written by hand. Each command runs with --out build/results/<page>,
-# and the SVG pictures it wrote there are copied to book/img/chNN/, where the page links them.
+# Text outside the markers is written by hand. A page's first command (its default run) runs with
+# --out build/results/<page>, and the SVG pictures it wrote there are copied to book/img/chNN/,
+# where the page links them; a later command on the same page (a --data run, a sweep) runs with
+# --out build/results/<page>_<k> and its pictures stay there. A command may be any program that
+# takes --out DIR (book/tools/ch72_tau_sweep.py runs chapter 72 at five temperatures).
 # For each block it prints the chapter, the seconds it took and the claims table's verdicts per world
 # (holds/fails/inconclusive), then a total.
 #
@@ -45,8 +48,9 @@ for page in "${pages[@]}"; do
     [ -f "$page" ] || { echo "results.sh: $page: no such page" >&2; exit 2; }
     grep -q '<!-- results:begin cmd="' "$page" || continue
     mapfile -t cmds < <(sed -n 's/.*<!-- results:begin cmd="\([^"]*\)" -->.*/\1/p' "$page")
+    k=0
     for cmd in "${cmds[@]}"; do
-        blocks=$((blocks + 1))
+        blocks=$((blocks + 1)); k=$((k + 1))
         if [ "$dry" = 1 ]; then echo "$page: $cmd"; continue; fi
         data=$(sed -n 's/.*--data[ =]\([^ ]*\).*/\1/p' <<<"$cmd")
         if [ -n "$data" ] && [ ! -e "$data" ]; then
@@ -55,7 +59,11 @@ for page in "${pages[@]}"; do
         fi
         out=$(mktemp)
         name=$(basename "$page" .md)
+        # The page's first block is its default run: its folder is build/results/<page>, and only its
+        # pictures go to book/img (a --data run writes pictures of the same names). Later blocks
+        # write to build/results/<page>_<k>.
         results_dir=build/results/$name
+        [ "$k" = 1 ] || results_dir=build/results/${name}_$k
         rm -rf "$results_dir"
         start=$(date +%s%N)
         # shellcheck disable=SC2086  # the command is a word list on purpose
@@ -82,7 +90,7 @@ for page in "${pages[@]}"; do
             inside && /<!-- results:end -->/ { inside = 0 }
             !inside { print }' "$page" > "$page.tmp"
         mv "$page.tmp" "$page"
-        if compgen -G "$results_dir/*.svg" > /dev/null; then
+        if [ "$k" = 1 ] && compgen -G "$results_dir/*.svg" > /dev/null; then
             mkdir -p "book/img/${name%%_*}"
             cp "$results_dir"/*.svg "book/img/${name%%_*}/"
         fi
