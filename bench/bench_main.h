@@ -1,7 +1,7 @@
 // The one main() of every benchmark executable: Google Benchmark's own flags (--help lists them),
 // and anything else refused before any benchmark runs, with exit 2 as the tutorials do (exit 1 is
 // Google Benchmark's default). An exception from a benchmark body is one line and exit 1, never an
-// abort.
+// abort. help: what --help prints (Google Benchmark's flags, and a benchmark's own if it has any).
 #pragma once
 #include <benchmark/benchmark.h>
 
@@ -10,9 +10,9 @@
 
 namespace minirec {
 
-inline int run_benchmarks(int argc, char** argv) {
+inline int run_benchmarks(int argc, char** argv, void (*help)() = benchmark::PrintDefaultHelp) {
     try {
-        benchmark::Initialize(&argc, argv);   // removes the flags it knows
+        benchmark::Initialize(&argc, argv, help);   // removes the flags it knows
         if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
         benchmark::RunSpecifiedBenchmarks();
         benchmark::Shutdown();

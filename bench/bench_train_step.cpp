@@ -13,14 +13,21 @@
 // wall time of one step, the statistic torch_ref.py reports (compare_torch.sh compares those).
 // Run (bench/compare_torch.sh interleaves it with PyTorch and prints the ratios):
 //   build/bench/bench_train_step --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/bench/bench_train_step --batch=1024     every configuration at batch 1024 (issue 17's sweep;
+//                                                  bench/torch_batch.py runs torch_ref.py's at any batch)
+// Without --batch each runs at its own batch size above, under its plain name (ctr_mlp, ...), so
+// tables from before the flag stay comparable; with it the names read ctr_mlp/batch:1024 and so on.
 // Batches are generated before timing (a pool of 16, cycled), as torch_ref.py does.
 // Deliberately left out: dropout (0 in the reference), multi-threading, data loading.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bench/bench_main.h"
@@ -82,12 +89,14 @@ std::vector<CtrBatch> make_ctr(Rng& rng, int B, int F = 10, int V = 1000) {
 
 // ---- ctr_mlp: embeddings, concat, MLP 160-256-128-1 ------------------------------------------
 struct CtrMlp {
-    static constexpr int B = 256;
+    static constexpr int kDefaultBatch = 256;
+    const int B;  // first: the members below are built at this batch size
     Rng rng{1};
     FieldEmbedding emb{10, 1000, 16, rng, 0.05f};
     MLP mlp{MLPOptions{{160, 256, 128, 1}}, rng};
     std::vector<CtrBatch> data = make_ctr(rng, B);
 
+    explicit CtrMlp(int batch) : B(batch) {}
     std::vector<Var> parameters() const {
         std::vector<Var> p = emb.emb.parameters();
         append(p, mlp.parameters());
@@ -102,7 +111,8 @@ struct CtrMlp {
 
 // ---- mmoe: the chapter-68 model at the paper's synthetic sizes ------------------------------
 struct MmoeBench {
-    static constexpr int B = 256;
+    static constexpr int kDefaultBatch = 256;
+    const int B;
     Rng rng{2};
     ch68::MultiTaskOptions opt = [] {
         ch68::MultiTaskOptions o;
@@ -116,7 +126,7 @@ struct MmoeBench {
     ch68::MMoE model{opt, rng};
     std::vector<Tensor> x, y1, y2;
 
-    MmoeBench() {
+    explicit MmoeBench(int batch) : B(batch) {
         datasets::MMoEOptions d;
         d.input_dim = 100;
         datasets::MMoEStream stream(d);
@@ -169,14 +179,15 @@ struct InteractingLayer {
 };
 
 struct AutoIntBench {
-    static constexpr int B = 256, F = 10;
+    static constexpr int kDefaultBatch = 256, F = 10;
+    const int B;  // first: data below is generated at this batch size
     Rng rng{3};
     FieldEmbedding emb{F, 1000, 16, rng, 0.05f};
     std::vector<InteractingLayer> layers;
     Linear out;
     std::vector<CtrBatch> data = make_ctr(rng, B);
 
-    AutoIntBench() {
+    explicit AutoIntBench(int batch) : B(batch) {
         for (int l = 0; l < 3; ++l) layers.emplace_back(l == 0 ? 16 : 64, 2, 32, rng);
         out = Linear(F * 64, 1, rng);
     }
@@ -202,7 +213,8 @@ struct Bert4RecBatch {
 };
 
 struct Bert4RecBench {
-    static constexpr int B = 128, T = 50, D = 64, items = 1700, V = items + 2, M = 10;
+    static constexpr int kDefaultBatch = 128, T = 50, D = 64, items = 1700, V = items + 2, M = 10;
+    const int B;
     Rng rng{4};
     Embedding tok{V, D, rng, 0.02f};  // 0 = padding, 1..1700 items, 1701 = mask
     PositionalEmbedding pos{T, D, rng, 0.02f};
@@ -213,7 +225,7 @@ struct Bert4RecBench {
     Var out_bias = parameter(Tensor::zeros({V}));
     std::vector<Bert4RecBatch> data;
 
-    Bert4RecBench() {
+    explicit Bert4RecBench(int batch) : B(batch) {
         TransformerEncoderLayerOptions o;
         o.dim = D;
         o.heads = 2;
@@ -274,13 +286,14 @@ struct TwoTowerBatch {
 };
 
 struct TwoTowerBench {
-    static constexpr int B = 512, V = 1000;
+    static constexpr int kDefaultBatch = 512, V = 1000;
+    const int B;
     Rng rng{5};
     FieldEmbedding user_emb{10, V, 16, rng, 0.05f}, item_emb{5, V, 16, rng, 0.05f};
     MLP user_mlp{MLPOptions{{160, 128, 64}}, rng}, item_mlp{MLPOptions{{80, 128, 64}}, rng};
     std::vector<TwoTowerBatch> data;
 
-    TwoTowerBench() {
+    explicit TwoTowerBench(int batch) : B(batch) {
         // Zipf(1.1) item popularity; an item's 4 attributes are fixed; log q from the counts.
         std::vector<double> cdf(V);
         double z = 0.0;
@@ -334,8 +347,8 @@ struct TwoTowerBench {
 
 // One training step per iteration: zero_grad, forward + loss, backward, Adam(lr 1e-3).
 template <class Workload>
-void bm_train_step(benchmark::State& st) {
-    auto w = std::make_unique<Workload>();
+void bm_train_step(benchmark::State& st, int batch) {
+    auto w = std::make_unique<Workload>(batch);
     Adam opt(w->parameters(), AdamOptions{});
     size_t i = 0;
     float first = 0.0f, last = 0.0f;
@@ -360,16 +373,80 @@ void bm_train_step(benchmark::State& st) {
     st.counters["median_ms"] = ms.empty() ? 0.0 : (ms[(ms.size() - 1) / 2] + ms[ms.size() / 2]) / 2;
     st.counters["loss_first"] = first;   // a sanity check that the model trains
     st.counters["loss_last"] = last;
-    st.counters["batch"] = Workload::B;
+    st.counters["batch"] = w->B;
+}
+
+// The largest --batch: two_tower's (B, B) logits and their gradient are then 2 GB.
+constexpr int kMaxBatch = 16384;
+
+// Registers one configuration, timed in wall-clock milliseconds per step (as torch_ref.py's
+// perf_counter). batch 0 (no --batch): the configuration's own batch size under its plain name, as
+// before the flag existed; otherwise that batch, under "name/batch:N".
+template <class Workload>
+void add(const std::string& name, int batch) {
+    const int b = batch > 0 ? batch : Workload::kDefaultBatch;
+    const std::string full = batch > 0 ? name + "/batch:" + std::to_string(batch) : name;
+    benchmark::RegisterBenchmark(full.c_str(), [b](benchmark::State& st) { bm_train_step<Workload>(st, b); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+}
+
+// N in [1, kMaxBatch] written with digits only (no sign, space or trailing junk), else 0.
+int parse_batch(const std::string& s) {
+    if (s.empty() || s.size() > 5) return 0;
+    for (char c : s)
+        if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
+    const int n = std::stoi(s);
+    return n <= kMaxBatch ? n : 0;
+}
+
+// Finds --batch=N (or --batch N) and removes it from argv, so that Google Benchmark, which refuses
+// flags it does not know, never sees it. Returns 0 if absent, -1 (after a one-line error) if N is
+// not a whole number in [1, kMaxBatch].
+int take_batch_flag(int& argc, char** argv) {
+    int batch = 0;
+    for (int i = 1; i < argc;) {
+        const std::string arg = argv[i];
+        int used = 0;
+        std::string value;
+        if (arg.rfind("--batch=", 0) == 0) {
+            value = arg.substr(8), used = 1;
+        } else if (arg == "--batch") {
+            if (i + 1 < argc) value = argv[i + 1];
+            used = 2;
+        } else {
+            ++i;
+            continue;
+        }
+        batch = parse_batch(value);
+        if (batch == 0) {
+            std::fprintf(stderr, "%s: error: --batch wants a whole number from 1 to %d, got '%s'\n", argv[0],
+                         kMaxBatch, value.c_str());
+            return -1;
+        }
+        for (int j = i; j + used <= argc; ++j) argv[j] = argv[j + used];  // argv[argc] (null) moves too
+        argc -= used;
+    }
+    return batch;
+}
+
+void print_help() {
+    benchmark::PrintDefaultHelp();
+    std::fprintf(stdout,
+                 "          [--batch=<N>]  every configuration at batch size N (1 to %d), named name/batch:N;\n"
+                 "                         without it each runs at its own batch (256, 256, 256, 128, 512)\n",
+                 kMaxBatch);
 }
 
 }  // namespace
 
-// Wall-clock time, as torch_ref.py's perf_counter, in milliseconds per step.
-BENCHMARK_TEMPLATE(bm_train_step, CtrMlp)->Name("ctr_mlp")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(bm_train_step, MmoeBench)->Name("mmoe")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(bm_train_step, AutoIntBench)->Name("autoint")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(bm_train_step, Bert4RecBench)->Name("bert4rec")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(bm_train_step, TwoTowerBench)->Name("two_tower")->Unit(benchmark::kMillisecond)->UseRealTime();
-
-int main(int argc, char** argv) { return minirec::run_benchmarks(argc, argv); }
+int main(int argc, char** argv) {
+    const int batch = take_batch_flag(argc, argv);
+    if (batch < 0) return 2;
+    add<CtrMlp>("ctr_mlp", batch);
+    add<MmoeBench>("mmoe", batch);
+    add<AutoIntBench>("autoint", batch);
+    add<Bert4RecBench>("bert4rec", batch);
+    add<TwoTowerBench>("two_tower", batch);
+    return minirec::run_benchmarks(argc, argv, print_help);
+}

@@ -10,6 +10,9 @@
 # The benchmark executables (second argument) take Google Benchmark's flags: for each one,
 #   --help                       exit 0, Google Benchmark's usage
 #   --bogus                      exit 2, one line naming --bogus, before any benchmark runs
+# and bench_train_step's own --batch=N (read before Google Benchmark sees the flags):
+#   --help                       also lists --batch
+#   --batch=0, =3x, =-1, bare    exit 2, one line naming --batch, before any benchmark runs
 # Usage: tests/cli/check_executables.sh build/tutorials [build/bench]
 set -uo pipefail
 dir=${1:-build/tutorials}
@@ -53,6 +56,13 @@ if [ -n "$bench_dir" ]; then
         expect "$exe" 0 "--benchmark_filter" --help
         expect "$exe" 2 "--bogus" --bogus
         expect "$exe" 2 "--bogus" --benchmark_filter=nothing --bogus
+        if [ "$(basename "$exe")" = bench_train_step ]; then
+            expect "$exe" 0 "--batch" --help
+            expect "$exe" 2 "--batch" --batch=0
+            expect "$exe" 2 "--batch" --batch=3x
+            expect "$exe" 2 "--batch" --batch=-1
+            expect "$exe" 2 "--batch" --benchmark_filter=nothing --batch
+        fi
     done
 fi
 [ "$count" -gt 0 ] || { echo "no executables in $dir"; exit 1; }
