@@ -94,6 +94,8 @@ TEST_CASE("claims at a small size: AutoInt above LR, not above FM (bounds); atte
         //   AutoInt - LR         +0.0043 I  +0.0068 I  +0.0085 I    default +0.0385 holds  -> bound
         //   AutoInt - FM         -0.0148 F  -0.0087 I  +0.0009 I    default +0.0064 inconclusive -> bound
         //   attention            +0.0004 I  +0.0007 I  +0.0007 I    default +0.0084 inconclusive -> verdict
+        // A larger test set does not settle AutoInt - LR: with 10,000 or 20,000 test rows it is
+        // +0.0034 to +0.0069 and inconclusive at every seed (the spread is between worlds).
         // Not asserted: AutoInt L=2 - L=1 (needs a second AutoInt; default inconclusive in all three
         // settings) and the std 0.8 and pairs-only settings (each would add the whole of this test
         // again). Measured there at this size, seeds 1-3: AutoInt - FM -0.0101 I, -0.0152 F, -0.0094 I
