@@ -20,7 +20,7 @@ using namespace minirec::ch74;
 namespace {
 // The claims at master seeds 1-3 of a small configuration: both cells (main and control, one
 // interest per user), 3 worlds of 3,000 training users each, 3 epochs; about 10 s of CPU for the
-// three seeds (g++ -O2, AMD EPYC; 14-17 s wall on the loaded machine), half of it the control cell.
+// three seeds (g++ -O2, AMD EPYC; 14-17 s wall on the loaded machine).
 Options small(uint64_t seed) {
     Options o;
     o.worlds = 3;
