@@ -78,7 +78,7 @@ TEST_CASE("the planted pairs: FM pairs, the field-aware pair and the triple's th
     CHECK(datasets::planted_pairs(datasets::synthetic_ctr(co)).size() == 3);
 }
 
-TEST_CASE("claims at a small size: AutoInt above LR, not above FM; attention leans to planted pairs") {
+TEST_CASE("claims at a small size: AutoInt above LR, not above FM (bounds); attention inconclusive, as in the default run") {
     const std::string world = ch64::setting_name(2.5);
     for (uint64_t seed : {1, 2, 3}) {
         CAPTURE(seed);
@@ -89,6 +89,20 @@ TEST_CASE("claims at a small size: AutoInt above LR, not above FM; attention lea
         // holds at seed 6 only), AutoInt - FM -0.0240 to +0.0009 (never holds), planted - unrelated
         // attention +0.0003 to +0.0011 (inconclusive at all six). A clang++ -O3 build gives the same
         // verdicts at seeds 1-3 and the same means within 0.0001.
+        // Against the default run (5 worlds of 40,000 rows, D = d' = 16, FM k = 16), std 2.5 world,
+        // remeasured here at seeds 1, 2, 3 (g++ -O2, AMD EPYC):
+        //   AutoInt - LR         +0.0043 I  +0.0068 I  +0.0085 I    default +0.0385 holds  -> bound
+        //   AutoInt - FM         -0.0148 F  -0.0087 I  +0.0009 I    default +0.0064 inconclusive -> bound
+        //   attention            +0.0004 I  +0.0007 I  +0.0007 I    default +0.0084 inconclusive -> verdict
+        // A larger test set does not settle AutoInt - LR: with 10,000 or 20,000 test rows it is
+        // +0.0034 to +0.0069 and inconclusive at every seed (the spread is between worlds).
+        // Not asserted: AutoInt L=2 - L=1 (needs a second AutoInt; default inconclusive in all three
+        // settings) and the std 0.8 and pairs-only settings (each would add the whole of this test
+        // again). Measured there at this size, seeds 1-3: AutoInt - FM -0.0101 I, -0.0152 F, -0.0094 I
+        // (std 0.8; default -0.0123 fails) and -0.0233 I, -0.0153 F, -0.0132 I (pairs only; default
+        // -0.0108 fails); AutoInt - LR +0.0043 H, +0.0023 I, +0.0036 I (std 0.8; default +0.0153
+        // holds) and -0.0014 I, +0.0018 I, -0.0006 I (pairs only; default +0.0175 holds): at this
+        // size AutoInt is not yet above LR without the boosted triple.
         const Claim& vs_lr = c.find("AutoInt L=2 beats LR (test AUC)", world);
         const Claim& vs_fm = c.find("AutoInt L=2 beats FM (test AUC)", world);
         const Claim& att = c.find("layer-1 attention higher on planted pairs than on unrelated ones", world);
@@ -96,7 +110,7 @@ TEST_CASE("claims at a small size: AutoInt above LR, not above FM; attention lea
         CHECK(vs_lr.interval().mean > 0.0);
         CHECK(vs_fm.verdict() != Verdict::holds);
         CHECK(vs_fm.interval().mean < 0.005);
-        CHECK(att.verdict() != Verdict::fails);
+        CHECK(att.verdict() == Verdict::inconclusive);   // the default run's verdict
         CHECK(att.interval().mean > 0.0);
         for (const auto& s : c.sanity) CHECK_MESSAGE(s.ok, s.check);
     }
