@@ -8,9 +8,9 @@
 #   <!-- results:end -->
 #
 # Text outside the markers is written by hand. A page's first command (its default run) runs with
-# --out build/results/<page>, and the SVG pictures it wrote there are copied to book/img/chNN/,
-# where the page links them; a later command on the same page (a --data run, a sweep) runs with
-# --out build/results/<page>_<k> and its pictures stay there. A command may be any program that
+# --out build/results/<page>, and the SVG pictures it wrote there that the page links
+# (img/chNN/NAME.svg) are copied to book/img/chNN/; a later command on the same page (a --data run,
+# a sweep) runs with --out build/results/<page>_<k> and its pictures stay there. A command may be any program that
 # takes --out DIR (book/tools/ch72_tau_sweep.py runs chapter 72 at five temperatures).
 # For each block it prints the chapter, the seconds it took and the claims table's verdicts per world
 # (holds/fails/inconclusive), then a total.
@@ -29,16 +29,22 @@ if [ "$#" -gt 0 ]; then pages=("$@"); else pages=(book/ch*.md); fi
 
 # The verdicts of a run's claims table, per world: "main 4/0/0, control 2/1/1" (holds/fails/inconclusive).
 summarise() {
-    # A claims row: | claim | world | the paper reports | this run | margin | verdict |
-    awk -F'|' 'NF == 8 && $6 ~ /^ *[0-9.]+ *$/ && $7 ~ /^ *(\*\*holds\*\*|\*\*fails\*\*|inconclusive|quick run: too short for verdicts) *$/ {
+    # A claims row: | claim | world | the paper reports | this run | margin | verdict |; a run on
+    # real data prints "—" for the verdict (one data set: intervals, no verdicts).
+    awk -F'|' 'NF == 8 && $6 ~ /^ *[0-9.]+ *$/ && $7 ~ /^ *(\*\*holds\*\*|\*\*fails\*\*|inconclusive|—) *$/ {
         w = $3; gsub(/^ +| +$/, "", w)
         verdict = $7; gsub(/^ +| +$/, "", verdict)
         if (!(w in seen)) { seen[w] = 1; order[++n] = w }
-        if (verdict == "**holds**") h[w]++; else if (verdict == "**fails**") f[w]++; else i[w]++
+        if (verdict == "**holds**") h[w]++; else if (verdict == "**fails**") f[w]++
+        else if (verdict == "—") d[w]++; else i[w]++
     }
     END {
         if (n == 0) { printf "no claims table"; exit }
-        for (k = 1; k <= n; ++k) printf "%s%s %d/%d/%d", (k > 1 ? ", " : ""), order[k], h[order[k]], f[order[k]], i[order[k]]
+        for (k = 1; k <= n; ++k) {
+            w = order[k]
+            if (d[w] > 0 && h[w] + f[w] + i[w] == 0) printf "%s%s: %d claims, no verdicts", (k > 1 ? ", " : ""), w, d[w]
+            else printf "%s%s %d/%d/%d", (k > 1 ? ", " : ""), w, h[w], f[w], i[w]
+        }
     }' "$1"
 }
 
@@ -90,9 +96,13 @@ for page in "${pages[@]}"; do
             inside && /<!-- results:end -->/ { inside = 0 }
             !inside { print }' "$page" > "$page.tmp"
         mv "$page.tmp" "$page"
-        if [ "$k" = 1 ] && compgen -G "$results_dir/*.svg" > /dev/null; then
-            mkdir -p "book/img/${name%%_*}"
-            cp "$results_dir"/*.svg "book/img/${name%%_*}/"
+        # The pictures the page links (img/chNN/NAME.svg) are copied from the default run's folder.
+        if [ "$k" = 1 ]; then
+            for svg in "$results_dir"/*.svg; do
+                [ -e "$svg" ] || continue
+                img="img/${name%%_*}/$(basename "$svg")"
+                grep -qF "($img)" "$page" && { mkdir -p "book/$(dirname "$img")"; cp "$svg" "book/$img"; }
+            done
         fi
         printf '%-32s %7s s  %s\n' "$(basename "$page" .md)" "$secs" "$(summarise "$out")"
         rm -f "$out"
