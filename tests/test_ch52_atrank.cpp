@@ -186,8 +186,8 @@ TEST_CASE("the control world: a recent click is a purchase whether or not a sear
 }
 
 // The main world. The default run (6 worlds of 1,500 users, 10 epochs; book/ch52_atrank.md) decides:
-// ATRank above candidate attention holds (+0.139 [+0.076, +0.203]), above mean pooling holds
-// (+0.146), above GRU inconclusive (+0.059 [-0.026, +0.143]). That needs about 1,360 steps per
+// ATRank above candidate attention holds (+0.136 [+0.072, +0.199]), above mean pooling holds
+// (+0.142), above GRU inconclusive (+0.055 [-0.029, +0.139]). That needs about 1,360 steps per
 // world, which this suite cannot afford three times over. At the test's budget (600 users, 6
 // epochs, about 330 steps) ATRank has not yet found the same-session link, and we measured, for
 // master seeds 1, 2, 3 (g++ -O2, AMD EPYC): above candidate attention +0.018 [-0.055, +0.090],
@@ -219,8 +219,8 @@ TEST_CASE("claims, main world: at the small budget, GRU's verdict as in the defa
 }
 
 // The control world (no behaviour-to-behaviour link). The default run (6 worlds of 1,500 users, 10
-// epochs) decides: ATRank above GRU holds (+0.163), above mean pooling holds (+0.227), above
-// candidate attention inconclusive (+0.0016 [-0.0004, +0.0036]). At 800 users, 5 epochs, 3 worlds
+// epochs) decides: ATRank above GRU holds (+0.162), above mean pooling holds (+0.225), above
+// candidate attention inconclusive (+0.0004 [-0.0031, +0.0038]). At 800 users, 5 epochs, 3 worlds
 // the same three verdicts come out at master seeds 1, 2, 3 (g++ -O2, AMD EPYC; 4.1 s of CPU): above
 // GRU +0.293, +0.237, +0.312; above mean pooling +0.277, +0.246, +0.312; above candidate attention
 // +0.001, -0.053, +0.032 (intervals about +-0.15). 6 epochs give the same verdicts; 4 epochs, or

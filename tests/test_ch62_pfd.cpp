@@ -167,7 +167,7 @@ TEST_CASE("verdicts: distillation helps the student in both worlds; shared facto
 }
 
 // MD and PFD+MD at this size, seeds 1, 2, 3 (g++ -O2): MD - labels only +0.012, +0.015, +0.020 (holds
-// each time; the default run's 40,000 events: +0.0005, inconclusive); MD's teacher - labels only
+// each time; the default run's 40,000 events: +0.0004, inconclusive); MD's teacher - labels only
 // -0.008, -0.002, -0.002 (default -0.018, fails); PFD+MD - PFD in the main world -0.010, -0.009,
 // -0.008 (default -0.003, fails). The same assertions pass in a clang++ -O2 build (checked).
 TEST_CASE("model distillation: MD helps only with scarce labels; its teacher is no better; PFD+MD stays below PFD") {

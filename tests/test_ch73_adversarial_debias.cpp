@@ -149,7 +149,7 @@ TEST_CASE("claims over worlds at three master seeds") {
         // run. Less position in Z_A (+0.11 to +0.17) holds at five of six (seed 1: interval from
         // +0.037, margin 0.05): asserted as never failing with the mean above 0.08. The headline, better
         // than position as a feature, is -0.043 to +0.073 here (fails at seed 2, never holds; the
-        // default run's +0.0155 is inconclusive): asserted never to hold, mean below 0.1. The top 10%
+        // default run's +0.0156 is inconclusive): asserted never to hold, mean below 0.1. The top 10%
         // (-0.014 to +0.038) holds at one seed: asserted never to fail. A clang++ -O3 build gives the
         // same verdicts at seeds 1-3 and the same means to 3 digits.
         for (const std::string& x : {naive, plain}) CHECK_MESSAGE(c.find(x).verdict() == Verdict::holds, x);
