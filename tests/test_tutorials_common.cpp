@@ -181,6 +181,25 @@ TEST_CASE("claims table: one row per claim; a quick run shows no verdicts") {
     CHECK(read_all(dir + "/sanity_checks.csv").find("the oracle beats every model,0.91 vs 0.85,yes") != std::string::npos);
 }
 
+TEST_CASE("claims on one real data set: no verdicts, and the run says why (not 'quick run')") {
+    Claims c;
+    c.add({"A beats B", "MovieLens-100k", "Table 2", {0.10, 0.11, 0.12}, 0.01, 3});
+    c.one_dataset = true;
+    CHECK(c.table().rows[0][5] == "—");
+    const std::string dir = scratch() + "_one_dataset";
+    check_output_dir(dir);
+    std::FILE* s = std::tmpfile();
+    Report r(dir, s);
+    c.print(r);
+    std::rewind(s);
+    std::string out;
+    for (int ch; (ch = std::fgetc(s)) != EOF;) out += char(ch);
+    std::fclose(s);
+    CHECK(out.find("One data set: the n runs differ only in initialisation") != std::string::npos);
+    CHECK(out.find("Claims: paired differences over runs on one data set") != std::string::npos);
+    CHECK(out.find("quick run") == std::string::npos);
+}
+
 TEST_CASE("tables: Markdown and CSV of the same rows; a wrong row is an error naming the table") {
     Table t("taus", {"ranking", "tau"});
     t.add({"raw CTR", "0.412"}).add({"COEC, \"random\" bucket", "0.7"});

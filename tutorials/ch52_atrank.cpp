@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
         const Results r = run_experiment(o, data.empty() ? nullptr : &real);
         data.empty() ? print_results(report, o, r) : print_real(report, o, r, data);
         Claims claims = judge(o, r);
-        claims.quick = flags.quick || !data.empty();   // the quick run is too short for verdicts; --data: one data set
+        claims.quick = flags.quick, claims.one_dataset = !data.empty();   // the quick run is too short for verdicts; --data: one data set
         claims.print(report);
         report.finish(r.seconds);
         return 0;

@@ -195,7 +195,7 @@ inline std::vector<RealRun> run_real(const Options& o, const datasets::NextItemS
 // The headline on real data: TransRec (L2^2) minus FPMC and BPR-MF, per seed; intervals, no verdicts.
 inline Claims judge_real(const Options& o, const std::vector<RealRun>& runs) {
     Claims claims;
-    claims.quick = true;
+    claims.one_dataset = true;
     for (int base : {kFpmc, kBprMf})
         for (auto f : {&datasets::NextItemQuality::ndcg, &datasets::NextItemQuality::hr_full}) {
             Claim cl{std::string("TransRec's ") + (f == &datasets::NextItemQuality::ndcg ? "NDCG@10" : "HR@10 over all items") +

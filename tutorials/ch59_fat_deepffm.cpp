@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
             const Results r = run_real(o, real);
             report.table(model_table(r), "Test AUC and log loss on the file's test rows, mean over initialisations");
             Claims claims = judge(o, r);
-            claims.quick = true;   // one data set: n counts initialisations, not worlds
+            claims.one_dataset = true;   // one data set: n counts initialisations, not worlds
             report.text("With --data the runs share one data set and differ only in initialisation: no verdicts.");
             claims.print(report);
             report.finish(r.seconds);

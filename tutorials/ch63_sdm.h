@@ -192,7 +192,7 @@ inline std::vector<RealRun> run_real(const Options& o, const datasets::SessionWo
 // The headline on real data: the gate minus each other fusion in NDCG@10, per seed (no verdicts).
 inline Claims judge_real(const std::vector<RealRun>& runs) {
     Claims c;
-    c.quick = true;
+    c.one_dataset = true;
     for (int b = 1; b < kNumModels; ++b) {
         Claim x{"the gated fusion's NDCG@10 above " + std::string(kModels[b].name) + "'s", "MovieLens-100k", kPaper[b], {}, 0.005};
         for (const RealRun& r : runs) x.diffs.push_back(r[0].ndcg - r[size_t(b)].ndcg);

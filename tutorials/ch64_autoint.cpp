@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
         print_results(report, o, rep);
         if (!rep.real) print_attention(report, o, rep);
         Claims claims = judge(o, rep);
-        claims.quick = flags.quick || rep.real, claims.print(report);   // --data: n counts initialisations, not worlds
+        claims.quick = flags.quick, claims.one_dataset = rep.real, claims.print(report);   // --data: n counts initialisations, not worlds
         report.finish(rep.seconds);
         return 0;
     });

@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
         if (data_path.empty()) print_funnel(report, o, rep), print_results(report, o, rep);
         else print_real(report, o, rep);
         Claims claims = judge(o, rep);
-        claims.quick = flags.quick || !data_path.empty(), claims.print(report);   // --data: n counts initialisations
+        claims.quick = flags.quick, claims.one_dataset = !data_path.empty(), claims.print(report);   // --data: n counts initialisations
         report.finish(rep.seconds);
         return 0;
     });

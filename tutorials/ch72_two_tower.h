@@ -237,10 +237,10 @@ inline Claims judge(const Options& o, const Results& r) {
                             : 1.0 - f.alphas.front().mid_phase / f.alphas.back().mid_phase;
             });
     }
-    double gap = INFINITY;   // the Bayes ranking above every trained model (cannot fail)
+    double gap = INFINITY;   // the Bayes ranking above every trained model (cannot fail; none on real data)
     for (const auto& m : r.retrieval)
         if (m.size() > kBayes) gap = std::min(gap, m[kBayes].recall[0] - m[kOracle].recall[0]);
-    c.add_sanity("the true posterior ranks at least as well as the oracle-corrected model", gap >= 0.0, num("%+.4f", gap));
+    if (gap < INFINITY) c.add_sanity("the true posterior ranks at least as well as the oracle-corrected model", gap >= 0.0, num("%+.4f", gap));
     return c;
 }
 

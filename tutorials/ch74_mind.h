@@ -211,7 +211,7 @@ inline Experiment run_experiment(const Options& o, const RealData* real = nullpt
 inline Claims judge(const Options& o, const Experiment& e) {
     Claims c;
     const bool real = e.popularity.users > 0;   // --data: full-ranking HR@10, no verdicts
-    c.quick = o.worlds < 5 || real;
+    c.quick = o.worlds < 5, c.one_dataset = real;
     const std::string hr = real ? "HR@10 (full ranking)" : "Recall@" + std::to_string(o.Ns.front());
     struct Row { const char* claim; int a, b; const char* paper; };
     const Row rows[] = {

@@ -66,7 +66,7 @@ Table Claims::table() const {
         const Interval ci = c.interval();
         const std::string run = signed_num(ci.mean, c.digits) + " [" + signed_num(ci.lo, c.digits) + ", " +
                                 signed_num(ci.hi, c.digits) + "], n = " + std::to_string(ci.n);
-        const std::string verdict = quick ? "—" : (c.verdict() == Verdict::holds ? "**holds**" :
+        const std::string verdict = quick || one_dataset ? "—" : (c.verdict() == Verdict::holds ? "**holds**" :
                                                    c.verdict() == Verdict::fails ? "**fails**" : "inconclusive");
         t.add({c.claim, c.world, c.paper.empty() ? "—" : c.paper, run,
                num(("%." + std::to_string(c.digits) + "f").c_str(), c.margin), verdict});
@@ -81,8 +81,13 @@ Table Claims::sanity_table() const {
 }
 
 void Claims::print(Report& report) const {
-    if (quick) report.text("quick run: too short for verdicts (the intervals are shown; the default run decides).");
-    report.table(table(), "Claims: paired differences over independent worlds");
+    if (one_dataset)
+        report.text("One data set: the n runs differ only in initialisation and training order, not in data, so the "
+                    "intervals are shown without verdicts.");
+    else if (quick)
+        report.text("quick run: too short for verdicts (the intervals are shown; the default run decides).");
+    report.table(table(), one_dataset ? "Claims: paired differences over runs on one data set"
+                                      : "Claims: paired differences over independent worlds");
     if (!sanity.empty()) report.table(sanity_table(), "Sanity checks");
 }
 

@@ -44,7 +44,8 @@ struct Claim {
 
 // The chapter's claims, and its sanity checks (checks that cannot fail by construction, shown
 // apart so they are never mistaken for evidence). A quick run prints the intervals but no
-// verdicts: "quick run: too short for verdicts".
+// verdicts: "quick run: too short for verdicts"; so does a run on one real data set, whose n runs
+// differ only in initialisation and order.
 struct Claims {
     std::vector<Claim> rows;
     struct Sanity {
@@ -53,6 +54,7 @@ struct Claims {
     };
     std::vector<Sanity> sanity;
     bool quick = false;
+    bool one_dataset = false;   // real data: the n runs share one data set (init only), so no verdicts
 
     Claim& add(Claim c) { rows.push_back(std::move(c)); return rows.back(); }
     void add_sanity(const std::string& check, bool ok, const std::string& numbers) { sanity.push_back({check, numbers, ok}); }
