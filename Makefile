@@ -7,7 +7,8 @@
 #   make bench      build the benchmarks (run them yourself: build/bench/bench_gemm)
 #   make fuzz       build the libFuzzer targets with clang (needs clang and libclang-rt-14-dev) and
 #                   run each for FUZZ_SECONDS (default 60) on a copy of its seed corpus (make -j2 fuzz
-#                   builds in parallel; the targets still run one after another)
+#                   builds in parallel; the targets still run one after another; make fuzz-build
+#                   only builds them)
 #   make book       render the book (book/*.md, README.md) to HTML in build/book/ with pandoc
 #                   (installs pandoc first if it is missing); open build/book/index.html
 #   make check-links  every relative link and image in book/*.md and README.md resolves, and the
@@ -65,7 +66,7 @@ OPENBLAS_INC   := $(patsubst %/,%,$(firstword $(foreach d,$(OPENBLAS_DIRS),$(if 
 HAVE_OPENBLAS  := $(if $(OPENBLAS_INC),1)
 OPENBLAS_LIBS  := $(if $(HAVE_OPENBLAS),$(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas))
 
-.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz check-cli blas-info \
+.PHONY: all lib tests tutorials bench test demo clean deps-test fuzz fuzz-build check-cli blas-info \
         book check-links check-book readme-table results deps-book deps-browser
 # Keep the tutorial and benchmark objects (make would delete them as intermediates and rebuild them every time).
 .SECONDARY:
@@ -167,7 +168,8 @@ build-fuzz/%.o: %.cpp
 	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJS)
 	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@
-fuzz: $(FUZZ_TARGETS)
+fuzz-build: $(FUZZ_TARGETS)
+fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	    name=$$(basename $$t | sed 's/^fuzz_//'); \
 	    rm -rf build-fuzz/corpus_$$name && cp -r tests/fuzz/corpus_$$name build-fuzz/corpus_$$name; \
