@@ -138,7 +138,7 @@ TEST_CASE("claims: DSTN-I and DSTN-P beat the DNN; DSTN-I leads DSTN-S; DSTN-S d
     }
 }
 
-TEST_CASE("control world: with auxiliary ads carrying nothing, DSTN loses to the DNN (it overfits them)") {
+TEST_CASE("claims, control world: with auxiliary ads carrying nothing, DSTN loses to the DNN (it overfits them)") {
     const Options o = small_options(1);
     Results r;
     for (int i = 0; i < o.worlds; ++i) r.cell[1].push_back(run_world(o, true, replicate_seed(o.seed, i)));

@@ -112,7 +112,7 @@ TEST_CASE("the world: deterministic, click sequences from the training rows and 
     CHECK(skip_gram_pairs(tiny, 1).size() == 4);
 }
 
-TEST_CASE("the subnets learn their relations: the matching score alone ranks test clicks") {
+TEST_CASE("claims runs, sanity: the subnets learn their relations: the matching score alone ranks test clicks") {
     for (const Results& r : small_runs())
         for (const WorldResult& w : r.cell[0]) {
             CHECK(w.models[kDeepMP].match_auc > 0.7);

@@ -178,7 +178,7 @@ TEST_CASE("claims: GAttN's cards beat the greedy clique builder and top-K in eve
     }
 }
 
-TEST_CASE("control world (clash 0): GAttN no longer beats the greedy clique builder") {
+TEST_CASE("claims, control world (clash 0): GAttN no longer beats the greedy clique builder") {
     const Options o = small_options(1, 3);
     Results r;
     for (int i = 0; i < o.worlds; ++i) r.cell[1].push_back(run_world(o, true, replicate_seed(o.seed, i)));

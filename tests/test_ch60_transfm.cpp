@@ -114,7 +114,7 @@ TEST_CASE("verdicts: categories help TransFM, which then beats TransRec, in both
         }
 }
 
-TEST_CASE("the paper's headline fails here: TransFM is not better than FM (measured bounds)") {
+TEST_CASE("claims: the paper's headline fails here: TransFM is not better than FM (measured bounds)") {
     for (const Claims& c : judged()) {
         for (const char* world : {"main", "control"}) {
             CHECK(c.find(kHeadline, world).verdict() != Verdict::holds);

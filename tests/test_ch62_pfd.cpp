@@ -170,7 +170,7 @@ TEST_CASE("verdicts: distillation helps the student in both worlds; shared facto
 // each time; the default run's 40,000 events: +0.0004, inconclusive); MD's teacher - labels only
 // -0.008, -0.002, -0.002 (default -0.018, fails); PFD+MD - PFD in the main world -0.010, -0.009,
 // -0.008 (default -0.003, fails). The same assertions pass in a clang++ -O2 build (checked).
-TEST_CASE("model distillation: MD helps only with scarce labels; its teacher is no better; PFD+MD stays below PFD") {
+TEST_CASE("claims, model distillation: MD helps only with scarce labels; its teacher is no better; PFD+MD stays below PFD") {
     const char* md = "MD: a bigger teacher on the same features helps the student (MD - labels only)";
     const char* teacher = "MD's bigger teacher above the labels-only student (teacher - student)";
     const char* both = "PFD+MD: a bigger teacher that sees X* beats PFD's (PFD+MD - PFD)";
