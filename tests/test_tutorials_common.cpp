@@ -155,6 +155,21 @@ TEST_CASE("verdicts: holds above the margin, fails below zero, inconclusive othe
     CHECK(judge(t_interval90({0.0, 0.0, 0.0}), 0.0) == Verdict::inconclusive);   // +0.0000 is not a yes
 }
 
+// Prints the claims through a report into `dir` (its CSV files) and returns what it printed.
+static std::string print_claims(const Claims& c, const std::string& dir) {
+    check_output_dir(dir);
+    std::FILE* s = std::tmpfile();
+    {
+        Report r(dir, s);
+        c.print(r);
+    }
+    std::rewind(s);
+    std::string out;
+    for (int ch; (ch = std::fgetc(s)) != EOF;) out += char(ch);
+    std::fclose(s);
+    return out;
+}
+
 TEST_CASE("claims table: one row per claim; a quick run shows no verdicts") {
     Claims c;
     c.add({"A beats B", "main", "Table 2", {0.10, 0.11, 0.12, 0.09, 0.10}, 0.01, 3});
@@ -171,11 +186,7 @@ TEST_CASE("claims table: one row per claim; a quick run shows no verdicts") {
     c.quick = true;
     CHECK(c.table().rows[0][5] == "—");
     const std::string dir = scratch() + "_claims";
-    check_output_dir(dir);
-    std::FILE* s = std::tmpfile();
-    Report r(dir, s);
-    c.print(r);
-    std::fclose(s);
+    print_claims(c, dir);
     const std::string csv = read_all(dir + "/claims.csv");
     CHECK(csv.rfind("claim,world,the paper reports,", 0) == 0);
     CHECK(read_all(dir + "/sanity_checks.csv").find("the oracle beats every model,0.91 vs 0.85,yes") != std::string::npos);
@@ -186,15 +197,7 @@ TEST_CASE("claims on one real data set: no verdicts, and the run says why (not '
     c.add({"A beats B", "MovieLens-100k", "Table 2", {0.10, 0.11, 0.12}, 0.01, 3});
     c.one_dataset = true;
     CHECK(c.table().rows[0][5] == "—");
-    const std::string dir = scratch() + "_one_dataset";
-    check_output_dir(dir);
-    std::FILE* s = std::tmpfile();
-    Report r(dir, s);
-    c.print(r);
-    std::rewind(s);
-    std::string out;
-    for (int ch; (ch = std::fgetc(s)) != EOF;) out += char(ch);
-    std::fclose(s);
+    const std::string out = print_claims(c, scratch() + "_one_dataset");
     CHECK(out.find("One data set: the n runs differ only in initialisation") != std::string::npos);
     CHECK(out.find("Claims: paired differences over runs on one data set") != std::string::npos);
     CHECK(out.find("quick run") == std::string::npos);
