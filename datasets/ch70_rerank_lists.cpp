@@ -1,9 +1,11 @@
-// The re-ranking lists of chapter 70: initial ranker, logged clicks, user features, oracle.
+// The re-ranking lists of chapter 70: initial ranker, logged clicks, batches, user features, oracle,
+// and the truth of a re-ranked top k.
 #include "datasets/ch70_rerank_lists.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 namespace minirec {
 namespace datasets {
@@ -32,6 +34,33 @@ ListRow make_row(const SlateData& d, const SlateRequest& q, const SlateOptions& 
     return row;
 }
 
+std::vector<ListRow> make_rows(const SlateData& d, const SlateOptions& o, double noise, Rng& rng) {
+    std::vector<ListRow> rows;
+    for (const SlateRequest& q : d.requests) rows.push_back(make_row(d, q, o, noise, rng));
+    return rows;
+}
+
+ListBatch gather(const std::vector<ListRow>& rows, const std::vector<int>& idx) {
+    const int B = int(idx.size()), n = int(rows[0].order.size()), F = int(rows[0].x.size()) / n;
+    const int P = int(rows[0].pv.size()) / n;
+    Tensor x({B, n, F}), pv({B, n, std::max(P, 1)}), pos({B, n, n}), y({B, n});
+    Ids users;
+    for (int b = 0; b < B; ++b) {
+        const ListRow& r = rows[size_t(idx[size_t(b)])];
+        std::copy(r.x.begin(), r.x.end(), x.data() + size_t(b) * n * F);
+        std::copy(r.pv.begin(), r.pv.end(), pv.data() + size_t(b) * n * P);
+        std::copy(r.clicks.begin(), r.clicks.end(), y.data() + size_t(b) * n);
+        for (int i = 0; i < n; ++i) pos.data()[(size_t(b) * n + i) * n + i] = 1.0f, users.push_back(r.user);
+    }
+    return {std::move(x), std::move(pv), std::move(pos), std::move(y), std::move(users)};
+}
+
+ListBatch gather(const std::vector<ListRow>& rows, int first, int count) {
+    std::vector<int> idx(static_cast<size_t>(count));
+    std::iota(idx.begin(), idx.end(), first);
+    return gather(rows, idx);
+}
+
 // The user features of the PV model: each user's click rate per topic on the training lists.
 std::vector<float> topic_click_rates(const std::vector<ListRow>& rows, int n_train, int users, int T) {
     std::vector<float> clicks(size_t(users) * T, 0.0f), shown(size_t(users) * T, 1.0f);   // +1: no division by 0
@@ -45,6 +74,17 @@ std::vector<float> topic_click_rates(const std::vector<ListRow>& rows, int n_tra
                 }
     for (size_t i = 0; i < clicks.size(); ++i) clicks[i] /= shown[i];
     return clicks;
+}
+
+Tensor user_topic_features(const std::vector<float>& rates, const Ids& users, int T) {
+    Tensor t({int(users.size()), T});
+    for (size_t i = 0; i < users.size(); ++i) std::copy_n(&rates[size_t(users[i]) * T], T, t.data() + i * T);
+    return t;
+}
+
+void set_pv(std::vector<ListRow>& rows, const Tensor& v) {
+    const size_t per_row = rows.empty() ? 0 : rows[0].order.size() * size_t(v.dim(1));   // n pv_dim
+    for (size_t r = 0; r < rows.size(); ++r) rows[r].pv.assign(v.data() + r * per_row, v.data() + (r + 1) * per_row);
 }
 
 // Re-rank a list by scores over its initial positions: candidate indices, best first.
@@ -77,6 +117,16 @@ Ids greedy_oracle(const SlateData& d, const SlateRequest& q) {
         chosen.push_back(best);
     }
     return chosen;
+}
+
+TopK top_k_truth(const SlateData& d, const SlateRequest& q, const Ids& list, int k) {
+    const std::vector<double> a = slate_item_click_probs(d, q, list);
+    TopK t;
+    std::vector<int> topics;
+    for (int i = 0; i < k; ++i) t.clicks.push_back(a[size_t(i)]), topics.push_back(q.topic[size_t(list[size_t(i)])]);
+    std::sort(topics.begin(), topics.end());
+    t.topics = int(std::unique(topics.begin(), topics.end()) - topics.begin());
+    return t;
 }
 
 }  // namespace datasets

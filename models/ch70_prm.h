@@ -2,9 +2,10 @@
 // the whole initial list, so each item's score can depend on the other items on it. Also the
 // baselines the experiment compares with, trained with the same list loss: a pointwise scorer (the
 // same inputs, one item at a time) and DLCM (a GRU over the list), and the pre-trained user-item
-// model whose hidden layer is PRM's personalized vector PV. Deliberately left out: dropout, the
-// paper's user behaviour sequences (our user features are a user embedding and per-topic click
-// rates), and the paper's online A/B setting.
+// model whose hidden layer is PRM's personalized vector PV; and the re-rankers side by side, as
+// chapter 70 compares them. Deliberately left out: dropout, the paper's user behaviour sequences
+// (our user features are a user embedding and per-topic click rates), and the paper's online A/B
+// setting.
 //
 // The paper's section 4, step by step (labelled by role; the paper's own equation numbers are
 // not reproduced here, check them against arXiv 1904.06813):
@@ -143,6 +144,45 @@ struct PVModel {
         NamedParams p = user.named_parameters("user.");
         append(p, hidden.named_parameters("hidden."));
         append(p, out.named_parameters("out."));
+        return p;
+    }
+};
+
+// The re-rankers chapter 70 compares: the pointwise scorer, DLCM, PRM and its two ablations
+// (PRM-BASE without PV, PRM without PE). They share no parameter, so one optimiser over all of
+// them, on the sum of their losses, trains each as if alone.
+struct Rerankers {
+    Pointwise pointwise;
+    DLCM dlcm;
+    PRM prm, base, no_pe;
+    // p: PRM's d, heads and Nx (the pointwise scorer gets width 2 d, DLCM d), for inputs x_i of
+    // `features` numbers, pv_i of `pv_dim` and lists of n = list_len.
+    Rerankers(PRMOptions p, int features, int pv_dim, int list_len, Rng& rng) {
+        p.features = features;
+        p.pv_dim = pv_dim;
+        p.list_len = list_len;
+        const int in = features + pv_dim;
+        pointwise = Pointwise(in + p.list_len, 2 * p.dim, rng);
+        dlcm = DLCM(in, p.dim, rng);
+        prm = PRM(p, rng);
+        PRMOptions ablation = p;
+        ablation.use_pv = false;
+        base = PRM(ablation, rng);
+        ablation.use_pv = true;
+        ablation.use_position = false;
+        no_pe = PRM(ablation, rng);
+    }
+    // x (B, n, features), pv (B, n, pv_dim), pos (B, n, n) -> five (B, n) logits, in the order
+    // pointwise, DLCM, PRM, PRM-BASE, PRM without PE.
+    std::vector<Var> logits(const Var& x, const Var& pv, const Var& pos) {
+        return {pointwise(x, pv, pos), dlcm(x, pv), prm(x, pv), base(x, pv), no_pe(x, pv)};
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = pointwise.named_parameters("pointwise.");
+        append(p, dlcm.named_parameters("dlcm."));
+        append(p, prm.named_parameters("prm."));
+        append(p, base.named_parameters("base."));
+        append(p, no_pe.named_parameters("no_pe."));
         return p;
     }
 };
