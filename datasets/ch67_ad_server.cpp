@@ -46,5 +46,23 @@ AdServerLog simulate_ad_server(const AdServerOptions& o) {
     return log;
 }
 
+AdBatch ad_batch(const AdServerLog& log, const std::vector<int>& rows) {
+    const int B = int(rows.size());
+    AdBatch b{Ids(static_cast<size_t>(B)), Ids(static_cast<size_t>(B)), Tensor({B, 1}), Tensor({B, 1})};
+    for (int r = 0; r < B; ++r) {
+        const size_t i = size_t(rows[size_t(r)]);
+        b.position[size_t(r)] = log.position[i], b.ad[size_t(r)] = log.ad[i];
+        b.ctx[size_t(r)] = log.ctx[i], b.click[size_t(r)] = log.click[i];
+    }
+    return b;
+}
+
+std::vector<float> true_expected_ctr(const AdServerLog& log, const AdServerOptions& o) {
+    std::vector<float> ec(log.ad.size());
+    for (size_t i = 0; i < ec.size(); ++i)
+        ec[i] = float(log.exam[size_t(log.position[i])] * sigmoid_d(o.quality_mean + o.gamma * log.ctx[i]));
+    return ec;
+}
+
 }  // namespace datasets
 }  // namespace minirec

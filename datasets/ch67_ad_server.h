@@ -6,7 +6,8 @@
 //               `random_share` bucket of requests shown in random order
 //   click:      P(click | position k, a, c) = exam_k sigmoid(q_a + gamma c),  exam_k = (k+1)^-power
 // exam_power = 0 is the chapter's control world: the position no longer changes the click.
-// Deliberately left out: auctions with prices, budgets, several page layouts.
+// Also the log as batches, and the true expected CTR per impression. Deliberately left out:
+// auctions with prices, budgets, several page layouts.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -37,6 +38,24 @@ struct AdServerLog {              // one row per impression
 };
 
 AdServerLog simulate_ad_server(const AdServerOptions& o);
+
+// The control world: clicks do not depend on the position (exam_k = 1), serving stays biased.
+inline AdServerOptions control_server(const AdServerOptions& s) {
+    AdServerOptions c = s;
+    c.exam_power = 0.0;
+    return c;
+}
+
+// The impressions `rows` of the log as a batch: positions and ads (B), context and click (B, 1).
+struct AdBatch {
+    Ids position, ad;
+    Tensor ctx, click;
+};
+AdBatch ad_batch(const AdServerLog& log, const std::vector<int>& rows);
+
+// Truth: the expected CTR of the average ad (quality_mean) at each impression's position and
+// context, exam_k sigmoid(quality_mean + gamma c), the denominator COEC would use if it knew it.
+std::vector<float> true_expected_ctr(const AdServerLog& log, const AdServerOptions& o);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -39,9 +39,9 @@ TEST_CASE("worked example: A has the higher CTR, B the higher COEC") {
 }
 
 TEST_CASE("simulator: positions are confounded with quality, the random bucket is not") {
-    AdServerOptions o;
+    datasets::AdServerOptions o;
     o.requests = 5000;
-    const AdServerLog log = datasets::simulate_ad_server(o);
+    const datasets::AdServerLog log = datasets::simulate_ad_server(o);
     REQUIRE(log.ad.size() == size_t(5000 * o.slots));
     // Mean true quality at the top and bottom slot, in served and in randomised traffic.
     double top[2] = {0, 0}, bottom[2] = {0, 0}, n[2] = {0, 0};
@@ -54,7 +54,7 @@ TEST_CASE("simulator: positions are confounded with quality, the random bucket i
     CHECK(std::fabs(top[1] / n[1] - bottom[1] / n[1]) < 0.1);      // random: no difference
     CHECK(log.exam[0] == 1.0);
     CHECK(log.exam[4] == doctest::Approx(0.2));                    // exam_k = 1 / (k + 1)
-    CHECK(control_server(o).exam_power == 0.0);                    // the control: no position effect
+    CHECK(datasets::control_server(o).exam_power == 0.0);          // the control: no position effect
 }
 
 TEST_CASE("claims: COEC beats raw CTR where positions matter, and gains nothing where they do not") {

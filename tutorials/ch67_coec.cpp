@@ -2,6 +2,7 @@
 // then ranks the ads of a simulated, position-biased ad server by raw CTR and by COEC under the
 // chapter's three estimates of the expected CTR per position, against the true ad quality, in the
 // main world and in a control world without position effect; then the claims table.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,8 @@ static void worked_example(Report& report) {
     const WorkedExample w;
     Table t("worked_example", {"", "position 1", "position 2", "position 3", "position 4", "impressions", "clicks",
                                "CTR", "expected clicks", "COEC"});
-    std::vector<std::string> ec = {"expected CTR of the position"};
-    for (double p : w.position_ctr) ec.push_back(num("%.2f", p));
-    t.add({ec[0], ec[1], ec[2], ec[3], ec[4], "", "", "", "", ""});
+    t.add({"expected CTR of the position", num("%.2f", w.position_ctr[0]), num("%.2f", w.position_ctr[1]),
+           num("%.2f", w.position_ctr[2]), num("%.2f", w.position_ctr[3]), "", "", "", "", ""});
     auto row = [&](const char* name, const std::vector<double>& s, double clicks, double ctr, double e, double c) {
         t.add({name, num("%.0f", s[0]), num("%.0f", s[1]), num("%.0f", s[2]), num("%.0f", s[3]), "10",
                num("%.0f", clicks), num("%.2f", ctr), num("%.2f", e), num("%.3f", c)});
@@ -34,15 +34,15 @@ static void worked_example(Report& report) {
 static void world_tables(Report& report, const Options& o, const std::vector<World>& ws, const std::string& kind) {
     Table curves("position_curves_" + kind, {"position", "truth (exam_k)", "(1) raw CTR of the position",
                                              "(2) random bucket", "(3) LR model"});
-    LineChart chart{"Expected CTR per position, relative to position 1 (" + kind + " world)", "position",
-                    "EC_k / EC_1", {}, false, 560, 360};
-    const char* names[] = {"truth", "(1) raw CTR of the position", "(2) random bucket", "(3) LR model"};
-    for (int c = 0; c < 4; ++c) chart.series.push_back({names[c], {}, {}});
+    LineChart chart{"Expected CTR per position, relative to position 1 (" + kind + " world)", "position", "EC_k / EC_1",
+                    {{"truth", {}, {}}, {"(1) raw CTR of the position", {}, {}}, {"(2) random bucket", {}, {}}, {"(3) LR model", {}, {}}},
+                    false, 560, 360};
     for (int k = 0; k < o.server.slots; ++k) {
         std::vector<std::string> row = {std::to_string(k + 1)};
         for (int c = 0; c < 4; ++c) {
-            row.push_back(num("%.3f", mean_curve(ws, c, k)));
-            chart.series[size_t(c)].x.push_back(k + 1), chart.series[size_t(c)].y.push_back(mean_curve(ws, c, k));
+            const double mean = mean_over(ws, [&](const World& w) { return w.curve[c][size_t(k)]; });
+            row.push_back(num("%.3f", mean));
+            chart.series[size_t(c)].x.push_back(k + 1), chart.series[size_t(c)].y.push_back(mean);
         }
         curves.add(row);
     }
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
         Options o;
         Flags flags("ch67_coec", "COEC (clicks over expected clicks) vs raw CTR for ranking ads on a position-biased "
                                  "simulated ad server; expected CTR per position estimated three ways.");
-        flags.add("epochs", &o.train.epochs, "passes of the LR position model over the log", at_least(1));
+        flags.add("epochs", &o.epochs, "passes of the LR position model over the log", at_least(1));
         flags.add("worlds", &o.worlds, "independent simulated worlds per world kind", at_least(2));
         flags.add("requests", &o.server.requests, "requests per world, each showing --slots ads", at_least(1000));
         flags.add("ads", &o.server.ads, "number of ads", at_least(10));
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
                   between(0.001, 1.0));
         flags.add("serving-noise", &o.server.serving_noise, "noise of the production ranking score (log scale)",
                   at_least(0.0));
-        flags.add("lr", &o.train.lr, "Adam learning rate of the position model (estimate 3)", above(0.0));
+        flags.add("lr", &o.lr, "Adam learning rate of the position model (estimate 3)", above(0.0));
         flags.on_quick([&] { o = quick_options(); });
         flags.check([&] {
             if (o.server.slots > o.server.ads) throw FlagError("--slots: more slots than --ads");
@@ -87,17 +87,18 @@ int main(int argc, char** argv) {
         report.text("Simulation: " + std::to_string(o.server.ads) + " ads, " + std::to_string(o.server.slots) +
                     " slots, " + std::to_string(o.server.requests) + " requests per world (" +
                     num("%.0f", 100 * o.server.random_share) + "% in random order), " + std::to_string(o.worlds) +
-                    " worlds of each kind; LR " + std::to_string(o.train.epochs) + " epochs, Adam lr " +
-                    num("%g", o.train.lr) + "; seed " + std::to_string(o.seed) + ". The main world builds in a "
+                    " worlds of each kind; LR " + std::to_string(o.epochs) + " epochs, Adam lr " +
+                    num("%g", o.lr) + "; seed " + std::to_string(o.seed) + ". The main world builds in a "
                     "click probability that falls with the position (exam_k = 1/k) while the server puts good and "
                     "rich ads on top; the control world keeps the biased serving but clicks ignore the position.");
+        const auto start = std::chrono::steady_clock::now();
         const Results res = run_experiment(o);
         world_tables(report, o, res.main, "main");
         world_tables(report, o, res.control, "control");
         Claims claims = judge(o, res);
         claims.quick = flags.quick;
         claims.print(report);
-        report.finish(res.seconds);
+        report.finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         return 0;
     });
 }
