@@ -57,6 +57,17 @@ private:
 // The fixed set: opts.n rows from a stream built with opts.
 MMoEData mmoe_synthetic(const MMoEOptions& opts);
 
+// Chapter 68's worlds: weight cosine rho, input size d, sines alpha_j = alpha_scale j and
+// beta_j = j^2 (alpha_scale = 0.5 gives the defaults above).
+inline MMoEOptions mmoe_world(double rho, int input_dim, double alpha_scale, uint64_t seed) {
+    MMoEOptions d;
+    d.rho = rho;
+    d.input_dim = input_dim;
+    d.seed = seed;
+    for (int i = 1; i <= d.num_sines; ++i) d.alpha.push_back(alpha_scale * i), d.beta.push_back(double(i) * i);
+    return d;
+}
+
 // The noiseless label of one task for one input: w^T x + sum_j sin(alpha_j w^T x + beta_j).
 double mmoe_label(const float* x, const Tensor& w, const std::vector<double>& alpha,
                   const std::vector<double>& beta);

@@ -29,7 +29,7 @@ struct Options {
     int steps = 2000;           // Adam steps per run, each on a fresh batch
     int batch = 64;
     double lr = 3e-3;
-    int input = 16;             // d; the paper uses 100 (--paper)
+    MultiTaskOptions model;     // d = 16 (the paper: 100, --paper), E = 8 experts of 16 units, towers of 8
     double alpha_scale = 0.2;   // alpha_i = alpha_scale * i: the sines' frequencies (see the book)
     int eval_every = 100;       // steps between test-loss points
     int test_rows = 1000;       // a fixed test set per world, drawn before training
@@ -52,6 +52,7 @@ inline Options quick_options() {
 }
 
 const char* const kModels[] = {"Shared-Bottom", "OMoE", "MMoE"};
+const double kPearsonRhos[] = {0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 1.0};   // Figure 2's x axis
 constexpr int kNumModels = 3, kSB = 0, kOMoE = 1, kMMoE = 2;
 
 // One (rho, model) cell: everything measured over its worlds, indexed by world.
@@ -66,19 +67,10 @@ struct Cell {
 };
 
 struct Results {
-    std::vector<double> pearson_rhos, pearson;  // the label correlation as rho varies (Figure 2)
+    std::vector<double> pearson;                // the label correlation at each of kPearsonRhos (Figure 2)
     std::vector<int> eval_steps;                // the x axis of every curve
     std::vector<std::vector<Cell>> cells;       // [rho][model]
 };
-
-inline datasets::MMoEOptions world_data(const Options& o, double rho, uint64_t seed) {
-    datasets::MMoEOptions d;
-    d.rho = rho;
-    d.input_dim = o.input;
-    d.seed = seed;
-    for (int i = 1; i <= d.num_sines; ++i) d.alpha.push_back(o.alpha_scale * i), d.beta.push_back(double(i) * i);
-    return d;
-}
 
 inline bool is_eval_step(const Options& o, int step) { return step % o.eval_every == 0 || step == o.steps; }
 
@@ -86,12 +78,10 @@ inline bool is_eval_step(const Options& o, int step) { return step % o.eval_ever
 // Returns the final test loss.
 template <class Model>
 double train_run(const Options& o, double rho, uint64_t data_seed, uint64_t model_seed, Cell& cell) {
-    datasets::MMoEStream stream(world_data(o, rho, data_seed));
+    datasets::MMoEStream stream(datasets::mmoe_world(rho, o.model.input, o.alpha_scale, data_seed));
     const datasets::MMoEData test = stream.next(o.test_rows);   // held out: drawn before training
-    MultiTaskOptions mo;
-    mo.input = o.input;
     Rng init(model_seed);
-    Model model(mo, init);
+    Model model(o.model, init);
     const NamedParams params = model.named_parameters();
     Adam adam(vars_of(params), o.lr);
     std::vector<double> curve;
@@ -123,7 +113,8 @@ double train_run(const Options& o, double rho, uint64_t data_seed, uint64_t mode
 inline double label_pearson(const Options& o, double rho) {
     double sum = 0.0;
     for (int s = 0; s < 5; ++s)
-        sum += datasets::MMoEStream(world_data(o, rho, replicate_seed(o.seed ^ 0x5eedull, s))).next(o.pearson_rows).label_pearson;
+        sum += datasets::MMoEStream(datasets::mmoe_world(rho, o.model.input, o.alpha_scale, replicate_seed(o.seed ^ 0x5eedull, s)))
+                   .next(o.pearson_rows).label_pearson;
     return sum / 5;
 }
 
@@ -131,10 +122,7 @@ inline double label_pearson(const Options& o, double rho) {
 // between rhos are paired too; only the angle between w1 and w2 changes.
 inline Results run_experiment(const Options& o) {
     Results rep;
-    for (double rho : {0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 1.0}) {
-        rep.pearson_rhos.push_back(rho);
-        rep.pearson.push_back(label_pearson(o, rho));
-    }
+    for (double rho : kPearsonRhos) rep.pearson.push_back(label_pearson(o, rho));
     for (int step = 1; step <= o.steps; ++step)
         if (is_eval_step(o, step)) rep.eval_steps.push_back(step);
     rep.cells.assign(o.rhos.size(), std::vector<Cell>(kNumModels));
@@ -183,14 +171,11 @@ inline Claims judge(const Options& o, const Results& r) {
         const std::string world = i == lo ? "main" : "control";
         const bool m = i == lo;
         c.add({"MMoE's test loss below Shared-Bottom's (log ratio)", world,
-               m ? "Fig. 4: ~0.08 vs ~0.26 at 0.5 [P-fig]" : "Fig. 4: ~0.07 vs ~0.20 at 1.0 [P-fig]",
-               ratio(i, kSB, kMMoE), o.margin, 3});
+               m ? "Fig. 4: ~0.08 vs ~0.26 at 0.5 [P-fig]" : "Fig. 4: ~0.07 vs ~0.20 at 1.0 [P-fig]", ratio(i, kSB, kMMoE), o.margin, 3});
         c.add({"MMoE's test loss below OMoE's (log ratio)", world,
-               m ? "Fig. 4: ~0.08 vs ~0.15 [P-fig]" : "MMoE ~ OMoE with identical tasks [P]",
-               ratio(i, kOMoE, kMMoE), o.margin, 3});
+               m ? "Fig. 4: ~0.08 vs ~0.15 [P-fig]" : "MMoE ~ OMoE with identical tasks [P]", ratio(i, kOMoE, kMMoE), o.margin, 3});
         c.add({"OMoE's test loss below Shared-Bottom's (log ratio)", world,
-               m ? "Fig. 4: ~0.15 vs ~0.26 [P-fig]" : "Fig. 4: ~0.08 vs ~0.20 [P-fig]",
-               ratio(i, kSB, kOMoE), o.margin, 3});
+               m ? "Fig. 4: ~0.15 vs ~0.26 [P-fig]" : "Fig. 4: ~0.08 vs ~0.20 [P-fig]", ratio(i, kSB, kOMoE), o.margin, 3});
         c.add({"MMoE trains more reliably than Shared-Bottom (spread over restarts)", world,
                m ? "Fig. 5: SB bimodal, ~1/3 of runs at ~0.45 at 0.5 [P-fig]" : "SB's variance larger at every correlation [P]",
                per_world([&](size_t w) { return spread(i, kSB, w) - spread(i, kMMoE, w); }), o.spread_margin});
@@ -202,10 +187,8 @@ inline Claims judge(const Options& o, const Results& r) {
            "Fig. 4: OMoE ~+0.07, MMoE ~+0.01 [P-fig]", per_world([&](size_t w) {
                return (loss(lo, kOMoE, w) - loss(hi, kOMoE, w)) - (loss(lo, kMMoE, w) - loss(hi, kMMoE, w));
            }), o.spread_margin});
-    c.add({"MMoE's two gates further apart (TV) at " + low + " than at 1", "main",
-           "not measured (Fig. 6 is on real data)",
-           per_world([&](size_t w) { return r.cells[lo][kMMoE].gate_tv[w] - r.cells[hi][kMMoE].gate_tv[w]; }),
-           0.02, 3});
+    c.add({"MMoE's two gates further apart (TV) at " + low + " than at 1", "main", "not measured (Fig. 6 is on real data)",
+           per_world([&](size_t w) { return r.cells[lo][kMMoE].gate_tv[w] - r.cells[hi][kMMoE].gate_tv[w]; }), 0.02, 3});
     double worst = 0;   // cannot fail unless training diverged: a sanity check, not a claim
     for (const auto& row : r.cells)
         for (const Cell& cell : row)
