@@ -303,16 +303,16 @@ TARGET_AVX2 void gelu(float* y, const float* x, size_t n) { map_unary(y, x, n, G
 // dx = dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi); and y = x Phi(x) if y is wanted.
 TARGET_AVX2 void gelu_backward(float* dx, float* y, const float* x, const float* dy, size_t n) {
     for (size_t i = 0; i < n; i += W) {
-        const __m256i m = lanes_below(static_cast<long>(n - i));
-        const __m256 xv = _mm256_maskload_ps(x + i, m), pdf = half_x2_exp8(xv), cdf = gelu_cdf8(xv, pdf);
+        const long left = static_cast<long>(n - i);
+        const __m256 xv = load_part(x + i, left), pdf = half_x2_exp8(xv), cdf = gelu_cdf8(xv, pdf);
         const __m256 xs = _mm256_mul_ps(xv, _mm256_set1_ps(0.39894228040143268f));
-        if (y) _mm256_maskstore_ps(y + i, m, _mm256_mul_ps(xv, cdf));
-        _mm256_maskstore_ps(dx + i, m, _mm256_mul_ps(_mm256_maskload_ps(dy + i, m), _mm256_add_ps(cdf, _mm256_mul_ps(xs, pdf))));
+        if (y) store_part(y + i, left, _mm256_mul_ps(xv, cdf));
+        store_part(dx + i, left, _mm256_mul_ps(load_part(dy + i, left), _mm256_add_ps(cdf, _mm256_mul_ps(xs, pdf))));
     }
 }
 
 // Layer normalisation (see kernels.h), a row at a time: three short passes over a row that stays
-// in L1, with masked loads for a last partial register (masked-off lanes load as 0, so they add
+// in L1, with masked loads for a last partial register only (masked-off lanes load as 0, so they add
 // nothing to the sums). Sums run in float, in a different order than the scalar reference.
 TARGET_AVX2 void layer_norm_forward(float* y, float* xhat, float* rstd, const float* x, const float* r,
                                  const float* gamma, const float* beta, size_t rows, size_t d, float eps) {
@@ -321,29 +321,29 @@ TARGET_AVX2 void layer_norm_forward(float* y, float* xhat, float* rstd, const fl
         const float* ri = r ? r + i * d : nullptr;
         __m256 acc = _mm256_setzero_ps();
         for (size_t j = 0; j < d; j += W) {  // s = x + r, kept in xhat; its sum
-            const __m256i m = lanes_below(static_cast<long>(d - j));
-            __m256 s = _mm256_maskload_ps(x + j, m);
-            if (ri) s = _mm256_add_ps(s, _mm256_maskload_ps(ri + j, m));
-            _mm256_maskstore_ps(xhat + j, m, s);
+            const long left = static_cast<long>(d - j);
+            __m256 s = load_part(x + j, left);
+            if (ri) s = _mm256_add_ps(s, load_part(ri + j, left));
+            store_part(xhat + j, left, s);
             acc = _mm256_add_ps(acc, s);
         }
         const __m256 mu = _mm256_set1_ps(hsum(acc) * inv_d);
         acc = _mm256_setzero_ps();
         for (size_t j = 0; j < d; j += W) {  // centred first: the variance from a second pass is stable
-            const __m256i m = lanes_below(static_cast<long>(d - j));
-            const __m256 c = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(xhat + j, m), mu),
-                                             _mm256_castsi256_ps(m));  // 0 past d
-            _mm256_maskstore_ps(xhat + j, m, c);
+            const long left = static_cast<long>(d - j);
+            const __m256 c = _mm256_and_ps(_mm256_sub_ps(load_part(xhat + j, left), mu),
+                                           _mm256_castsi256_ps(lanes_below(left)));  // 0 past d
+            store_part(xhat + j, left, c);
             acc = _mm256_fmadd_ps(c, c, acc);
         }
         rstd[i] = 1.0f / std::sqrt(hsum(acc) * inv_d + eps);
         const __m256 rs = _mm256_set1_ps(rstd[i]);
         for (size_t j = 0; j < d; j += W) {
-            const __m256i m = lanes_below(static_cast<long>(d - j));
-            const __m256 xh = _mm256_mul_ps(_mm256_maskload_ps(xhat + j, m), rs);
-            _mm256_maskstore_ps(xhat + j, m, xh);
-            const __m256 out = gamma ? _mm256_fmadd_ps(xh, _mm256_maskload_ps(gamma + j, m), _mm256_maskload_ps(beta + j, m)) : xh;
-            _mm256_maskstore_ps(y + j, m, out);
+            const long left = static_cast<long>(d - j);
+            const __m256 xh = _mm256_mul_ps(load_part(xhat + j, left), rs);
+            store_part(xhat + j, left, xh);
+            const __m256 out = gamma ? _mm256_fmadd_ps(xh, load_part(gamma + j, left), load_part(beta + j, left)) : xh;
+            store_part(y + j, left, out);
         }
     }
 }
@@ -354,24 +354,24 @@ TARGET_AVX2 void layer_norm_backward(float* dx, float* dgamma, float* dbeta, con
     for (size_t i = 0; i < rows; ++i, dx += d, gy += d, xhat += d) {
         __m256 acc_g = _mm256_setzero_ps(), acc_gx = _mm256_setzero_ps();
         for (size_t j = 0; j < d; j += W) {  // mean(g) and mean(g xhat), g = gy gamma
-            const __m256i m = lanes_below(static_cast<long>(d - j));
-            __m256 g = _mm256_maskload_ps(gy + j, m);
-            if (gamma) g = _mm256_mul_ps(g, _mm256_maskload_ps(gamma + j, m));
+            const long left = static_cast<long>(d - j);
+            __m256 g = load_part(gy + j, left);
+            if (gamma) g = _mm256_mul_ps(g, load_part(gamma + j, left));
             acc_g = _mm256_add_ps(acc_g, g);
-            acc_gx = _mm256_fmadd_ps(g, _mm256_maskload_ps(xhat + j, m), acc_gx);
+            acc_gx = _mm256_fmadd_ps(g, load_part(xhat + j, left), acc_gx);
         }
         const __m256 mean_g = _mm256_set1_ps(hsum(acc_g) * inv_d);
         const __m256 mean_gx = _mm256_set1_ps(hsum(acc_gx) * inv_d);
         const __m256 rs = _mm256_set1_ps(rstd[i]);
         for (size_t j = 0; j < d; j += W) {
-            const __m256i m = lanes_below(static_cast<long>(d - j));
-            const __m256 gyj = _mm256_maskload_ps(gy + j, m), xh = _mm256_maskload_ps(xhat + j, m);
-            const __m256 g = gamma ? _mm256_mul_ps(gyj, _mm256_maskload_ps(gamma + j, m)) : gyj;
+            const long left = static_cast<long>(d - j);
+            const __m256 gyj = load_part(gy + j, left), xh = load_part(xhat + j, left);
+            const __m256 g = gamma ? _mm256_mul_ps(gyj, load_part(gamma + j, left)) : gyj;
             const __m256 dxj = _mm256_mul_ps(rs, _mm256_sub_ps(_mm256_sub_ps(g, mean_g), _mm256_mul_ps(xh, mean_gx)));
-            _mm256_maskstore_ps(dx + j, m, dxj);
+            store_part(dx + j, left, dxj);
             if (dgamma) {
-                _mm256_maskstore_ps(dgamma + j, m, _mm256_fmadd_ps(gyj, xh, _mm256_maskload_ps(dgamma + j, m)));
-                _mm256_maskstore_ps(dbeta + j, m, _mm256_add_ps(_mm256_maskload_ps(dbeta + j, m), gyj));
+                store_part(dgamma + j, left, _mm256_fmadd_ps(gyj, xh, load_part(dgamma + j, left)));
+                store_part(dbeta + j, left, _mm256_add_ps(load_part(dbeta + j, left), gyj));
             }
         }
     }

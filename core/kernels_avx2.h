@@ -24,6 +24,20 @@ TARGET_AVX2 inline __m256i lanes_below(long count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), lane);
 }
 
+// The register of 8 floats at p, of which the first `left` exist (left may exceed 8): a plain load
+// or store for a full register, a masked one (zeros past the end on load) only for a last partial
+// register. The values are the same either way; the speed is not: AMD's Zen cores run a masked
+// store as slow microcode, so kernels use these instead of masking every register.
+TARGET_AVX2 inline __m256 load_part(const float* p, long left) {
+    return left >= W ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes_below(left));
+}
+TARGET_AVX2 inline void store_part(float* p, long left, __m256 v) {
+    if (left >= W)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, lanes_below(left), v);
+}
+
 // KernelTable::sgemm and KernelTable::linear_forward (kernels_avx2_gemm.cpp).
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc);

@@ -176,9 +176,9 @@ TEST_CASE("sgemm: alpha, beta and leading dimensions larger than the rows") {
 
 // Products with few columns (any K, in chunks of 256) or small products take the unpacked
 // small path (use_small_gemm in core/kernels_gemm.h), tiled in R rows x 16 NV (AVX-512) or 8 NV
-// (AVX2) columns. These sizes fall on both sides of every row tile (1, 2, 4, 6, 8, 12), column
-// tile (8, 16, ..., 64) and K chunk (256), with all transposes, alpha and beta, padded leading
-// dimensions, and the attention shapes.
+// (AVX2) columns, AVX2's in blocks of 96 rows. These sizes fall on both sides of every row tile
+// (1, 2, 4, 6, 8, 12), column tile (8, 16, ..., 64), row block (96) and K chunk (256), with all
+// transposes, alpha and beta, padded leading dimensions, and the attention shapes.
 TEST_CASE("sgemm: the small-product path at every tile boundary") {
     Rng rng(9);
     const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 25};
@@ -197,7 +197,8 @@ TEST_CASE("sgemm: the small-product path at every tile boundary") {
     const Size model[] = {{50, 50, 32}, {50, 32, 50}, {10, 10, 32}, {10, 32, 10}, {2560, 64, 64},
                           {64, 64, 128}, {300, 20, 100}, {100, 16, 256}, {257, 64, 256},
                           {64, 64, 1000}, {70, 33, 700}, {13, 7, 513},   // K past one chunk
-                          {20, 100, 2000}, {7, 130, 2100}};  // long sums, N past one column block
+                          {20, 100, 2000}, {7, 130, 2100},   // long sums, N past one column block
+                          {97, 64, 64}, {200, 40, 300}};     // past AVX2's blocks of 96 rows
     for (const KernelTable* t : simd_paths())
         for (const Size& z : model)
             for (int trans = 0; trans < 4; ++trans) {
