@@ -27,5 +27,18 @@ struct AdImpressions {
 // context.n rows from context.seed; share and ctr have one entry per ad (share sums to 1).
 AdImpressions ad_impressions(const CtrOptions& context, const std::vector<double>& share, const std::vector<double>& ctr);
 
+// The mean of `values` (one per row of `rows`, in order) over each ad's rows: with the clicks, the
+// observed CTR per ad; with predictions, the mean pCTR per ad.
+inline std::vector<double> mean_by_ad(const AdImpressions& d, const std::vector<int>& rows, const std::vector<float>& values) {
+    const size_t K = size_t(d.num_ids - d.offsets.back());
+    std::vector<double> sum(K, 0.0), count(K, 0.0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const size_t k = size_t(d.ad[size_t(rows[i])]);
+        sum[k] += values[i], count[k] += 1.0;
+    }
+    for (size_t k = 0; k < K; ++k) sum[k] /= count[k];
+    return sum;
+}
+
 }  // namespace datasets
 }  // namespace minirec

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/rng.h"
 
 namespace minirec {
@@ -82,6 +84,46 @@ std::vector<double> next_item_probabilities(const SessionWorld& w, const Session
         for (int i : items) p[size_t(i)] += o.loyalty / double(open.size()) / double(items.size());
     }
     return p;
+}
+
+double oracle_hit_rate(const SessionWorld& w, int K) {
+    double hit = 0.0;
+    for (const SessionUser& u : w.test) {
+        std::vector<double> p = next_item_probabilities(w, u);
+        std::sort(p.begin(), p.end(), std::greater<double>());
+        for (int k = 0; k < K && k < int(p.size()); ++k) hit += p[size_t(k)] / double(w.test.size());
+    }
+    return hit;
+}
+
+SessionBatch session_batch(const std::vector<SessionUser>& users, const std::vector<int>& rows) {
+    SessionBatch b;
+    for (int r : rows) {
+        const SessionUser& u = users[size_t(r)];
+        b.profiles.push_back(u.profile), b.target.push_back(u.target), b.sessions.push_back(u.session), b.pasts.push_back(u.past);
+    }
+    return b;
+}
+
+SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const SessionScores& scores) {
+    SessionHits h;
+    const int n = int(w.test.size()), N = int(w.category.size());
+    for (int start = 0; start < n; start += batch) {
+        std::vector<int> rows;
+        for (int i = start; i < std::min(n, start + batch); ++i) rows.push_back(i);
+        std::vector<float> z(rows.size() * size_t(N));
+        scores(rows, z);
+        for (size_t j = 0; j < rows.size(); ++j) {
+            const SessionUser& u = w.test[size_t(rows[j])];
+            const Ids ranked = top_k(std::vector<float>(z.begin() + long(j * N), z.begin() + long((j + 1) * N)), K);
+            const double hit = hit_rate_at_k(ranked, {u.target}, K);
+            h.all += hit / double(n);
+            (u.drifter ? h.drifter : h.loyal) += hit;
+            (u.drifter ? h.drifters : h.loyal_users) += 1;
+        }
+    }
+    h.loyal /= std::max(1, h.loyal_users), h.drifter /= std::max(1, h.drifters);
+    return h;
 }
 
 SessionLengths session_lengths(const std::vector<std::vector<TimedItem>>& histories, int64_t gap) {

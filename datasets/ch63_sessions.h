@@ -13,6 +13,7 @@
 // probability `loyalty` (otherwise any item of that category).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -55,6 +56,27 @@ struct SessionWorld {
 SessionWorld session_world(const SessionOptions& o);
 // The true probability of every item being the user's next one (what the generator draws).
 std::vector<double> next_item_probabilities(const SessionWorld& w, const SessionUser& u);
+// The oracle's HitRate@K: ranking by the true probabilities, its expected hit for a user is the sum of
+// her K largest ones; the mean over the test users.
+double oracle_hit_rate(const SessionWorld& w, int K);
+
+// Users `rows` of `users` as a batch: profiles and next items (B), and one unpadded session and one
+// unpadded list of past behaviours per user.
+struct SessionBatch {
+    Ids profiles, target;
+    std::vector<Ids> sessions, pasts;
+};
+SessionBatch session_batch(const std::vector<SessionUser>& users, const std::vector<int>& rows);
+
+// HitRate@K over the whole catalogue: is a test user's next item among the K items a scorer ranks
+// highest? scores(rows, z) fills z (rows.size() x N, row-major) for the test users `rows`, asked in
+// consecutive batches of `batch`. The mean over all test users, and over loyal users and drifters apart.
+struct SessionHits {
+    double all = 0.0, loyal = 0.0, drifter = 0.0;
+    int loyal_users = 0, drifters = 0;
+};
+using SessionScores = std::function<void(const std::vector<int>& rows, std::vector<float>& z)>;
+SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const SessionScores& scores);
 
 // MovieLens-100k as SDM's input, under datasets/next_item.h's split `s` (made from ml's ratings).
 // Sessions: a new one starts after more than `gap` seconds without a rating. Items: category = the

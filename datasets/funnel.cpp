@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/rng.h"
 #include "datasets/sampling.h"
 
@@ -108,6 +109,24 @@ FunnelBatch funnel_batch(const FunnelData& f, const std::vector<int>& rows) {
         out.purchase[size_t(i)] = f.purchase[r], out.item[size_t(i)] = f.item[r];
     }
     return out;
+}
+
+FunnelScores score_funnel(const FunnelData& f, const std::vector<int>& rows, const std::vector<float>& p_cvr,
+                          const std::vector<float>& p_ctcvr, const std::vector<float>& p_ctr) {
+    const bool real = f.p_purchase.empty();
+    std::vector<float> cvr, true_cvr, true_ctcvr, click;
+    double pred = 0.0, truth = 0.0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const size_t r = size_t(rows[i]);
+        const float t = real ? f.purchase[r] : f.p_daction[r] * f.p_buy_d[r] + (1.0f - f.p_daction[r]) * f.p_buy_o[r];
+        if (!real || f.click[r] > 0.5f) cvr.push_back(p_cvr[i]), true_cvr.push_back(t), pred += cvr.back(), truth += t;
+        true_ctcvr.push_back(real ? f.purchase[r] : f.p_purchase[r]), click.push_back(f.click[r]);
+    }
+    FunnelScores s;
+    s.cvr_auc = expected_auc(cvr, true_cvr);                  // with 0/1 labels: the ordinary AUC
+    if (!p_ctcvr.empty()) s.ctcvr_auc = expected_auc(p_ctcvr, true_ctcvr), s.ctr_auc = real ? auc(p_ctr, click) : NAN;
+    s.cvr_ratio = pred / truth;
+    return s;
 }
 
 }  // namespace datasets

@@ -13,6 +13,7 @@
 // Intercepts are set by bisection on the generated features so that the mean probabilities
 // equal the target rates (ctr, daction_rate given click, buy rates given each action).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +58,20 @@ struct FunnelBatch {
     Ids item;
 };
 FunnelBatch funnel_batch(const FunnelData& f, const std::vector<int>& rows);
+
+// A model's scores on `rows` (one per row, in order) judged against what the funnel knows. Synthetic
+// (p_purchase known): expected AUCs against the TRUE probabilities of every row, clicked or not; pCVR
+// against p(purchase | click, x) = p_daction p_buy_d + (1 - p_daction) p_buy_o. A real file (no truth):
+// the labels, as the ESMM paper scores them: CVR AUC over the clicked rows, CTR and CTCVR AUC over all.
+// Empty p_ctcvr and p_ctr (a model that has no such output) leave those AUCs NaN.
+struct FunnelScores {
+    double cvr_auc = 0.0;        // pCVR against the true p(purchase | click, x): the entire-space CVR AUC
+    double ctcvr_auc = NAN;      // pCTCVR against the true p(purchase | impression)
+    double cvr_ratio = 0.0;      // mean pCVR / mean true pCVR: 1 is calibrated on the entire space
+    double ctr_auc = NAN;        // real files only: pCTR against the click labels
+};
+FunnelScores score_funnel(const FunnelData& f, const std::vector<int>& rows, const std::vector<float>& p_cvr,
+                          const std::vector<float>& p_ctcvr, const std::vector<float>& p_ctr);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -15,6 +15,7 @@
 //   eq. 10  G = sigmoid(W^1 e_u + W^2 s^u + W^3 p^u + b)
 //   eq. 11  o^u = (1 - G) * p^u + G * s^u               scored against items by o^T e_i
 #pragma once
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,12 @@ struct SDM {
                       int(shape.size()));
     }
     Var items(const Ids& ids) const { return items(ids, {int(ids.size())}); }
+    // Every item of the catalogue (N, D): what o^u is scored against, o^T e_i.
+    Var all_items() const {
+        Ids all(cat.category.size());
+        std::iota(all.begin(), all.end(), 0);
+        return items(all);
+    }
 
     // Short-term: the session (B, T) -> s^u (B, D) (eqs. 4-7).
     Var short_term(const Padded& session, const Var& e_u, Var* weights = nullptr) {
@@ -155,6 +162,10 @@ struct SDM {
         const Var G = sigmoid(gate(concat({e_u, s, p}, 1)));                  // (B, D) eq. 10
         if (gate_out) *gate_out = G;
         return (1.0f - G) * p + G * s;                                        // eq. 11
+    }
+    // The same from one unpadded session and one unpadded list of past behaviours per user.
+    Var user(const Ids& profiles, const std::vector<Ids>& sessions, const std::vector<Ids>& pasts, Var* gate_out = nullptr) {
+        return user(profiles, pad(sessions), pad(pasts), gate_out);
     }
 
     // Only the parts this fusion uses (a short-term-only model has no long-term encoder to train).

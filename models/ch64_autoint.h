@@ -14,6 +14,7 @@
 // <., .> as a plain inner product; nn::MultiHeadAttention divides by sqrt(d'), which only rescales
 // W_Q, so we keep it. The paper's sizes: D = 16, H = 2 heads of d' = 32, L = 3 layers.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,30 @@ struct AutoInt {
         return p;
     }
 };
+
+// ---- Scoring a trained model --------------------------------------------------------------------
+// p = sigmoid(logit) for every row of `rows`, in batches, without a graph; and, when `attention` is
+// given, AutoInt's first-layer alpha averaged over rows and heads, (M, M) (the paper's attention maps).
+template <class Model>
+std::vector<float> predict(Model& model, const datasets::CtrData& d, const std::vector<int>& rows,
+                           std::vector<double>* attention) {
+    NoGrad no_grad;
+    std::vector<float> p;
+    for (size_t s = 0; s < rows.size(); s += 1024) {
+        const std::vector<int> chunk(rows.begin() + long(s), rows.begin() + long(std::min(rows.size(), s + 1024)));
+        const CtrBatch b = make_ctr_batch(d, chunk);
+        Var alpha;
+        const Var y = sigmoid(model.logits(b, attention ? &alpha : nullptr));
+        for (int i = 0; i < b.size; ++i) p.push_back(y.value()[size_t(i)]);
+        if (attention && alpha.value().size() > 1) {      // (B, H, M, M) -> sum into (M, M)
+            const int H = alpha.dim(1), M = alpha.dim(2);
+            attention->resize(size_t(M) * M, 0.0);
+            for (size_t i = 0; i < alpha.value().size(); ++i)
+                (*attention)[i % (size_t(M) * M)] += alpha.value()[i] / (double(H) * rows.size());
+        }
+    }
+    return p;
+}
 
 }  // namespace ch64
 }  // namespace minirec

@@ -218,6 +218,20 @@ inline std::vector<int> downsample_negatives(const Impressions& d, const std::ve
     return downsample_negatives(d, rows, std::vector<double>(size_t(ads), w), rng);
 }
 
+// What a perfect model of data whose negatives of ad k were kept at rate w_k predicts per ad, over
+// `rows`: the mean of sampled_ctr(true p, w_k) over the ad's rows. Not sampled_ctr(mean p, w_k) as in
+// the worked example: within an ad the CTRs vary, and sampled_ctr is concave.
+inline std::vector<double> perfect_sampled_ad_ctr(const Impressions& d, const std::vector<int>& rows,
+                                                  const std::vector<double>& w_by_ad) {
+    std::vector<double> sum(w_by_ad.size(), 0.0), count(w_by_ad.size(), 0.0);
+    for (int r : rows) count[size_t(d.ad[size_t(r)])] += 1;
+    for (int r : rows) {
+        const size_t k = size_t(d.ad[size_t(r)]);
+        sum[k] += sampled_ctr(d.prob[size_t(r)], w_by_ad[k]) / count[k];
+    }
+    return sum;
+}
+
 // Rates proportional to `weights` per ad that keep the same overall fraction w of the negatives of
 // `rows`: the sum over ads of w_k x (negatives of ad k) is w x (all negatives).
 inline std::vector<double> uneven_rates(const Impressions& d, const std::vector<int>& rows, double w,

@@ -65,10 +65,14 @@ inline Var bce_probability(const Var& p, const Tensor& y) {
     return -mean(yv * log(pc) + (1.0f - yv) * log(1.0f - pc));
 }
 
+// Each model's loss(out, click, daction, purchase) takes the three labels of its rows, each (B, 1),
+// and uses those its paper supervises.
+
 // ---- Naive CVR: one tower trained on clicked impressions only (the sample-selection-bias baseline)
 struct NaiveCVR {
     SharedInput input;
     MLP cvr;
+    static constexpr bool clicked_only = true;   // it sees clicked rows only, so its labels are p(purchase | click)
 
     NaiveCVR(const ConversionOptions& o, Rng& rng) : input(o, rng), cvr(conversion_tower(o, rng)) {}
 
@@ -76,6 +80,9 @@ struct NaiveCVR {
         ConversionOutput out;
         out.p_cvr = sigmoid(cvr(input(x, item)));                 // p(purchase | click, x)
         return out;
+    }
+    Var loss(const ConversionOutput& out, const Tensor&, const Tensor&, const Tensor& purchase) const {
+        return bce_probability(out.p_cvr, purchase);
     }
     NamedParams named_parameters() const {
         NamedParams p = input.item.named_parameters("embedding.");
@@ -90,6 +97,7 @@ struct NaiveCVR {
 struct ESMM {
     SharedInput input;
     MLP ctr, cvr;
+    static constexpr bool clicked_only = false;   // every impression: only entire-space probabilities are supervised
 
     ESMM(const ConversionOptions& o, Rng& rng) : input(o, rng), ctr(conversion_tower(o, rng)), cvr(conversion_tower(o, rng)) {}
 
@@ -100,6 +108,9 @@ struct ESMM {
         out.p_cvr = sigmoid(cvr(h));
         out.p_ctcvr = out.p_ctr * out.p_cvr;                      // pCTCVR
         return out;
+    }
+    Var loss(const ConversionOutput& out, const Tensor& click, const Tensor&, const Tensor& purchase) const {
+        return bce_probability(out.p_ctr, click) + bce_probability(out.p_ctcvr, purchase);
     }
     NamedParams named_parameters() const {
         NamedParams p = input.item.named_parameters("embedding.");
@@ -121,6 +132,7 @@ struct ESMM {
 struct ESM2 {
     SharedInput input;
     MLP ctr, daction, cvr_d, cvr_o;
+    static constexpr bool clicked_only = false;
 
     ESM2(const ConversionOptions& o, Rng& rng)
         : input(o, rng), ctr(conversion_tower(o, rng)), daction(conversion_tower(o, rng)),
@@ -139,6 +151,9 @@ struct ESM2 {
         out.p_cvr = y2 * y3 + (1.0f - y2) * y4;                   // pCVR, two paths
         out.p_ctcvr = y1 * out.p_cvr;                             // pCTCVR
         return out;
+    }
+    Var loss(const ConversionOutput& out, const Tensor& click, const Tensor& daction, const Tensor& purchase) const {
+        return bce_probability(out.p_ctr, click) + bce_probability(out.p_ctavr, daction) + bce_probability(out.p_ctcvr, purchase);
     }
     NamedParams named_parameters() const {
         NamedParams p = input.item.named_parameters("embedding.");

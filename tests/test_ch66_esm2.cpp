@@ -55,7 +55,7 @@ TEST_CASE("every ESM2 tower receives gradients from the entire-space loss") {
     std::vector<int> rows(2000);
     for (int i = 0; i < 2000; ++i) rows[size_t(i)] = i;
     const datasets::FunnelBatch b = datasets::funnel_batch(f, rows);
-    const Var loss = ch66::loss_of(model, model.forward(b.x, b.item), b);
+    const Var loss = model.loss(model.forward(b.x, b.item), b.click, b.daction, b.purchase);
     backward(loss);
     for (const auto& p : model.named_parameters()) {
         double s = 0.0;

@@ -7,7 +7,6 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -61,49 +60,33 @@ struct WorldRun {
 };
 struct Results { std::vector<WorldRun> main, control; };
 
-struct Batch { Ids profiles, target; Padded session, past; };
-inline Batch batch_of(const std::vector<datasets::SessionUser>& users, const std::vector<int>& rows) {
-    Batch b;
-    std::vector<Ids> sessions, pasts;
-    for (int r : rows)
-        b.profiles.push_back(users[size_t(r)].profile), b.target.push_back(users[size_t(r)].target),
-            sessions.push_back(users[size_t(r)].session), pasts.push_back(users[size_t(r)].past);
-    b.session = pad(sessions), b.past = pad(pasts);
-    return b;
+// o^T e_i of users `rows` of `users` against every item E (N, D), into z (B x N, row-major); G, when
+// given, receives the gated model's G (B, D).
+inline void score_users(SDM& m, const Var& E, const std::vector<datasets::SessionUser>& users, const std::vector<int>& rows,
+                        std::vector<float>& z, Var* G = nullptr) {
+    const datasets::SessionBatch b = datasets::session_batch(users, rows);
+    const Tensor s = matmul(m.user(b.profiles, b.sessions, b.pasts, G), E, false, true).value();   // (B, N)
+    std::copy(s.data(), s.data() + z.size(), z.begin());
 }
 
-// HitRate@K over the whole catalogue: is the next item among the K items with the largest o^T e_i?
+// HitRate@K over the whole catalogue (datasets::session_hit_rates), and the gated model's mean G
+// for loyal users and for drifters.
 inline void evaluate(SDM& m, const datasets::SessionWorld& w, const Options& o, int model, WorldRun& run) {
     NoGrad no_grad;
-    Ids all(size_t(w.opt.items()));
-    std::iota(all.begin(), all.end(), 0);
-    const Var E = m.items(all);                                          // (N, D)
-    int loyal = 0, drifter = 0;
+    const Var E = m.all_items();                                         // (N, D)
     double g_loyal = 0, g_drifter = 0;
-    for (int start = 0; start < int(w.test.size()); start += 256) {
-        std::vector<int> rows;
-        for (int i = start; i < std::min(int(w.test.size()), start + 256); ++i) rows.push_back(i);
-        const Batch b = batch_of(w.test, rows);
+    const datasets::SessionHits h = datasets::session_hit_rates(w, o.K, 256, [&](const std::vector<int>& rows, std::vector<float>& z) {
         Var G;
-        const Var user = m.user(b.profiles, b.session, b.past, &G);      // (B, D)
-        const Tensor s = matmul(user, E, false, true).value();           // (B, N)
-        const int N = s.dim(1), D = user.dim(1);
-        for (size_t j = 0; j < rows.size(); ++j) {
-            const datasets::SessionUser& u = w.test[size_t(rows[j])];
-            const Ids ranked = top_k(std::vector<float>(s.data() + j * size_t(N), s.data() + (j + 1) * size_t(N)), o.K);
-            const double h = hit_rate_at_k(ranked, {u.target}, o.K);
-            run.hit[model] += h / double(w.test.size());
-            (u.drifter ? run.hit_drifter : run.hit_loyal)[model] += h;
-            (u.drifter ? drifter : loyal) += 1;
-            if (G.rank() == 2) {                                         // the gated model set G
-                double g = 0;
-                for (int d = 0; d < D; ++d) g += G.value()[j * size_t(D) + size_t(d)] / D;
-                (u.drifter ? g_drifter : g_loyal) += g;
-            }
+        score_users(m, E, w.test, rows, z, &G);
+        const int D = E.dim(1);
+        for (size_t j = 0; j < rows.size() && G.rank() == 2; ++j) {     // the gated model set G
+            double g = 0;
+            for (int d = 0; d < D; ++d) g += G.value()[j * size_t(D) + size_t(d)] / D;
+            (w.test[size_t(rows[j])].drifter ? g_drifter : g_loyal) += g;
         }
-    }
-    run.hit_loyal[model] /= std::max(1, loyal), run.hit_drifter[model] /= std::max(1, drifter);
-    if (model == 0) run.gate_loyal = g_loyal / std::max(1, loyal), run.gate_drifter = drifter ? g_drifter / drifter : NAN;
+    });
+    run.hit[model] = h.all, run.hit_loyal[model] = h.loyal, run.hit_drifter[model] = h.drifter;
+    if (model == 0) run.gate_loyal = g_loyal / std::max(1, h.loyal_users), run.gate_drifter = h.drifters ? g_drifter / h.drifters : NAN;
 }
 
 // One model: the training loop written out (sampled softmax over shared uniform negatives).
@@ -117,10 +100,10 @@ inline SDM train(int model, const datasets::SessionWorld& w, const Options& o, u
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
-            const Batch b = batch_of(w.train, rows);
+            const datasets::SessionBatch b = datasets::session_batch(w.train, rows);
             Ids negatives;
             for (int k = 0; k < o.negatives; ++k) negatives.push_back(rng.randint(so.items));
-            const Var user = m.user(b.profiles, b.session, b.past);          // (B, D) o^u
+            const Var user = m.user(b.profiles, b.sessions, b.pasts);        // (B, D) o^u
             const Var pos = sum(user * m.items(b.target), 1);                // (B)
             const Var neg = matmul(user, m.items(negatives), false, true);  // (B, negatives)
             const Var loss = sampled_softmax_loss(pos, neg);
@@ -137,11 +120,7 @@ inline WorldRun run_world(const Options& o, bool drifters, uint64_t seed) {
     wo.drifters = drifters, wo.seed = seed;
     const datasets::SessionWorld w = datasets::session_world(wo);
     WorldRun run;
-    for (const datasets::SessionUser& u : w.test) {                      // the oracle: the K most likely items
-        std::vector<double> p = datasets::next_item_probabilities(w, u);
-        std::sort(p.begin(), p.end(), std::greater<double>());
-        for (int k = 0; k < o.K && k < int(p.size()); ++k) run.oracle += p[size_t(k)] / double(w.test.size());
-    }
+    run.oracle = datasets::oracle_hit_rate(w, o.K);                      // the K most likely items
     for (int m = 0; m < kNumModels; ++m) {   // the same init stream for every model
         SDM model = train(m, w, o, splitmix64(seed + 5));
         evaluate(model, w, o, m, run);
@@ -168,19 +147,15 @@ inline std::vector<RealRun> run_real(const Options& o, const datasets::SessionWo
     const std::vector<Ids> negatives = datasets::popularity_negatives(s, 100, o.seed);
     auto quality = [&](const datasets::UserScores& f) { return evaluate_next_item(s, negatives, datasets::Target::test, o.K, f); };
     std::vector<RealRun> out(size_t(o.worlds));
-    Ids all(w.category.size());
-    std::iota(all.begin(), all.end(), 0);
     for (int r = 0; r < o.worlds; ++r) {
         for (int model = 0; model < kNumModels; ++model) {
             SDM m = train(model, w, o, splitmix64(replicate_seed(o.seed, r) + 5));
             NoGrad no_grad;
-            const Var E = m.items(all);                                      // (N, D)
+            const Var E = m.all_items();                                     // (N, D)
             out[size_t(r)][size_t(model)] = quality([&](size_t first, int count, std::vector<float>& z) {
                 std::vector<int> rows(static_cast<size_t>(count));
                 std::iota(rows.begin(), rows.end(), int(first));
-                const Batch b = batch_of(w.test, rows);
-                const Tensor sc = matmul(m.user(b.profiles, b.session, b.past), E, false, true).value();   // (count, N)
-                std::copy(sc.data(), sc.data() + z.size(), z.begin());
+                score_users(m, E, w.test, rows, z);
             });
         }
         out[size_t(r)][kNumModels] = quality(popularity_scorer(s));

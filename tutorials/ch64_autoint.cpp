@@ -3,9 +3,7 @@
 // generator's default one and none (the control); prints the results, the layer-1 attention and the
 // claims table, and writes CSV and an SVG attention heatmap under --out; with --data, the models on a
 // Criteo log. The experiment: ch64_autoint.h.
-#include <algorithm>
-#include <string>
-#include <vector>
+#include <chrono>
 
 #include "datasets/ctr_logs.h"
 #include "tutorials/ch64_autoint.h"
@@ -20,10 +18,10 @@ static void print_results(Report& report, const Options& o, const Results& rep) 
     Table t("results", {"setting", "model", "params", "mean AUC", "worst world", "mean logloss", "AUC gap to oracle"});
     for (size_t s = 0; s < rep.data.size(); ++s) {
         const std::vector<DataReport>& ws = rep.data[s];
-        const double oracle = mean_over(ws, [](const DataReport& w) { return w.oracle_auc; });
+        const double oracle = mean_over(ws, [](const DataReport& w) { return w.oracle.auc; });
         const std::string setting = rep.real ? "real data" : setting_name(o.three_way_stds[s]);
         if (!rep.real) t.add({setting, "oracle (true p)", "", num("%.4f", oracle), "",
-                              num("%.4f", mean_over(ws, [](const DataReport& w) { return w.oracle_logloss; })), ""});
+                              num("%.4f", mean_over(ws, [](const DataReport& w) { return w.oracle.logloss; })), ""});
         for (size_t m = 0; m < ws[0].results.size(); ++m) {
             const double a = mean_over(ws, [&](const DataReport& w) { return w.results[m].auc; });
             t.add({setting, ws[0].results[m].model, std::to_string(ws[0].results[m].parameters),
@@ -38,21 +36,21 @@ static void print_results(Report& report, const Options& o, const Results& rep) 
 // test rows: row m is field m's attention over all fields; '*' marks a planted interacting pair.
 static void print_attention(Report& report, const Options& o, const Results& rep) {
     const DataReport& d = rep.data[0][0];
-    const size_t M = rep.fields.size();
+    const int M = int(rep.fields.size());
     std::vector<std::string> cols = {"m \\ k"};
     for (const std::string& f : rep.fields) cols.push_back(f);
     Table t("attention", cols);
-    Heatmap map{"AutoInt layer-1 attention (" + setting_name(o.three_way_stds[0]) + ", world 1)", "key field k",
-                "query field m", int(M), int(M), {}, rep.fields, rep.fields, 32};
-    for (size_t m = 0; m < M; ++m) {
-        std::vector<std::string> row = {rep.fields[m]};
-        for (size_t k = 0; k < M; ++k) {
-            const bool planted = std::find(d.planted.begin(), d.planted.end(), std::make_pair(int(std::min(m, k)), int(std::max(m, k)))) != d.planted.end();
-            row.push_back(num("%.3f", d.attention[m * M + k]) + (planted ? "*" : ""));
-            map.values.push_back(float(d.attention[m * M + k]));
+    for (int m = 0; m < M; ++m) {
+        std::vector<std::string> row = {rep.fields[size_t(m)]};
+        for (int k = 0; k < M; ++k) {
+            const bool planted = datasets::is_planted(d.planted, m, k);
+            row.push_back(num("%.3f", d.attention[size_t(m * M + k)]) + (planted ? "*" : ""));
         }
         t.add(row);
     }
+    const std::vector<float> values(d.attention.begin(), d.attention.end());
+    Heatmap map{"AutoInt layer-1 attention (" + setting_name(o.three_way_stds[0]) + ", world 1)", "key field k",
+                "query field m", M, M, values, rep.fields, rep.fields, 32};
     report.table(t, "Layer-1 attention alpha_{m,k} (" + setting_name(o.three_way_stds[0]) +
                         ", world 1; mean over heads and test rows; * = planted pair)");
     report.heatmap(map, "attention");   // the paper's kind of attention map, on our data
@@ -84,6 +82,7 @@ int main(int argc, char** argv) {
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
         o.layers.resize(size_t(max_layers)), std::iota(o.layers.begin(), o.layers.end(), 1);   // depths 1..L
+        const auto start = std::chrono::steady_clock::now();
         Report report(flags);
         report.heading("Chapter 64: AutoInt, feature interactions by self-attention");
         const std::string models = "AutoInt D = " + std::to_string(o.autoint.dim) + ", H = " + std::to_string(o.autoint.heads) + ", d' = " +
@@ -103,7 +102,7 @@ int main(int argc, char** argv) {
         if (!rep.real) print_attention(report, o, rep);
         Claims claims = judge(o, rep);
         claims.quick = flags.quick, claims.one_dataset = rep.real, claims.print(report);   // --data: n counts initialisations, not worlds
-        report.finish(rep.seconds);
+        report.finish(seconds_since(start));
         return 0;
     });
 }

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "datasets/ch64_planted_ctr.h"
 #include "models/ch64_autoint.h"
 #include "nn/losses.h"
 #include "core/metrics.h"
@@ -50,14 +52,13 @@ inline std::string setting_name(double std) {
 // One trained model on one data set.
 struct Result {
     std::string model;
-    int layers = 0;          // AutoInt's L; 0 for LR and FM
     double auc = 0.0, logloss = 0.0, seconds = 0.0;
     long parameters = 0;
 };
 
 // One world of one setting and every model trained on it.
 struct DataReport {
-    double oracle_auc = 0.0, oracle_logloss = 0.0, base_rate = 0.0;
+    datasets::OracleScores oracle;                // the true p's test AUC and logloss
     std::vector<Result> results;                  // LR, FM, AutoInt L = layers[0], ...
     std::vector<double> attention;                // (M, M): the deepest AutoInt's layer-1 alpha,
                                                   // averaged over heads and test rows
@@ -69,35 +70,12 @@ struct Results {
     std::vector<std::string> fields;              // M names
     std::vector<std::vector<DataReport>> data;    // [setting][world]; with --data (real) one setting, [init]
     bool real = false;
-    double seconds = 0.0;
 };
 
 inline double seconds_since(std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); }
 
-// Test-set scores: p = sigmoid(logit) for every test row, in batches; and for AutoInt the mean
-// (over rows and heads) of the first layer's attention, (M, M).
-template <class Model>
-std::vector<float> predict(Model& model, const datasets::CtrData& d, const std::vector<int>& rows,
-                           std::vector<double>* attention) {
-    NoGrad no_grad;
-    std::vector<float> p;
-    for (size_t s = 0; s < rows.size(); s += 1024) {
-        const std::vector<int> chunk(rows.begin() + long(s), rows.begin() + long(std::min(rows.size(), s + 1024)));
-        const CtrBatch b = make_ctr_batch(d, chunk);
-        Var alpha;
-        const Var y = sigmoid(model.logits(b, attention ? &alpha : nullptr));
-        for (int i = 0; i < b.size; ++i) p.push_back(y.value()[size_t(i)]);
-        if (attention && alpha.value().size() > 1) {      // (B, H, M, M) -> sum into (M, M)
-            const int H = alpha.dim(1), M = alpha.dim(2);
-            attention->resize(size_t(M) * M, 0.0);
-            for (size_t i = 0; i < alpha.value().size(); ++i)
-                (*attention)[i % (size_t(M) * M)] += alpha.value()[i] / (double(H) * rows.size());
-        }
-    }
-    return p;
-}
-
 // The training loop, written out: shuffled mini-batches, forward, BCE on logits, backward, Adam.
+// Then the test AUC and logloss (predict: models/ch64_autoint.h, which also averages the attention).
 template <class Model>
 Result train_and_test(Model& model, const std::string& name, const Options& o,
                       const datasets::CtrData& d, const std::vector<int>& train, const std::vector<int>& test,
@@ -120,7 +98,7 @@ Result train_and_test(Model& model, const std::string& name, const Options& o,
     std::vector<float> labels;
     for (int r : test) labels.push_back(d.labels[size_t(r)]);
     const std::vector<float> p = predict(model, d, test, attention);
-    Result res{name, 0, auc(p, labels), logloss(p, labels), seconds_since(start), 0};
+    Result res{name, auc(p, labels), logloss(p, labels), seconds_since(start), 0};
     for (const auto& np : params) res.parameters += long(np.second.size());
     if (o.verbose)
         std::fprintf(stderr, "  %-12s AUC %.4f  logloss %.4f  %.1f s\n", name.c_str(), res.auc, res.logloss, res.seconds);
@@ -141,39 +119,25 @@ inline void train_all(const Options& o, const datasets::CtrData& d, const std::v
         Rng r_ai(ms + 3);
         AutoInt model(d, ao, r_ai);
         const bool deepest = i + 1 == o.layers.size();
-        Result res = train_and_test(model, "AutoInt L=" + std::to_string(ao.layers), o, d, train, test,
-                                    ms + 13, deepest ? &dr.attention : nullptr);
-        res.layers = ao.layers;
-        dr.results.push_back(res);
+        dr.results.push_back(train_and_test(model, "AutoInt L=" + std::to_string(ao.layers), o, d, train, test,
+                                            ms + 13, deepest ? &dr.attention : nullptr));
     }
 }
 
 // One world: the data (the same first-order and pair weights in every setting of this world, so
 // settings differ only by the 3-field term), then LR, FM and AutoInt at each depth.
 inline DataReport run_one(const Options& o, double three_way_std, uint64_t world, Results& rep) {
-    datasets::CtrOptions co;
-    co.n = o.train_rows + o.test_rows, co.seed = world, co.three_way = three_way_std > 0.0, co.three_way_std = three_way_std;
-    const datasets::CtrData d = datasets::synthetic_ctr(co);
-    std::vector<int> train, test;
-    for (int r = 0; r < co.n; ++r) (r < o.train_rows ? train : test).push_back(r);
+    const datasets::CtrData d = datasets::planted_ctr(o.train_rows + o.test_rows, three_way_std, world);
+    std::vector<int> train(size_t(o.train_rows)), test(size_t(o.test_rows));
+    std::iota(train.begin(), train.end(), 0), std::iota(test.begin(), test.end(), o.train_rows);
     DataReport dr;
-    std::vector<float> truth, labels;
-    for (int r : test) truth.push_back(d.true_prob[size_t(r)]), labels.push_back(d.labels[size_t(r)]);
-    dr.oracle_auc = auc(truth, labels), dr.oracle_logloss = logloss(truth, labels), dr.base_rate = d.base_rate;
-    if (o.verbose) std::fprintf(stderr, "%s: oracle AUC %.4f\n", setting_name(three_way_std).c_str(), dr.oracle_auc);
-    train_all(o, d, train, test, splitmix64(world + (co.three_way ? 1 : 2)), dr);   // model and shuffle seeds
+    dr.oracle = datasets::oracle_scores(d, test);
+    if (o.verbose) std::fprintf(stderr, "%s: oracle AUC %.4f\n", setting_name(three_way_std).c_str(), dr.oracle.auc);
+    train_all(o, d, train, test, splitmix64(world + (three_way_std > 0.0 ? 1 : 2)), dr);   // model and shuffle seeds
     // Planted vs unrelated pairs, symmetrised: (alpha_mk + alpha_km) / 2 over the pairs m < k.
     rep.fields = field_names(d);
     dr.planted = datasets::planted_pairs(d);
-    const int M = int(rep.fields.size());
-    int np = 0, no = 0;
-    for (int m = 0; m < M && !dr.attention.empty(); ++m)
-        for (int k = m + 1; k < M; ++k) {
-            const double a = 0.5 * (dr.attention[size_t(m) * M + k] + dr.attention[size_t(k) * M + m]);
-            const bool planted = std::find(dr.planted.begin(), dr.planted.end(), std::make_pair(m, k)) != dr.planted.end();
-            (planted ? dr.planted_attention : dr.other_attention) += a, ++(planted ? np : no);
-        }
-    dr.planted_attention /= std::max(np, 1), dr.other_attention /= std::max(no, 1);
+    std::tie(dr.planted_attention, dr.other_attention) = datasets::planted_vs_unrelated(dr.planted, dr.attention, int(rep.fields.size()));
     return dr;
 }
 
@@ -181,23 +145,19 @@ inline DataReport run_one(const Options& o, double three_way_std, uint64_t world
 // the first rows, test on the last (validation rows unused: no early stopping); no oracle, no planted pairs.
 inline Results run_real(const Options& o, const datasets::CtrData& d, int n_train, int n_valid) {
     Results rep;
-    const auto start = std::chrono::steady_clock::now();
     std::vector<int> train(static_cast<size_t>(n_train)), test(d.labels.size() - size_t(n_valid));
     std::iota(train.begin(), train.end(), 0), std::iota(test.begin(), test.end(), n_valid);
     rep.real = true, rep.data.emplace_back(size_t(o.worlds));
     for (int s = 0; s < o.worlds; ++s) train_all(o, d, train, test, splitmix64(replicate_seed(o.seed, s)), rep.data[0][size_t(s)]);
-    rep.seconds = seconds_since(start);
     return rep;
 }
 
 inline Results run_experiment(const Options& o) {
     Results rep;
-    const auto start = std::chrono::steady_clock::now();
     for (double std : o.three_way_stds) {
         rep.data.emplace_back();
         for (int w = 0; w < o.worlds; ++w) rep.data.back().push_back(run_one(o, std, replicate_seed(o.seed, w), rep));
     }
-    rep.seconds = seconds_since(start);
     return rep;
 }
 
@@ -231,7 +191,7 @@ inline Claims judge(const Options& o, const Results& rep) {
     double gap = 1.0;   // the smallest oracle - model AUC gap
     for (const auto& setting : rep.data)
         for (const DataReport& w : setting)
-            for (const Result& r : w.results) below &= r.auc < w.oracle_auc, gap = std::min(gap, w.oracle_auc - r.auc);
+            for (const Result& r : w.results) below &= r.auc < w.oracle.auc, gap = std::min(gap, w.oracle.auc - r.auc);
     claims.add_sanity("every model below the oracle's AUC (true p), in every world and setting", below,
                       "smallest gap " + num("%.4f", gap));
     return claims;

@@ -5,8 +5,8 @@
 // correction. judge() turns the per-world differences into the claims. Printing: ch65_calibration.cpp.
 // Deliberately left out: real ads data (the truth is unknown there), online learning, position bias.
 #pragma once
-#include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -80,9 +80,7 @@ struct Cell {
     std::vector<double> ratio_raw, ratio_cal;                 // mean pCTR / observed CTR
     std::vector<std::vector<double>> ad_ctr_raw, ad_ctr_cal;  // [world][ad] mean pCTR per ad
     std::vector<ReliabilityBin> bins_raw, bins_cal;           // world 0
-    // What a perfect model of the sampled data would predict per ad: mean of sampled_ctr(true p, w).
-    // Not the example's sampled_ctr(mean p, w): within an ad the CTRs vary, and sampled_ctr is concave.
-    std::vector<double> oracle_ad_ctr;                        // mean over worlds
+    std::vector<double> oracle_ad_ctr;                        // perfect_sampled_ad_ctr, mean over worlds
     double train_rows = 0.0;                                  // mean kept rows
     // Expected revenue per impression of ad k in world r, pCTR x CPC, raw or corrected.
     double revenue(size_t r, size_t k, bool corrected, const Ads& ads) const {
@@ -100,7 +98,6 @@ struct Results {
     std::vector<double> test_ad_ctr;           // observed CTR per ad on the test set
     double oracle_auc = 0.0, oracle_logloss = 0.0, oracle_ece = 0.0;
     std::string true_order;                    // by the ads' true CTR x CPC
-    double seconds = 0.0;
 };
 
 // The mean and the sample standard deviation over a cell's worlds (nn/train.h).
@@ -116,17 +113,10 @@ inline void measure(Cell& c, const std::vector<float>& p, const Impressions& d, 
     c.auc.push_back(auc(p, y));                  // = auc(q, y): the correction is monotone
     c.logloss_raw.push_back(logloss(p, y)), c.logloss_cal.push_back(logloss(q, y));
     c.ece_raw.push_back(expected_calibration_error(p, y, o.bins)), c.ece_cal.push_back(expected_calibration_error(q, y, o.bins));
-    double sp = 0.0, sq = 0.0, sy = 0.0;
-    const size_t K = o.ads.ctr.size();
-    std::vector<double> ap(K, 0.0), aq(K, 0.0), an(K, 0.0);
-    for (size_t i = 0; i < test.size(); ++i) {
-        const size_t k = size_t(d.ad[size_t(test[i])]);
-        sp += p[i], sq += q[i], sy += y[i];
-        ap[k] += p[i], aq[k] += q[i], an[k] += 1.0;
-    }
-    c.ratio_raw.push_back(sp / sy), c.ratio_cal.push_back(sq / sy);
-    for (size_t k = 0; k < K; ++k) ap[k] /= an[k], aq[k] /= an[k];
-    c.ad_ctr_raw.push_back(ap), c.ad_ctr_cal.push_back(aq);
+    const double clicks = std::accumulate(y.begin(), y.end(), 0.0);   // mean pCTR / CTR = sum of pCTR / clicks
+    c.ratio_raw.push_back(std::accumulate(p.begin(), p.end(), 0.0) / clicks);
+    c.ratio_cal.push_back(std::accumulate(q.begin(), q.end(), 0.0) / clicks);
+    c.ad_ctr_raw.push_back(datasets::mean_by_ad(d, test, p)), c.ad_ctr_cal.push_back(datasets::mean_by_ad(d, test, q));
     if (c.bins_raw.empty()) c.bins_raw = reliability_bins(p, y, o.bins), c.bins_cal = reliability_bins(q, y, o.bins);
 }
 
@@ -142,7 +132,6 @@ inline Results run_experiment(const Options& o) {
     rep.test_ad_ctr.assign(K, 0.0), rep.true_order = revenue_order(o.ads.ctr, o.ads.cpc), rep.models = {"LR", "DNN"};
     rep.cells.assign(rep.models.size(), std::vector<Cell>(o.rates.size()));
     rep.control.assign(rep.models.size(), Cell{});
-    const auto start = std::chrono::steady_clock::now();
     for (int world = 0; world < o.worlds; ++world) {
         const uint64_t seed = replicate_seed(o.seed, world);
         const Impressions d = make_impressions(o.n_train + o.n_test, o.ads, seed);
@@ -152,9 +141,8 @@ inline Results run_experiment(const Options& o) {
         for (int r : test_rows) ptrue.push_back(d.prob[size_t(r)]), ytest.push_back(d.labels[size_t(r)]);
         for (int r = 0; r < o.n_train + o.n_test; ++r)
             (r < o.n_train ? rep.train_ctr : rep.test_ctr) += d.labels[size_t(r)] / (r < o.n_train ? o.n_train : o.n_test) / W;
-        std::vector<double> count(K, 0.0), ad_ctr(K, 0.0);
-        for (int r : test_rows) ad_ctr[size_t(d.ad[size_t(r)])] += d.labels[size_t(r)], count[size_t(d.ad[size_t(r)])] += 1;
-        for (size_t k = 0; k < K; ++k) rep.test_ad_ctr[k] += ad_ctr[k] / count[k] / W;
+        const std::vector<double> ad_ctr = datasets::mean_by_ad(d, test_rows, ytest);
+        for (size_t k = 0; k < K; ++k) rep.test_ad_ctr[k] += ad_ctr[k] / W;
         rep.oracle_auc += auc(ptrue, ytest) / W, rep.oracle_logloss += logloss(ptrue, ytest) / W;
         rep.oracle_ece += expected_calibration_error(ptrue, ytest, o.bins) / W;
         const std::vector<double> uneven = uneven_rates(d, train_rows, o.rates.back(), o.control_ad_weights);
@@ -164,11 +152,9 @@ inline Results run_experiment(const Options& o) {
                 Cell& c = control ? rep.control[m] : rep.cells[m][i];
                 c.w = control ? o.rates.back() : o.rates[i];
                 const std::vector<double> w_by_ad = control ? uneven : std::vector<double>(K, c.w);
+                const std::vector<double> perfect = perfect_sampled_ad_ctr(d, test_rows, w_by_ad);
                 c.oracle_ad_ctr.resize(K, 0.0);
-                for (int r : test_rows) {
-                    const size_t k = size_t(d.ad[size_t(r)]);
-                    c.oracle_ad_ctr[k] += sampled_ctr(d.prob[size_t(r)], w_by_ad[k]) / count[k] / W;
-                }
+                for (size_t k = 0; k < K; ++k) c.oracle_ad_ctr[k] += perfect[k] / W;
                 Rng sampler(sub_seed(seed, int(i), 0)), init(sub_seed(seed, int(m), 1));
                 const std::vector<int> kept = downsample_negatives(d, train_rows, w_by_ad, sampler);
                 c.train_rows += double(kept.size()) / W;
@@ -183,7 +169,6 @@ inline Results run_experiment(const Options& o) {
                                  rep.models[m].c_str(), c.w, control ? " by ad" : "", kept.size(), c.auc.back(), c.ece_raw.back(), c.ece_cal.back());
             }
     }
-    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return rep;
 }
 

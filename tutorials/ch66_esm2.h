@@ -5,11 +5,9 @@
 // files. Printing: ch66_esm2.cpp. Left out: the paper's Taobao logs, GMV, A/B numbers.
 #pragma once
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "datasets/ctr_logs.h"
@@ -53,13 +51,7 @@ inline datasets::FunnelOptions funnel_options(const Options& o, double scale, bo
 const char* const kModels[] = {"naive CVR", "ESMM", "ESM2"};
 constexpr int kNumModels = 3;
 
-// What we measure on the test impressions (all of them, clicked or not).
-struct Evaluation {
-    double cvr_auc = 0.0;        // pCVR against the true p(purchase | click, x): the entire-space CVR AUC
-    double ctcvr_auc = NAN;      // pCTCVR against the true p(purchase | impression); NaN for the naive model
-    double cvr_ratio = 0.0;      // mean pCVR / mean true pCVR: 1 is calibrated on the entire space
-    double ctr_auc = NAN;        // --data only: pCTR against the click labels
-};
+using Evaluation = datasets::FunnelScores;   // what we measure on the test impressions (datasets/funnel.h)
 
 struct Cell {
     std::vector<Evaluation> runs;
@@ -72,68 +64,39 @@ struct FunnelStats { double clicks = 0, dactions = 0, purchases = 0; };   // tra
 struct Results {
     std::vector<std::vector<Cell>> cells[2];   // [main, control][scale][model]; runs[r] = world r
     std::vector<FunnelStats> stats[2];         // [main, control][scale]
-    double seconds = 0.0;
 };
 
 using Batch = datasets::FunnelBatch;   // x (B, d), item (B), click, daction, purchase (B, 1)
 
-// Each model's loss. The naive model sees clicked rows only (so its labels are p(purchase | click));
-// ESMM and ESM2 see every impression and supervise only probabilities over the entire space.
-inline Var loss_of(const NaiveCVR&, const ConversionOutput& o, const Batch& b) {
-    return bce_probability(o.p_cvr, b.purchase);
-}
-inline Var loss_of(const ESMM&, const ConversionOutput& o, const Batch& b) {
-    return bce_probability(o.p_ctr, b.click) + bce_probability(o.p_ctcvr, b.purchase);
-}
-inline Var loss_of(const ESM2&, const ConversionOutput& o, const Batch& b) {
-    return bce_probability(o.p_ctr, b.click) + bce_probability(o.p_ctavr, b.daction) +
-           bce_probability(o.p_ctcvr, b.purchase);
-}
-template <class Model> bool clicked_only(const Model&) { return std::is_same<Model, NaiveCVR>::value; }
-
-// Synthetic funnel: expected AUCs against the true probabilities. --data (no truth): the labels, as the
-// ESMM paper scores them: CVR AUC over the clicked test impressions, CTR and CTCVR AUC over all of them.
+// The model's outputs on every test impression, judged by datasets::score_funnel (the naive model has no
+// pCTR or pCTCVR).
 template <class Model>
 Evaluation evaluate(Model& model, const datasets::FunnelData& f, const std::vector<int>& test) {
     NoGrad no_grad;
     const Batch b = datasets::funnel_batch(f, test);
     const ConversionOutput out = model.forward(b.x, b.item);
-    const bool real = f.p_purchase.empty();
-    std::vector<float> p_cvr, p_ctcvr, true_cvr, true_ctcvr, p_ctr, click;
-    double pred = 0.0, truth = 0.0;
-    for (size_t i = 0; i < test.size(); ++i) {
-        const size_t r = size_t(test[i]);
-        const float cvr = real ? f.purchase[r] : f.p_daction[r] * f.p_buy_d[r] + (1.0f - f.p_daction[r]) * f.p_buy_o[r];
-        if (!real || f.click[r] > 0.5f) p_cvr.push_back(out.p_cvr.value()[i]), true_cvr.push_back(cvr), pred += p_cvr.back(), truth += cvr;
-        if (!clicked_only(model)) p_ctcvr.push_back(out.p_ctcvr.value()[i]), true_ctcvr.push_back(real ? f.purchase[r] : f.p_purchase[r]);
-        if (!clicked_only(model)) p_ctr.push_back(out.p_ctr.value()[i]), click.push_back(f.click[r]);
-    }
-    Evaluation ev;
-    ev.cvr_auc = expected_auc(p_cvr, true_cvr);                 // with 0/1 labels: the ordinary AUC
-    if (!clicked_only(model)) ev.ctcvr_auc = expected_auc(p_ctcvr, true_ctcvr), ev.ctr_auc = real ? auc(p_ctr, click) : NAN;
-    ev.cvr_ratio = pred / truth;
-    return ev;
+    auto values = [](const Var& p) { return std::vector<float>(p.value().data(), p.value().data() + p.value().size()); };
+    if (Model::clicked_only) return datasets::score_funnel(f, test, values(out.p_cvr), {}, {});
+    return datasets::score_funnel(f, test, values(out.p_cvr), values(out.p_ctcvr), values(out.p_ctr));
 }
 
 // One run: a fresh model trained for `epochs` passes over its training rows, then evaluated.
 template <class Model>
 void train_run(const Options& o, const datasets::FunnelData& f, const std::vector<int>& train,
                const std::vector<int>& test, uint64_t model_seed, Cell& cell) {
-    ConversionOptions co;
-    co.input = f.x.dim(1);
     Rng rng(model_seed);
-    Model model(co, rng);
+    Model model(ConversionOptions{.input = f.x.dim(1)}, rng);
     const NamedParams params = model.named_parameters();
     Adam adam(vars_of(params), o.lr);
     std::vector<int> rows;                                    // the naive model: clicked rows only
     for (int r : train)
-        if (!clicked_only(model) || f.click[size_t(r)] > 0.5f) rows.push_back(r);
+        if (!Model::clicked_only || f.click[size_t(r)] > 0.5f) rows.push_back(r);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
         for (const std::vector<int>& idx : make_batches(rows, o.batch, rng)) {
             const Batch b = datasets::funnel_batch(f, idx);
             const ConversionOutput out = model.forward(b.x, b.item);
-            const Var loss = loss_of(model, out, b);
+            const Var loss = model.loss(out, b.click, b.daction, b.purchase);
             adam.zero_grad();
             backward(loss);
             adam.step();
@@ -154,7 +117,6 @@ inline uint64_t sub_seed(uint64_t world, int i, int salt) {
 // test (val is only read), the naive model and ESMM (no D-Action label for ESM2), over initialisations.
 inline Results run_experiment(const Options& o, const datasets::AliCcp* real = nullptr) {
     Results rep;
-    const auto start = std::chrono::steady_clock::now();
     for (int kind = 0; kind < (real ? 1 : 2); ++kind) {
         rep.cells[kind].assign(o.buy_scales.size(), std::vector<Cell>(kNumModels));
         rep.stats[kind].assign(o.buy_scales.size(), FunnelStats{});
@@ -166,16 +128,14 @@ inline Results run_experiment(const Options& o, const datasets::AliCcp* real = n
                 std::vector<int> train, test;
                 for (int k = 0; k < int(f.click.size()); ++k) (k < n_train ? train : test).push_back(k);
                 test.erase(test.begin(), test.begin() + (first_test - n_train));
+                FunnelStats& stats = rep.stats[kind][i];
                 for (int k : train)
-                    rep.stats[kind][i].clicks += f.click[size_t(k)] / double(o.worlds), rep.stats[kind][i].dactions += f.daction[size_t(k)] / double(o.worlds),
-                    rep.stats[kind][i].purchases += f.purchase[size_t(k)] / double(o.worlds);
-                for (int m = 0; m < kNumModels - (real ? 1 : 0); ++m) {
-                    Cell& cell = rep.cells[kind][i][size_t(m)];
-                    const uint64_t model_seed = sub_seed(world, int(i), 1 + m);
-                    if (m == 0) train_run<NaiveCVR>(o, f, train, test, model_seed, cell);
-                    if (m == 1) train_run<ESMM>(o, f, train, test, model_seed, cell);
-                    if (m == 2) train_run<ESM2>(o, f, train, test, model_seed, cell);
-                }
+                    stats.clicks += f.click[size_t(k)] / double(o.worlds), stats.dactions += f.daction[size_t(k)] / double(o.worlds),
+                    stats.purchases += f.purchase[size_t(k)] / double(o.worlds);
+                std::vector<Cell>& cells = rep.cells[kind][i];   // model m's init: sub_seed(world, i, 1 + m)
+                train_run<NaiveCVR>(o, f, train, test, sub_seed(world, int(i), 1), cells[0]);
+                train_run<ESMM>(o, f, train, test, sub_seed(world, int(i), 2), cells[1]);
+                if (!real) train_run<ESM2>(o, f, train, test, sub_seed(world, int(i), 3), cells[2]);   // Ali-CCP has no D-Action label
             }
             if (o.verbose)
                 std::fprintf(stderr, "%s buy scale %.2f  CVR AUC naive %.4f  ESMM %.4f  ESM2 %.4f\n", kind ? "control" : "main",
@@ -183,7 +143,6 @@ inline Results run_experiment(const Options& o, const datasets::AliCcp* real = n
                              rep.cells[kind][i][1].mean(&Evaluation::cvr_auc), rep.cells[kind][i][2].mean(&Evaluation::cvr_auc));
         }
     }
-    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return rep;
 }
 
