@@ -81,6 +81,12 @@ Batch gather(const World& w, const std::vector<Event>& events, const std::vector
     return out;
 }
 
+Batch gather(const World& w, const std::vector<Event>& events) {
+    std::vector<int> rows(events.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    return gather(w, events, rows);
+}
+
 double pearson(const std::vector<float>& a, const std::vector<double>& b) {
     double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
     const double n = double(a.size());
@@ -97,6 +103,18 @@ double top_relevance(const std::vector<float>& score, const std::vector<double>&
     double s = 0.0;
     for (int k = 0; k < count; ++k) s += datasets::sigmoid(truth[size_t(order[size_t(k)])]) / count;
     return s;
+}
+
+References references(const World& w, int count) {
+    References r;
+    const int content = w.features - 1;                  // every feature but the last, the historical CTR
+    std::vector<float> truth(w.truth.begin(), w.truth.end()), summed(size_t(w.items), 0.0f);
+    for (int i = 0; i < w.items; ++i)
+        for (int c = 0; c < content; ++c) summed[size_t(i)] += w.x[size_t(i) * w.features + c];
+    r.oracle_top_rel = top_relevance(truth, w.truth, count);
+    for (double t : w.truth) r.random_top_rel += datasets::sigmoid(t) / w.items;
+    r.features_truth_corr = pearson(summed, w.truth);
+    return r;
 }
 
 }  // namespace ch73

@@ -50,6 +50,7 @@ struct Batch {
     Tensor x, b, click;
 };
 Batch gather(const World& w, const std::vector<Event>& events, const std::vector<int>& rows);
+Batch gather(const World& w, const std::vector<Event>& events);   // all of them, in order
 // The same X with the historical-CTR column (the last) set to 0, i.e. not an input.
 Tensor without_history(Tensor x);
 
@@ -58,6 +59,13 @@ Tensor without_history(Tensor x);
 double pearson(const std::vector<float>& a, const std::vector<double>& b);
 // and the mean true relevance sigmoid(t_i) of the `count` ads with the highest scores.
 double top_relevance(const std::vector<float>& score, const std::vector<double>& truth, int count);
+// The references every model's ranking is read against: the oracle's top `count` ads (ranked by t_i
+// itself), a random ad's relevance (the mean of sigmoid(t_i)), and how well the content features,
+// summed and untrained, rank by t_i.
+struct References {
+    double oracle_top_rel = 0.0, random_top_rel = 0.0, features_truth_corr = 0.0;
+};
+References references(const World& w, int count);
 
 }  // namespace ch73
 }  // namespace minirec

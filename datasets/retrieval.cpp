@@ -122,5 +122,13 @@ void popularity_scores(const RetrievalData& d, int rows, std::vector<float>& sco
     for (int r = 0; r < rows; ++r) scores.insert(scores.end(), count.begin(), count.end());
 }
 
+RankingScores rank_by_popularity(const RetrievalData& d, const std::vector<int>& ks, double head_mass) {
+    return rank_catalogue(d, ks, head_mass, [&](size_t, int rows, std::vector<float>& s) { popularity_scores(d, rows, s); });
+}
+
+RankingScores rank_by_posterior(const RetrievalData& d, const std::vector<int>& ks, double head_mass) {
+    return rank_catalogue(d, ks, head_mass, [&](size_t first, int rows, std::vector<float>& s) { bayes_scores(d, first, rows, s); });
+}
+
 }  // namespace datasets
 }  // namespace minirec

@@ -2,7 +2,8 @@
 // positive item) and held-out test queries with the items each should retrieve from the whole
 // catalogue. Two sources: the synthetic power-law catalogue of datasets/item_stream.h, where the
 // true posterior is known, and MovieLens-100k as implicit feedback cut by time.
-// Also the protocol that ranks the whole catalogue for every test row (rank_catalogue).
+// Also the protocol that ranks the whole catalogue for every test row (rank_catalogue), and the
+// popularity and true-posterior rankings through it.
 // Deliberately left out: the ranking metrics (core/metrics.h), negatives (in-batch training needs none).
 #pragma once
 #include <functional>
@@ -65,6 +66,11 @@ RankingScores rank_catalogue(const RetrievalData& d, const std::vector<int>& ks,
 
 // Popularity scores: every test row gets each item's count among the training positives.
 void popularity_scores(const RetrievalData& d, int rows, std::vector<float>& scores);
+
+// The two reference rankings through the protocol: popularity (popularity_scores), and on
+// synthetic data the true posterior (bayes_scores).
+RankingScores rank_by_popularity(const RetrievalData& d, const std::vector<int>& ks, double head_mass);
+RankingScores rank_by_posterior(const RetrievalData& d, const std::vector<int>& ks, double head_mass);
 
 }  // namespace datasets
 }  // namespace minirec

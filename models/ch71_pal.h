@@ -11,8 +11,10 @@
 //   eq. 3  L = (1/N) sum_i l(y_i, bCTR_i),  l the cross-entropy; both modules train jointly
 //   serving: rank by pCTR = p(y = 1 | x, seen) alone; position is not needed.
 #pragma once
+#include <numeric>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "datasets/position_bias.h"
@@ -81,6 +83,17 @@ inline Batch gather(const datasets::PositionBiasData& d, const PalFields& f, con
     return b;
 }
 
+// Rows first .. last - 1 of the log (the validation and the test logs are runs of whole lists).
+inline Batch gather(const datasets::PositionBiasData& d, const PalFields& f, int first, int last) {
+    std::vector<int> rows(size_t(last - first));
+    std::iota(rows.begin(), rows.end(), first);
+    return gather(d, f, rows);
+}
+
+// The three models, in the order of Models' fields.
+enum Model { kUnaware, kPosFeature, kPAL, kNumModels };
+const char* const kModelNames[] = {"position-unaware", "position as feature", "PAL"};
+
 // The three models in one struct, so one loop trains them on the same batches.
 struct Models {
     FM unaware, pos_feature;   // FM(user, item) and FM(user, item, position)
@@ -101,6 +114,44 @@ struct Models {
         return p;
     }
 };
+
+// Serving scores for every (user, item): the logit each model ranks by. Position as feature gets
+// the default slot; PAL uses pCTR alone; the unaware model has nothing to drop.
+inline std::vector<double> serving_scores(const Models& m, const PalFields& f, int model, int default_position) {
+    NoGrad no_grad;
+    Ids ids;
+    for (int u = 0; u < f.users; ++u)
+        for (int i = 0; i < f.items; ++i) {
+            ids.insert(ids.end(), {u, f.item(i)});
+            if (model == kPosFeature) ids.push_back(f.position(default_position));
+        }
+    const Var z = model == kUnaware ? m.unaware(ids, 2) : model == kPAL ? m.pal.ctr_logit(ids)
+                                                                         : m.pos_feature(ids, 3);
+    return std::vector<double>(z.value().data(), z.value().data() + z.value().size());
+}
+
+// Position as feature's default slot, as the paper chose its BASE_pk offline (Fig. 5): the slot k
+// with the best AUC on the validation logs v when every row's position is set to k.
+inline int validation_slot(const Models& m, const PalFields& f, Batch v) {
+    NoGrad no_grad;
+    double best = -1.0;
+    int slot = 0;
+    for (int k = 0; k < f.positions; ++k) {
+        for (size_t j = 0; j < v.position.size(); ++j) v.user_item_pos[3 * j + 2] = f.position(k);
+        const double a = auc(m.pos_feature(v.user_item_pos, 3).value().vec(), v.click.vec());
+        if (a > best) best = a, slot = k;
+    }
+    return slot;
+}
+
+// Offline evaluation, as the paper's Fig. 5: AUC on the logs b, each model predicting the logged
+// click at its logged position; PAL by bCTR = ProbSeen x pCTR (eq. 2), taken as log bCTR.
+inline void logged_auc(const Models& m, const Batch& b, double auc_by_model[kNumModels]) {
+    NoGrad no_grad;
+    const Var z[kNumModels] = {m.unaware(b.user_item, 2), m.pos_feature(b.user_item_pos, 3),
+                               log_sigmoid(m.pal.seen_logit(b.position)) + log_sigmoid(m.pal.ctr_logit(b.user_item))};
+    for (int model = 0; model < kNumModels; ++model) auc_by_model[model] = auc(z[model].value().vec(), b.click.vec());
+}
 
 }  // namespace ch71
 }  // namespace minirec

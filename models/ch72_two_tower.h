@@ -1,9 +1,12 @@
 // Yi et al. (RecSys 2019), "Sampling-Bias-Corrected Neural Modeling for Large Corpus Item
 // Recommendations": the streaming frequency estimator (Algorithms 2 and 3: arrays A and B, several
-// hash functions) and the two-tower model with L2-normalised outputs (section 3, eq. 1 and 5.3).
-// The in-batch softmax with the log-probability correction (eqs. 4-7) is nn/losses.h's
-// in_batch_softmax_loss; training with both is Algorithm 1 (train_two_tower). Deliberately left out: sharing embeddings between the towers, the
-// reward weights r_i of eq. 3 (all 1 here), approximate nearest-neighbour serving.
+// hash functions) and the paper's simulation of it (section 6.1, frequency_world), and the two-tower
+// model with L2-normalised outputs (section 3, eq. 1 and 5.3). The in-batch softmax with the
+// log-probability correction (eqs. 4-7) is nn/losses.h's in_batch_softmax_loss; training with both
+// is Algorithm 1 (train_two_tower); serving ranks the whole catalogue (serve_catalogue), for each
+// of the three arms (train_and_serve).
+// Deliberately left out: sharing embeddings between the towers, the reward weights r_i of eq. 3
+// (all 1 here), approximate nearest-neighbour serving.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -15,7 +18,7 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
-#include "datasets/retrieval.h"
+#include "datasets/retrieval.h"   // and datasets/item_stream.h, the drifting stream of section 6.1
 #include "nn/layers.h"
 #include "nn/losses.h"
 #include "nn/optim.h"
@@ -116,6 +119,75 @@ private:
     std::vector<std::vector<double>> gap_;      // B: [hash][slot]; 0 = never seen
     std::vector<uint64_t> salt_;                // one per hash function
 };
+
+// ---- The paper's simulation (section 6.1): the estimator on a drifting stream -----------------
+// M items, q_i ~ i^2 for steps_per_phase steps, then ~ (M-1-i)^2 (datasets::DriftingItemStream);
+// estimators at several alphas (Figure 4), and 1, 2 or 4 hash functions sharing one budget of
+// slots (Figure 5), all reading the same stream. The error of a window: the mean over its steps of
+// the mean over the batch's items of |p_hat - B q| (datasets::replay_drifting_stream).
+struct FrequencyOptions {
+    int items = 1000;                     // M, as in the paper
+    int steps_per_phase = 10000;          // q_i ~ i^2, then ~ (M-1-i)^2 (the paper's switch at 10k)
+    int batch = 128;                      // B
+    std::vector<double> alphas = {0.01, 0.05, 0.1};   // the paper's Figure 4
+    std::vector<int> hash_counts = {1, 2, 4};         // the paper's Figure 5: H = total / m each
+    int total_slots = 4000;               // the paper's Figure 5 budget
+    int control_slots = 64000;            // the control: so many slots that collisions are rare
+    double hash_alpha = 0.01;
+    int window = 500;                     // steps per point of the error curves
+    int recovery_window = 2000;           // "after the switch" = this many steps after it
+    double steady_share = 0.2;            // "steady state" = the last 20% of the first phase
+};
+
+struct EstimatorTrace {
+    std::string name;
+    FrequencyEstimatorOptions options;
+    std::vector<double> error;            // [window]: mean over the batch's items of |p_hat - B q|
+    double steady = 0, after_switch = 0, mid_phase = 0;   // mid_phase: the control window, no switch
+};
+struct FrequencyResult {
+    std::vector<long> window_end;
+    std::vector<EstimatorTrace> alphas, hashes, control_hashes;
+};
+
+// Every estimator reads the same stream, so their differences within a world are not sampling noise.
+inline FrequencyResult frequency_world(const FrequencyOptions& o, uint64_t seed) {
+    FrequencyResult r;
+    auto add = [&](std::vector<EstimatorTrace>& to, std::string name, FrequencyEstimatorOptions e) {
+        e.seed = splitmix64(seed + 17), to.push_back({std::move(name), e, {}});
+    };
+    FrequencyEstimatorOptions exact;      // one slot per item: no collisions
+    exact.buckets = o.items, exact.collision_free = true;
+    for (double a : o.alphas) {
+        char name[32];
+        std::snprintf(name, sizeof name, "alpha %g", a);
+        exact.alpha = a, add(r.alphas, name, exact);
+    }
+    for (int h : o.hash_counts)
+        for (int total : {o.total_slots, o.control_slots}) {
+            FrequencyEstimatorOptions e;
+            e.buckets = total / h, e.hashes = h, e.alpha = o.hash_alpha;
+            add(total == o.total_slots ? r.hashes : r.control_hashes,
+                std::to_string(h) + " x " + std::to_string(total / h) + " slots", e);
+        }
+    std::vector<EstimatorTrace*> traces;
+    for (auto* group : {&r.alphas, &r.hashes, &r.control_hashes})
+        for (EstimatorTrace& tr : *group) traces.push_back(&tr);
+    std::vector<StreamingFrequencyEstimator> est;
+    for (EstimatorTrace* tr : traces) est.emplace_back(tr->options);
+    datasets::DriftingStreamOptions so;
+    so.num_items = o.items, so.steps_per_phase = o.steps_per_phase, so.batch_size = o.batch, so.seed = seed;
+    const datasets::StreamErrors errors = datasets::replay_drifting_stream(so, est, o.window);
+    r.window_end = errors.window_end;
+    const long S = o.steps_per_phase, R = o.recovery_window;
+    for (size_t e = 0; e < traces.size(); ++e) {
+        traces[e]->error = errors.error[e];
+        traces[e]->steady = errors.mean_between(e, long(S * (1.0 - o.steady_share)), S);
+        traces[e]->after_switch = errors.mean_between(e, S, S + R);
+        traces[e]->mid_phase = errors.mean_between(e, S / 2, S / 2 + R);   // as long a window, nothing switched
+    }
+    return r;
+}
 
 // ---- The two towers (eq. 1 with the normalisation of section 5.3) ---------------------------
 // One tower turns an example's features into a unit vector of size k. Its input is the
@@ -261,6 +333,47 @@ inline TwoTower train_two_tower(const datasets::RetrievalData& d, const TrainOpt
                          loss_sum / double(batches.size()));
     }
     return model;
+}
+
+// Serving: every item's v once, then s(x, y) = <u(x), v(y)> for the whole catalogue, test row by
+// test row, ranked by datasets/retrieval.h's protocol (rank_catalogue: Recall@K for each K of ks,
+// and the share of head items among the top ks[0]).
+inline datasets::RankingScores serve_catalogue(TwoTower& model, const datasets::RetrievalData& d, const std::vector<int>& ks,
+                                               double head_mass) {
+    NoGrad no_grad;
+    Ids all(size_t(d.num_items));
+    for (int j = 0; j < d.num_items; ++j) all[size_t(j)] = j;
+    const Var v_all = model.v(constant(d.item_features), all);          // (N, k)
+    const Var queries = constant(d.query_features);
+    auto scores = [&](size_t b0, int rows, std::vector<float>& s) {
+        Ids test_rows, qid;
+        for (int r = 0; r < rows; ++r) {
+            test_rows.push_back(d.test[b0 + size_t(r)]);
+            if (d.num_query_ids) qid.push_back(d.query_ids[size_t(test_rows.back())]);
+        }
+        const Var u = model.u(d.query_features.dim(1) > 0 ? gather_rows(queries, test_rows) : Var(), qid);  // (rows, k)
+        s = TwoTower::scores(u, v_all).value().vec();                    // (rows, N)
+    };
+    return datasets::rank_catalogue(d, ks, head_mass, scores);
+}
+
+// One arm of the comparison: Recall@K for each K of ks (recall), the head share of the top ks[0]
+// (head_share), and for a trained arm its last epoch's mean loss.
+struct RetrievalResult : datasets::RankingScores {
+    std::string name;
+    double final_loss = 0;
+};
+// The paper's three arms on d, from the same initial model and batches: plain, corrected by the
+// streaming estimates, corrected by the true q (our oracle arm); each trained, then served.
+inline std::vector<RetrievalResult> train_and_serve(const datasets::RetrievalData& d, const TrainOptions& o, const std::vector<int>& ks,
+                                                    double head_mass) {
+    std::vector<RetrievalResult> r;
+    for (Correction c : {Correction::none, Correction::streaming, Correction::oracle}) {
+        double loss = 0;
+        TwoTower model = train_two_tower(d, o, c, &loss);
+        r.push_back({serve_catalogue(model, d, ks, head_mass), correction_name(c), loss});
+    }
+    return r;
 }
 
 }  // namespace ch72

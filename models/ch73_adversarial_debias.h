@@ -17,7 +17,10 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <memory>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -60,6 +63,16 @@ struct AdversarialNet {
     // The click logit the log is fitted with: Z_Y + Z_BY (Z_Y alone without the bypass).
     Var click_logit(const Var& z_a, const Var& b) const {
         return options.bypass ? prediction_logit(z_a) + bypass_logit(b) : prediction_logit(z_a);
+    }
+    // Serving: Z_Y of every row of x (n, F) -> (n); the bypass at a fixed b would add one constant to all.
+    std::vector<float> serving_scores(const Tensor& x) {
+        NoGrad no_grad;
+        return prediction_logit(representation(constant(x))).value().vec();
+    }
+    // The click logit of logged events x (n, F), b (n, 1) -> (n), as the log was fitted (Z_Y + Z_BY).
+    std::vector<float> logged_logits(const Tensor& x, const Tensor& b) {
+        NoGrad no_grad;
+        return click_logit(representation(constant(x)), constant(b)).value().vec();
     }
 
     // The predictor's parameters (Theta_A, Theta_Y, Theta_BY) and the adversary's (Theta_B):
@@ -130,6 +143,44 @@ inline double probe_r2(AdversarialNet& net, const World& w, bool history, int ep
     for (size_t j = 0; j < b.size(); ++j) mse += std::pow(pred[j] - b[j], 2), vb += std::pow(b[j] - mb, 2);
     return 1.0 - mse / vb;
 }
+
+// ---- The chapter's models: one network in several settings, each with its own two optimizers -------
+// naive (no bypass), plain on the content features only (the historical CTR is no input), position
+// as a feature (the bypass, lambda = 0), and the adversarial network at each lambda > 0.
+struct ModelSpec {
+    bool bypass = true, history = true;   // history: the historical-CTR feature is an input
+    double lambda = 0.0;
+    std::string name() const {
+        if (!history) return "plain, content features only";
+        if (!bypass) return "naive (position ignored)";
+        char adversarial[48];
+        std::snprintf(adversarial, sizeof adversarial, "adversarial, lambda %g", lambda);
+        return lambda == 0.0 ? "position as feature (bypass)" : adversarial;
+    }
+};
+enum { kNaive = 0, kContent = 1, kBypass = 2, kAdversarial = 3 };   // kAdversarial: the first lambda
+inline std::vector<ModelSpec> model_specs(const std::vector<double>& lambdas) {
+    for (double l : lambdas)
+        if (!(l > 0.0)) throw std::invalid_argument("ch73: adversarial lambdas must be > 0 (0 is the bypass baseline)");
+    std::vector<ModelSpec> m = {{false, true, 0.0}, {false, false, 0.0}, {true, true, 0.0}};
+    for (double l : lambdas) m.push_back({true, true, l});
+    return m;
+}
+
+// One model as the chapter trains it: the network in its setting, and one Adam per parameter group
+// (predictor_parameters, adversary_parameters), so that each of the two steps moves only its own.
+struct Learner {
+    ModelSpec spec;
+    AdversarialNet net;
+    std::unique_ptr<Adam> predictor_opt, adversary_opt;
+
+    Learner(const ModelSpec& s, int features, double lr, Rng& rng)
+        : spec(s), net(AdversarialOptions{.features = features, .bypass = s.bypass}, rng),
+          predictor_opt(std::make_unique<Adam>(vars_of(net.predictor_parameters()), lr)),
+          adversary_opt(std::make_unique<Adam>(vars_of(net.adversary_parameters()), lr)) {}
+    // Its inputs: X, or X without the historical-CTR column (the plain model).
+    Tensor inputs(const Tensor& x) const { return spec.history ? x : without_history(x); }
+};
 
 }  // namespace ch73
 }  // namespace minirec

@@ -28,7 +28,7 @@ Options small(uint64_t seed) {
     o.seed = seed;
     o.verbose = false;
     o.frequency.steps_per_phase = 2000, o.frequency.recovery_window = 600;
-    o.retrieval.items = 200, o.retrieval.train_rows = 2800, o.retrieval.test_rows = 400, o.retrieval.train.epochs = 2;
+    o.retrieval.catalogue.num_items = 200, o.retrieval.catalogue.n = 3200, o.retrieval.train_rows = 2800, o.retrieval.train.epochs = 2;
     return o;
 }
 }  // namespace

@@ -1,7 +1,5 @@
-// Chapter 71: PAL, position-bias aware learning (Guo et al., RecSys 2019), as a lab. Position-
-// biased logs from a logging ranker of varying bias, and a control world without position effect;
-// a position-unaware FM, position as a feature (served at the slot chosen on validation logs) and
-// PAL; each ranking judged against the true relevance over independent worlds.
+// Chapter 71: PAL, position-bias aware learning (Guo et al., RecSys 2019), as a lab: the flags, the
+// experiment of tutorials/ch71_pal.h, and its report.
 #include <string>
 #include <vector>
 
@@ -16,13 +14,10 @@ static Table ranking_table(const Options& o, const Results& r) {
     Table t("ranking", {"cell", "model", "NDCG@" + std::to_string(o.ndcg_k), "min over worlds",
                         "top-slot CTR (counterfactual)", "AUC on held-out logs"});
     for (const Cell& c : r.cells) {
+        std::string slots;   // position as feature's validation-chosen slot in each world
+        for (const Replicate& x : c.reps) slots += " " + std::to_string(x.best_slot + 1);
         for (int m = 0; m < kNumModels; ++m) {
-            std::string name = kModelNames[m];
-            if (m == kPosFeature) {
-                name += " (slots";
-                for (const Replicate& x : c.reps) name += " " + std::to_string(x.best_slot + 1);
-                name += ")";
-            }
+            const std::string name = std::string(kModelNames[m]) + (m == kPosFeature ? " (slots" + slots + ")" : "");
             t.add({c.name, name, num("%.4f", mean_over(c.reps, [&](const Replicate& x) { return x.ndcg[m]; })),
                    num("%.4f", min_over(c.reps, [&](const Replicate& x) { return x.ndcg[m]; })),
                    num("%.4f", mean_over(c.reps, [&](const Replicate& x) { return x.top_ctr[m]; })),
@@ -36,9 +31,8 @@ static Table ranking_table(const Options& o, const Results& r) {
 }
 
 static Table slots_table(const Options& o, const Results& r) {
-    std::vector<std::string> cols = {"cell", "PAL"};
-    for (int k = 0; k < o.data.list_size; ++k) cols.push_back("slot " + std::to_string(k + 1));
-    Table t("baseline_slots", cols);
+    Table t("baseline_slots", {"cell", "PAL"});
+    for (int k = 0; k < o.data.list_size; ++k) t.columns.push_back("slot " + std::to_string(k + 1));
     for (const Cell& c : r.cells) {
         std::vector<std::string> row = {c.name, num("%.4f", mean_over(c.reps, [](const Replicate& x) { return x.ndcg[kPAL]; }))};
         for (int k = 0; k < o.data.list_size; ++k)
@@ -50,12 +44,10 @@ static Table slots_table(const Options& o, const Results& r) {
 
 static Table curves_table(const Options& o, const Cell& c) {
     Table t("exam_curves", {"slot", "truth 1/k", "PAL: ProbSeen_k / ProbSeen_1", "naive: CTR_k / CTR_1"});
-    for (int k = 0; k < o.data.list_size; ++k) {
-        const size_t i = size_t(k);
-        t.add({std::to_string(k + 1), num("%.3f", mean_over(c.reps, [&](const Replicate& x) { return x.exam_true[i]; })),
-               num("%.3f", mean_over(c.reps, [&](const Replicate& x) { return x.exam_pal[i]; })),
-               num("%.3f", mean_over(c.reps, [&](const Replicate& x) { return x.exam_naive[i]; }))});
-    }
+    for (size_t k = 0; k < size_t(o.data.list_size); ++k)
+        t.add({std::to_string(k + 1), num("%.3f", mean_over(c.reps, [&](const Replicate& x) { return x.exam_prob[k] / x.exam_prob[0]; })),
+               num("%.3f", mean_over(c.reps, [&](const Replicate& x) { return sigmoid(x.beta[k]) / sigmoid(x.beta[0]); })),
+               num("%.3f", mean_over(c.reps, [&](const Replicate& x) { return x.ctr[k] / x.ctr[0]; }))});
     return t;
 }
 
@@ -75,15 +67,14 @@ int main(int argc, char** argv) {
 
         Report report(flags);
         report.heading("Chapter 71: PAL, position-bias aware learning");
-        report.text("Main cells: a click needs examination, which falls as 1/k with the slot k, so the logs "
-                    "confound position with relevance; the control cell has no position effect (every slot examined "
-                    "alike), so there is no bias for PAL to factor out.");
+        report.text("Main cells: a click needs examination, which falls as 1/k with the slot k, so the logs confound position "
+                    "with relevance; the control cell has no position effect (every slot examined alike), so there is no bias for "
+                    "PAL to factor out.");
         report.text(std::to_string(o.data.num_users) + " users, " + std::to_string(o.data.num_items) + " items, " +
-                    std::to_string(o.data.num_lists) + " lists of " + std::to_string(o.data.list_size) +
-                    " slots per world (80% train, 10% validation, 10% test); FM with D = " + std::to_string(o.dim) +
-                    "; Adam lr " + num("%g", o.lr) + ", batch " + std::to_string(o.batch) + ", " +
-                    std::to_string(o.epochs) + " epochs; " + std::to_string(o.worlds) + " worlds per cell; seed " +
-                    std::to_string(o.seed));
+                    std::to_string(o.data.num_lists) + " lists of " + std::to_string(o.data.list_size) + " slots per world (80% "
+                    "train, 10% validation, 10% test); FM with D = " + std::to_string(o.dim) + "; Adam lr " + num("%g", o.lr) +
+                    ", batch " + std::to_string(o.batch) + ", " + std::to_string(o.epochs) + " epochs; " +
+                    std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed));
         const Results r = run_experiment(o);
         report.table(ranking_table(o, r), "Ranking by true relevance: graded NDCG@" + std::to_string(o.ndcg_k) +
                                               " over all items per user (mean over worlds)");

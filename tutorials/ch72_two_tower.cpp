@@ -54,11 +54,11 @@ int main(int argc, char** argv) {
         flags.add("alpha", &o.retrieval.train.estimator.alpha, "alpha of the estimator used in training", between(1e-4, 1.0));
         flags.add("hashes", &o.retrieval.train.estimator.hashes, "hash functions of the estimator used in training", at_least(1));
         flags.add("tau", &o.retrieval.train.tau, "temperature of the in-batch softmax", above(0.0));
-        flags.add("items", &o.retrieval.items, "synthetic catalogue size N", at_least(100));
-        flags.add("noise", &o.retrieval.noise, "synthetic query noise (std per coordinate)", above(0.0));
+        flags.add("items", &o.retrieval.catalogue.num_items, "synthetic catalogue size N", at_least(100));
+        flags.add("noise", &o.retrieval.catalogue.query_noise, "synthetic query noise (std per coordinate)", above(0.0));
         flags.add("steps-per-phase", &o.frequency.steps_per_phase, "stream steps before (and after) the switch", at_least(1000));
         flags.on_quick([&] { o = quick_options(); });
-        RetrievalData real;   // loaded while the flags are checked, so a bad path fails before any work
+        datasets::RetrievalData real;   // loaded while the flags are checked, so a bad path fails before any work
         flags.check([&] {
             if (o.frequency.recovery_window * 2 > o.frequency.steps_per_phase)
                 throw FlagError("--steps-per-phase: at least " + std::to_string(2 * o.frequency.recovery_window) +
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
                                 "stream stays synthetic.") + " For the estimator: the control of the recovery claims is a window "
                     "in mid-phase where nothing switched, and of the hash claims a budget of " + std::to_string(o.frequency.control_slots) +
                     " slots where collisions are rare.");
-        const std::string data = data_path.empty() ? std::to_string(o.retrieval.items) + " items, " +
+        const std::string data = data_path.empty() ? std::to_string(o.retrieval.catalogue.num_items) + " items, " +
                                  std::to_string(o.retrieval.train_rows) + " training rows" : "MovieLens-100k from " + data_path;
         report.text("Stream: M = " + std::to_string(o.frequency.items) + ", B = " + std::to_string(o.frequency.batch) +
                     ", switch at step " + std::to_string(o.frequency.steps_per_phase) + ". Retrieval: " + data + ", batch " +

@@ -1,7 +1,5 @@
 // Chapter 73: removing position bias from a representation with an adversary (Moore et al., 2018),
-// as a lab. A simulated ad log written by a legacy ranker; a naive model, a plain model without the
-// biased historical-CTR feature, position as a feature (bypass), and the adversarial network at
-// several lambdas, in a main and a control world; the claims judged over independent worlds.
+// as a lab: the flags, the experiment of tutorials/ch73_adversarial_debias.h, and its report.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -17,21 +15,19 @@ static Table models_table(const Results& r, const char* world) {
     const std::vector<Replicate>& cell = std::string(world) == "main" ? r.main : r.control;
     Table t(std::string("models_") + world, {"model", "corr with true t", "min over worlds", "top-10% relevance",
                                              "corr with legacy error k", "probe R^2 of b from Z_A", "AUC on held-out log"});
-    for (size_t m = 0; m < r.models.size(); ++m) {
-        auto mean = [&](auto f) {   // "—" where undefined (the control world's k is all zeros)
-            const double v = mean_over(cell, f);
-            return std::isnan(v) ? std::string("—") : num("%.4f", v);
-        };
-        t.add({r.models[m].name(), mean([&](const Replicate& x) { return x.truth_corr[m]; }),
-               num("%.4f", min_over(cell, [&](const Replicate& x) { return x.truth_corr[m]; })),
-               mean([&](const Replicate& x) { return x.top_rel[m]; }), mean([&](const Replicate& x) { return x.legacy_corr[m]; }),
-               mean([&](const Replicate& x) { return x.probe_r2[m]; }), mean([&](const Replicate& x) { return x.log_auc[m]; })});
-    }
+    auto mean = [&](std::vector<double> Replicate::*number, size_t m) {   // "—" where undefined (the control world's k is all zeros)
+        const double v = mean_over(cell, [&](const Replicate& x) { return (x.*number)[m]; });
+        return std::isnan(v) ? std::string("—") : num("%.4f", v);
+    };
+    for (size_t m = 0; m < r.models.size(); ++m)
+        t.add({r.models[m].name(), mean(&Replicate::truth_corr, m),
+               num("%.4f", min_over(cell, [&](const Replicate& x) { return x.truth_corr[m]; })), mean(&Replicate::top_rel, m),
+               mean(&Replicate::legacy_corr, m), mean(&Replicate::probe_r2, m), mean(&Replicate::log_auc, m)});
     t.add({"(reference: sum of the content features, untrained)",
-           num("%.4f", mean_over(cell, [](const Replicate& x) { return x.features_truth_corr; })), "", "", "", "", ""});
+           num("%.4f", mean_over(cell, [](const Replicate& x) { return x.ref.features_truth_corr; })), "", "", "", "", ""});
     t.add({"(oracle / random ranking)", "1", "",
-           num("%.4f", mean_over(cell, [](const Replicate& x) { return x.oracle_top_rel; })) + " / " +
-               num("%.4f", mean_over(cell, [](const Replicate& x) { return x.random_top_rel; })), "", "", ""});
+           num("%.4f", mean_over(cell, [](const Replicate& x) { return x.ref.oracle_top_rel; })) + " / " +
+               num("%.4f", mean_over(cell, [](const Replicate& x) { return x.ref.random_top_rel; })), "", "", ""});
     return t;
 }
 
@@ -39,14 +35,13 @@ static Table models_table(const Results& r, const char* world) {
 static LineChart lambda_chart(const Results& r) {
     LineChart chart{"Adversarial de-biasing against lambda (main world, mean over worlds)", "log10(1 + lambda)", "value",
                     {}, false, 600, 380};
-    Series truth{"corr with true relevance", {}, {}}, legacy{"corr with legacy error", {}, {}}, probe{"probe R^2 of b from Z_A", {}, {}};
-    for (size_t m = kBypass; m < r.models.size(); ++m) {
-        for (Series* s : {&truth, &legacy, &probe}) s->x.push_back(std::log10(1.0 + r.models[m].lambda));
-        truth.y.push_back(mean_over(r.main, [&](const Replicate& x) { return x.truth_corr[m]; }));
-        legacy.y.push_back(mean_over(r.main, [&](const Replicate& x) { return x.legacy_corr[m]; }));
-        probe.y.push_back(mean_over(r.main, [&](const Replicate& x) { return x.probe_r2[m]; }));
-    }
-    chart.series = {truth, legacy, probe};
+    chart.series = {{"corr with true relevance", {}, {}}, {"corr with legacy error", {}, {}}, {"probe R^2 of b from Z_A", {}, {}}};
+    std::vector<double> Replicate::*const numbers[] = {&Replicate::truth_corr, &Replicate::legacy_corr, &Replicate::probe_r2};
+    for (size_t k = 0; k < chart.series.size(); ++k)   // series k: numbers[k], one point per model with a bypass
+        for (size_t m = kBypass; m < r.models.size(); ++m) {
+            chart.series[k].x.push_back(std::log10(1.0 + r.models[m].lambda));
+            chart.series[k].y.push_back(mean_over(r.main, [&](const Replicate& x) { return (x.*numbers[k])[m]; }));
+        }
     return chart;
 }
 
@@ -69,10 +64,9 @@ int main(int argc, char** argv) {
 
         Report report(flags);
         report.heading("Chapter 73: removing position bias with an adversarial network");
-        report.text("Main world: a legacy ranker with a per-ad error (std " + num("%.2f", o.world.legacy_std) +
-                    ") wrote the log, so the slots, and the historical-CTR feature built from them, carry that error; "
-                    "the control world's legacy ranker has no per-ad error (std " + num("%.2f", o.control_legacy_std) +
-                    "), so the slots carry no bias about the ads.");
+        report.text("Main world: a legacy ranker with a per-ad error (std " + num("%.2f", o.world.legacy_std) + ") wrote the log, so "
+                    "the slots, and the historical-CTR feature built from them, carry that error; the control world's legacy ranker "
+                    "has no per-ad error (std " + num("%.2f", o.control_legacy_std) + "), so the slots carry no bias about the ads.");
         report.text(std::to_string(o.world.items) + " ads, lists of " + std::to_string(o.world.slots) + " slots (exam 1/k), " +
                     std::to_string(o.world.history_lists) + " history and " + std::to_string(o.world.train_lists) +
                     " training lists per world; ranker weight on relevance " + num("%.2f", o.world.ranker_weight) + ", " +
@@ -82,10 +76,9 @@ int main(int argc, char** argv) {
         const Results r = run_experiment(o);
         report.table(models_table(r, "main"), "Main world: ranking ads by true relevance, and the bias left behind (mean over worlds)");
         report.table(models_table(r, "control"), "Control world (no per-ad error in the legacy ranker)");
-        report.text("corr: Pearson correlation of the serving score Z_Y with the true relevance logit t_i (and with the "
-                    "legacy error k_i) over all ads. Probe R^2: a fresh Bias net trained on the frozen Z_A of training "
-                    "events, scored on held-out events (0 = no position left). AUC: the logged clicks (with the bypass "
-                    "where there is one).");
+        report.text("corr: Pearson correlation of the serving score Z_Y with the true relevance logit t_i (and with the legacy "
+                    "error k_i) over all ads. Probe R^2: a fresh Bias net trained on the frozen Z_A of training events, scored on "
+                    "held-out events (0 = no position left). AUC: the logged clicks (with the bypass where there is one).");
         Claims claims = judge(o, r);
         claims.quick = claims.quick || flags.quick;
         claims.print(report);

@@ -7,26 +7,19 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <memory>
-#include <numeric>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "datasets/ch73_feedback_log.h"
-#include "datasets/sampling.h"
 #include "models/ch73_adversarial_debias.h"
 #include "core/metrics.h"
-#include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch73 {
 
-// ---- The study -----------------------------------------------------------------------------------
 struct Options {
     WorldOptions world;
     double control_legacy_std = 0.0;   // the control world: the legacy ranker has no per-ad error
@@ -47,17 +40,6 @@ inline Options quick_options() {
     return o;
 }
 
-struct ModelSpec {
-    bool bypass = true, history = true;   // history: the historical-CTR feature is an input
-    double lambda = 0.0;
-    std::string name() const {
-        if (!history) return "plain, content features only";
-        if (!bypass) return "naive (position ignored)";
-        return lambda == 0.0 ? "position as feature (bypass)" : "adversarial, lambda " + num("%g", lambda);
-    }
-};
-enum { kNaive = 0, kContent = 1, kBypass = 2, kAdversarial = 3 };   // kAdversarial: the first lambda
-
 // One world's results per model.
 struct Replicate {
     std::vector<double> truth_corr;   // Pearson corr of the serving score with t_i over all ads
@@ -65,88 +47,51 @@ struct Replicate {
     std::vector<double> top_rel;      // mean rel of the model's top ads
     std::vector<double> probe_r2;     // R^2 of a fresh probe predicting b from Z_A (held-out events)
     std::vector<double> log_auc;      // AUC on held-out logged clicks (with the bypass where there is one)
-    double oracle_top_rel = 0.0, random_top_rel = 0.0;
-    double features_truth_corr = 0.0; // content features summed, untrained, as a reference ranking
+    References ref;                   // the oracle's, a random ad's and the summed content features' (untrained)
 };
-
-inline std::vector<ModelSpec> model_specs(const Options& o) {
-    std::vector<ModelSpec> m = {{false, true, 0.0}, {false, false, 0.0}, {true, true, 0.0}};
-    for (double l : o.lambdas) m.push_back({true, true, l});
-    return m;
-}
 
 inline Replicate run_world(const Options& o, const WorldOptions& wo, const std::vector<ModelSpec>& specs, uint64_t seed) {
     const World w = make_world(wo, seed);
     Rng rng(splitmix64(seed + 5));
-    std::vector<AdversarialNet> nets;
-    std::vector<std::unique_ptr<Adam>> predictor_opt, adversary_opt;
-    AdamOptions ao;
-    ao.lr = o.lr;
-    for (const ModelSpec& s : specs) {
-        AdversarialOptions a;
-        a.features = w.features;
-        a.bypass = s.bypass;
-        nets.emplace_back(a, rng);
-    }
-    for (const AdversarialNet& n : nets) {                  // two optimizers per model, disjoint groups
-        predictor_opt.push_back(std::make_unique<Adam>(vars_of(n.predictor_parameters()), ao));
-        adversary_opt.push_back(std::make_unique<Adam>(vars_of(n.adversary_parameters()), ao));
-    }
+    std::vector<Learner> models;
+    for (const ModelSpec& s : specs) models.emplace_back(s, w.features, o.lr, rng);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
             const Batch bt = gather(w, w.train, rows);
-            const Var x_all = constant(bt.x), x_content = constant(without_history(bt.x));
-            for (size_t m = 0; m < nets.size(); ++m) {
-                AdversarialNet& net = nets[m];
-                const Var& x = specs[m].history ? x_all : x_content;
-                {   // adversary step: L_B on a detached Z_A, only Theta_B moves
-                    const Var z_b = net.bias_prediction(detach(net.representation(x)));
-                    const Var l_b = adversary_loss(z_b, bt.b);
-                    adversary_opt[m]->zero_grad();
-                    backward(l_b);
-                    adversary_opt[m]->step();
-                }
-                {   // predictor step: L_Y, Theta_B fixed (its gradient is computed but not applied)
-                    const Var z_a = net.representation(x);
-                    const Var l_y = predictor_loss(net.click_logit(z_a, constant(bt.b)), bt.click,
-                                                   net.bias_prediction(z_a), bt.b, specs[m].lambda);
-                    predictor_opt[m]->zero_grad();
-                    backward(l_y);
-                    predictor_opt[m]->step();
-                    if (step % 100 == 0) check_finite(l_y.item(), step);
-                }
+            for (Learner& model : models) {
+                AdversarialNet& net = model.net;
+                const Var x = constant(model.inputs(bt.x));
+                // adversary step: L_B on a detached Z_A, only Theta_B moves
+                const Var z_b = net.bias_prediction(detach(net.representation(x)));
+                const Var l_b = adversary_loss(z_b, bt.b);
+                model.adversary_opt->zero_grad();
+                backward(l_b);
+                model.adversary_opt->step();
+                // predictor step: L_Y, Theta_B fixed (its gradient is computed but not applied)
+                const Var z_a = net.representation(x);
+                const Var l_y = predictor_loss(net.click_logit(z_a, constant(bt.b)), bt.click,
+                                               net.bias_prediction(z_a), bt.b, model.spec.lambda);
+                model.predictor_opt->zero_grad();
+                backward(l_y);
+                model.predictor_opt->step();
+                if (step % 100 == 0) check_finite(l_y.item(), step);
             }
             ++step;
         }
 
     Replicate rep;
     const int top = std::max(1, int(o.top_fraction * w.items));
-    std::vector<int> test_rows(w.test.size());
-    std::iota(test_rows.begin(), test_rows.end(), 0);
-    const Batch test = gather(w, w.test, test_rows);
-    const std::vector<float> test_y = test.click.vec();
-    for (size_t m = 0; m < nets.size(); ++m) {
-        AdversarialNet& net = nets[m];
-        const bool h = specs[m].history;
-        std::vector<float> score, logged;
-        {
-            NoGrad no_grad;
-            score = net.prediction_logit(net.representation(constant(h ? w.x : without_history(w.x)))).value().vec();  // Z_Y
-            logged = net.click_logit(net.representation(constant(h ? test.x : without_history(test.x))), constant(test.b)).value().vec();
-        }
+    const Batch test = gather(w, w.test);
+    for (Learner& model : models) {
+        const std::vector<float> score = model.net.serving_scores(model.inputs(w.x));   // Z_Y of every ad
         rep.truth_corr.push_back(pearson(score, w.truth));
         rep.legacy_corr.push_back(pearson(score, w.legacy));
         rep.top_rel.push_back(top_relevance(score, w.truth, top));
-        rep.log_auc.push_back(auc(logged, test_y));
-        rep.probe_r2.push_back(probe_r2(net, w, h, o.probe_epochs, o.batch, rng));
+        rep.log_auc.push_back(auc(model.net.logged_logits(model.inputs(test.x), test.b), test.click.vec()));
+        rep.probe_r2.push_back(probe_r2(model.net, w, model.spec.history, o.probe_epochs, o.batch, rng));
     }
-    std::vector<float> truth_f(w.truth.begin(), w.truth.end()), content(size_t(w.items), 0.0f);
-    for (int i = 0; i < w.items; ++i)
-        for (int c = 0; c < wo.content; ++c) content[size_t(i)] += w.x[size_t(i) * w.features + c];
-    rep.oracle_top_rel = top_relevance(truth_f, w.truth, top);
-    for (double t : w.truth) rep.random_top_rel += datasets::sigmoid(t) / w.items;
-    rep.features_truth_corr = pearson(content, w.truth);
+    rep.ref = references(w, top);
     return rep;
 }
 
@@ -157,10 +102,8 @@ struct Results {
 };
 
 inline Results run_experiment(const Options& o) {
-    for (double l : o.lambdas)
-        if (!(l > 0.0)) throw std::invalid_argument("ch73: adversarial lambdas must be > 0 (0 is the bypass baseline)");
     Results r;
-    r.models = model_specs(o);
+    r.models = model_specs(o.lambdas);   // throws unless every lambda is > 0
     const auto start = std::chrono::steady_clock::now();
     for (int w = 0; w < o.worlds; ++w)
         for (bool main : {true, false}) {
@@ -204,7 +147,7 @@ inline Claims judge(const Options& o, const Results& r) {
     }
     double worst = 1.0;   // the oracle's top ads are the most relevant by construction
     for (const Replicate& x : r.main)
-        for (double t : x.top_rel) worst = std::min(worst, x.oracle_top_rel - t);
+        for (double t : x.top_rel) worst = std::min(worst, x.ref.oracle_top_rel - t);
     c.add_sanity("no model's top 10% is more relevant than the oracle's", worst >= 0.0, num("%+.4f", worst));
     return c;
 }
