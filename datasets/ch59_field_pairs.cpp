@@ -1,8 +1,10 @@
 #include "datasets/ch59_field_pairs.h"
 
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 
+#include "core/metrics.h"
 #include "core/rng.h"
 
 namespace minirec {
@@ -15,6 +17,20 @@ Ids FieldPairWorld::ids(const std::vector<int>& rows) const {
         for (int f = 0; f < fields; ++f) out.push_back(f * values + cat[size_t(r) * fields + f]);
     return out;
 }
+
+Tensor FieldPairWorld::labels_of(const std::vector<int>& rows) const {
+    Tensor y({int(rows.size()), 1});
+    for (size_t j = 0; j < rows.size(); ++j) y[j] = labels[size_t(rows[j])];
+    return y;
+}
+
+static std::vector<int> row_range(int begin, int end) {
+    std::vector<int> r(size_t(end - begin));
+    std::iota(r.begin(), r.end(), begin);
+    return r;
+}
+std::vector<int> FieldPairWorld::valid_rows() const { return row_range(n_train, n_valid); }
+std::vector<int> FieldPairWorld::test_rows() const { return row_range(n_valid, n); }
 
 FieldPairWorld field_pair_clicks(const FieldPairOptions& o) {
     if (o.signal_fields < 2 || o.noise_fields < 0 || o.values < 2 || o.latent < 1 || o.n < 100 ||
@@ -53,6 +69,38 @@ FieldPairWorld field_pair_clicks(const FieldPairOptions& o) {
         w.labels.push_back(rng.bernoulli(float(p)) ? 1.0f : 0.0f);
     }
     return w;
+}
+
+ClickQuality click_quality(const FieldPairWorld& w, const std::vector<int>& rows, const std::vector<float>& logits) {
+    std::vector<float> p(logits.size()), y(logits.size());
+    for (size_t j = 0; j < logits.size(); ++j)
+        p[j] = float(1.0 / (1.0 + std::exp(-double(logits[j])))), y[j] = w.labels[size_t(rows[j])];
+    ClickQuality q;
+    q.auc = auc(p, y), q.logloss = logloss(p, y);
+    return q;
+}
+
+ClickQuality oracle_quality(const FieldPairWorld& w) {
+    const std::vector<float> p(w.true_prob.begin() + w.n_valid, w.true_prob.end()), y(w.labels.begin() + w.n_valid, w.labels.end());
+    ClickQuality q;
+    q.auc = auc(p, y), q.logloss = logloss(p, y);
+    return q;
+}
+
+void mean_weight_by_field_kind(const FieldPairWorld& w, const Tensor& S, double* signal, double* noise) {
+    const int F = w.fields;
+    double signal_sum = 0, noise_sum = 0;
+    long signal_count = 0, noise_count = 0;
+    for (size_t b = 0; b < size_t(S.dim(0)); ++b)
+        for (int i = 0; i < F; ++i)
+            for (int f = 0; f < F; ++f) {
+                if (i == f) continue;
+                const double s = S[(b * size_t(F) + size_t(i)) * size_t(F) + size_t(f)];
+                if (w.is_signal(i)) signal_sum += s, ++signal_count;
+                else noise_sum += s, ++noise_count;
+            }
+    *signal = signal_sum / double(signal_count);
+    *noise = noise_count ? noise_sum / double(noise_count) : NAN;
 }
 
 }  // namespace datasets

@@ -2,6 +2,8 @@
 // specific (a feature meets each other field through a different latent vector: the world FFM
 // assumes), plus fields of pure noise. With field_aware = false the same generator plants an FM
 // instead (one latent vector per value, shared by all of its pairs): the control world.
+// Also the chapter's evaluation on it: the row splits, labels as a tensor, AUC and log loss of
+// logits, the oracle's, and attention weights by the kind of field (signal or noise).
 // Deliberately left out: numeric fields, multi-valued fields, any time order.
 //
 //   logit = bias + sum_{f signal} w_f[x_f] + sum_{f<g signal} <u_{f->g}[x_f], u_{g->f}[x_g]>
@@ -41,9 +43,26 @@ struct FieldPairWorld {
     int vocabulary() const { return fields * values; }
     // The model ids of some rows: field f's value x becomes f * values + x.
     Ids ids(const std::vector<int>& rows) const;
+    // The labels of some rows as a (rows, 1) tensor, the target of the cross-entropy.
+    Tensor labels_of(const std::vector<int>& rows) const;
+    std::vector<int> valid_rows() const;   // [n_train, n_valid)
+    std::vector<int> test_rows() const;    // [n_valid, n)
 };
 
 FieldPairWorld field_pair_clicks(const FieldPairOptions& o);
+
+struct ClickQuality {
+    double auc = 0, logloss = 0;
+};
+// AUC and log loss of sigmoid(logits) against the labels of `rows` (one logit per row).
+ClickQuality click_quality(const FieldPairWorld& w, const std::vector<int>& rows, const std::vector<float>& logits);
+// The oracle's: the true click probability on the test rows (synthetic worlds only).
+ClickQuality oracle_quality(const FieldPairWorld& w);
+
+// Weights S (B, F, F) over the fields of B rows (FAT-DeepFFM's s_{i,f}): the mean over i != f
+// (v_{i,i} never enters a pair) of the weights of signal fields' vectors (*signal) and of noise
+// fields' vectors (*noise; NaN without noise fields).
+void mean_weight_by_field_kind(const FieldPairWorld& w, const Tensor& S, double* signal, double* noise);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -52,6 +52,13 @@ inline std::vector<UserSeq> split_users(const datasets::SequenceData& d) {
     return out;
 }
 
+// Each user's training tokens: the model's input when it ranks her held-out item.
+inline std::vector<Ids> train_sequences(const std::vector<UserSeq>& users) {
+    std::vector<Ids> out;
+    for (const UserSeq& u : users) out.push_back(u.train);
+    return out;
+}
+
 // The paper's evaluation: per user, `n` negatives drawn by popularity (training counts, returned
 // in *count, indexed by token), never an item the user has interacted with.
 inline std::vector<Ids> popularity_negatives(const std::vector<UserSeq>& users, int V, int n, uint64_t seed,
@@ -129,6 +136,11 @@ inline std::vector<std::vector<float>> oracle_logits(const datasets::SequenceDat
         truth.push_back(z);
     }
     return truth;
+}
+
+// Popularity as logits: every user gets the training counts (indexed by token).
+inline std::vector<std::vector<float>> popularity_logits(const std::vector<UserSeq>& users, const std::vector<double>& count) {
+    return std::vector<std::vector<float>>(users.size(), std::vector<float>(count.begin(), count.end()));
 }
 
 inline std::vector<std::vector<float>> rows_of(const Tensor& t) {

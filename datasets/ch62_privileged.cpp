@@ -45,5 +45,29 @@ PrivilegedWorld privileged_events(const PrivilegedOptions& o, uint64_t seed) {
     return w;
 }
 
+PrivilegedBatch gather(const PrivilegedWorld& w, const std::vector<PrivilegedEvent>& events, const std::vector<int>& rows) {
+    PrivilegedBatch b;
+    b.privileged = Tensor({int(rows.size()), 1});
+    b.label = Tensor({int(rows.size()), 1});
+    for (size_t j = 0; j < rows.size(); ++j) {
+        const PrivilegedEvent& e = events[size_t(rows[j])];
+        b.user_item.insert(b.user_item.end(), {e.user, w.users + e.item});
+        b.privileged[j] = e.privileged, b.label[j] = e.label;
+    }
+    return b;
+}
+
+PrivilegedBatch gather_all(const PrivilegedWorld& w, const std::vector<PrivilegedEvent>& events) {
+    std::vector<int> all(events.size());
+    for (size_t k = 0; k < all.size(); ++k) all[k] = int(k);
+    return gather(w, events, all);
+}
+
+std::vector<float> truth_scores(const PrivilegedWorld& w, const std::vector<PrivilegedEvent>& events) {
+    std::vector<float> truth;
+    for (const PrivilegedEvent& e : events) truth.push_back(float(w.truth[size_t(e.user) * w.items + size_t(e.item)]));
+    return truth;
+}
+
 }  // namespace datasets
 }  // namespace minirec

@@ -7,10 +7,12 @@
 //   X* = s(u, i) + e + N(0, reading_noise^2)   the privileged reading, logged after the event
 // With a small reading_noise X* is almost a readout of the label's logit; a large one makes it a
 // weakly informative feature (chapter 62's control world). Ranking by s(u, i) is the best any
-// servable model can do.
+// servable model can do. Events become model inputs with gather().
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "core/tensor.h"
 
 namespace minirec {
 namespace datasets {
@@ -36,6 +38,17 @@ struct PrivilegedWorld {
 };
 
 PrivilegedWorld privileged_events(const PrivilegedOptions& o, uint64_t seed);
+
+// Events as model inputs: ids (n * 2) user and item (one vocabulary, users then items: item i is
+// w.users + i); X* (n, 1); labels (n, 1).
+struct PrivilegedBatch {
+    Ids user_item;
+    Tensor privileged, label;
+};
+PrivilegedBatch gather(const PrivilegedWorld& w, const std::vector<PrivilegedEvent>& events, const std::vector<int>& rows);
+PrivilegedBatch gather_all(const PrivilegedWorld& w, const std::vector<PrivilegedEvent>& events);   // every event, in order
+// The oracle's scores: s(u, i) of every event.
+std::vector<float> truth_scores(const PrivilegedWorld& w, const std::vector<PrivilegedEvent>& events);
 
 }  // namespace datasets
 }  // namespace minirec

@@ -123,6 +123,23 @@ struct Bert4Rec {
         return w;
     }
 
+    // Inference for many sequences at once: logits (S, V) for the item after each, read at the last
+    // position of its next_item_window, without a graph and with dropout off.
+    Tensor next_item_logits(const std::vector<Ids>& sequences) {
+        NoGrad no_grad;
+        set_training(false);
+        const int T = options.max_len;
+        Ids tokens, positions;
+        for (size_t s = 0; s < sequences.size(); ++s) {
+            const Ids w = next_item_window(sequences[s]);                 // (T)
+            tokens.insert(tokens.end(), w.begin(), w.end());
+            positions.push_back(int(s) * T + T - 1);
+        }
+        Tensor out = logits(encode(tokens), positions).value();
+        set_training(true);
+        return out;
+    }
+
     void set_training(bool on) {
         emb_drop.training = on;
         for (TransformerEncoderLayer& block : blocks) block.set_training(on);

@@ -200,7 +200,7 @@ TEST_CASE("--data: the five models on a generated Criteo file; a corrupted copy 
     CHECK(w.n_valid - w.n_train == 60);
     Options o;
     o.worlds = 3, o.epochs = 2, o.hidden = {16}, o.verbose = false;
-    const Results r = run_real(o, w);
+    const Results r = run_experiment(o, &w);
     REQUIRE(r.main.size() == 3);
     CHECK(r.control.empty());
     double mean_auc = 0;

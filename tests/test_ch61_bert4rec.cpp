@@ -213,7 +213,7 @@ TEST_CASE("--data: MovieLens-format fixture, finite metrics for every model; a d
     Options o;
     o.worlds = 2, o.epochs = 2, o.negatives = 20, o.model.dim = 8, o.model.max_len = 6, o.batch = 16, o.verbose = false;
     o.train[kCausal] = o.train[kLastOnly] = o.control = false;
-    const Results r = run_real(o, s);
+    const Results r = run_experiment(o, &s);
     REQUIRE(r.main.size() == 2u);
     for (int m : {int(kBert4Rec), int(kSASRec), int(kPopularity)})
         for (const WorldRun& w : r.main) {

@@ -21,16 +21,14 @@ static Table model_table(const Results& r) {
         const std::string world = cell == 0 ? (r.control.empty() ? "real data" : "main") : "control";
         if (runs.empty()) continue;
         for (int m = 0; m < kNumModels; ++m) {
-            auto avg = [&](auto g) { return mean_over(runs, g); };
-            t.add({world, kModelNames[m], num("%.4f", avg([m](const WorldRun& x) { return x.m[m].es_auc; })),
-                   num("%.4f", avg([m](const WorldRun& x) { return x.m[m].es_logloss; })),
-                   num("%.1f", avg([m](const WorldRun& x) { return double(x.m[m].best_epoch); })),
-                   num("%.4f", avg([m](const WorldRun& x) { return x.m[m].auc; })),
-                   num("%.4f", avg([m](const WorldRun& x) { return x.m[m].logloss; }))});
+            std::vector<std::string> row = {world, kModelNames[m]};
+            for (double Fit::*f : {&Fit::es_auc, &Fit::es_logloss, &Fit::best_epoch, &Fit::auc, &Fit::logloss})
+                row.push_back(num(f == &Fit::best_epoch ? "%.1f" : "%.4f", mean_over(runs, [&](const WorldRun& x) { return x.m[m].*f; })));
+            t.add(row);
         }
-        if (!std::isnan(runs[0].oracle_auc))
-            t.add({world, "oracle (true probability)", num("%.4f", mean_over(runs, [](const WorldRun& x) { return x.oracle_auc; })),
-                   num("%.4f", mean_over(runs, [](const WorldRun& x) { return x.oracle_logloss; })), "", "", ""});
+        if (!std::isnan(runs[0].oracle.auc))
+            t.add({world, "oracle (true probability)", num("%.4f", mean_over(runs, [](const WorldRun& x) { return x.oracle.auc; })),
+                   num("%.4f", mean_over(runs, [](const WorldRun& x) { return x.oracle.logloss; })), "", "", ""});
     }
     return t;
 }
@@ -57,10 +55,8 @@ int main(int argc, char** argv) {
         datasets::FieldPairWorld real;   // read while the flags are checked: a bad file stops the run before any training
         flags.check([&] {
             if (data_path.empty()) return;
-            datasets::CtrLogOptions lo;
-            lo.max_rows = flags.given("rows") ? o.world.n : 0;
-            try {
-                real = datasets::to_field_pairs(datasets::load_criteo_hashed(data_path, lo));
+            try {   // --rows caps the rows read (CtrLogOptions::max_rows)
+                real = datasets::to_field_pairs(datasets::load_criteo_hashed(data_path, {flags.given("rows") ? o.world.n : 0}));
             } catch (const std::exception& e) {
                 throw FlagError("--data " + data_path + ": " + e.what());
             }
@@ -71,36 +67,33 @@ int main(int argc, char** argv) {
 
         Report report(flags);
         report.heading("Chapter 59: FAT-DeepFFM, field attention before the interactions");
-        if (!data_path.empty()) {
-            report.text(data_path + ": " + std::to_string(real.n) + " rows in file order, " + std::to_string(real.n_train) +
-                        " train, " + std::to_string(real.n_valid - real.n_train) + " validation, " + std::to_string(real.n - real.n_valid) +
-                        " test; 39 fields hashed into " + std::to_string(real.values) + " ids each (datasets/ctr_logs.h); D = " +
-                        std::to_string(o.dim) + ", Adam lr " + num("%g", o.lr) + ", batch " + std::to_string(o.batch) + ", " + std::to_string(o.epochs) +
-                        " epochs (early-stopped), CENet r = " + std::to_string(o.reduction) + "; " + std::to_string(o.worlds) + " initialisations; seed " + std::to_string(o.seed) + ".");
-            const Results r = run_real(o, real);
-            report.table(model_table(r), "Test AUC and log loss on the file's test rows, mean over initialisations");
-            Claims claims = judge(o, r);
-            claims.one_dataset = true;   // one data set: n counts initialisations, not worlds
-            report.text("With --data the runs share one data set and differ only in initialisation: no verdicts.");
-            claims.print(report);
-            report.finish(r.seconds);
-            return 0;
+        const bool on_real = !data_path.empty();
+        const std::string training = "D = " + std::to_string(o.dim) + ", Adam lr " + num("%g", o.lr) + ", batch " +
+                                     std::to_string(o.batch) + ", " + std::to_string(o.epochs) + " epochs" +
+                                     (on_real ? " (early-stopped)" : "") + ", CENet r = " + std::to_string(o.reduction);
+        if (on_real) {
+            report.text(data_path + ": " + std::to_string(real.n) + " rows in file order, " + std::to_string(real.n_train) + " train, " +
+                        std::to_string(real.n_valid - real.n_train) + " validation, " + std::to_string(real.n - real.n_valid) +
+                        " test; 39 fields hashed into " + std::to_string(real.values) + " ids each (datasets/ctr_logs.h); " + training +
+                        "; " + std::to_string(o.worlds) + " initialisations; seed " + std::to_string(o.seed) + ".");
+        } else {
+            report.text(std::to_string(o.world.n) + " rows per world (70% train, 10% validation, 20% test), " +
+                        std::to_string(o.world.signal_fields) + " signal fields + " + std::to_string(o.world.noise_fields) +
+                        " noise fields of " + std::to_string(o.world.values) + " values; " + training + ", " +
+                        (o.interaction == Interaction::hadamard ? "Hadamard" : "inner-product") + " interactions; " +
+                        std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed) + ".");
+            report.text("What the main world builds in: every pair of signal fields interacts through its own latent "
+                        "vectors (FFM's assumption), and the noise fields carry nothing. The control world plants an FM "
+                        "instead (one vector per value for all of its pairs), with the same noise fields.");
         }
-        report.text(std::to_string(o.world.n) + " rows per world (70% train, 10% validation, 20% test), " +
-                    std::to_string(o.world.signal_fields) + " signal fields + " + std::to_string(o.world.noise_fields) +
-                    " noise fields of " + std::to_string(o.world.values) + " values; D = " + std::to_string(o.dim) +
-                    ", Adam lr " + num("%g", o.lr) + ", batch " + std::to_string(o.batch) + ", " + std::to_string(o.epochs) +
-                    " epochs, CENet r = " + std::to_string(o.reduction) + ", " +
-                    (o.interaction == Interaction::hadamard ? "Hadamard" : "inner-product") + " interactions; " +
-                    std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed) + ".");
-        report.text("What the main world builds in: every pair of signal fields interacts through its own latent "
-                    "vectors (FFM's assumption), and the noise fields carry nothing. The control world plants an FM "
-                    "instead (one vector per value for all of its pairs), with the same noise fields.");
-        const Results r = run_experiment(o);
-        report.table(model_table(r), "Test AUC and log loss, mean over worlds (early-stopped: the epoch with the best "
-                                     "validation log loss)");
+        const Results r = run_experiment(o, on_real ? &real : nullptr);
+        report.table(model_table(r), on_real ? "Test AUC and log loss on the file's test rows, mean over initialisations"
+                                             : "Test AUC and log loss, mean over worlds (early-stopped: the epoch with the best "
+                                               "validation log loss)");
         Claims claims = judge(o, r);
         claims.quick = flags.quick;
+        claims.one_dataset = on_real;   // one data set: n counts initialisations, not worlds
+        if (on_real) report.text("With --data the runs share one data set and differ only in initialisation: no verdicts.");
         claims.print(report);
         report.finish(r.seconds);
         return 0;

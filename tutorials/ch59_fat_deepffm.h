@@ -3,13 +3,12 @@
 // same batches of datasets/ch59_field_pairs.h in a main world (field-pair-specific interactions and
 // noise fields) and a control world (an FM truth, the same noise fields). Every model is judged
 // early-stopped: at the epoch with the best validation log loss. Printing lives in the .cpp.
-// With --data, the same five models on a Criteo log (run_real). Deliberately left out: numeric
-// fields, dropout and L2.
+// With --data, the same five models on a Criteo log. Deliberately left out: numeric fields,
+// dropout and L2.
 #pragma once
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -17,7 +16,6 @@
 #include "models/ch59_fat_deepffm.h"
 #include "nn/factorization.h"
 #include "nn/losses.h"
-#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
@@ -53,11 +51,11 @@ inline Options quick_options() {
 struct Fit {
     double auc = 0, logloss = 0;         // test, after the last epoch
     double es_auc = 0, es_logloss = 0;   // test, at the epoch with the best validation log loss
-    int best_epoch = 0;                  // 1-based
+    double best_epoch = 0;               // 1-based (a double, so that the table can average it)
 };
 struct WorldRun {
     Fit m[kNumModels];
-    double oracle_auc = 0, oracle_logloss = 0, base_rate = 0;
+    datasets::ClickQuality oracle = {NAN, NAN};   // the true probability's (none on real data)
     double attention_signal = 0, attention_noise = 0;   // FAT's mean s_{i,f} (i != f), i a signal / noise field
 };
 struct Results {
@@ -65,77 +63,37 @@ struct Results {
     double seconds = 0;
 };
 
-inline std::vector<int> row_range(int begin, int end) {
-    std::vector<int> r(size_t(end - begin));
-    std::iota(r.begin(), r.end(), begin);
-    return r;
-}
-
-// AUC and log loss of a model's logits on rows [begin, end), one forward pass without a graph.
-template <class Model>
-Fit evaluate(Model& model, const datasets::FieldPairWorld& w, int begin, int end) {
-    NoGrad no_grad;
-    const std::vector<int> rows = row_range(begin, end);
-    const Var z = model(w.ids(rows));
-    std::vector<float> p(z.size()), y(z.size());
-    for (size_t j = 0; j < z.size(); ++j)
-        p[j] = float(1.0 / (1.0 + std::exp(-double(z.value()[j])))), y[j] = w.labels[size_t(rows[j])];
-    Fit f;
-    f.auc = auc(p, y), f.logloss = logloss(p, y);
-    return f;
-}
-
 // The same loop for every model: Adam on the cross-entropy, the same batches (same seed). After
 // each epoch the validation log loss picks the early-stopped epoch, whose test scores we keep.
 template <class Model>
 Fit train(Model&& model, const NamedParams& params, const datasets::FieldPairWorld& w, const Options& o, uint64_t seed) {
     Adam adam(vars_of(params), o.lr);
+    auto evaluate = [&](const std::vector<int>& rows) {   // AUC and log loss, one forward pass without a graph
+        NoGrad no_grad;
+        return datasets::click_quality(w, rows, model(w.ids(rows)).value().vec());
+    };
     Rng rng(seed);
     Fit r;
     double best = 1e300;
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
         for (const std::vector<int>& rows : make_batches(w.n_train, o.batch, rng)) {
-            Tensor y({int(rows.size()), 1});
-            for (size_t j = 0; j < rows.size(); ++j) y[j] = w.labels[size_t(rows[j])];
-            const Var loss = bce_with_logits(model(w.ids(rows)), y);
+            const Var loss = bce_with_logits(model(w.ids(rows)), w.labels_of(rows));
             adam.zero_grad();
             backward(loss);
             adam.step();
             if (++step % 100 == 0) check_finite(loss.item(), step);
         }
-        const Fit valid = evaluate(model, w, w.n_train, w.n_valid), test = evaluate(model, w, w.n_valid, w.n);
+        const datasets::ClickQuality valid = evaluate(w.valid_rows()), test = evaluate(w.test_rows());
         r.auc = test.auc, r.logloss = test.logloss;
         if (valid.logloss < best) best = valid.logloss, r.es_auc = test.auc, r.es_logloss = test.logloss, r.best_epoch = epoch + 1;
     }
     return r;
 }
 
-// FAT-DeepFFM's attention on the test rows: mean s_{i,f} (i != f; v_{i,i} never enters a pair)
-// over vectors of signal fields i and of noise fields i.
-inline void attention_summary(FATDeepFFM& m, const datasets::FieldPairWorld& w, WorldRun& run) {
-    NoGrad no_grad;
-    const std::vector<int> rows = row_range(w.n_valid, w.n);
-    Var S;
-    m(w.ids(rows), &S);
-    const int F = w.fields;
-    double sig = 0, noise = 0;
-    long ns = 0, nn = 0;
-    for (size_t b = 0; b < rows.size(); ++b)
-        for (int i = 0; i < F; ++i)
-            for (int f = 0; f < F; ++f) {
-                if (i == f) continue;
-                const double s = S.value()[(b * size_t(F) + size_t(i)) * size_t(F) + size_t(f)];
-                if (w.is_signal(i)) sig += s, ++ns;
-                else noise += s, ++nn;
-            }
-    run.attention_signal = sig / double(ns);
-    run.attention_noise = nn ? noise / double(nn) : NAN;
-}
-
 // The five models on one data set, from fresh initialisations drawn from `seed`.
-inline void train_models(const Options& o, const datasets::FieldPairWorld& w, uint64_t seed, WorldRun& run) {
-    for (float l : w.labels) run.base_rate += l / double(w.n);
+inline WorldRun train_models(const Options& o, const datasets::FieldPairWorld& w, uint64_t seed) {
+    WorldRun run;
     const int N = w.vocabulary(), F = w.fields;
     DeepFFMOptions d;
     d.fields = F, d.dim = o.dim, d.hidden = o.hidden, d.interaction = o.interaction;
@@ -151,48 +109,41 @@ inline void train_models(const Options& o, const datasets::FieldPairWorld& w, ui
     run.m[kAfter] = train(after, after.named_parameters(), w, o, batches);
     FATDeepFFM fat(N, d, o.reduction, init);
     run.m[kFAT] = train([&](const Ids& ids) { return fat(ids); }, fat.named_parameters(), w, o, batches);
-    attention_summary(fat, w, run);
+    NoGrad no_grad;   // FAT-DeepFFM's attention S (B, F, F) on the test rows, by the kind of field i
+    Var S;
+    fat(w.ids(w.test_rows()), &S);
+    datasets::mean_weight_by_field_kind(w, S.value(), &run.attention_signal, &run.attention_noise);
+    return run;
 }
 
 inline WorldRun run_world(const Options& o, bool field_aware, uint64_t seed) {
     datasets::FieldPairOptions wo = o.world;
     wo.field_aware = field_aware, wo.seed = seed;
     const datasets::FieldPairWorld w = datasets::field_pair_clicks(wo);
-    WorldRun run;
-    const std::vector<float> p(w.true_prob.begin() + w.n_valid, w.true_prob.end()), y(w.labels.begin() + w.n_valid, w.labels.end());
-    run.oracle_auc = auc(p, y), run.oracle_logloss = logloss(p, y);
-    train_models(o, w, seed, run);
+    WorldRun run = train_models(o, w, seed);
+    run.oracle = datasets::oracle_quality(w);
     return run;
 }
 
-// --data: one real log (datasets/ctr_logs.h), so the "worlds" differ only in initialisation and
-// batch order; no truth, so no oracle. The runs go to `main`, `control` stays empty.
-inline Results run_real(const Options& o, const datasets::FieldPairWorld& w) {
-    const auto start = std::chrono::steady_clock::now();
-    Results r;
-    for (int s = 0; s < o.worlds; ++s) {
-        WorldRun run;
-        run.oracle_auc = run.oracle_logloss = NAN;
-        train_models(o, w, replicate_seed(o.seed, s), run);
-        r.main.push_back(run);
-        if (o.verbose) std::fprintf(stderr, "init %d/%d: FAT-DeepFFM AUC %.4f\n", s + 1, o.worlds, run.m[kFAT].es_auc);
-    }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return r;
-}
-
-inline Results run_experiment(const Options& o) {
+// Both cells on the same world seeds. With `real` (--data: one log, datasets/ctr_logs.h) the
+// "worlds" differ only in initialisation and batch order; no truth, so no oracle. The runs go to
+// `main`, `control` stays empty.
+inline Results run_experiment(const Options& o, const datasets::FieldPairWorld* real = nullptr) {
     const auto start = std::chrono::steady_clock::now();
     Results r;
     for (int w = 0; w < o.worlds; ++w) {
         const uint64_t seed = replicate_seed(o.seed, w);   // the same draws in both cells
-        r.main.push_back(run_world(o, true, seed));
-        r.control.push_back(run_world(o, false, seed));
+        if (real) {
+            r.main.push_back(train_models(o, *real, seed));
+            if (o.verbose) std::fprintf(stderr, "init %d/%d: FAT-DeepFFM AUC %.4f\n", w + 1, o.worlds, r.main.back().m[kFAT].es_auc);
+            continue;
+        }
+        const WorldRun& main_run = r.main.emplace_back(run_world(o, true, seed));
+        const WorldRun& control_run = r.control.emplace_back(run_world(o, false, seed));
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d: early-stopped AUC, main / control: DeepFFM %.4f / %.4f  MLP- %.4f / %.4f  FAT %.4f / %.4f\n",
-                         w + 1, o.worlds, r.main.back().m[kDeepFFM].es_auc, r.control.back().m[kDeepFFM].es_auc,
-                         r.main.back().m[kAfter].es_auc, r.control.back().m[kAfter].es_auc, r.main.back().m[kFAT].es_auc,
-                         r.control.back().m[kFAT].es_auc);
+                         w + 1, o.worlds, main_run.m[kDeepFFM].es_auc, control_run.m[kDeepFFM].es_auc, main_run.m[kAfter].es_auc,
+                         control_run.m[kAfter].es_auc, main_run.m[kFAT].es_auc, control_run.m[kFAT].es_auc);
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
@@ -224,11 +175,11 @@ inline Claims judge(const Options& o, const Results& r) {
             c.add({"CENet weights noise fields' vectors below signal fields' (mean s)", world, paper("not reported"),
                    per_world([](const WorldRun& x) { return x.attention_signal - x.attention_noise; }), 0.05, 3});
         bool below = true;
-        if (std::isnan(runs[0].oracle_auc)) continue;
+        if (std::isnan(runs[0].oracle.auc)) continue;
         for (const WorldRun& x : runs)
-            for (const Fit& f : x.m) below = below && f.es_auc < x.oracle_auc;
+            for (const Fit& f : x.m) below = below && f.es_auc < x.oracle.auc;
         c.add_sanity("every model's test AUC below the oracle's (" + world + ")", below, "oracle AUC " +
-                     num("%.4f", per_world([](const WorldRun& x) { return x.oracle_auc; })[0]) + " in world 1");
+                     num("%.4f", per_world([](const WorldRun& x) { return x.oracle.auc; })[0]) + " in world 1");
     }
     return c;
 }

@@ -8,6 +8,7 @@
 #include "tutorials/ch61_bert4rec.h"
 #include "tutorials/common/claims.h"
 #include "tutorials/common/flags.h"
+#include "tutorials/common/next_item_report.h"
 #include "tutorials/common/report.h"
 
 using namespace minirec;
@@ -58,19 +59,13 @@ int main(int argc, char** argv) {
         flags.add("max-len", &o.model.max_len, "T, the most recent items the model reads", at_least(2));
         flags.add("mask-prob", &o.mask_prob, "rho, the Cloze masking proportion", between(0.01, 1.0));
         flags.add("dropout", &o.model.dropout, "dropout rate", between(0.0, 0.9));
-        std::string data_path;
-        flags.add("data", &data_path, "MovieLens-100k folder (u.data, u.item, u.user): the headline on real data");
-        flags.on_quick([&] { o = quick_options(); });
-        datasets::NextItemSplit split;   // loaded while the flags are checked: a bad file fails before any training
         flags.check([&] {
             if (o.model.dim % o.model.heads != 0) throw FlagError("--dim must be a multiple of the 2 heads");
-            if (data_path.empty()) return;
-            try {
-                split = datasets::movielens_next_item(data_path);
-            } catch (const std::exception& e) {
-                throw FlagError("--data " + data_path + ": " + e.what());
-            }
         });
+        std::string data_path;
+        datasets::NextItemSplit split;   // loaded while the flags are checked: a bad file fails before any training
+        add_movielens_flag(flags, &data_path, [&](const datasets::MovieLens100k& ml) { split = datasets::next_item_split(ml); });
+        flags.on_quick([&] { o = quick_options(); });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
         const bool real = !data_path.empty();
@@ -98,7 +93,7 @@ int main(int argc, char** argv) {
                         "world (order strength " + num("%.2f", o.control_order) +
                         ") items in a session are drawn independently from its interest, so order carries none.");
         const auto start = std::chrono::steady_clock::now();
-        const Results r = real ? run_real(o, split) : run_experiment(o);
+        const Results r = run_experiment(o, real ? &split : nullptr);
         if (real) {
             report.table(results_table(o, r, r.main, "movielens"), "Next-item ranking of each user's last item, MovieLens-100k "
                          "(mean over seeds; sampled negatives unless marked; HR and MRR at the largest budget)");

@@ -3,7 +3,7 @@
 // or the full softmax; BERT4Rec trained on the last position only; popularity. HR@10 / NDCG@10 / MRR
 // against 100 popularity negatives (as the paper) and over all items, after several budgets (epochs),
 // in synthetic main (a planted successor graph) and control (no order) worlds, or on MovieLens-100k
-// (run_real). judge() makes the claims. Deliberately left out: early stopping (fixed epochs).
+// (real_world). judge() makes the claims. Deliberately left out: early stopping (fixed epochs).
 #pragma once
 #include <algorithm>
 #include <cstdio>
@@ -77,23 +77,6 @@ struct Results {
     bool real = false;                           // --data: no oracle, no control
 };
 
-// Logits (users, V) for the next item after each user's training sequence: BERT4Rec appends
-// [mask] and reads that position; the causal model reads the last item's position.
-inline Tensor next_item_logits(Bert4Rec& m, const std::vector<UserSeq>& users) {
-    NoGrad no_grad;
-    m.set_training(false);
-    const int T = m.options.max_len;
-    Ids tokens, positions;
-    for (size_t u = 0; u < users.size(); ++u) {
-        const Ids w = m.next_item_window(users[u].train);                  // (T)
-        tokens.insert(tokens.end(), w.begin(), w.end());
-        positions.push_back(int(u) * T + T - 1);
-    }
-    Tensor out = m.logits(m.encode(tokens), positions).value();
-    m.set_training(true);
-    return out;
-}
-
 // Each selected transformer from its own initialisation (the control cell: only BERT4Rec and the
 // headline's left-to-right model, for time), trained on `users` for the largest budget and scored by
 // `eval` after each budget's epoch. The loop is written out.
@@ -135,38 +118,34 @@ inline WorldRun run_world(const Options& o, bool control, uint64_t seed) {
     dopt.seed = seed;
     const datasets::SequenceData d = datasets::sequences(dopt);
     const std::vector<UserSeq> users = split_users(d);
+    const std::vector<Ids> inputs = train_sequences(users);     // BERT4Rec appends [mask] (models/ch61_bert4rec.h)
     std::vector<double> count;                                  // popularity = training counts
     const std::vector<Ids> negatives = popularity_negatives(users, d.num_items + 2, o.negatives, seed, &count);
     WorldRun rep;
     train_models(o, d.num_items, users, control, seed,
-                 [&](Bert4Rec& m) { return score(users, negatives, o.k, rows_of(next_item_logits(m, users))); }, rep);
-    std::vector<std::vector<float>> pop_logits(users.size(), std::vector<float>(count.begin(), count.end()));
-    rep.at[kPopularity].assign(o.budgets().size(), score(users, negatives, o.k, pop_logits));
+                 [&](Bert4Rec& m) { return score(users, negatives, o.k, rows_of(m.next_item_logits(inputs))); }, rep);
+    rep.at[kPopularity].assign(o.budgets().size(), score(users, negatives, o.k, popularity_logits(users, count)));
     rep.oracle = score(users, negatives, o.k, oracle_logits(d, users));
     return rep;
 }
 
 // Real data (--data) under datasets/next_item.h's protocol: one data set, so a "world" is a fresh
-// initialisation (and training order); the negatives are drawn once (seed o.seed).
-inline Results run_real(const Options& o, const datasets::NextItemSplit& s) {
+// initialisation (and training order); the negatives are drawn with seed o.seed, the same for every world.
+inline WorldRun real_world(const Options& o, const datasets::NextItemSplit& s, uint64_t seed) {
     const int N = s.num_items, V = N + 2;
     const std::vector<Ids> negatives = datasets::popularity_negatives(s, o.negatives, o.seed);
     const TokenSplit t = token_split(s, o.model.max_len);
+    const std::vector<Ids> inputs = train_sequences(t.seen);
     auto quality = [&](const datasets::UserScores& f) { return Scores(evaluate_next_item(s, negatives, datasets::Target::test, o.k, f)); };
-    Results r;
-    r.real = true;
-    for (int w = 0; w < o.worlds; ++w) {
-        r.main.emplace_back();
-        train_models(o, N, t.windows, false, replicate_seed(o.seed, w), [&](Bert4Rec& m) {
-            return quality([&](size_t first, int count, std::vector<float>& z) {   // item i is token i + 1
-                const Tensor y = next_item_logits(m, {t.seen.begin() + long(first), t.seen.begin() + long(first) + count});
-                for (int b = 0; b < count; ++b) std::copy_n(y.data() + b * V + 1, N, z.begin() + b * N);
-            });
-        }, r.main.back());
-        r.main.back().at[kPopularity].assign(o.budgets().size(), quality(popularity_scorer(s)));
-        if (o.verbose) std::fprintf(stderr, "seed %d/%d done\n", w + 1, o.worlds);
-    }
-    return r;
+    WorldRun rep;
+    train_models(o, N, t.windows, false, seed, [&](Bert4Rec& m) {
+        return quality([&](size_t first, int count, std::vector<float>& z) {   // item i is token i + 1
+            const Tensor y = m.next_item_logits({inputs.begin() + long(first), inputs.begin() + long(first) + count});
+            for (int b = 0; b < count; ++b) std::copy_n(y.data() + b * V + 1, N, z.begin() + b * N);
+        });
+    }, rep);
+    rep.at[kPopularity].assign(o.budgets().size(), quality(popularity_scorer(s)));
+    return rep;
 }
 
 inline void check_options(const Options& o) {   // clear errors for impossible settings (the generator checks its own)
@@ -177,15 +156,17 @@ inline void check_options(const Options& o) {   // clear errors for impossible s
                                     "(0, 1], dropout in [0, 1), negatives in [1, num_items / 2]");
 }
 
-// Main and control cells on the same world seeds: fresh data and initialisation per world.
-inline Results run_experiment(const Options& o) {
+// Main and control cells on the same world seeds: fresh data and initialisation per world; with
+// `real` (--data) the main cell only, on that data set (real_world).
+inline Results run_experiment(const Options& o, const datasets::NextItemSplit* real = nullptr) {
     check_options(o);
     Results r;
-    for (int cell = 0; cell < (o.control ? 2 : 1); ++cell)
+    r.real = real != nullptr;
+    for (int cell = 0; cell < (o.control && !real ? 2 : 1); ++cell)
         for (int w = 0; w < o.worlds; ++w) {
-            const WorldRun x = run_world(o, cell == 1, replicate_seed(o.seed, w));
-            (cell ? r.control : r.main).push_back(x);
-            if (o.verbose) std::fprintf(stderr, "%s world %d/%d done\n", cell ? "control" : "main", w + 1, o.worlds);
+            const uint64_t seed = replicate_seed(o.seed, w);
+            (cell ? r.control : r.main).push_back(real ? real_world(o, *real, seed) : run_world(o, cell == 1, seed));
+            if (o.verbose) std::fprintf(stderr, "%s %d/%d done\n", real ? "seed" : cell ? "control world" : "main world", w + 1, o.worlds);
         }
     return r;
 }

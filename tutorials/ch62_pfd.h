@@ -6,6 +6,7 @@
 // world (X* weakly informative). Printing lives in ch62_pfd.cpp. Deliberately left out: the paper's
 // asynchronous (teacher first) training, its deep and two-tower student networks.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -75,31 +76,11 @@ struct Results {
     }
 };
 
-// Events as model inputs: ids (n, 2) user and item; X* (n, 1); labels (n, 1).
-struct Batch {
-    Ids user_item;
-    Tensor privileged, label;
-};
-inline Batch gather(const datasets::PrivilegedWorld& w, const std::vector<datasets::PrivilegedEvent>& events,
-                    const std::vector<int>& rows) {
-    Batch b;
-    b.privileged = Tensor({int(rows.size()), 1});
-    b.label = Tensor({int(rows.size()), 1});
-    for (size_t j = 0; j < rows.size(); ++j) {
-        const datasets::PrivilegedEvent& e = events[size_t(rows[j])];
-        b.user_item.insert(b.user_item.end(), {e.user, w.users + e.item});
-        b.privileged[j] = e.privileged, b.label[j] = e.label;
-    }
-    return b;
-}
-
 inline std::vector<StudentSpec> student_specs(const Options& o) {
     const long warmup = long(o.warmup_epochs * double((o.world.train_events + o.batch - 1) / o.batch));
     std::vector<StudentSpec> specs;
     for (double l : o.lambdas) specs.push_back({l, l == 0.0 ? 0 : warmup});
-    bool listed = false;
-    for (double l : o.lambdas) listed = listed || l == o.lambda;
-    if (!listed) specs.push_back({o.lambda, warmup});
+    if (std::find(o.lambdas.begin(), o.lambdas.end(), o.lambda) == o.lambdas.end()) specs.push_back({o.lambda, warmup});
     specs.push_back({o.lambda, 0});   // the same lambda from step 0
     return specs;
 }
@@ -122,16 +103,15 @@ inline WorldRun run_world(const Options& o, const datasets::PrivilegedOptions& w
     NamedParams params = teacher.named_parameters("teacher.");
     for (size_t k = 0; k < students.size(); ++k) append(params, students[k].named_parameters("s" + std::to_string(k) + "."));
     append(params, shared_pair_parameters(shared_student, shared_teacher));
-    append(params, md_teacher.named_parameters("md_teacher."));
-    append(params, both_teacher.named_parameters("both_teacher."));
-    append(params, md_student.named_parameters("md_student."));
-    append(params, both_student.named_parameters("both_student."));
+    for (const NamedParams& p : {md_teacher.named_parameters("md_teacher."), both_teacher.named_parameters("both_teacher."),
+                                 md_student.named_parameters("md_student."), both_student.named_parameters("both_student.")})
+        append(params, p);
     Adam adam(vars_of(params), o.lr);
     const long warmup = long(o.warmup_epochs * double((long(w.train.size()) + o.batch - 1) / o.batch));
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
-            const Batch b = gather(w, w.train, rows);
+            const datasets::PrivilegedBatch b = datasets::gather(w, w.train, rows);
             const Var x_star = constant(b.privileged);
             const Var t = teacher(b.user_item, x_star);                       // f(X, X*; Wt)
             Var loss = bce_with_logits(t, b.label);                           // L_t
@@ -147,9 +127,7 @@ inline WorldRun run_world(const Options& o, const datasets::PrivilegedOptions& w
             if (++step % 50 == 0) check_finite(loss.item(), step);
         }
     NoGrad no_grad;
-    std::vector<int> all(w.test.size());
-    for (size_t k = 0; k < all.size(); ++k) all[k] = int(k);
-    const Batch test = gather(w, w.test, all);
+    const datasets::PrivilegedBatch test = datasets::gather_all(w, w.test);
     const std::vector<float> y = test.label.vec();
     WorldRun run;
     for (const Student& s : students) run.auc.push_back(auc(s(test.user_item).value().vec(), y));
@@ -160,9 +138,7 @@ inline WorldRun run_world(const Options& o, const datasets::PrivilegedOptions& w
     run.md_teacher_auc = auc(md_teacher(test.user_item).value().vec(), y);
     const Var x_test = constant(test.privileged);
     run.both_teacher_auc = auc(both_teacher(test.user_item, &x_test).value().vec(), y);
-    std::vector<float> truth;
-    for (const datasets::PrivilegedEvent& e : w.test) truth.push_back(float(w.truth[size_t(e.user) * w.items + size_t(e.item)]));
-    run.truth_auc = auc(truth, y);
+    run.truth_auc = auc(datasets::truth_scores(w, w.test), y);
     return run;
 }
 
