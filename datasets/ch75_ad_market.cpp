@@ -50,5 +50,31 @@ World make_world(const WorldOptions& o) {
     return w;
 }
 
+static double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+std::vector<float> noisy_oracle(const Samples& s, double sigma_low, double sigma_high, uint64_t seed) {
+    Rng rng(seed);
+    std::vector<float> out;
+    for (size_t i = 0; i < s.p.size(); ++i) {
+        const double z = std::log(s.p[i] / (1.0 - s.p[i])) + (s.high[i] ? sigma_high : sigma_low) * rng.normal();
+        out.push_back(float(sigmoid(z)));
+    }
+    return out;
+}
+
+Batch batch_of(const Samples& s, const std::vector<int>& rows, int features, bool bid_weighted) {
+    const int B = int(rows.size());
+    Batch b{Ids(static_cast<size_t>(B)), Tensor({B, features}), Tensor({B, 1}), Tensor({B, 1})};
+    for (int r = 0; r < B; ++r) {
+        const size_t i = size_t(rows[size_t(r)]);
+        b.ad[size_t(r)] = s.ad[i];
+        for (int d = 0; d < features; ++d)
+            b.x[size_t(r) * size_t(features) + size_t(d)] = s.x[i * size_t(features) + size_t(d)];
+        b.y[size_t(r)] = s.y[i];
+        b.weight[size_t(r)] = bid_weighted ? s.bid[i] : 1.0f;
+    }
+    return b;
+}
+
 }  // namespace ch75
 }  // namespace minirec

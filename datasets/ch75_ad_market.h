@@ -1,6 +1,7 @@
 // Chapter 75's simulated ad market: ads with a quality, a bid and a taste for user features; test
 // auctions where every candidate gets a click label (as if each had been shown), so the same
-// samples feed AUC, csAUC and the revenue. Deliberately left out: real logs, position effects.
+// samples feed AUC, csAUC and the revenue; noisy oracles of the true CTR, and the LR's batches.
+// Deliberately left out: real logs, position effects.
 //
 // Planted structure, for A ads and user features x in R^D:
 //   ad a:    quality q_a ~ N(quality_mean, quality_std^2), bid_a ~ lognormal(0, bid_sigma^2)
@@ -47,6 +48,18 @@ struct World {
 };
 
 World make_world(const WorldOptions& o);
+
+// A noisy oracle, the family of models graded by the chapter: logit p_i + sigma_i eps_i, eps_i ~ N(0, 1),
+// sigma_i = sigma_high on v_H ads, else sigma_low; returns the noisy click probabilities.
+std::vector<float> noisy_oracle(const Samples& s, double sigma_low, double sigma_high, uint64_t seed);
+
+// Rows `rows` of s as a training batch: ad ids (B), x (B, D), y (B, 1) and the sample weights (B, 1),
+// the ad's bid when bid_weighted, else 1.
+struct Batch {
+    Ids ad;
+    Tensor x, y, weight;
+};
+Batch batch_of(const Samples& s, const std::vector<int>& rows, int features, bool bid_weighted);
 
 }  // namespace ch75
 }  // namespace minirec

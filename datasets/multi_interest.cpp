@@ -52,8 +52,29 @@ MultiInterestData multi_interest(const MultiInterestOptions& o) {
     return d;
 }
 
+std::vector<Ids> histories(const std::vector<MultiInterestUser>& users, const std::vector<int>& rows) {
+    std::vector<Ids> h;
+    for (int r : rows) h.push_back(users[size_t(r)].history);
+    return h;
+}
+
+Ids next_items(const std::vector<MultiInterestUser>& users, const std::vector<int>& rows) {
+    Ids target;
+    for (int r : rows) target.push_back(users[size_t(r)].targets[0]);
+    return target;
+}
+
 double multi_interest_oracle_recall(const MultiInterestOptions& o, int m, int N) {
     return std::min(1.0, double(N) / double(m * o.items_per_cluster));
+}
+
+std::vector<double> multi_interest_oracle_recall(const MultiInterestOptions& o, const std::vector<MultiInterestUser>& users,
+                                                 const std::vector<int>& Ns) {
+    std::vector<double> recall(Ns.size(), 0.0);
+    for (const MultiInterestUser& u : users)
+        for (size_t n = 0; n < Ns.size(); ++n)
+            recall[n] += multi_interest_oracle_recall(o, int(u.clusters.size()), Ns[n]) / double(users.size());
+    return recall;
 }
 
 double rand_index(const std::vector<int>& cluster, const std::vector<int>& group) {
@@ -65,6 +86,15 @@ double rand_index(const std::vector<int>& cluster, const std::vector<int>& group
             ++pairs;
         }
     return pairs ? double(agree) / double(pairs) : NAN;
+}
+
+double mean_rand_index(const std::vector<MultiInterestUser>& users, const BehaviourGroups& group) {
+    std::vector<int> rows;
+    for (int i = 0; i < int(users.size()); ++i) if (users[size_t(i)].clusters.size() >= 2) rows.push_back(i);
+    const std::vector<std::vector<int>> groups = group(rows);
+    std::vector<double> ri;
+    for (size_t b = 0; b < rows.size(); ++b) ri.push_back(rand_index(users[size_t(rows[b])].history_cluster, groups[b]));
+    return nan_mean(ri);
 }
 
 MultiInterestRecall multi_interest_recall(const MultiInterestData& d, const std::vector<int>& Ns, const BlockScores& score) {

@@ -44,14 +44,26 @@ struct MultiInterestData {
 
 MultiInterestData multi_interest(const MultiInterestOptions& opts);
 
+// The histories of users rows (indices into users), in that order: a batch's behaviours; and
+// their next items (targets[0], the one target of a training user).
+std::vector<Ids> histories(const std::vector<MultiInterestUser>& users, const std::vector<int>& rows);
+Ids next_items(const std::vector<MultiInterestUser>& users, const std::vector<int>& rows);
+
 // The best any model can do: rank the user's m clusters' items first (in any order), so a future
 // item is in the top N with probability min(1, N / (m * items_per_cluster)).
 double multi_interest_oracle_recall(const MultiInterestOptions& opts, int m, int N);
+// The same for each N of Ns, averaged over `users` (each with her own m), summed term by term.
+std::vector<double> multi_interest_oracle_recall(const MultiInterestOptions& opts, const std::vector<MultiInterestUser>& users,
+                                                 const std::vector<int>& Ns);
 
 // The Rand index of a grouping of one user's behaviours against their planted clusters: over
 // pairs of behaviours, the share on which "same cluster" and "same group" agree (1 = the groups are
 // the clusters). NaN with fewer than two behaviours.
 double rand_index(const std::vector<int>& cluster, const std::vector<int>& group);
+// Its mean (nan_mean) over the users who mix m >= 2 clusters, grouped by a model: group(rows) gives the
+// groups of the behaviours of users rows (indices into users), one list per user.
+using BehaviourGroups = std::function<std::vector<std::vector<int>>(const std::vector<int>& rows)>;
+double mean_rand_index(const std::vector<MultiInterestUser>& users, const BehaviourGroups& group);
 
 // HitRate@N and Recall@N of the test users' rankings of the whole catalogue, overall and by the
 // user's number of planted interests m. score(rows, s) fills s (rows.size(), items) for a block

@@ -21,6 +21,7 @@
 //   eq. 10  v_u = V_u softmax(pow(V_u^T e_i, p))                   (label-aware attention, training)
 //   eq. 11  Pr(i | u) = exp(v_u^T e_i) / sum_j exp(v_u^T e_j)      (sampled softmax in practice)
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "core/rng.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 
 namespace minirec {
 namespace ch74 {
@@ -227,6 +229,82 @@ struct MeanPool {
         NamedParams p = items.named_parameters("items.");
         if (hidden > 0) append(p, head.named_parameters("head."));
         return p;
+    }
+};
+
+// ---- The comparison: MIND or mean pooling behind one interface ---------------------------------
+// One model of the comparison: mean pooling, or MIND with its K, p, r, or the independent poolings.
+struct ModelSpec {
+    std::string name;
+    bool mind = true;          // false: mean pooling (one vector)
+    int interests = 4;         // K
+    float p = 2.0f;            // label-aware attention power (< 0: hard attention)
+    int iterations = 3;        // r; with r = 1 the weights are softmax(b0): K fixed random poolings
+    bool pools = false;        // K independent attention poolings instead of the routing
+};
+
+// Either model behind one interface: user vectors (B, K, D) with an active-capsule mask (B, 1, K).
+// loss, catalogue_scores and capsules take a batch's histories as lists of item ids and pad them.
+struct AnyModel {
+    ModelSpec spec;
+    MIND mind;  MeanPool pool;   // one of them
+    AnyModel(const ModelSpec& s, int items, int dim, int hidden, int max_history, Rng& rng) : spec(s) {
+        if (!s.mind) { pool = MeanPool(items, dim, hidden, rng); return; }
+        MindOptions m;
+        m.items = items, m.dim = dim, m.interests = s.interests, m.iterations = s.iterations;
+        m.independent = s.pools, m.hidden = hidden, m.max_history = max_history;
+        mind = MIND(m, rng);
+    }
+    const Embedding& items() const { return spec.mind ? mind.items : pool.items; }
+    Tensor active(const Histories& h) const { return spec.mind ? mind.capsule_mask(h) : Tensor::ones({h.B, 1, 1}); }
+    Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {   // (B, K, D); mean pooling K = 1
+        return spec.mind ? mind.interests(h, active, weights) : unsqueeze(pool.user(h), 1);
+    }
+    NamedParams named_parameters() const { return spec.mind ? mind.named_parameters() : pool.named_parameters(); }
+
+    // Training, eqs. 10-11: the label picks among the interests (label-aware attention with the spec's p),
+    // then sampled softmax of v_u^T e_target against the batch's shared negatives.
+    Var loss(const std::vector<Ids>& histories, const Ids& target, const Ids& negatives) {
+        const Histories h = pad_histories(histories);
+        const Tensor active = this->active(h);
+        const Var V = interests(h, active);                          // (B, K, D)
+        const Var e = items()(target);                               // (B, D) label embeddings
+        const Var v = label_aware_attention(V, e, active, spec.p);  // (B, D) eq. 10
+        const Var pos = sum(v * e, 1);                               // (B) v_u^T e_i
+        const Var neg = matmul(v, items()(negatives), false, true);  // (B, negatives)
+        return sampled_softmax_loss(pos, neg);                       // eq. 11, sampled
+    }
+
+    // Serving, eq. 3: best (B * N, row-major) = max over the active interests of v_k^T e_i, for every
+    // item i of the catalogue; no graph recorded.
+    void catalogue_scores(const std::vector<Ids>& histories, std::vector<float>& best) {
+        NoGrad no_grad;
+        const Histories h = pad_histories(histories);
+        const Tensor active = this->active(h);
+        const Tensor s = matmul(interests(h, active), items().table, false, true).value();   // (B, K, N)
+        const int K = s.dim(1), N = s.dim(2);
+        best.assign(size_t(h.B) * size_t(N), -1e30f);
+        for (int b = 0; b < h.B; ++b)
+            for (int k = 0; k < K; ++k)
+                if (active[size_t(b * K + k)] != 0.0f)
+                    for (int i = 0; i < N; ++i) best[size_t(b * N + i)] = std::max(best[size_t(b * N + i)], s[size_t((b * K + k) * N + i)]);
+    }
+
+    // The capsule of each behaviour, argmax_j w_ij of the last routing weights w (B, T, K) (for the
+    // independent poolings, argmax_k a_ik): one list per user, in the order of her history; no graph recorded.
+    std::vector<std::vector<int>> capsules(const std::vector<Ids>& histories) {
+        NoGrad no_grad;
+        const Histories h = pad_histories(histories);
+        Tensor weights;
+        interests(h, active(h), &weights);
+        const int K = weights.dim(2);
+        std::vector<std::vector<int>> cap(size_t(h.B));
+        for (int b = 0; b < h.B; ++b)
+            for (int t = 0; t < h.len[size_t(b)]; ++t) {
+                const float* row = &weights[size_t((b * h.T + t) * K)];
+                cap[size_t(b)].push_back(int(std::max_element(row, row + K) - row));
+            }
+        return cap;
     }
 };
 

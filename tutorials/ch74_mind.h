@@ -13,8 +13,6 @@
 
 #include "datasets/multi_interest.h"
 #include "models/ch74_mind.h"
-#include "nn/losses.h"
-#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
@@ -26,15 +24,7 @@ namespace ch74 {
 using WorldOptions = datasets::MultiInterestOptions;
 using World = datasets::MultiInterestData;
 
-// ---- The models compared ------------------------------------------------------------------------
-struct ModelSpec {
-    std::string name;
-    bool mind = true;          // false: mean pooling (one vector)
-    int interests = 4;         // K
-    float p = 2.0f;            // label-aware attention power (< 0: hard attention)
-    int iterations = 3;        // r; with r = 1 the weights are softmax(b0): K fixed random poolings
-    bool pools = false;        // K independent attention poolings instead of the routing
-};
+// ---- The models compared (ModelSpec and AnyModel: models/ch74_mind.h) ----------------------------
 inline std::vector<ModelSpec> default_specs() {
     return {{"mean pooling (YouTube DNN)", false, 1, 0.0f, 3}, {"MIND, K = 1", true, 1, 0.0f, 3},
             {"MIND, K = 4, p = 0", true, 4, 0.0f, 3}, {"MIND, K = 4, p = 2", true, 4, 2.0f, 3},
@@ -70,115 +60,37 @@ using RealData = datasets::NextItemWorld;   // the item at each of a user's last
 
 struct Results { std::vector<Result> results; std::vector<double> oracle; };   // oracle: [N] averaged over test users
 
-// Either model behind one interface: user vectors (B, K, D) with an active-capsule mask (B, 1, K).
-struct AnyModel {
-    ModelSpec spec;
-    MIND mind;  MeanPool pool;   // one of them
-    AnyModel(const ModelSpec& s, const Options& o, Rng& rng) : spec(s) {
-        if (!s.mind) { pool = MeanPool(o.world.items(), o.dim, o.hidden, rng); return; }
-        MindOptions m;
-        m.items = o.world.items(), m.dim = o.dim, m.interests = s.interests, m.iterations = s.iterations;
-        m.independent = s.pools, m.hidden = o.hidden, m.max_history = o.world.max_history;
-        mind = MIND(m, rng);
-    }
-    const Embedding& items() const { return spec.mind ? mind.items : pool.items; }
-    Tensor active(const Histories& h) const { return spec.mind ? mind.capsule_mask(h) : Tensor::ones({h.B, 1, 1}); }
-    Var interests(const Histories& h, const Tensor& active, Tensor* weights = nullptr) {   // (B, K, D); mean pooling K = 1
-        return spec.mind ? mind.interests(h, active, weights) : unsqueeze(pool.user(h), 1);
-    }
-    NamedParams named_parameters() const { return spec.mind ? mind.named_parameters() : pool.named_parameters(); }
-};
-
-inline Histories histories_of(const std::vector<datasets::MultiInterestUser>& users, const std::vector<int>& rows) {
-    std::vector<Ids> h;
-    for (int r : rows) h.push_back(users[size_t(r)].history);
-    return pad_histories(h);
-}
-
-// Mean Rand index (datasets/multi_interest.h) of the last routing weights w (B, T, K), capsule =
-// argmax_j w_ij, against the planted clusters, over test users with m >= 2.
-inline double routing_rand_index(AnyModel& m, const World& w) {
-    NoGrad no_grad;
-    std::vector<int> rows;
-    for (int i = 0; i < int(w.test.size()); ++i) if (w.test[size_t(i)].clusters.size() >= 2) rows.push_back(i);
-    const Histories h = histories_of(w.test, rows);
-    Tensor weights;
-    m.interests(h, m.active(h), &weights);
-    const int K = weights.dim(2);
-    std::vector<double> ri;
-    for (int b = 0; b < h.B; ++b) {
-        std::vector<int> cap;
-        for (int t = 0; t < h.len[size_t(b)]; ++t) {
-            const float* row = &weights[size_t((b * h.T + t) * K)];
-            cap.push_back(int(std::max_element(row, row + K) - row));
-        }
-        ri.push_back(datasets::rand_index(w.test[size_t(rows[size_t(b)])].history_cluster, cap));
-    }
-    return nan_mean(ri);
-}
-
-// Retrieval over the whole catalogue (eq. 3): score_i = max over active interests of v_k^T e_i; with
-// real data, each user's test item ranked by datasets/next_item.h instead.
-inline void evaluate(AnyModel& m, const World& w, const Options& o, Result& r, const RealData* real) {
-    NoGrad no_grad;
-    const Var E = m.items().table;                                       // (N, D)
-    auto scores = [&](const std::vector<int>& rows, std::vector<float>& best) {
-        const Histories h = histories_of(w.test, rows);
-        const Tensor active = m.active(h);
-        const Tensor s = matmul(m.interests(h, active), E, false, true).value();   // (B, K, N)
-        const int K = s.dim(1), N = s.dim(2);
-        best.assign(size_t(h.B) * size_t(N), -1e30f);
-        for (int b = 0; b < h.B; ++b)
-            for (int k = 0; k < K; ++k)
-                if (active[size_t(b * K + k)] != 0.0f)
-                    for (int i = 0; i < N; ++i) best[size_t(b * N + i)] = std::max(best[size_t(b * N + i)], s[size_t((b * K + k) * N + i)]);
-    };
-    if (!real) static_cast<datasets::MultiInterestRecall&>(r) = datasets::multi_interest_recall(w, o.Ns, scores);
-    else r.q = datasets::next_item_quality(*real, scores);
-}
-
-// One model: the training loop written out, then the evaluation.
+// One model: the training loop written out, then the evaluation: retrieval over the whole catalogue (eq. 3,
+// AnyModel::catalogue_scores: score_i = max over active interests of v_k^T e_i); with real data, each user's
+// test item ranked by datasets/next_item.h instead. For K > 1, before and after training, the mean Rand index
+// (datasets/multi_interest.h) of the capsules (AnyModel::capsules: argmax_j w_ij of the last routing weights)
+// against the planted clusters, over test users with m >= 2.
 inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const Options& o, uint64_t seed, const RealData* real) {
     Rng rng(splitmix64(seed + 11));
-    AnyModel m(spec, o, rng);
+    AnyModel m(spec, o.world.items(), o.dim, o.hidden, o.world.max_history, rng);
     Result r;
     r.spec = spec;
     const bool routing = spec.mind && spec.interests > 1 && !real;
-    if (routing) r.rand_index_untrained = routing_rand_index(m, w);
+    auto capsules = [&](const std::vector<int>& rows) { return m.capsules(datasets::histories(w.test, rows)); };
+    if (routing) r.rand_index_untrained = datasets::mean_rand_index(w.test, capsules);
     Adam adam(vars_of(m.named_parameters()), o.lr);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
-            const Histories h = histories_of(w.train, rows);
-            Ids target, negatives;
-            for (int row : rows) target.push_back(w.train[size_t(row)].targets[0]);
+            Ids negatives;   // uniform, shared by the batch
             for (int k = 0; k < o.negatives; ++k) negatives.push_back(rng.randint(w.opt.items()));
-            const Tensor active = m.active(h);
-            const Var V = m.interests(h, active);                        // (B, K, D)
-            const Var e = m.items()(target);                             // (B, D) label embeddings
-            const Var v = label_aware_attention(V, e, active, spec.p);  // (B, D) eq. 10
-            const Var pos = sum(v * e, 1);                               // (B) v_u^T e_i
-            const Var neg = matmul(v, m.items()(negatives), false, true);  // (B, negatives)
-            const Var loss = sampled_softmax_loss(pos, neg);             // eq. 11, sampled
+            // Eqs. 10-11: the label picks among the interests (label-aware attention), then sampled softmax.
+            const Var loss = m.loss(datasets::histories(w.train, rows), datasets::next_items(w.train, rows), negatives);
             adam.zero_grad(), backward(loss), adam.step();
             if (++step % 50 == 0) check_finite(loss.item(), step);
         }
-    evaluate(m, w, o, r, real);
-    if (routing) r.rand_index = routing_rand_index(m, w);
+    auto scores = [&](const std::vector<int>& rows, std::vector<float>& best) {
+        m.catalogue_scores(datasets::histories(w.test, rows), best);
+    };
+    if (!real) static_cast<datasets::MultiInterestRecall&>(r) = datasets::multi_interest_recall(w, o.Ns, scores);
+    else r.q = datasets::next_item_quality(*real, scores);
+    if (routing) r.rand_index = datasets::mean_rand_index(w.test, capsules);
     return r;
-}
-
-// One world: the planted oracle and every model, on the same data (real: the same data, a new seed).
-inline Results run_world(const Options& o, const WorldOptions& wo, const RealData* real) {
-    Results rep;
-    const World w = real ? real->data : datasets::multi_interest(wo);
-    rep.oracle.assign(o.Ns.size(), 0.0);
-    for (const auto& u : real ? std::vector<datasets::MultiInterestUser>{} : w.test)
-        for (size_t n = 0; n < o.Ns.size(); ++n)
-            rep.oracle[n] += datasets::multi_interest_oracle_recall(wo, int(u.clusters.size()), o.Ns[n]) / double(w.test.size());
-    for (size_t s = 0; s < o.specs.size(); ++s)
-        rep.results.push_back(train_and_evaluate(o.specs[s], w, o, splitmix64(wo.seed * 31 + s), real));
-    return rep;
 }
 
 struct Experiment {
@@ -197,10 +109,15 @@ inline Experiment run_experiment(const Options& o, const RealData* real = nullpt
             WorldOptions wo = o.world;
             wo.seed = replicate_seed(o.seed, w);
             if (!main) wo.min_interests = wo.max_interests = 1;   // the control: one interest per user
-            (main ? e.main : e.control).push_back(run_world(o, wo, real));
+            // One world: the planted oracle and every model, on the same data (real: the same data, a new seed).
+            const World world = real ? real->data : datasets::multi_interest(wo);
+            Results& rep = (main ? e.main : e.control).emplace_back();
+            rep.oracle = real ? std::vector<double>(o.Ns.size(), 0.0) : datasets::multi_interest_oracle_recall(wo, world.test, o.Ns);
+            for (size_t s = 0; s < o.specs.size(); ++s)
+                rep.results.push_back(train_and_evaluate(o.specs[s], world, o, splitmix64(wo.seed * 31 + s), real));
             if (!o.verbose) continue;
             std::fprintf(stderr, "%s world %d/%d: HR@%d", main ? "main" : "control", w + 1, o.worlds, real ? 10 : o.Ns.back());
-            for (const Result& r : (main ? e.main : e.control).back().results) std::fprintf(stderr, " %.4f", real ? r.q.hr_full : r.hit.back());
+            for (const Result& r : rep.results) std::fprintf(stderr, " %.4f", real ? r.q.hr_full : r.hit.back());
             std::fprintf(stderr, "\n");
         }
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -52,13 +52,13 @@ static LineChart metrics_chart(const WorldResult& w) {
     std::sort(ms.begin(), ms.end(), [](const ModelResult& a, const ModelResult& b) { return a.revenue < b.revenue; });
     LineChart chart{"Main world 1: models sorted by revenue (x), each metric's value (y)", "model rank by revenue",
                     "value", {}, false, 560, 360};
-    Series rev{"revenue / oracle's", {}, {}}, a{"AUC", {}, {}}, c{"csAUC", {}, {}};
-    for (size_t i = 0; i < ms.size(); ++i) {
-        rev.x.push_back(double(i + 1)), rev.y.push_back(ms[i].revenue);
-        a.x.push_back(double(i + 1)), a.y.push_back(ms[i].auc);
-        c.x.push_back(double(i + 1)), c.y.push_back(ms[i].cs_auc);
+    const std::pair<const char*, double ModelResult::*> metrics[] = {
+        {"revenue / oracle's", &ModelResult::revenue}, {"AUC", &ModelResult::auc}, {"csAUC", &ModelResult::cs_auc}};
+    for (const auto& [name, metric] : metrics) {
+        Series s{name, {}, {}};
+        for (size_t i = 0; i < ms.size(); ++i) s.x.push_back(double(i + 1)), s.y.push_back(ms[i].*metric);
+        chart.series.push_back(s);
     }
-    chart.series = {rev, a, c};
     return chart;
 }
 
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
         Options o;
         Flags flags("ch75_csauc", "csAUC (CPM-sensitive AUC, Liu & Yin 2019) vs AUC as predictors of auction revenue, "
                                   "over a family of CTR models on a simulated ad market, main and control worlds.");
-        flags.add("epochs", &o.train.epochs, "passes over the training data of the LR models", at_least(1));
+        flags.add("epochs", &o.epochs, "passes over the training data of the LR models", at_least(1));
         flags.add("worlds", &o.worlds, "independent worlds per cell (main, control)", at_least(1));
         flags.add("auctions", &o.world.auctions, "test auctions per world", at_least(10));
         flags.add("per-auction", &o.world.per_auction, "candidates per auction", at_least(2));
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
         flags.add("high-share", &o.world.high_share, "share of ads whose taste differs", between(0.05, 0.95));
         flags.add("taste", &o.world.taste, "how strongly clicks depend on the user features", at_least(0.0));
         flags.add("bid-sigma", &o.world.bid_sigma, "spread of the log bids", at_least(0.0));
-        flags.add("lr", &o.train.lr, "Adam learning rate of the LR models", above(0.0));
+        flags.add("lr", &o.lr, "Adam learning rate of the LR models", above(0.0));
         flags.on_quick([&] { o = quick_options(); });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
@@ -83,22 +83,19 @@ int main(int argc, char** argv) {
         Report report(flags);
         report.heading("Chapter 75: csAUC, the CPM-sensitive AUC");
         report.table(worked_example(), "The worked example: four clicked ads (bids 4, 3, 2, 1) and one unclicked (-)");
-        report.text("The orderings and bids are ours (the seed's sample table is an image); the seed gives the "
-                    "definition, the pair count C(4,2) + 4 x 1 = 10, and the case of the highest bid ranked 4th: "
-                    "AUC stays 1 while csAUC = 14/20 (it loses 1 + 2 + 3 of the 20 at stake).");
+        report.text("The orderings and bids are ours (the seed's sample table is an image); the seed gives the definition, the "
+                    "pair count C(4,2) + 4 x 1 = 10, and the case of the highest bid ranked 4th: AUC stays 1 while csAUC = 14/20 "
+                    "(it loses 1 + 2 + 3 of the 20 at stake).");
         report.text("Main world: the highest-bidding " + num("%.0f", 100 * o.world.high_share) +
                     "% of ads respond to a user direction of their own, so a model can be good on cheap ads and bad on "
                     "expensive ones; the control world gives that taste to a random share of ads instead.");
-        report.text("Simulation: " + std::to_string(o.world.ads) + " ads, " + std::to_string(o.world.features) +
-                    " features, " + std::to_string(o.world.train_rows) + " training rows, " +
-                    std::to_string(o.world.auctions) + " test auctions of " + std::to_string(o.world.per_auction) +
-                    " candidates, " + std::to_string(o.worlds) + " worlds per cell; LR " +
-                    std::to_string(o.train.epochs) + " epochs, Adam lr " + num("%g", o.train.lr) + "; seed " +
-                    std::to_string(o.seed));
+        report.text("Simulation: " + std::to_string(o.world.ads) + " ads, " + std::to_string(o.world.features) + " features, " +
+                    std::to_string(o.world.train_rows) + " training rows, " + std::to_string(o.world.auctions) + " test auctions of " +
+                    std::to_string(o.world.per_auction) + " candidates, " + std::to_string(o.worlds) + " worlds per cell; LR " +
+                    std::to_string(o.epochs) + " epochs, Adam lr " + num("%g", o.lr) + "; seed " + std::to_string(o.seed));
         const Results r = run_experiment(o);
         report.table(one_world(r.main[0]), "One main world: every model graded three ways");
-        report.text("The oracle ranks by the true CTR x bid. csAUC is computed on pCTR x bid, the score the auction "
-                    "ranks by.");
+        report.text("The oracle ranks by the true CTR x bid. csAUC is computed on pCTR x bid, the score the auction ranks by.");
         report.table(per_world(r), "Per world: Kendall's tau with revenue over the " + std::to_string(r.main[0].models.size()) + " models, and the LR pair");
         Claims claims = judge(o, r);
         claims.quick = claims.quick || flags.quick;

@@ -3,8 +3,8 @@
 // of embeddings + MLP (each categorical field its own embedding, the multi-hot tags averaged, the
 // numeric field as is, all concatenated into a ReLU MLP); Adam on the logistic loss with a
 // progress bar; then train and test AUC and logloss, next to the oracle's (the true
-// probabilities: the best any model can do on these rows). The experiment is in demo_ctr.h; this
-// file holds the flags, the printed table and the --out files.
+// probabilities: the best any model can do on these rows). The experiment is in demo_ctr.h, the model
+// in models/demo_ctr.h; this file holds the flags, the printed table and the --out files.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -17,20 +17,13 @@
 
 using namespace minirec;
 
-static std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
 // Under --out: the table as CSV, the loss curve as CSV and SVG (with the oracle's train logloss
 // as the floor the curve cannot go below on average).
 static void write_outputs(const demo::Options& o, const demo::Results& rep, const std::string& dir) {
     ensure_dir(dir);
     CsvLogger metrics(dir + "/metrics.csv", {"rows", "model_auc", "oracle_auc", "model_logloss", "oracle_logloss"});
     for (const auto& [name, m] : {std::pair<const char*, demo::Metrics>{"train", rep.train}, {"test", rep.test}})
-        metrics.row({name, fmt("%.6f", m.auc), fmt("%.6f", m.oracle_auc), fmt("%.6f", m.logloss),
-                     fmt("%.6f", m.oracle_logloss)});
+        metrics.row({name, num("%.6f", m.auc), num("%.6f", m.oracle_auc), num("%.6f", m.logloss), num("%.6f", m.oracle_logloss)});
     CsvLogger curve(dir + "/loss_curve.csv", {"step", "mean_train_loss"});
     Series model{"model", {}, {}}, oracle{"oracle", {}, {}};
     for (size_t i = 0; i < rep.curve_step.size(); ++i) {
@@ -47,45 +40,43 @@ static void write_outputs(const demo::Options& o, const demo::Results& rep, cons
     write_text_file(dir + "/loss_curve.svg", line_chart_svg(chart));
 }
 
-static int run_main(int argc, char** argv) {
-    Flags flags("demo_ctr", "A small CTR model (embeddings + MLP) on synthetic click logs with known "
-                            "click probabilities: train/test AUC and logloss against the oracle's.");
-    demo::Options o;
-    flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
-    flags.add("rows", &o.rows, "synthetic rows, the first 80% train and the rest test", at_least(100));
-    flags.add("dim", &o.dim, "embedding size D", at_least(1));
-    flags.add("hidden", &o.hidden, "first MLP layer (the second has half)", at_least(2));
-    flags.add("batch", &o.batch, "mini-batch size", at_least(1));
-    flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
-    // --quick: fewer rows and epochs (the test's configuration); what the user typed still wins.
-    flags.on_quick([&] {
-        const demo::Options q = demo::quick_options(0);
-        o.rows = q.rows, o.epochs = q.epochs;
-    });
-    flags.parse_or_exit(argc, argv);
-    o.seed = flags.seed;
-
-    const demo::Data data = demo::make_data(o);
-    std::printf("# minirec demo: CTR with embeddings + MLP\n\n%d rows (%zu train, %zu test), %d fields + tags + "
-                "1 numeric, click rate %.3f, kernels %s, seed %llu\n\n",
-                o.rows, data.train_rows.size(), data.test_rows.size(), data.logs.num_fields, data.logs.base_rate,
-                kernels::active().name, static_cast<unsigned long long>(o.seed));
-    std::fflush(stdout);   // the header before the progress bar, also when stdout is a pipe
-    const demo::Results rep = demo::run(o, data);
-
-    // Train and test metrics of the model and of the oracle (the true click probabilities).
-    std::printf("| rows | model AUC | oracle AUC | model logloss | oracle logloss |\n|---|---:|---:|---:|---:|\n");
-    for (const auto& [name, m] : {std::pair<const char*, demo::Metrics>{"train", rep.train}, {"test", rep.test}})
-        std::printf("| %s | %.4f | %.4f | %.4f | %.4f |\n", name, m.auc, m.oracle_auc, m.logloss, m.oracle_logloss);
-    std::printf("\nThe oracle knows the planted click probabilities; the gap to it is what the model "
-                "has not learned (the planted interactions are what later chapters' models target).\n");
-    if (!flags.out.empty()) {
-        write_outputs(o, rep, flags.out);
-        std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
-    }
-    return 0;
-}
-
 int main(int argc, char** argv) {
-    return guarded_main("demo_ctr", [&] { return run_main(argc, argv); });
+    return guarded_main("demo_ctr", [&] {
+        Flags flags("demo_ctr", "A small CTR model (embeddings + MLP) on synthetic click logs with known "
+                                "click probabilities: train/test AUC and logloss against the oracle's.");
+        demo::Options o;
+        flags.add("epochs", &o.epochs, "passes over the training data", at_least(1));
+        flags.add("rows", &o.rows, "synthetic rows, the first 80% train and the rest test", at_least(100));
+        flags.add("dim", &o.dim, "embedding size D", at_least(1));
+        flags.add("hidden", &o.hidden, "first MLP layer (the second has half)", at_least(2));
+        flags.add("batch", &o.batch, "mini-batch size", at_least(1));
+        flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
+        // --quick: fewer rows and epochs (the test's configuration); what the user typed still wins.
+        flags.on_quick([&] {
+            const demo::Options q = demo::quick_options(0);
+            o.rows = q.rows, o.epochs = q.epochs;
+        });
+        flags.parse_or_exit(argc, argv);
+        o.seed = flags.seed;
+
+        const demo::Data data = demo::make_data(o);
+        std::printf("# minirec demo: CTR with embeddings + MLP\n\n%d rows (%zu train, %zu test), %d fields + tags + "
+                    "1 numeric, click rate %.3f, kernels %s, seed %llu\n\n",
+                    o.rows, data.train_rows.size(), data.test_rows.size(), data.logs.num_fields, data.logs.base_rate,
+                    kernels::active().name, static_cast<unsigned long long>(o.seed));
+        std::fflush(stdout);   // the header before the progress bar, also when stdout is a pipe
+        const demo::Results rep = demo::run(o, data);
+
+        // Train and test metrics of the model and of the oracle (the true click probabilities).
+        std::printf("| rows | model AUC | oracle AUC | model logloss | oracle logloss |\n|---|---:|---:|---:|---:|\n");
+        for (const auto& [name, m] : {std::pair<const char*, demo::Metrics>{"train", rep.train}, {"test", rep.test}})
+            std::printf("| %s | %.4f | %.4f | %.4f | %.4f |\n", name, m.auc, m.oracle_auc, m.logloss, m.oracle_logloss);
+        std::printf("\nThe oracle knows the planted click probabilities; the gap to it is what the model "
+                    "has not learned (the planted interactions are what later chapters' models target).\n");
+        if (!flags.out.empty()) {
+            write_outputs(o, rep, flags.out);
+            std::fprintf(stderr, "wrote CSV and SVG to %s\n", flags.out.c_str());
+        }
+        return 0;
+    });
 }

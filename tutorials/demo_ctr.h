@@ -1,17 +1,14 @@
-// The first demo's experiment as a function: a small CTR model (embeddings + MLP) trained with Adam
-// on synthetic click logs whose true click probabilities we know, then scored against that oracle.
-// Printing, flags and pictures live in demo_ctr.cpp. Deliberately left out: feature crosses (later
-// chapters: FM, DeepFM, AutoInt), early stopping, real data.
+// The first demo's experiment as a function: a small CTR model (embeddings + MLP, models/demo_ctr.h)
+// trained with Adam on synthetic click logs whose true click probabilities we know, then scored against
+// that oracle. Printing, flags and pictures live in demo_ctr.cpp. Deliberately left out: feature
+// crosses (later chapters: FM, DeepFM, AutoInt), early stopping, real data.
 #pragma once
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
-#include "core/ops.h"
 #include "datasets/synthetic_ctr.h"
-#include "nn/layers.h"
+#include "models/demo_ctr.h"
 #include "nn/losses.h"
 #include "core/metrics.h"
 #include "nn/optim.h"
@@ -49,8 +46,6 @@ struct Metrics {
 };
 
 struct Results {
-    int train_rows = 0, test_rows = 0, num_fields = 0;
-    double base_rate = 0.0;             // mean true click probability
     std::vector<double> epoch_loss;     // mean training loss of each epoch (as the progress bar shows)
     std::vector<long> curve_step;       // the loss curve: after step curve_step[i], the mean loss
     std::vector<double> curve_loss;     //   of the log_every steps before it
@@ -58,65 +53,6 @@ struct Results {
     double constant_logloss = 0.0;      // test logloss of predicting the training click rate for every row
     double seconds = 0.0;               // training and evaluation
 };
-
-// The model: e = [E_1[x_1], ..., E_F[x_F], mean of E_tag[tags], z] -> MLP -> logit.
-// The F field tables live in ONE table of sum_f V_f rows (field f's id x is row offset_f + x),
-// so a batch needs a single lookup.
-struct CtrModel {
-    std::vector<int> offsets;  // offset_f: first row of field f in `fields`
-    Embedding fields;          // (sum_f V_f, D)
-    EmbeddingBag tags;         // (T, D), mean over a row's tags
-    MLP mlp;                   // (F D + D + 1) -> hidden -> hidden/2 -> 1
-
-    CtrModel(const datasets::CtrData& d, int dim, int hidden, Rng& rng) {
-        int rows = 0;
-        for (int v : d.vocab_sizes) offsets.push_back(rows), rows += v;
-        fields = Embedding(rows, dim, rng, 0.05f);
-        tags = EmbeddingBag(d.num_tags, dim, rng, BagMode::mean, 0.05f);
-        const int in = d.num_fields * dim + dim + 1;
-        mlp = MLP(MLPOptions{{in, hidden, hidden / 2, 1}}, rng);
-    }
-
-    // The logits (B) of the rows `batch` of d.
-    Var operator()(const datasets::CtrData& d, const std::vector<int>& batch) {
-        const int B = static_cast<int>(batch.size()), F = d.num_fields;
-        Ids ids, tag_ids;
-        std::vector<int> tag_offsets{0};
-        Tensor z({B, 1});
-        for (int i = 0; i < B; ++i) {
-            const size_t r = static_cast<size_t>(batch[static_cast<size_t>(i)]);
-            for (int f = 0; f < F; ++f) ids.push_back(offsets[static_cast<size_t>(f)] + d.cat[r * F + f]);
-            for (int j = d.tag_offsets[r]; j < d.tag_offsets[r + 1]; ++j) tag_ids.push_back(d.tag_ids[static_cast<size_t>(j)]);
-            tag_offsets.push_back(static_cast<int>(tag_ids.size()));
-            z[static_cast<size_t>(i)] = d.numeric[r];
-        }
-        Var e = reshape(fields(ids, {B, F}), {B, -1});                        // (B, F D)
-        Var x = concat({e, tags(tag_ids, tag_offsets), constant(std::move(z))}, 1);  // (B, F D + D + 1)
-        return reshape(mlp(x), {B});                                          // (B)
-    }
-
-    std::vector<Var> parameters() const {
-        std::vector<Var> p = fields.parameters();
-        append(p, tags.parameters());
-        append(p, mlp.parameters());
-        return p;
-    }
-};
-
-// Click probabilities of the rows `idx`, in batches, without recording a graph.
-inline std::vector<float> predict(CtrModel& model, const datasets::CtrData& d, const std::vector<int>& idx) {
-    NoGrad no_grad;
-    model.mlp.set_training(false);
-    std::vector<float> p;
-    for (size_t s = 0; s < idx.size(); s += 4096) {
-        const std::vector<int> batch(idx.begin() + static_cast<long>(s),
-                                     idx.begin() + static_cast<long>(std::min(idx.size(), s + 4096)));
-        const Var prob = sigmoid(model(d, batch));
-        p.insert(p.end(), prob.value().vec().begin(), prob.value().vec().end());
-    }
-    model.mlp.set_training(true);
-    return p;
-}
 
 inline std::vector<float> pick(const std::vector<float>& v, const std::vector<int>& idx) {
     std::vector<float> out;
@@ -126,12 +62,7 @@ inline std::vector<float> pick(const std::vector<float>& v, const std::vector<in
 
 inline Metrics evaluate(CtrModel& model, const datasets::CtrData& d, const std::vector<int>& idx) {
     const std::vector<float> p = predict(model, d, idx), y = pick(d.labels, idx), oracle = pick(d.true_prob, idx);
-    Metrics m;
-    m.auc = auc(p, y);
-    m.oracle_auc = auc(oracle, y);
-    m.logloss = logloss(p, y);
-    m.oracle_logloss = logloss(oracle, y);
-    return m;
+    return {auc(p, y), auc(oracle, y), logloss(p, y), logloss(oracle, y)};   // in Metrics' order
 }
 
 // The click logs and their split: the first 80% of the rows train, the rest test.
@@ -156,10 +87,6 @@ inline Results run(const Options& o, const Data& d) {
     const std::vector<int>& train_rows = d.train_rows;
     const std::vector<int>& test_rows = d.test_rows;
     Results rep;
-    rep.train_rows = static_cast<int>(train_rows.size());
-    rep.test_rows = static_cast<int>(test_rows.size());
-    rep.num_fields = data.num_fields;
-    rep.base_rate = data.base_rate;
 
     Rng rng(o.seed);                   // initialisation first, then every epoch's shuffle
     CtrModel model(data, o.dim, o.hidden, rng);
