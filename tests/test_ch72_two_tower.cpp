@@ -21,7 +21,7 @@ FrequencyEstimatorOptions exact(double alpha) {
 }
 
 // A small configuration of the tutorial's experiment (tutorials/ch72_two_tower.h): 5 worlds per
-// cell; a stream of 3,000 steps per phase; 400 items, 8,000 training rows, 3 epochs.
+// cell; a stream of 2,000 steps per phase; 200 items, 3,200 rows of which 2,800 train, 2 epochs.
 Options small(uint64_t seed) {
     Options o;
     o.worlds = 5;
