@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "core/error.h"
@@ -183,6 +184,61 @@ double cold_user_demographic_auc(const ItemGraphWorld& w, const std::vector<std:
     double sum = 0.0;
     for (double a : aucs) sum += a;
     return aucs.empty() ? 0.0 : sum / double(aucs.size());
+}
+
+std::vector<std::vector<int>> training_sessions(const ItemGraphWorld& w) {
+    std::vector<std::vector<int>> sessions;
+    for (size_t u = 0; u < w.logs.size(); ++u)   // --data: cold users' logs never trained on
+        if (w.cold_user.empty() || !w.cold_user[u])
+            for (std::vector<int>& s : cut_sessions(w.logs[u])) sessions.push_back(std::move(s));
+    return sessions;
+}
+
+Split split_edges(const ItemGraphWorld& shop, const std::vector<Edge>& edges, Rng& rng) {
+    const int N = shop.opt.items;
+    auto cold = [&](int i) { return bool(shop.cold[size_t(i)]); };
+    std::set<std::pair<int, int>> linked;
+    std::vector<Edge> warm;
+    Split sp;
+    for (const Edge& e : edges) {
+        linked.insert({std::min(e.from, e.to), std::max(e.from, e.to)});
+        if (!cold(e.from) && !cold(e.to)) warm.push_back(e);
+        else if (cold(e.from) != cold(e.to))
+            sp.cold_test.push_back(cold(e.from) ? std::make_pair(e.from, e.to) : std::make_pair(e.to, e.from));
+    }
+    rng.shuffle(warm);
+    for (size_t k = 0; k < warm.size(); ++k)
+        if (k % 3 == 0) sp.test.push_back({warm[k].from, warm[k].to});
+        else sp.train.push_back(warm[k]);
+    auto unlinked_warm = [&](int i) {   // -1 if 100 N draws find none (i linked to nearly everything)
+        for (int tries = 0; tries < 100 * N; ++tries) {
+            const int j = rng.randint(N);
+            if (j != i && !cold(j) && !linked.count({std::min(i, j), std::max(i, j)})) return j;
+        }
+        return -1;
+    };
+    while (sp.neg.size() < sp.test.size()) {
+        const int i = rng.randint(N), j = cold(i) ? -1 : unlinked_warm(i);
+        if (j >= 0) sp.neg.push_back({i, j});
+    }
+    for (const auto& p : sp.cold_test)
+        if (const int j = unlinked_warm(p.first); j >= 0) sp.cold_neg.push_back({p.first, j});
+    return sp;
+}
+
+std::vector<double> degrees(int nodes, const std::vector<Edge>& edges) {
+    std::vector<double> degree(size_t(nodes), 0.0);
+    for (const Edge& e : edges) degree[size_t(e.from)] += e.weight, degree[size_t(e.to)] += e.weight;
+    return degree;
+}
+
+std::vector<int> warm_items_by_degree(const ItemGraphWorld& shop, const std::vector<double>& degree) {
+    std::vector<int> by_degree;
+    for (int i = 0; i < shop.opt.items; ++i)
+        if (!shop.cold[size_t(i)]) by_degree.push_back(i);
+    std::stable_sort(by_degree.begin(), by_degree.end(),
+                     [&](int a, int b) { return degree[size_t(a)] < degree[size_t(b)]; });
+    return by_degree;
 }
 
 }  // namespace datasets

@@ -1,6 +1,7 @@
 // Chapter 51's world and the first half of EGES's pipeline (Wang et al. 2018, section 2.2): users'
 // behaviour logs cut into sessions, and the directed weighted item graph built from them.
-// At the end: MovieLens-100k in the same shape, for the cold-start test on real data (--data).
+// At the end: MovieLens-100k in the same shape, for the cold-start test on real data (--data), and
+// the paper's evaluation protocol (the edge split, AUC over item pairs and over users).
 // Deliberately left out: the paper's noise filters (stays under 1 s, spam users, rewritten ids),
 // more than three kinds of side information.
 //
@@ -16,8 +17,12 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <set>
+#include <utility>
 #include <vector>
 
+#include "core/metrics.h"
+#include "core/rng.h"
 #include "datasets/movielens.h"
 
 namespace minirec {
@@ -89,6 +94,59 @@ ItemGraphWorld movielens_item_graph(const MovieLens100k& ml, double cold_share, 
 // gender, occupation) gets the mean of the vectors of the warm users who have it; a cold user's
 // vector is the mean of her three value vectors (demographic) or of all warm users' vectors (not).
 double cold_user_demographic_auc(const ItemGraphWorld& w, const std::vector<std::vector<float>>& H, bool demographic);
+
+// ---- The paper's evaluation protocol (the experiment that uses it is tutorials/ch51_cold_start.h) ----
+// The sessions the training graph is built from: every user's log cut into sessions, except (--data)
+// the cold users' logs, which are never trained on.
+std::vector<std::vector<int>> training_sessions(const ItemGraphWorld& w);
+
+// The paper's split: a random third of the warm edges held out, with as many unconnected warm
+// pairs; every edge between a cold item and a warm one held out, each with an unconnected pair
+// (same cold item, a random warm one).
+struct Split {
+    std::vector<Edge> train;
+    std::vector<std::pair<int, int>> test, neg, cold_test, cold_neg;
+};
+Split split_edges(const ItemGraphWorld& shop, const std::vector<Edge>& edges, Rng& rng);
+
+// Each item's training degree: the summed weight of its in- and out-edges.
+std::vector<double> degrees(int nodes, const std::vector<Edge>& edges);
+
+// The warm items, rarest first by degree (ties in id order).
+std::vector<int> warm_items_by_degree(const ItemGraphWorld& shop, const std::vector<double>& degree);
+
+// AUC of held-out pairs (label 1) against unconnected pairs (label 0) under score(i, j).
+template <class Score>
+double pair_auc(const std::vector<std::pair<int, int>>& pos, const std::vector<std::pair<int, int>>& neg, Score score) {
+    std::vector<float> s, y;
+    for (const auto* set : {&pos, &neg})
+        for (const auto& p : *set) s.push_back(score(p.first, p.second)), y.push_back(set == &pos ? 1.0f : 0.0f);
+    return auc(s, y);
+}
+
+// --data: every user who rated some of the cold items (and some warm ones) ranks all the cold items by
+// their mean score(cold item, warm item) over her warm items; AUC of her cold items, averaged over users.
+template <class Score> double cold_user_auc(const ItemGraphWorld& shop, Score score) {
+    std::vector<int> cold;
+    for (int i = 0; i < shop.opt.items; ++i)
+        if (shop.cold[size_t(i)]) cold.push_back(i);
+    std::vector<double> aucs;
+    for (const std::vector<Click>& log : shop.logs) {
+        std::set<int> rated, warm;
+        for (const Click& c : log) (shop.cold[size_t(c.item)] ? rated : warm).insert(c.item);
+        if (rated.empty() || warm.empty() || rated.size() == cold.size()) continue;
+        std::vector<float> s, y;
+        for (int c : cold) {
+            double x = 0.0;
+            for (int j : warm) x += score(c, j);
+            s.push_back(float(x / double(warm.size()))), y.push_back(rated.count(c) ? 1.0f : 0.0f);
+        }
+        aucs.push_back(auc(s, y));
+    }
+    double mean = 0.0;   // summed term by term, as nn/train.h's mean_over (0 when no user qualifies)
+    for (double a : aucs) mean += a / double(aucs.size());
+    return mean;
+}
 
 }  // namespace datasets
 }  // namespace minirec

@@ -123,6 +123,61 @@ static std::vector<Behaviour> log_of(const std::vector<datasets::TimedItem>& h, 
     return log;
 }
 
+std::vector<std::vector<int>> train_rows_by_history(const World& w) {
+    std::vector<std::vector<int>> rows(size_t(w.options.train_histories));
+    for (size_t i = 0; i < w.train.size(); ++i) rows[size_t(w.train[i].history)].push_back(int(i));
+    return rows;
+}
+
+std::vector<int> rows_of(const std::vector<std::vector<int>>& by_history, const std::vector<int>& histories) {
+    std::vector<int> rows;
+    for (int u : histories) rows.insert(rows.end(), by_history[size_t(u)].begin(), by_history[size_t(u)].end());
+    return rows;
+}
+
+std::vector<int> first_of_kind(const std::vector<Example>& examples, Kind kind, size_t max) {
+    std::vector<int> rows;
+    for (size_t i = 0; i < examples.size() && rows.size() < max; ++i)
+        if (examples[i].kind == kind && (rows.empty() || examples[size_t(rows.back())].history != examples[i].history))
+            rows.push_back(int(i));
+    return rows;
+}
+
+HeldOutScores held_out_scores(const World& w, const std::vector<float>& p) {
+    std::vector<float> y_test, truth_test;
+    for (const Example& e : w.test) y_test.push_back(e.label), truth_test.push_back(float(e.truth));
+    HeldOutScores r;
+    r.auc = auc(p, y_test), r.truth_auc = auc(p, truth_test);
+    double count[kNumKinds] = {};
+    for (size_t i = 0; i < p.size(); ++i) r.mean_score[w.test[i].kind] += p[i], count[w.test[i].kind] += 1.0;
+    for (int k = 0; k < kNumKinds; ++k) r.mean_score[k] /= std::max(1.0, count[k]);
+    return r;
+}
+
+void search_attention_shares(const World& w, const std::vector<Example>& examples, const std::vector<int>& rows,
+                             const std::vector<double>& A, int T, double* own, double* other) {
+    double own_sum = 0.0, other_sum = 0.0, clicks = 0.0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const std::vector<Behaviour>& h = w.histories[size_t(examples[size_t(rows[i])].history)];
+        for (size_t t = 0; t < h.size(); ++t) {   // only clicks that have a search in their session (one at most)
+            auto searched = [&](const Behaviour& q) { return q.is_query && q.session == h[t].session; };
+            if (h[t].is_query || std::none_of(h.begin(), h.end(), searched)) continue;
+            for (size_t q = 0; q < h.size(); ++q) {
+                const double a = A[(i * size_t(T) + t) * size_t(T) + q];
+                if (h[q].is_query) (h[q].session == h[t].session ? own_sum : other_sum) += a;
+            }
+            ++clicks;
+        }
+    }
+    *own = own_sum / std::max(1.0, clicks), *other = other_sum / std::max(1.0, clicks);
+}
+
+std::vector<Example> every_item(size_t first, int count, int items) {
+    std::vector<Example> ex;
+    for (int u = 0; u < count * items; ++u) ex.push_back({int(first) + u / items, u % items});
+    return ex;
+}
+
 RealLogs movielens_logs(const datasets::MovieLens100k& ml, const RealLogOptions& o) {
     const auto histories = datasets::user_histories(ml.ratings.rows, ml.ratings.num_users);
     RealLogs r;

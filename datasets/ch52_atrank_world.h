@@ -1,7 +1,8 @@
 // Chapter 52's world: synthetic heterogeneous behaviour logs (item clicks and searches, in timed
 // sessions) with a planted rule for the next action, and the candidates each user is scored on.
 // The experiment that trains encoders on them is tutorials/ch52_atrank.h; the rule is
-// tested in tests/test_ch52_atrank.cpp. At the end: MovieLens-100k as such logs (--data).
+// tested in tests/test_ch52_atrank.cpp. Then examples as model input and the ground truth the
+// experiment reads off the logs; at the end: MovieLens-100k as such logs (--data).
 // Deliberately left out: behaviour types beyond clicks and searches (carts, coupons).
 #pragma once
 #include <algorithm>
@@ -11,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/rng.h"
+#include "core/tensor.h"
 #include "datasets/movielens.h"
 #include "datasets/next_item.h"
 
@@ -103,6 +106,70 @@ bool rule(const World& w, const std::vector<Behaviour>& h, int j);
 Kind kind_of(const World& w, const std::vector<Behaviour>& h, int j, bool clicked);
 // A world of o.train_histories + o.test_histories users, 6 candidates each; deterministic in o.seed.
 World make_world(const WorldOptions& o);
+
+// ---- Examples as model input, and the ground truth read off the logs -----------------------------
+// Examples `rows` as one batch: their users' histories, left-aligned and padded to the longest, and
+// the candidates. Consecutive examples of one user share her history (U <= B). Batch is
+// models/ch52_atrank.h's BehaviourBatch, filled field by field (datasets sit below models and do not
+// include them).
+template <class Batch> Batch gather(const World& w, const std::vector<Example>& examples, const std::vector<int>& rows) {
+    Batch b;
+    std::vector<int> users;  // history ids, one per run of examples of the same user
+    std::vector<float> labels;
+    for (int r : rows) {
+        const Example& e = examples[size_t(r)];
+        if (users.empty() || users.back() != e.history) users.push_back(e.history);
+        b.user.push_back(int(users.size()) - 1);
+        b.candidate.push_back(e.candidate);
+        b.candidate_category.push_back(w.category_of(e.candidate));
+        labels.push_back(e.label);
+    }
+    b.U = int(users.size()), b.B = int(rows.size());
+    for (int u : users) b.T = std::max(b.T, int(w.histories[size_t(u)].size()));
+    const size_t n = size_t(b.U) * size_t(b.T);
+    for (Ids* v : {&b.item, &b.item_category, &b.action, &b.query_category, &b.time_bucket}) v->assign(n, 0);
+    b.is_item = Tensor({b.U, b.T, 1}), b.is_query = Tensor({b.U, b.T, 1}), b.key_mask = Tensor({b.U, 1, b.T});
+    for (int i = 0; i < b.U; ++i) {
+        const std::vector<Behaviour>& h = w.histories[size_t(users[size_t(i)])];
+        for (size_t t = 0; t < h.size(); ++t) {
+            const size_t p = size_t(i) * size_t(b.T) + t;
+            b.time_bucket[p] = time_bucket(w.options, h[t].age_hours), b.key_mask[p] = 1.0f;
+            if (h[t].is_query) b.query_category[p] = h[t].category, b.is_query[p] = 1.0f;
+            else b.item[p] = h[t].item, b.item_category[p] = h[t].category, b.action[p] = h[t].action, b.is_item[p] = 1.0f;
+        }
+        b.lengths.push_back(int(h.size()));
+    }
+    b.label = Tensor({b.B, 1}, labels);
+    b.candidate_mask = Tensor({b.B, 1, b.T});   // (B, 1, T) each candidate's user's key_mask
+    for (int r = 0; r < b.B; ++r)
+        std::copy_n(b.key_mask.data() + size_t(b.user[size_t(r)]) * size_t(b.T), b.T, b.candidate_mask.data() + size_t(r) * size_t(b.T));
+    return b;
+}
+
+// Each history's training examples (rows of w.train), by history id; and those of some histories.
+std::vector<std::vector<int>> train_rows_by_history(const World& w);
+std::vector<int> rows_of(const std::vector<std::vector<int>>& by_history, const std::vector<int>& histories);
+
+// A model's predicted probabilities p on the held-out examples w.test, scored: AUC against the noisy
+// labels and against the rule itself, and the mean prediction per kind of candidate.
+struct HeldOutScores {
+    double auc = 0.0, truth_auc = 0.0;
+    double mean_score[kNumKinds] = {};
+};
+HeldOutScores held_out_scores(const World& w, const std::vector<float>& p);
+
+// Up to `max` examples of `kind`, the first of each history (for a batch with one user per row).
+std::vector<int> first_of_kind(const std::vector<Example>& examples, Kind kind, size_t max);
+// Where the clicks that have a search in their session (one at most) look: the mean over those clicks
+// of the attention each pays to its own session's search, and to the other searches of its history.
+// rows: one example per history, in the order of a batch's users; A: each user's (T, T) attention,
+// (U, T, T), row t what position t looks at.
+void search_attention_shares(const World& w, const std::vector<Example>& examples, const std::vector<int>& rows,
+                             const std::vector<double>& A, int T, double* own, double* other);
+
+// --data: example (user, item) for every item of each of `count` users from `first` (candidates in
+// order, to be ranked).
+std::vector<Example> every_item(size_t first, int count, int items);
 
 // ---- MovieLens-100k as behaviour logs (--data) ---------------------------------------------------
 // The protocol is datasets/next_item.h's (leave one out, time order). Every rating is an item

@@ -94,5 +94,57 @@ World make_world(const WorldOptions& o, uint64_t seed) {
     return w;
 }
 
+Examples examples(const World& w, const std::vector<Session>& sessions) {
+    const int N = w.o.history, D = w.o.dim, K = kFeedbackTypes, n = int(sessions.size()) * w.o.steps;
+    Examples l{n, Tensor::zeros({n, N, D}), Tensor::zeros({n, N, K}), Tensor::zeros({n, D}), {}, {}, {}};
+    auto embed = [&](int item, float* to) { std::copy_n(&w.embedding[size_t(item) * D], D, to); };
+    size_t r = 0;
+    for (const Session& s : sessions)
+        for (int t = N; t < N + w.o.steps; ++t, ++r) {
+            for (int j = 0, step = t - N; j < N; ++j, ++step) {
+                embed(s.items[size_t(step)], l.state_items.data() + (r * N + j) * D);
+                l.state_feedback.data()[(r * N + j) * K + s.feedback[size_t(step)]] = 1.0f;
+            }
+            embed(s.items[size_t(t)], l.next_item.data() + r * D);
+            l.feedback.push_back(s.feedback[size_t(t)]);
+            l.true_probs.insert(l.true_probs.end(), &s.true_probs[size_t(t) * K], &s.true_probs[size_t(t + 1) * K]);
+            l.taste.insert(l.taste.end(), s.taste.begin(), s.taste.end());
+        }
+    return l;
+}
+
+std::vector<int> random_candidates(const World& w, int n, int C, Rng& rng) {
+    std::vector<int> cand(size_t(n * C));
+    for (int& i : cand) i = rng.randint(w.o.num_items);
+    return cand;
+}
+
+Tensor candidate_embeddings(const World& w, const std::vector<int>& cand, int C) {
+    const int D = w.o.dim, n = int(cand.size()) / C;
+    Tensor e({n, C, D});
+    for (size_t r = 0; r < size_t(n); ++r)
+        for (int c = 0; c < C; ++c)
+            std::copy_n(&w.embedding[size_t(cand[r * C + size_t(c)]) * D], D, e.data() + (r * C + c) * D);
+    return e;
+}
+
+TrueReward true_reward(const World& w, const std::vector<float>& taste, const std::vector<int>& cand, const float* scores, int n,
+                       int C) {
+    TrueReward t;
+    for (size_t r = 0; r < size_t(n); ++r) {
+        const int a = int(std::max_element(scores + r * C, scores + (r + 1) * C) - (scores + r * C));
+        double best = 0.0;
+        for (int c = 0; c < C; ++c) {
+            float p[kFeedbackTypes];
+            true_feedback_probs(w, &taste[r * size_t(w.o.dim)], cand[r * C + size_t(c)], p);
+            const double v = expected_reward(p);
+            best = std::max(best, v), t.random += v / C / double(n);
+            if (c == a) t.policy += v / double(n);
+        }
+        t.best += best / double(n);
+    }
+    return t;
+}
+
 }  // namespace ch54
 }  // namespace minirec

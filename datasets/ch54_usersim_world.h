@@ -1,11 +1,14 @@
 // Chapter 54's world: a simulated shop whose users have hidden tastes, a logging recommender, and
-// browsing logs of (last N items and feedbacks) -> (next item, feedback). The true item vectors and
-// tastes are kept, so a recommendation policy can be scored in the true environment. The
+// browsing logs of (last N items and feedbacks) -> (next item, feedback), as tensors. The true item
+// vectors and tastes are kept, so a recommendation policy can be scored in the true environment. The
 // experiment is tutorials/ch54_usersim.h; the planted structure is tested in
 // tests/test_ch54_usersim.cpp. Deliberately left out: real logs, item cold start, time.
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
 
 namespace minirec {
 namespace ch54 {
@@ -30,6 +33,9 @@ struct WorldOptions {
 };
 
 constexpr int kFeedbackTypes = 3;  // K: skip, click, buy
+const float kReward[kFeedbackTypes] = {0.0f, 1.0f, 2.0f};   // skip, click, buy
+// The expected reward sum_k p_k R_k of a feedback distribution p (K).
+inline float expected_reward(const float* p) { return p[1] * kReward[1] + p[2] * kReward[2]; }   // kReward[0] = 0
 
 struct Session {  // one user's browsing under the logging recommender
     std::vector<int> items, feedback;  // history + steps items in order, and the feedback to each, in [0, K)
@@ -53,6 +59,32 @@ void true_feedback_probs(float r, float* p);
 void true_feedback_probs(const World& w, const float* taste, int item, float* p);
 // A world drawn from `seed`: items, then train, valid and test users with their sessions.
 World make_world(const WorldOptions& o, uint64_t seed);
+
+// ---- The logs as tensors: every example of a set of sessions, embedded once -------------------
+// Example (s, t) has the state items [t - N, t) of session s, and item t as its target. Beside what a
+// model sees, the ground truth of each example, for the oracle and for scoring a policy.
+struct Examples {
+    int size = 0;                   // n
+    Tensor state_items;             // (n, N, D) e_i of the state's items
+    Tensor state_feedback;          // (n, N, K) their feedback, one-hot
+    Tensor next_item;               // (n, D) e_i of the target
+    Ids feedback;                   // (n) the feedback logged for it
+    std::vector<float> true_probs;  // (n, K) the oracle's feedback distribution
+    std::vector<float> taste;       // (n, D) the user's hidden taste, to score a policy in the true world
+};
+Examples examples(const World& w, const std::vector<Session>& sessions);
+
+// C random items (uniform, with repetition) for each of n states: (n * C) ids.
+std::vector<int> random_candidates(const World& w, int n, int C, Rng& rng);
+// The candidates' ids (n * C) -> their embeddings (n, C, D).
+Tensor candidate_embeddings(const World& w, const std::vector<int>& cand, int C);
+
+// Mean expected reward in the true environment over n states with C candidates each (taste (n, D),
+// cand (n * C)): of the candidate with the top score (scores (n, C), a greedy policy), of the best
+// candidate (the ceiling) and of a random one.
+struct TrueReward { double policy = 0.0, best = 0.0, random = 0.0; };
+TrueReward true_reward(const World& w, const std::vector<float>& taste, const std::vector<int>& cand, const float* scores, int n,
+                       int C);
 
 }  // namespace ch54
 }  // namespace minirec

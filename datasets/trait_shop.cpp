@@ -2,7 +2,9 @@
 // sequence, the user-level labels and the CTR rows, all from one seeded generator.
 #include "datasets/trait_shop.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -75,6 +77,52 @@ TransferSplit transfer_split(const TraitShop& w, const std::vector<float>& label
         (u < half ? t.ytr : t.yte).push_back(label[size_t(w.o.users + u)]);
     }
     return t;
+}
+
+ShopBatch shop_batch(const TraitShop& w, const std::vector<int>& rows) {
+    ShopBatch b;
+    const int T = w.o.length;
+    b.B = int(rows.size()), b.T = T;
+    b.click = Tensor({b.B, 1});
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const int u = w.ctr_user[size_t(rows[r])], j = w.ctr_item[size_t(rows[r])];
+        for (int t = 0; t < T; ++t) {
+            const int item = w.seq_item[size_t(u * T + t)];
+            b.item.push_back(item), b.category.push_back(w.category[size_t(item)]);
+            b.price.push_back(w.price[size_t(item)]), b.type.push_back(w.seq_type[size_t(u * T + t)]);
+            b.time.push_back(t * w.o.time_buckets / T);
+        }
+        b.query.push_back(w.category[size_t(j)]), b.profile.push_back(w.profile[size_t(u)]);
+        b.candidate.push_back(j);
+        b.price_class.push_back(w.price_class[size_t(u)]), b.shop_class.push_back(w.shop_class[size_t(u)]);
+        b.click[r] = w.click[size_t(rows[r])];
+    }
+    return b;
+}
+
+std::vector<int> transfer_ctr_rows(const TraitShop& w) {
+    std::vector<int> rows(size_t(w.o.transfer_users * w.o.ctr_rows_per_user));
+    std::iota(rows.begin(), rows.end(), w.o.users * w.o.ctr_rows_per_user);
+    return rows;
+}
+
+std::pair<std::vector<int>, std::vector<float>> draw_training_rows(const TransferSplit& t, int n, Rng& rng) {
+    std::vector<int> rows;
+    std::vector<float> labels;
+    for (int k = 0; k < n; ++k) {
+        const size_t i = size_t(rng.randint(int(t.train_rows.size())));
+        rows.push_back(t.train_rows[i]), labels.push_back(t.ytr[i]);
+    }
+    return {rows, labels};
+}
+
+std::array<double, 2> mean_weight_by_type(const TraitShop& w, const std::vector<float>& weights) {
+    double sum[2] = {}, count[2] = {};
+    for (size_t i = 0; i < weights.size(); ++i) {
+        const int buy = w.seq_type[size_t(w.o.users * w.o.length) + i] == kBuy;
+        sum[buy] += weights[i], count[buy] += 1.0;
+    }
+    return {sum[kClick] / std::max(1.0, count[kClick]), sum[kBuy] / std::max(1.0, count[kBuy])};
 }
 
 }  // namespace datasets

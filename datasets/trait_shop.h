@@ -13,11 +13,15 @@
 //   control task 1[z0 - z1 + noise > 0], the new task's control: only the CTR task's traits traits 0, 1
 // The profile (2 groups) is sign(z0), flipped with probability 0.2. The first `users` users are
 // for multi-task training, the next `transfer_users` are new users for the transfer task; every
-// user has ctr_rows_per_user CTR rows, stored user after user.
+// user has ctr_rows_per_user CTR rows, stored user after user. At the end: CTR rows as model input,
+// and the ground truth the experiment reads off the shop (tutorials/ch53_dupn.h).
 #pragma once
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "core/rng.h"
 #include "core/tensor.h"
 
 namespace minirec {
@@ -59,6 +63,28 @@ TransferSplit transfer_split(const TraitShop& w, const std::vector<float>& user_
 
 // Throws unless the sizes are positive, traits == 4 and transfer_users >= 4.
 TraitShop trait_shop(const TraitShopOptions& opts);
+
+// ---- CTR rows as model input, ids only (chapter 53 hands them to models/ch53_dupn.h's Behaviours) ----
+// Each row's user sequence (B * T: the item, its category and price level, the behaviour type, the
+// time bucket t * time_buckets / T), her query (the candidate's category) and profile, the candidate,
+// the user's price and shop classes, and the click.
+struct ShopBatch {
+    int B = 0, T = 0;
+    Ids item, category, price, type, time;                   // (B * T)
+    Ids query, profile, candidate, price_class, shop_class;  // (B)
+    Tensor click;                                            // (B, 1)
+};
+ShopBatch shop_batch(const TraitShop& w, const std::vector<int>& rows);
+
+// The CTR rows of all the transfer users (stored after the training users' rows).
+std::vector<int> transfer_ctr_rows(const TraitShop& w);
+
+// n rows of a transfer split's training half, drawn with replacement, and their labels.
+std::pair<std::vector<int>, std::vector<float>> draw_training_rows(const TransferSplit& t, int n, Rng& rng);
+
+// The mean of weights (n, T), one per step of the first n transfer users' sequences, over their
+// click steps ([kClick]) and over their buy steps ([kBuy]).
+std::array<double, 2> mean_weight_by_type(const TraitShop& w, const std::vector<float>& weights);
 
 }  // namespace datasets
 }  // namespace minirec

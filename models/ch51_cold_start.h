@@ -54,6 +54,19 @@ struct SideInfo {
     int fields() const { return int(vocab.size()); }
 };
 
+// A shop's items as fields: the id, then category, shop and brand.
+inline SideInfo side_info(const datasets::ItemGraphWorld& shop) {
+    const int N = shop.opt.items;
+    SideInfo side;
+    side.vocab = {N, shop.opt.categories, shop.opt.shops, shop.opt.brands};
+    side.value.resize(4);
+    for (int i = 0; i < N; ++i) {
+        const int value[4] = {i, shop.category[size_t(i)], shop.shop[size_t(i)], shop.brand[size_t(i)]};
+        for (int j = 0; j < 4; ++j) side.value[size_t(j)].push_back(value[j]);
+    }
+    return side;
+}
+
 constexpr int kMaxDim = 256, kMaxFields = 16, kMaxContexts = 64;   // fixed scratch sizes of step()
 
 struct Eges {
@@ -142,6 +155,14 @@ struct Eges {
         return x;
     }
 };
+
+// How similar two items are: the cosine of H_i and H_j. (The paper does not say; the raw dot
+// product also carries how often an item was trained, which flatters BGE: see the book.)
+inline float similarity(const std::vector<float>& a, const std::vector<float>& b) {
+    double x = 0.0, aa = 1e-12, bb = 1e-12;
+    for (size_t d = 0; d < a.size(); ++d) x += double(a[d]) * b[d], aa += double(a[d]) * a[d], bb += double(b[d]) * b[d];
+    return float(x / std::sqrt(aa * bb));
+}
 
 struct SgnsOptions {
     int walks_per_node = 20, walk_length = 10, window = 5;   // the paper's settings

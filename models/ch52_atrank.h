@@ -27,6 +27,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 
 namespace minirec {
 namespace ch52 {
@@ -65,6 +66,12 @@ struct Sizes {
     int spaces = 2;      // K latent semantic spaces (eq. 4)
     int space_dim = 8;   // d_k
     int hidden = 32;     // the MLP of f (eq. 10) and the FFN of eq. 7
+    // These sizes for a vocabulary of items, categories, time buckets and action types.
+    Sizes for_vocabulary(int n_items, int n_categories, int n_time_buckets, int n_actions) const {
+        Sizes s = *this;
+        s.items = n_items, s.categories = n_categories, s.time_buckets = n_time_buckets, s.actions = n_actions;
+        return s;
+    }
 };
 
 // ---- eqs. 1-3 and 8: behaviours and the candidate, embedded and projected to size d ------------
@@ -136,6 +143,13 @@ inline Var vanilla_attention(const Var& h_t, const Var& W_e, const Var& C, const
 struct AttentionMaps {
     std::vector<Var> self;   // K of (U, T, T), A_k of eq. 5
     Var target;              // (B, 1, T), eq. 9
+    // The self-attention averaged over the K spaces, (U, T, T), summed in double space by space.
+    std::vector<double> mean_self() const {
+        std::vector<double> mean(self.empty() ? 0 : self[0].value().size(), 0.0);
+        for (size_t e = 0; e < mean.size(); ++e)
+            for (const Var& A : self) mean[e] += A.value()[e] / double(self.size());
+        return mean;
+    }
 };
 
 // ---- ATRank: eqs. 1-10 ------------------------------------------------------------------------
@@ -244,6 +258,42 @@ struct TargetAttention {
         NamedParams p = embed.named_parameters("embed.");
         p.push_back({"W_e", W_e});
         append(p, f.named_parameters("f."));
+        return p;
+    }
+};
+
+// ---- The four encoders in one struct, so that one loop trains them on the same batches ----------
+enum Model { kMean, kGru, kTargetAttention, kATRank, kNumModels };
+const char* const kModelNames[] = {"mean pooling", "GRU", "candidate attention (no self-attention)", "ATRank"};
+
+struct Models {
+    MeanPooling mean;  GruEncoder gru;  TargetAttention target;  ATRank atrank;
+    Models(const Sizes& s, Rng& rng) : mean(s, rng), gru(s, rng), target(s, rng), atrank(s, rng) {}
+    Var logits(int model, const BehaviourBatch& b, AttentionMaps* maps = nullptr) {
+        return model == kMean ? mean.logits(b) : model == kGru ? gru.logits(b)
+             : model == kTargetAttention ? target.logits(b, maps) : atrank.logits(b, maps);
+    }
+    // Without a graph: one encoder's probabilities (B), and ATRank's attention maps.
+    Tensor probabilities(int model, const BehaviourBatch& b) {
+        NoGrad no_grad;
+        return sigmoid(logits(model, b)).value();
+    }
+    AttentionMaps atrank_attention(const BehaviourBatch& b) {
+        NoGrad no_grad;
+        AttentionMaps maps;
+        atrank.logits(b, &maps);
+        return maps;
+    }
+    // The sum of the trained encoders' losses (from 0): one backward gives each encoder its own loss's gradient.
+    Var loss(const BehaviourBatch& b, const std::vector<bool>& trained) {
+        Var l;
+        for (int model = 0; model < kNumModels; ++model)
+            if (trained[size_t(model)]) l = l + bce_with_logits(logits(model, b), b.label);
+        return l;
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = mean.named_parameters();
+        for (const NamedParams& q : {gru.named_parameters(), target.named_parameters(), atrank.named_parameters()}) append(p, q);
         return p;
     }
 };

@@ -168,6 +168,54 @@ struct TaskHeads {
     }
 };
 
+// [M] DUPN with its task heads, trained end to end on the joint loss; new_head is the logistic head
+// on rep of a new task when it joins the joint loss (RA, retraining on all tasks).
+struct MultiTaskDupn {
+    DUPN net;
+    TaskHeads heads;
+    Linear new_head;        // RA's only
+    bool new_task = false;
+
+    MultiTaskDupn(const DupnOptions& o, int price_classes, int shop_classes, bool with_new_task, Rng& rng)
+        : net(o, rng), heads(o.items, o.dim, net.rep_dim(), price_classes, shop_classes, rng), new_task(with_new_task) {
+        if (new_task) new_head = Linear(net.rep_dim(), 1, rng);
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = net.named_parameters("dupn.");
+        append(p, heads.named_parameters("heads."));
+        if (new_task) append(p, new_head.named_parameters("new."));
+        return p;
+    }
+    // CTR logits (B, 1) of the candidates, from rep (B, H + d).
+    Var ctr(const Var& rep, const Ids& candidate) const { return heads.ctr(rep, net.embed.item(candidate), candidate); }
+    // The joint loss: CTR's, plus (multi-task) the price and shop preference losses weighted by aux_weight.
+    Var loss(const Var& rep, const Ids& candidate, const Tensor& click, const Ids& price_class, const Ids& shop_class,
+             bool multi_task, float aux_weight) const {
+        Var l = bce_with_logits(ctr(rep, candidate), click);
+        if (multi_task)
+            l = l + (softmax_cross_entropy(heads.price(rep), price_class) +
+                     softmax_cross_entropy(heads.shop(rep), shop_class)) * aux_weight;
+        return l;
+    }
+    // RA: the new task's loss, its logistic head on rep, labels y (n).
+    Var new_task_loss(const Behaviours& x, const std::vector<float>& y) const {
+        return bce_with_logits(new_head(net.represent(x)), Tensor({int(y.size()), 1}, y));
+    }
+    // Without a graph: rep (n, H + d), the attention weights (n, T) on request; CTR's AUC; the new task's.
+    Tensor frozen(const Behaviours& x, Var* weights = nullptr) const {
+        NoGrad no_grad;
+        return net.represent(x, weights).value();
+    }
+    double ctr_auc(const Behaviours& x, const Ids& candidate, const Tensor& click) const {
+        NoGrad no_grad;
+        return auc(ctr(net.represent(x), candidate).value().vec(), click.vec());
+    }
+    double new_task_auc(const Behaviours& x, const std::vector<float>& y) const {
+        NoGrad no_grad;
+        return auc(new_head(net.represent(x)).value().vec(), y);
+    }
+};
+
 // RT, the transfer by representation: the frozen rep (n, F) of the new task's users under a new
 // logistic head, full batch, Adam; returns the test AUC. The features are standardised with the
 // training half's mean and deviation.
@@ -194,6 +242,33 @@ inline double transfer_auc(Tensor a, const std::vector<float>& train_y, Tensor b
     }
     NoGrad no_grad;
     return auc(head(constant(b)).value().vec(), test_y);
+}
+
+// FT, the transfer by fine-tuning: a new logistic head on rep, trained together with the whole DUPN
+// on the new task (full batch, Adam); returns the test AUC. From an untrained DUPN this is RS, DUPN
+// on the new task alone. DUPN's weights are restored afterwards, so one trained model serves several
+// transfers.
+inline double fine_tune_auc(DUPN& net, const Behaviours& train, const std::vector<float>& train_y, const Behaviours& test,
+                            const std::vector<float>& test_y, int steps, double lr, uint64_t seed) {
+    const std::vector<Var> shared = vars_of(net.named_parameters());
+    std::vector<Tensor> saved;
+    for (const Var& p : shared) saved.push_back(p.value());
+    Rng rng(seed);
+    Linear head(net.rep_dim(), 1, rng);
+    std::vector<Var> params = shared, head_params = vars_of(head.named_parameters());
+    params.insert(params.end(), head_params.begin(), head_params.end());
+    Adam adam(params, lr);
+    const Tensor y({int(train_y.size()), 1}, train_y);
+    for (int s = 0; s < steps; ++s) {
+        const Var loss = bce_with_logits(head(net.represent(train)), y);
+        adam.zero_grad();
+        backward(loss);
+        adam.step();
+    }
+    NoGrad no_grad;
+    const double result = auc(head(net.represent(test)).value().vec(), test_y);
+    for (size_t i = 0; i < shared.size(); ++i) Var(shared[i]).value_mut() = saved[i];
+    return result;
 }
 
 }  // namespace ch53

@@ -2,8 +2,8 @@
 // Recommendations", arXiv 1906.11462): a GAN whose generator proposes the next item a user browses
 // and whose discriminator both tells real items from generated ones and predicts the user's
 // feedback (skip, click, buy). The trained discriminator is the simulator an RL recommender would
-// query (chapter 54's tutorial trains a small policy inside it). Deliberately left out: the
-// paper's item-embedding pre-training
+// query (chapter 54's tutorial trains a small policy inside it: Policy, at the end, which is ours,
+// not the paper's). Deliberately left out: the paper's item-embedding pre-training
 // (our tutorial hands the model fixed embeddings with values in (-1, 1), as the paper assumes).
 //
 // The paper's pieces, for a state s = ((i_1, f_1), ..., (i_N, f_N)) of the N last items the user
@@ -24,6 +24,8 @@
 // items near e_a act as extra, slightly perturbed training examples for the feedback predictor,
 // which is the "data augmentation" the paper credits for its accuracy with few logs per user.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,7 @@
 #include "core/rng.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
+#include "nn/optim.h"
 
 namespace minirec {
 namespace ch54 {
@@ -45,16 +48,19 @@ struct SimBatch {
     Ids feedback;           // (B)        f, the feedback the user gave to it, in [0, K)
 };
 
+// The given rows of a tensor: (n, ...) -> (B, ...).
+inline Tensor pick_rows(const Tensor& t, const std::vector<int>& rows) {
+    Shape shape = t.shape();
+    const size_t row = t.size() / size_t(shape[0]);
+    shape[0] = int(rows.size());
+    Tensor picked = Tensor::uninitialized(shape);
+    for (size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + size_t(rows[r]) * row, row, picked.data() + r * row);
+    return picked;
+}
+
 // A mini-batch: the given rows of every tensor.
 inline SimBatch rows_of(const SimBatch& all, const std::vector<int>& rows) {
-    auto pick = [&](const Tensor& t) {  // (n, ...) -> (B, ...)
-        Shape shape = t.shape();
-        const size_t row = t.size() / size_t(shape[0]);
-        shape[0] = int(rows.size());
-        Tensor picked = Tensor::uninitialized(shape);
-        for (size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + size_t(rows[r]) * row, row, picked.data() + r * row);
-        return picked;
-    };
+    auto pick = [&](const Tensor& t) { return pick_rows(t, rows); };
     SimBatch b{int(rows.size()), pick(all.state_items), pick(all.state_feedback), pick(all.next_item), {}};
     for (int r : rows) b.feedback.push_back(all.feedback[size_t(r)]);
     return b;
@@ -177,6 +183,96 @@ inline Tensor feedback_probs(Discriminator& d, const SimBatch& b, int K) {
     NoGrad no_grad;
     Var real = d.logits(b, constant(b.next_item));
     return softmax(slice(real, 1, 0, K)).value();
+}
+
+// How a simulator's feedback predictions are scored: probs (n, K) against the logged feedback (n).
+struct Scores { double accuracy = 0.0, logloss = 0.0; };  // P(argmax == logged feedback); -mean log p(it)
+inline Scores score(const std::vector<float>& probs, const Ids& feedback) {
+    const size_t K = probs.size() / feedback.size();
+    double hits = 0.0, loss = 0.0;
+    for (size_t i = 0; i < feedback.size(); ++i) {
+        const float* p = &probs[i * K];
+        hits += int(std::max_element(p, p + K) - p) == feedback[i];
+        loss -= std::log(std::max(1e-7f, p[feedback[i]]));
+    }
+    return {hits / double(feedback.size()), loss / double(feedback.size())};
+}
+
+// ---- Not the paper's: the small recommender chapter 54 trains inside a simulator -----------------
+// pi(a | s) = softmax_a( phi(s)^T W e_a ) over the state's C candidates, phi(s) = [mean embedding of
+// the state's clicked or bought items ; of its skipped items] (2D). REINFORCE with the batch's mean
+// reward as baseline; the reward of an action is the simulator's expected reward sum_k p(k) R_k.
+struct Policy {
+    Var W;   // (2D, D)
+    Tensor phi(const SimBatch& b) const {
+        const int B = b.size, N = b.state_items.dim(1), D = b.state_items.dim(2), K = b.state_feedback.dim(2);
+        Tensor f = Tensor::zeros({B, 2 * D});
+        for (int r = 0; r < B; ++r)
+            for (int n = 0; n < N; ++n) {
+                const bool liked = b.state_feedback[size_t((r * N + n) * K)] == 0.0f;
+                for (int d = 0; d < D; ++d) f[size_t(r * 2 * D + (liked ? 0 : D) + d)] += b.state_items[size_t((r * N + n) * D + d)] / N;
+            }
+        return f;
+    }
+    Var logits(const SimBatch& b, const Tensor& cand_emb) const {   // cand_emb (B, C, D) -> (B, C)
+        const int B = b.size, D = cand_emb.dim(2);
+        return reshape(matmul(reshape(matmul(constant(phi(b)), W), {B, 1, D}), constant(cand_emb), false, true), {B, cand_emb.dim(1)});
+    }
+    // a ~ pi(. | s) for every row of log pi(. | s) (B, C): one uniform draw per row, in order.
+    static std::vector<int> sample(const Var& logp, Rng& rng) {
+        const int C = logp.value().dim(1);
+        std::vector<int> action(size_t(logp.value().dim(0)));
+        for (size_t r = 0; r < action.size(); ++r) {
+            float x = rng.uniform(), below = 0.0f;
+            int a = 0;
+            for (; a < C - 1; ++a) if (x < (below += std::exp(logp.value()[r * C + size_t(a)]))) break;
+            action[r] = a;
+        }
+        return action;
+    }
+    // The greedy policy's scores of the candidates (B, C), without a graph.
+    Tensor scores(const SimBatch& b, const Tensor& cand_emb) const {
+        NoGrad no_grad;
+        return logits(b, cand_emb).value();
+    }
+    // REINFORCE: -1/B sum_r (R_r - mean R) log pi(a_r | s_r), the batch's mean reward the baseline.
+    static Var reinforce_loss(const Var& logp, const std::vector<int>& action, const std::vector<float>& reward) {
+        const int C = logp.value().dim(1);
+        double mean = 0.0;
+        for (size_t r = 0; r < reward.size(); ++r) mean += reward[r] / double(reward.size());
+        Tensor weight = Tensor::zeros({int(reward.size()), C});           // (r - baseline) at the action taken
+        for (size_t r = 0; r < reward.size(); ++r) weight[r * C + size_t(action[r])] = float(reward[r] - mean);
+        return -sum(logp * constant(weight)) * (1.0f / float(reward.size()));
+    }
+};
+
+// REINFORCE inside a simulator, from W = 0: each step draws 64 of the n states (with replacement),
+// samples an action among each state's C candidates (cand_emb (n, C, D)), shows it to the simulator
+// and takes the expected reward sum_k p(k) reward[k] of its answer (reward (K)); Adam, lr 0.05.
+inline Policy train_policy(Discriminator& sim, const SimBatch& states, const Tensor& cand_emb, const float* reward_of, int steps,
+                           Rng& rng) {
+    const int C = cand_emb.dim(1), D = cand_emb.dim(2), K = states.state_feedback.dim(2);
+    Policy pi{parameter(Tensor::zeros({2 * D, D}))};
+    Adam adam({pi.W}, AdamOptions{0.05});
+    for (int step = 0; step < steps; ++step) {
+        std::vector<int> rows;
+        for (int i = 0; i < 64; ++i) rows.push_back(rng.randint(states.size));
+        SimBatch b = rows_of(states, rows);
+        const Tensor ce = pick_rows(cand_emb, rows);                    // (B, C, D)
+        const Var logp = log_softmax(pi.logits(b, ce));                 // (B, C)
+        const std::vector<int> action = Policy::sample(logp, rng);      // a ~ pi(. | s)
+        for (size_t r = 0; r < rows.size(); ++r)                        // the item shown is the action's
+            std::copy_n(ce.data() + (r * C + size_t(action[r])) * D, D, b.next_item.data() + r * D);
+        const Tensor p = feedback_probs(sim, b, K);                     // the simulator's answer (B, K)
+        std::vector<float> reward(rows.size(), 0.0f);
+        for (size_t r = 0; r < rows.size(); ++r)
+            for (int k = 0; k < K; ++k) reward[r] += p[r * K + size_t(k)] * reward_of[k];
+        const Var loss = Policy::reinforce_loss(logp, action, reward);
+        adam.zero_grad();
+        backward(loss);
+        adam.step();
+    }
+    return pi;
 }
 
 }  // namespace ch54

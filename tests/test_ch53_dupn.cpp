@@ -80,8 +80,8 @@ TEST_CASE("DUPN: shapes; the attention weights of a row sum to 1") {
     Rng rng(1);
     const DUPN net(dupn_options(a, 4, 6), rng);
     Var w;
-    const Batch batch = gather(a, {0, 5, 9});
-    const Var rep = net.represent(batch.x, &w);
+    const Behaviours batch = behaviours(datasets::shop_batch(a, {0, 5, 9}));
+    const Var rep = net.represent(batch, &w);
     CHECK(rep.shape() == Shape{3, 6 + 4});   // [attention summary (H) ; user vector (d)]
     for (int r = 0; r < 3; ++r) {
         double s = 0.0;

@@ -19,17 +19,16 @@ static void print_results(Report& report, const Results& r) {
                 num("%.0f edges of cold items.", mean_over(r.main, [](const World& w) { return w.cold_edges; })));
     std::vector<std::string> cells = {main, "control: AUC"};   // --data: no control column
     if (r.control.empty()) cells.pop_back();
+    auto with_cells = [&](std::vector<std::string> first) { first.insert(first.end(), cells.begin(), cells.end()); return first; };
     auto row = [&](const char* name, auto f) {
         std::vector<std::string> x = {name, mean(r.main, f)};
         if (!r.control.empty()) x.push_back(mean(r.control, f));
         return x;
     };
-    Table t("link_prediction", {"model"});
-    t.columns.insert(t.columns.end(), cells.begin(), cells.end());
+    Table t("link_prediction", with_cells({"model"}));
     for (int m = 0; m < 3; ++m) t.add(row(kModelNames[m], [&](const World& w) { return w.auc[m]; }));
     report.table(t, "Link prediction: held-out third of the edges against as many unconnected pairs (cosine of H_i, H_j)");
-    Table c("cold_items", {"score of (cold item, warm item)"});
-    c.columns.insert(c.columns.end(), cells.begin(), cells.end());
+    Table c("cold_items", with_cells({"score of (cold item, warm item)"}));
     for (int m = 0; m < kNumCold; ++m) c.add(row(kColdNames[m], [&](const World& w) { return w.cold_auc[m]; }));
     report.table(c, "Cold items: their edges (never trained on) against as many unconnected pairs");
     if (r.real) {

@@ -22,26 +22,27 @@ static void print_results(Report& report, const Options& o, const Results& r) {
                 "drops that link (any recent click is a purchase).");
     Table t("auc", {"encoder", "main: AUC (noisy labels)", "main: AUC against the rule", "control: AUC (noisy labels)",
                     "control: AUC against the rule"});
-    for (int m = 0; m < kNumModels; ++m) {
-        if (!o.train_model[size_t(m)]) continue;
-        auto cell = [&](const std::vector<WorldResult>& v, bool truth) {
-            return v.empty() ? std::string("—") : num("%.4f", mean_over(v, [&](const WorldResult& x) { return truth ? x.truth_auc[m] : x.auc[m]; }));
-        };
-        t.add({kModelNames[m], cell(r.main, false), cell(r.main, true), cell(r.control, false), cell(r.control, true)});
-    }
+    auto cell = [&](const std::vector<WorldResult>& v, int m, bool truth) {
+        if (v.empty()) return std::string("—");
+        return num("%.4f", mean_over(v, [&](const WorldResult& x) { return truth ? x.test[m].truth_auc : x.test[m].auc; }));
+    };
+    for (int m = 0; m < kNumModels; ++m)
+        if (o.train_model[size_t(m)])
+            t.add({kModelNames[m], cell(r.main, m, false), cell(r.main, m, true), cell(r.control, m, false), cell(r.control, m, true)});
     report.table(t, "Held-out AUC, mean over " + std::to_string(o.worlds) + " worlds per cell");
     report.text("With label noise " + num("%.2f", o.world.label_noise) + " the best possible AUC against the noisy labels is below 1; against the rule it is 1.");
     Table k("scores_by_kind", {"candidate (main world)"});
     for (int m = 0; m < kNumModels; ++m) k.columns.push_back(kModelNames[m]);
     for (int kind = 0; kind < kNumKinds; ++kind) {
         std::vector<std::string> row = {kKindNames[kind]};
-        for (int m = 0; m < kNumModels; ++m) row.push_back(num("%.3f", mean_over(r.main, [&](const WorldResult& x) { return x.mean_score[m][kind]; })));
+        for (int m = 0; m < kNumModels; ++m)
+            row.push_back(num("%.3f", mean_over(r.main, [&](const WorldResult& x) { return x.test[m].mean_score[kind]; })));
         k.add(row);
     }
     report.table(k, "Mean predicted probability by kind of candidate (main world, mean over worlds)");
     Table a("atrank_attention", {"world", "ATRank AUC - candidate attention AUC", "attention on own session's search", "on all other searches"});
     for (size_t i = 0; i < r.main.size(); ++i)
-        a.add({std::to_string(i + 1), num("%+.4f", r.main[i].auc[kATRank] - r.main[i].auc[kTargetAttention]),
+        a.add({std::to_string(i + 1), num("%+.4f", r.main[i].test[kATRank].auc - r.main[i].test[kTargetAttention].auc),
                num("%.3f", r.main[i].self_to_own_query), num("%.3f", r.main[i].self_to_other_query)});
     report.table(a, "Main world: where ATRank's searched clicks look (self-attention averaged over the K spaces)");
 }

@@ -2,7 +2,6 @@
 // vs single-task DUPN transferred to a new task frozen (RT) or fine-tuned (FT), against DUPN on the
 // new task alone (RS); claims paired over worlds. Markdown on stdout, the same tables as CSV.
 #include <string>
-#include <vector>
 
 #include "tutorials/ch53_dupn.h"
 #include "tutorials/common/flags.h"
@@ -13,16 +12,15 @@ using namespace minirec::ch53;
 
 static void print_results(Report& report, const Options& o, const Results& r) {
     Table t("transfer", {"way to the new task", "main task: AUC", "control task: AUC"});
-    for (int k = 0; k < kNumWays; ++k)
-        t.add({kWayNames[k], num("%.4f", mean_over(r.worlds, [&](const WorldResult& w) { return w.auc[0][k]; })),
-               num("%.4f", mean_over(r.worlds, [&](const WorldResult& w) { return w.auc[1][k]; }))});
+    auto mean_auc = [&](int task, int k) { return num("%.4f", mean_over(r.worlds, [&](const WorldResult& w) { return w.auc[task][k]; })); };
+    for (int k = 0; k < kNumWays; ++k) t.add({kWayNames[k], mean_auc(0, k), mean_auc(1, k)});
     report.table(t, num("The new task on %.0f held-out new users", o.world.transfer_users / 2) + num(" (mean over %.0f worlds)", o.worlds));
     Table c("ctr", {"world", "CTR AUC multi-task", "CTR AUC single-task", num("multi-task, auxiliaries x %g", o.cause_weight),
                     "attention per buy step", "per click step"});
     for (size_t i = 0; i < r.worlds.size(); ++i) {
         const WorldResult& w = r.worlds[i];
-        c.add({std::to_string(i + 1), num("%.4f", w.ctr_auc[0]), num("%.4f", w.ctr_auc[1]), num("%.4f", w.ctr_auc[2]), num("%.4f", w.buy_weight),
-               num("%.4f", w.click_weight)});
+        c.add({std::to_string(i + 1), num("%.4f", w.ctr_auc[0]), num("%.4f", w.ctr_auc[1]), num("%.4f", w.ctr_auc[2]),
+               num("%.4f", w.weight[datasets::kBuy]), num("%.4f", w.weight[datasets::kClick])});
     }
     report.table(c, "The shared task (CTR on the new users' candidates) and the multi-task attention" +
                         num(" (uniform = %.4f)", 1.0 / o.world.length));
@@ -47,10 +45,9 @@ int main(int argc, char** argv) {
         Report report(flags);
         report.heading("Chapter 53: DUPN, universal user representations from multiple tasks");
         report.text(num("%.0f training users", o.world.users) + num(" x %.0f CTR rows, ", o.world.ctr_rows_per_user) +
-                    num("%.0f new users, ", o.world.transfer_users) + num("T = %.0f; ", o.world.length) +
-                    num("d = %.0f, ", o.dim) + num("H = %.0f; ", o.hidden) + num("Adam lr %g, ", o.lr) +
-                    num("%.0f epochs; FT and RS ", o.epochs) + num("%.0f full-batch steps; ", o.ft_steps) +
-                    num("%.0f worlds; seed ", o.worlds) + std::to_string(o.seed) + ".");
+                    num("%.0f new users, ", o.world.transfer_users) + num("T = %.0f; ", o.world.length) + num("d = %.0f, ", o.dim) +
+                    num("H = %.0f; ", o.hidden) + num("Adam lr %g, ", o.lr) + num("%.0f epochs; FT and RS ", o.epochs) +
+                    num("%.0f full-batch steps; ", o.ft_steps) + num("%.0f worlds; seed ", o.worlds) + std::to_string(o.seed) + ".");
         report.text("What the main world builds in: the new task 1[z1 + z2 - z3 + noise > 0] rests on the traits "
                     "that the auxiliary tasks (price z2, shop z3) teach the multi-task model. The control task "
                     "1[z0 - z1 + noise > 0] rests only on the CTR task's traits, which both models are trained on.");
