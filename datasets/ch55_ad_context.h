@@ -1,6 +1,7 @@
 // Chapter 55's world: simulated ad impressions whose click depends on how the target ad relates to
 // the ads shown above it on the page and to the user's clicked and unclicked ads. The control world
 // (aux_signal = false) clicks on the ad's own quality alone, so auxiliary ads carry nothing.
+// Also the padding of a batch's auxiliary ads into the model's inputs.
 // Deliberately left out: users and queries as features, time stamps, the ads below the target.
 //
 // Ads belong to categories and have a quality q_a. A user has two interest categories; clicked ads
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/tensor.h"
 #include "datasets/sampling.h"
 
 namespace minirec {
@@ -77,6 +79,26 @@ inline AdContextLog simulate_ad_context(const AdContextOptions& o) {
         (r < o.rows ? log.train : log.test).push_back(std::move(im));
     }
     return log;
+}
+
+// Kind k of the auxiliary ads of rows[pick[j]] (j < B) as model inputs, padded to T slots, T the
+// longest list among them: the ad ids and their categories (B * T, row-major; padding is ad 0) and
+// the mask (B, T), 1 for a real ad and 0 for padding. Returns T.
+inline int pad_aux_ads(const AdContextLog& log, const std::vector<AdImpression>& rows, const std::vector<int>& pick, int k,
+                       Ids* ids, Ids* cats, Tensor* mask) {
+    int T = 1;                                   // at least one slot, so shapes stay valid
+    for (int r : pick) T = std::max(T, int(rows[size_t(r)].aux[k].size()));
+    *mask = Tensor({int(pick.size()), T});
+    for (size_t j = 0; j < pick.size(); ++j) {
+        const std::vector<int>& ads = rows[size_t(pick[j])].aux[k];
+        for (int t = 0; t < T; ++t) {
+            const bool real = t < int(ads.size());
+            const int ad = real ? ads[size_t(t)] : 0;
+            ids->push_back(ad), cats->push_back(log.category[size_t(ad)]);
+            (*mask)[j * size_t(T) + size_t(t)] = real ? 1.0f : 0.0f;
+        }
+    }
+    return T;
 }
 
 }  // namespace datasets

@@ -66,26 +66,13 @@ inline DstnBatch make_batch(const AdContextLog& log, const std::vector<AdImpress
     DstnBatch b;
     b.B = int(pick.size());
     if (y) *y = Tensor({b.B, 1});
-    for (int k = 0; k < kNumAux; ++k) {
-        int T = 1;                                   // at least one slot, so shapes stay valid
-        for (int r : pick) T = std::max(T, int(rows[size_t(r)].aux[k].size()));
-        b.aux[k].T = T;
-        b.aux[k].mask = Tensor({b.B, T});
-    }
     for (int j = 0; j < b.B; ++j) {
         const AdImpression& im = rows[size_t(pick[size_t(j)])];
         b.ad.push_back(im.ad), b.cat.push_back(log.category[size_t(im.ad)]);
         if (y) (*y)[size_t(j)] = im.click;
-        for (int k = 0; k < kNumAux; ++k) {
-            AuxAds& a = b.aux[k];
-            for (int t = 0; t < a.T; ++t) {
-                const bool real = t < int(im.aux[k].size());
-                const int ad = real ? im.aux[k][size_t(t)] : 0;
-                a.ids.push_back(ad), a.cats.push_back(log.category[size_t(ad)]);
-                a.mask[size_t(j) * a.T + size_t(t)] = real ? 1.0f : 0.0f;
-            }
-        }
     }
+    for (int k = 0; k < kNumAux; ++k)
+        b.aux[k].T = datasets::pad_aux_ads(log, rows, pick, k, &b.aux[k].ids, &b.aux[k].cats, &b.aux[k].mask);
     return b;
 }
 
@@ -165,13 +152,12 @@ inline Claims judge(const Options& o, const Results& r) {
         {"DSTN-I's AUC above DSTN-P's", "Table 3: +0.0085 / +0.0057 / +0.0044", 3, 1}};
     Claims claims;
     claims.quick = o.quick;
-    for (int c = 0; c < 2; ++c)
+    for (int c = 0; c < 2; ++c) {
         for (const Row& row : rows) {
             Claim cl{row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
             for (const World& w : r.cell[c]) cl.diffs.push_back(w.auc[row.a] - w.auc[row.b]);
             claims.add(cl);
         }
-    for (int c = 0; c < 2; ++c) {
         bool ok = true;
         for (const World& w : r.cell[c])
             for (int v = 0; v < kNumVariants; ++v) ok = ok && w.auc[v] <= w.truth_auc + 0.01;
