@@ -2,14 +2,17 @@
 // shown (Zipf popularity), so their id embeddings see few labels, and where each user's click
 // history is longer than the log a CTR model trains on. Deliberately left out: queries, text
 // features, time of day. The control world of the chapter sets zipf = 0 and history = 0.
-//
+// Also the log as batches of model inputs, the chapter's test protocol (overall and on rare ads) and
+// how well learned ad embeddings reflect the planted ad vectors.
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 
@@ -127,6 +130,100 @@ inline std::vector<std::pair<int, int>> skip_gram_pairs(const McpWorld& w, int w
             for (int j = std::max(0, t - window); j <= std::min(int(seq.size()) - 1, t + window); ++j)
                 if (j != t) pairs.emplace_back(seq[size_t(t)], seq[size_t(j)]);
     return pairs;
+}
+
+// ---- The log as the models' inputs, the test protocol, and the planted vectors as a yardstick ----
+
+// Rows of the log as model inputs: all four fields, the user fields, the ad fields, and the labels (B, 1).
+struct McpBatch {
+    Ids rows, users, ads;
+    Tensor y;
+};
+
+inline McpBatch mcp_batch(const McpWorld& w, const std::vector<int>& rows) {
+    McpBatch b;
+    b.y = Tensor({int(rows.size()), 1});
+    for (size_t j = 0; j < rows.size(); ++j) {
+        const int r = rows[j], u = w.user[size_t(r)], a = w.ad[size_t(r)];
+        w.user_fields(u, b.rows);
+        w.ad_fields(a, b.rows);
+        w.user_fields(u, b.users);
+        w.ad_fields(a, b.ads);
+        b.y[j] = w.labels[size_t(r)];
+    }
+    return b;
+}
+
+// Every test row (the rows after the training ones), in order, as one batch.
+inline McpBatch test_batch(const McpWorld& w) {
+    std::vector<int> rows(size_t(w.n - w.n_train));
+    std::iota(rows.begin(), rows.end(), w.n_train);
+    return mcp_batch(w, rows);
+}
+
+// P skip-gram pairs drawn uniformly from `pairs`, as ad fields: each pair's target and context, and
+// Q negatives per pair, the contexts of other random pairs.
+inline void skip_gram_batch(const McpWorld& w, const std::vector<std::pair<int, int>>& pairs, int P, int Q, Rng& rng,
+                            Ids* target, Ids* context, Ids* negative) {
+    for (int k = 0; k < P; ++k) {
+        const std::pair<int, int>& tc = pairs[size_t(rng.randint(int(pairs.size())))];
+        w.ad_fields(tc.first, *target);
+        w.ad_fields(tc.second, *context);
+        for (int q = 0; q < Q; ++q)   // negatives drawn as often as ads are clicked
+            w.ad_fields(pairs[size_t(rng.randint(int(pairs.size())))].second, *negative);
+    }
+}
+
+// Whether row r shows a rare ad: one with fewer than tail_count training impressions.
+inline bool rare_ad_row(const McpWorld& w, int r, int tail_count) { return w.train_count[size_t(w.ad[size_t(r)])] < tail_count; }
+
+// The share of test rows that show a rare ad.
+inline double rare_share(const McpWorld& w, int tail_count) {
+    double share = 0.0;
+    for (int r = w.n_train; r < w.n; ++r) share += rare_ad_row(w, r, tail_count) / double(w.n - w.n_train);
+    return share;
+}
+
+// The test protocol: predictions p, one per test row in order, scored by AUC and logloss over all test
+// rows, and by AUC on the rows of rare ads and on the rows of frequent ones.
+inline void score_test(const McpWorld& w, const std::vector<float>& p, int tail_count, double* auc_all, double* logloss_all,
+                       double* tail_auc, double* head_auc) {
+    std::vector<float> y, pt, yt, ph, yh;
+    for (int r = w.n_train; r < w.n; ++r) {
+        const float label = w.labels[size_t(r)], pr = p[size_t(r - w.n_train)];
+        y.push_back(label);
+        const bool rare = rare_ad_row(w, r, tail_count);
+        (rare ? pt : ph).push_back(pr);
+        (rare ? yt : yh).push_back(label);
+    }
+    *auc_all = auc(p, y);
+    *logloss_all = logloss(p, y);
+    *tail_auc = auc(pt, yt);
+    *head_auc = auc(ph, yh);
+}
+
+// Representation quality: over random pairs of ads (a, b), the Pearson correlation between the
+// cosine of their learned ad-id embeddings (rows of `table`, the models' (vocabulary, D) table) and
+// the cosine of their planted vectors q_a, q_b.
+inline double embedding_similarity(const McpWorld& w, const Tensor& table, uint64_t seed) {
+    const int D = table.dim(1), K = w.opts.latent, base = w.opts.users + w.opts.segments;
+    auto cosine = [](const float* x, const float* y, int n) {
+        double xy = 0, xx = 0, yy = 0;
+        for (int i = 0; i < n; ++i) xy += double(x[i]) * y[i], xx += double(x[i]) * x[i], yy += double(y[i]) * y[i];
+        return xy / std::sqrt(xx * yy + 1e-30);
+    };
+    Rng rng(seed);
+    std::vector<double> a, b;
+    for (int k = 0; k < 20000; ++k) {
+        const int x = rng.randint(w.opts.ads), y = rng.randint(w.opts.ads);
+        if (x == y) continue;
+        a.push_back(cosine(table.data() + size_t(base + x) * D, table.data() + size_t(base + y) * D, D));
+        b.push_back(cosine(&w.ad_vec[size_t(x) * K], &w.ad_vec[size_t(y) * K], K));
+    }
+    const double ma = std::accumulate(a.begin(), a.end(), 0.0) / a.size(), mb = std::accumulate(b.begin(), b.end(), 0.0) / b.size();
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < a.size(); ++i) sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
+    return sab / std::sqrt(saa * sbb);
 }
 
 }  // namespace datasets

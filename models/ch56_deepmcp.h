@@ -19,6 +19,7 @@
 //   eq. 6               negative sampling: L_c = -log sigmoid(h_c^T h_t) - sum_{q=1}^{Q} log sigmoid(-h_q^T h_t)
 //   eq. 7  joint:        L = L_p + alpha L_m + beta L_c;  serving: y^ of eq. 1 alone.
 #pragma once
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,13 @@ struct DeepMCP {
     }
     // eq. 1: the CTR logits (B, 1); the only thing served.
     Var predict_logit(const Ids& rows) { return predict(flat(rows, options.user_fields + options.ad_fields)); }
+    // eq. 1's y^ = sigmoid(logit) per row (the sigmoid in double), for serving and evaluation.
+    std::vector<float> predict_ctr(const Ids& rows) {
+        const Var z = predict_logit(rows);
+        std::vector<float> p(z.size());
+        for (size_t j = 0; j < p.size(); ++j) p[j] = float(1.0 / (1.0 + std::exp(-double(z.value()[j]))));
+        return p;
+    }
 
     // eq. 3: the matching logit v_u^T v_a (B, 1) from the user part and the ad part of the rows.
     Var match_logit(const Ids& user_ids, const Ids& ad_ids) {

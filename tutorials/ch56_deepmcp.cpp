@@ -48,20 +48,16 @@ static int run_main(int argc, char** argv) {
 
     Table t("models", {"world", "model", "AUC", "sd", "logloss", "AUC, rare ads", "AUC, frequent ads", "matching score's AUC",
                        "embedding similarity"});
-    for (int c = 0; c < 2; ++c) {
+    for (int c = 0; c < 2; ++c)
         for (int m = 0; m <= kNumModels; ++m) {
-            auto get = [&](auto f) {
-                return mean_over(r.cell[c], [&](const WorldResult& w) { return f(m < kNumModels ? w.models[m] : w.oracle); });
-            };
+            auto row = [&](const WorldResult& w) -> const Result& { return m < kNumModels ? w.models[m] : w.oracle; };
+            auto mean = [&](double Result::*f) { return mean_over(r.cell[c], [&](const WorldResult& w) { return row(w).*f; }); };
             const bool match = m == kDeepMP || m == kDeepMCP;
-            t.add({kWorlds[c], m < kNumModels ? kModelNames[m] : "oracle (true probability)", num("%.4f", get([](const Result& x) { return x.auc; })),
-                   num("%.4f", stdev_over(r.cell[c], [&](const WorldResult& w) { return m < kNumModels ? w.models[m].auc : w.oracle.auc; })),
-                   num("%.4f", get([](const Result& x) { return x.logloss; })), num("%.4f", get([](const Result& x) { return x.tail_auc; })),
-                   num("%.4f", get([](const Result& x) { return x.head_auc; })),
-                   match ? num("%.4f", get([](const Result& x) { return x.match_auc; })) : "",
-                   m < kNumModels ? num("%.3f", get([](const Result& x) { return x.similarity; })) : ""});
+            t.add({kWorlds[c], m < kNumModels ? kModelNames[m] : "oracle (true probability)", num("%.4f", mean(&Result::auc)),
+                   num("%.4f", stdev_over(r.cell[c], [&](const WorldResult& w) { return row(w).auc; })),
+                   num("%.4f", mean(&Result::logloss)), num("%.4f", mean(&Result::tail_auc)), num("%.4f", mean(&Result::head_auc)),
+                   match ? num("%.4f", mean(&Result::match_auc)) : "", m < kNumModels ? num("%.3f", mean(&Result::similarity)) : ""});
         }
-    }
     report.table(t, "Test AUC and logloss of the prediction subnet (mean over worlds)");
     report.text("Rare ads: fewer than " + std::to_string(o.tail_count) + " training impressions; their rows are " +
                 num("%.1f%%", 100.0 * mean_over(r.cell[0], [](const WorldResult& w) { return w.tail_share; })) +

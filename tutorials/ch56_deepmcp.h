@@ -7,8 +7,6 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,9 +24,7 @@ namespace ch56 {
 
 using World = datasets::McpWorld;
 using WorldOptions = datasets::McpWorldOptions;
-using datasets::skip_gram_pairs;
 
-// ---- The experiment --------------------------------------------------------------------------
 enum ModelId { kDNN, kDeepMP, kDeepCP, kDeepMCP, kNumModels };
 const char* const kModelNames[] = {"DNN (prediction only)", "DeepMP (+ matching)", "DeepCP (+ correlation)",
                                    "DeepMCP (all three)"};
@@ -60,90 +56,32 @@ inline Options quick_options() {
 
 struct Result {
     double auc = 0.0, logloss = 0.0, tail_auc = 0.0, head_auc = 0.0;
-    double similarity = 0.0;        // how well ad-id embeddings reflect the planted ad vectors (below)
+    double similarity = 0.0;        // how well ad-id embeddings reflect the planted ad vectors (datasets::embedding_similarity)
     double match_auc = NAN;         // test AUC of the matching score s(v_u, v_a) (models with matching)
 };
 
 struct WorldResult {
     Result models[kNumModels], oracle;
     double tail_share = 0.0;        // share of test rows showing a rare ad
-    int pairs = 0;                  // skip-gram pairs
 };
 
-struct Results {
-    std::vector<WorldResult> cell[2];   // [main, control]
-};
+struct Results { std::vector<WorldResult> cell[2]; };   // [main, control]
 
-// The rows as model inputs: all four fields, the user fields, the ad fields, and the labels.
-struct Batch {
-    Ids rows, users, ads;
-    Tensor y;
-};
-
-inline Batch gather(const World& w, const std::vector<int>& rows) {
-    Batch b;
-    b.y = Tensor({int(rows.size()), 1});
-    for (size_t j = 0; j < rows.size(); ++j) {
-        const int r = rows[j], u = w.user[size_t(r)], a = w.ad[size_t(r)];
-        w.user_fields(u, b.rows);
-        w.ad_fields(a, b.rows);
-        w.user_fields(u, b.users);
-        w.ad_fields(a, b.ads);
-        b.y[j] = w.labels[size_t(r)];
-    }
-    return b;
-}
-
-// Scores on the test rows: AUC and logloss over all of them, AUC on rows of rare and frequent ads.
-inline Result score(const World& w, const std::vector<float>& p, int tail_count) {
-    std::vector<float> y, pt, yt, ph, yh;
-    for (int r = w.n_train; r < w.n; ++r) {
-        const float label = w.labels[size_t(r)], pr = p[size_t(r - w.n_train)];
-        y.push_back(label);
-        const bool rare = w.train_count[size_t(w.ad[size_t(r)])] < tail_count;
-        (rare ? pt : ph).push_back(pr);
-        (rare ? yt : yh).push_back(label);
-    }
-    Result res;
-    res.auc = auc(p, y);
-    res.logloss = logloss(p, y);
-    res.tail_auc = auc(pt, yt);
-    res.head_auc = auc(ph, yh);
-    return res;
-}
-
-inline Result evaluate(DeepMCP& m, const World& w, int tail_count) {
+// Test scores of the prediction subnet and, when it trained, of the matching subnet itself (does it
+// rank the test clicks?); and how well the learned ad-id embeddings reflect the planted ad vectors.
+inline Result evaluate(DeepMCP& m, const World& w, int tail_count, bool matching, uint64_t seed) {
     NoGrad no_grad;
-    std::vector<int> rows(size_t(w.n - w.n_train));
-    std::iota(rows.begin(), rows.end(), w.n_train);
-    const Var z = m.predict_logit(gather(w, rows).rows);          // serving: the prediction subnet only
-    std::vector<float> p(z.size());
-    for (size_t j = 0; j < p.size(); ++j) p[j] = float(1.0 / (1.0 + std::exp(-double(z.value()[j]))));
-    return score(w, p, tail_count);
-}
-
-// Representation quality: over random pairs of ads (a, b), the Pearson correlation between the
-// cosine of their learned ad-id embeddings and the cosine of their planted vectors q_a, q_b.
-inline double embedding_similarity(const DeepMCP& m, const World& w, uint64_t seed) {
-    const Tensor& E = m.embed.table.value();
-    const int D = E.dim(1), K = w.opts.latent, base = w.opts.users + w.opts.segments;
-    auto cosine = [](const float* x, const float* y, int n) {
-        double xy = 0, xx = 0, yy = 0;
-        for (int i = 0; i < n; ++i) xy += double(x[i]) * y[i], xx += double(x[i]) * x[i], yy += double(y[i]) * y[i];
-        return xy / std::sqrt(xx * yy + 1e-30);
-    };
-    Rng rng(seed);
-    std::vector<double> a, b;
-    for (int k = 0; k < 20000; ++k) {
-        const int x = rng.randint(w.opts.ads), y = rng.randint(w.opts.ads);
-        if (x == y) continue;
-        a.push_back(cosine(E.data() + size_t(base + x) * D, E.data() + size_t(base + y) * D, D));
-        b.push_back(cosine(&w.ad_vec[size_t(x) * K], &w.ad_vec[size_t(y) * K], K));
+    const datasets::McpBatch b = datasets::test_batch(w);
+    const std::vector<float> p = m.predict_ctr(b.rows);    // serving: the prediction subnet only
+    Result r;
+    datasets::score_test(w, p, tail_count, &r.auc, &r.logloss, &r.tail_auc, &r.head_auc);
+    r.similarity = datasets::embedding_similarity(w, m.embed.table.value(), seed);
+    if (matching) {
+        const Var s = m.match_logit(b.users, b.ads);
+        r.match_auc = auc(std::vector<float>(s.value().data(), s.value().data() + s.size()),
+                          std::vector<float>(b.y.data(), b.y.data() + b.y.size()));
     }
-    const double ma = std::accumulate(a.begin(), a.end(), 0.0) / a.size(), mb = std::accumulate(b.begin(), b.end(), 0.0) / b.size();
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < a.size(); ++i) sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-    return sab / std::sqrt(saa * sbb);
+    return r;
 }
 
 // One model: the prediction loss always, the matching and correlation losses when asked (eq. 7).
@@ -158,18 +96,12 @@ inline Result train_one(const World& w, const std::vector<std::pair<int, int>>& 
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(w.n_train, o.batch, rng)) {
-            const Batch b = gather(w, rows);
+            const datasets::McpBatch b = datasets::mcp_batch(w, rows);
             Var loss = bce_with_logits(m.predict_logit(b.rows), b.y);                      // L_p, eq. 2
             if (matching) loss = loss + float(o.alpha) * bce_with_logits(m.match_logit(b.users, b.ads), b.y);  // eq. 4
             if (correlation && P > 0) {                                                     // eq. 6
                 Ids target, context, negative;
-                for (int k = 0; k < P; ++k) {
-                    const std::pair<int, int>& tc = pairs[size_t(sampler.randint(int(pairs.size())))];
-                    w.ad_fields(tc.first, target);
-                    w.ad_fields(tc.second, context);
-                    for (int q = 0; q < o.negatives; ++q)   // negatives drawn as often as ads are clicked
-                        w.ad_fields(pairs[size_t(sampler.randint(int(pairs.size())))].second, negative);
-                }
+                datasets::skip_gram_batch(w, pairs, P, o.negatives, sampler, &target, &context, &negative);
                 const Var neg = reshape(m.ad_representation(negative), {P, o.negatives, mo.match_dim});
                 loss = loss + float(o.beta) * skip_gram_loss(m.ad_representation(target), m.ad_representation(context), neg);
             }
@@ -178,18 +110,7 @@ inline Result train_one(const World& w, const std::vector<std::pair<int, int>>& 
             adam.step();
             if (++step % 100 == 0) check_finite(loss.item(), step);
         }
-    Result r = evaluate(m, w, o.tail_count);
-    r.similarity = embedding_similarity(m, w, seed + 4);
-    if (matching) {                 // does the matching subnet itself rank the test clicks?
-        NoGrad no_grad;
-        std::vector<int> rows(size_t(w.n - w.n_train));
-        std::iota(rows.begin(), rows.end(), w.n_train);
-        const Batch b = gather(w, rows);
-        const Var s = m.match_logit(b.users, b.ads);
-        r.match_auc = auc(std::vector<float>(s.value().data(), s.value().data() + s.size()),
-                          std::vector<float>(b.y.data(), b.y.data() + b.y.size()));
-    }
-    return r;
+    return evaluate(m, w, o.tail_count, matching, seed + 4);
 }
 
 inline WorldResult run_world(const Options& o, bool control, uint64_t seed) {
@@ -197,12 +118,11 @@ inline WorldResult run_world(const Options& o, bool control, uint64_t seed) {
     wo.seed = seed;
     if (control) wo.zipf = 0.0, wo.history = 0.0;
     const World w = datasets::make_mcp_world(wo);
-    const std::vector<std::pair<int, int>> pairs = skip_gram_pairs(w, o.window);
+    const std::vector<std::pair<int, int>> pairs = datasets::skip_gram_pairs(w, o.window);
     WorldResult rep;
-    rep.pairs = int(pairs.size());
-    rep.oracle = score(w, std::vector<float>(w.true_prob.begin() + w.n_train, w.true_prob.end()), o.tail_count);
-    for (int r = w.n_train; r < w.n; ++r)
-        rep.tail_share += (w.train_count[size_t(w.ad[size_t(r)])] < o.tail_count) / double(w.n - w.n_train);
+    const std::vector<float> truth(w.true_prob.begin() + w.n_train, w.true_prob.end());
+    datasets::score_test(w, truth, o.tail_count, &rep.oracle.auc, &rep.oracle.logloss, &rep.oracle.tail_auc, &rep.oracle.head_auc);
+    rep.tail_share = datasets::rare_share(w, o.tail_count);
     const uint64_t s = splitmix64(seed + 11);     // the same initial weights and batches for every model
     rep.models[kDNN] = train_one(w, pairs, o, false, false, s);
     rep.models[kDeepMP] = train_one(w, pairs, o, true, false, s);
@@ -229,7 +149,7 @@ inline Claims judge(const Options& o, const Results& r) {
         {"DeepMCP's AUC above the DNN's on rarely shown ads (ours)", "not reported", kDeepMCP, kDNN, true}};
     Claims claims;
     claims.quick = o.quick;
-    for (int c = 0; c < 2; ++c)
+    for (int c = 0; c < 2; ++c) {
         for (const Row& row : rows) {
             if (row.rare && c == 1) continue;   // the control world shows every ad often: none is rare
             Claim cl{row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
@@ -237,7 +157,6 @@ inline Claims judge(const Options& o, const Results& r) {
                 cl.diffs.push_back(row.rare ? w.models[row.a].tail_auc - w.models[row.b].tail_auc : w.models[row.a].auc - w.models[row.b].auc);
             claims.add(cl);
         }
-    for (int c = 0; c < 2; ++c) {
         bool ok = true;
         for (const WorldResult& w : r.cell[c])
             for (int m = 0; m < kNumModels; ++m) ok = ok && w.models[m].auc <= w.oracle.auc + 0.01;
