@@ -349,7 +349,7 @@ TARGET_AVX2 void layer_norm_forward(float* y, float* xhat, float* rstd, const fl
 }
 
 // Its backward keeps a masked load and store for every register: with plain ones for full
-// registers, g12 compiled (g - mean(g)) of a row of one value as one fused multiply-subtract,
+// registers, g++ 12 compiled (g - mean(g)) of a row of one value as one fused multiply-subtract,
 // so dx of a one-column layer norm came out as a rounding error times rstd (1.9e-5, where it is
 // exactly 0; tests/test_golden.cpp caught it). The backward is a smaller share of the step.
 TARGET_AVX2 void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* gy, const float* xhat,
