@@ -52,15 +52,23 @@ static bool keep_freed_memory() {
 // by its exact size, and Tensor::uninitialized takes one back, already the right size, so
 // nothing is filled. A training step allocates the same sizes in every step, so after the first
 // step almost every request finds a buffer. Small buffers (under kMinFloats) are cheap to fill and
-// go back to malloc; the pool holds at most kMaxBytes, about the peak working set of a step.
+// go back to malloc. The pool holds at most kMaxBytes; when a buffer does not fit, the sizes used
+// longest ago are evicted first (least recently used), so a run that changes shapes (a benchmark
+// moving to the next model, a larger batch) does not leave the pool full of sizes nobody asks for.
 namespace {
 
 constexpr size_t kMinFloats = 1024;          // 4 KiB
-constexpr size_t kMaxBytes = size_t{256} << 20;
+constexpr size_t kMaxBytes = size_t{512} << 20;
+
+struct SizeClass {
+    std::vector<std::vector<float>> buffers;
+    uint64_t last_use = 0;                   // the pool's clock when this size was last given or taken
+};
 
 struct BufferPool {
-    std::unordered_map<size_t, std::vector<std::vector<float>>> free;  // size -> buffers
+    std::unordered_map<size_t, SizeClass> free;  // number of floats -> released buffers
     size_t bytes = 0;
+    uint64_t clock = 0;
     BufferPool();
     ~BufferPool();
 };
@@ -78,16 +86,33 @@ BufferPool& pool() {
     return p;
 }
 
+// Frees one buffer of the size used longest ago, other than `keep`; false when there is none.
+bool evict_least_recent(BufferPool& p, size_t keep) {
+    SizeClass* oldest = nullptr;
+    size_t oldest_n = 0;
+    for (auto& [n, c] : p.free)
+        if (n != keep && !c.buffers.empty() && (!oldest || c.last_use < oldest->last_use)) oldest = &c, oldest_n = n;
+    if (!oldest) return false;
+    oldest->buffers.pop_back();
+    p.bytes -= oldest_n * sizeof(float);
+    return true;
+}
+
 }  // namespace
 
 Tensor::~Tensor() {
     const size_t n = data_.size();
     if (n < kMinFloats || pool_state != PoolState::alive) return;
+    const size_t need = n * sizeof(float);
+    if (need > kMaxBytes) return;
     BufferPool& p = pool();
-    if (p.bytes + n * sizeof(float) > kMaxBytes) return;
+    while (p.bytes + need > kMaxBytes)
+        if (!evict_least_recent(p, n)) return;   // the pool is full of this size already
     try {
-        p.free[n].push_back(std::move(data_));
-        p.bytes += n * sizeof(float);
+        SizeClass& c = p.free[n];
+        c.buffers.push_back(std::move(data_));
+        c.last_use = ++p.clock;
+        p.bytes += need;
     } catch (...) {  // out of memory for the pool's own bookkeeping: just free the buffer
     }
 }
@@ -97,11 +122,18 @@ static bool take_recycled(size_t n, std::vector<float>& out) {
     if (n < kMinFloats || pool_state == PoolState::dead) return false;
     BufferPool& p = pool();
     auto it = p.free.find(n);
-    if (it == p.free.end() || it->second.empty()) return false;
-    out = std::move(it->second.back());
-    it->second.pop_back();
+    if (it == p.free.end() || it->second.buffers.empty()) return false;
+    out = std::move(it->second.buffers.back());
+    it->second.buffers.pop_back();
+    it->second.last_use = ++p.clock;
     p.bytes -= n * sizeof(float);
     return true;
+}
+
+size_t pooled_buffers(size_t n) {
+    if (pool_state != PoolState::alive) return 0;
+    auto it = pool().free.find(n);
+    return it == pool().free.end() ? 0 : it->second.buffers.size();
 }
 
 Tensor Tensor::uninitialized(Shape shape) {

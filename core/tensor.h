@@ -116,4 +116,8 @@ Tensor& operator*=(Tensor& a, float s);
 // Largest |a - b| over all elements (shapes must match).
 float max_abs_diff(const Tensor& a, const Tensor& b);
 
+// How many released buffers of exactly n floats this thread's recycling pool holds (see
+// Tensor::uninitialized): for tests of the pool.
+size_t pooled_buffers(size_t n);
+
 }  // namespace minirec
