@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "bench/bench_main.h"
+#include "core/kernels.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "datasets/mmoe_synthetic.h"
@@ -345,6 +346,47 @@ struct TwoTowerBench {
     }
 };
 
+// ---- How much of a step is GEMM (issue 17) ---------------------------------------------------
+// After the timed steps, kAccountSteps more run with the active kernel table's two GEMM entry
+// points (sgemm, and linear_forward: the Linear layer's GEMM with its bias) wrapped: each call adds
+// its FLOPs, 2 M N K, and its wall time. The counters gemm_gflop and gemm_ms are per step; step_ms
+// is those steps' mean, so gemm_ms / step_ms is the share of the step spent in GEMMs.
+constexpr int kAccountSteps = 5;
+
+struct GemmAccount {
+    static inline const kernels::KernelTable* inner = nullptr;
+    static inline double flops = 0.0, seconds = 0.0;
+
+    static void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                      int ldb, float beta, float* C, int ldc) {
+        const auto t0 = std::chrono::steady_clock::now();
+        inner->sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        flops += 2.0 * M * N * K;
+    }
+    static void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out) {
+        const auto t0 = std::chrono::steady_clock::now();
+        inner->linear_forward(y, x, w, b, n, in, out);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        flops += 2.0 * n * in * out;
+    }
+};
+
+// Installs the counting table for its lifetime, and puts the real one back even if a step throws.
+struct CountGemms {
+    kernels::KernelTable counting;
+    CountGemms() : counting(kernels::active()) {
+        GemmAccount::inner = &kernels::active();
+        GemmAccount::flops = GemmAccount::seconds = 0.0;
+        counting.sgemm = GemmAccount::sgemm;
+        counting.linear_forward = GemmAccount::linear_forward;
+        kernels::set_active_table(counting);
+    }
+    ~CountGemms() { kernels::set_active_table(*GemmAccount::inner); }
+    CountGemms(const CountGemms&) = delete;
+    CountGemms& operator=(const CountGemms&) = delete;
+};
+
 // One training step per iteration: zero_grad, forward + loss, backward, Adam(lr 1e-3).
 template <class Workload>
 void bm_train_step(benchmark::State& st, int batch) {
@@ -371,6 +413,15 @@ void bm_train_step(benchmark::State& st, int batch) {
     }
     std::sort(ms.begin(), ms.end());
     st.counters["median_ms"] = ms.empty() ? 0.0 : (ms[(ms.size() - 1) / 2] + ms[ms.size() / 2]) / 2;
+    {
+        CountGemms count;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int k = 0; k < kAccountSteps; ++k) step();
+        const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        st.counters["step_ms"] = total / kAccountSteps;
+        st.counters["gemm_ms"] = GemmAccount::seconds * 1e3 / kAccountSteps;
+        st.counters["gemm_gflop"] = GemmAccount::flops / kAccountSteps / 1e9;
+    }
     st.counters["loss_first"] = first;   // a sanity check that the model trains
     st.counters["loss_last"] = last;
     st.counters["batch"] = w->B;

@@ -83,6 +83,9 @@ const KernelTable& table(Isa isa);
 bool isa_supported(Isa isa);          // compiled in and the CPU has it
 const KernelTable& active();          // the table every call below goes through
 void set_active(Isa isa);             // for tests and benchmarks; throws if unsupported
+// Routes every call below through `t` (which must outlive its use) instead: bench_train_step wraps
+// the active table's GEMMs to count their FLOPs and time inside a training step.
+void set_active_table(const KernelTable& t);
 const char* isa_name(Isa isa);        // "scalar", "avx2", "avx512"
 
 // Convenience wrappers that go through active().

@@ -86,5 +86,7 @@ const KernelTable& active() { return *active_ptr(); }
 
 void set_active(Isa isa) { active_ptr() = &table(isa); }
 
+void set_active_table(const KernelTable& t) { active_ptr() = &t; }
+
 }  // namespace kernels
 }  // namespace minirec
