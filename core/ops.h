@@ -158,6 +158,12 @@ Var softmax_cross_entropy_rows(const Var& logits, const Ids& targets, int ignore
 Var linear_softmax_cross_entropy_rows(const Var& h, const Var& W, const Var& b, const Ids& targets,
                                       int ignore_index);
 
+// A mixture of E vectors per row: y_b = sum_i w_bi x_bi, w (B, E), x (B, E, h) -> (B, h), as one
+// node (MMoE's eqs. 5 and 7: the gate's weights on the experts' outputs). The backward is
+// dw_bi = gy_b . x_bi and dx_bi = w_bi gy_b. reference::weighted_sum is sum(unsqueeze(w, 2) * x, 1),
+// which makes three (B, E, h) tensors on the way; this op makes none and gives the same bits.
+Var weighted_sum(const Var& w, const Var& x);
+
 // ---- Parameter updates (in place, outside the graph: the optimizers' inner loops) ----------
 // One Adam step of every element (Kingma & Ba 2015), float arithmetic in this order:
 //     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p += neg_step m / (sqrt(v) / bc2_sqrt + eps)

@@ -7,6 +7,9 @@
 namespace minirec {
 namespace reference {
 
+// y_b = sum_i w_bi x_bi: each weight broadcast over its row of x, then the sum over i.
+Var weighted_sum(const Var& w, const Var& x) { return sum(unsqueeze(w, 2) * x, 1); }
+
 // y = x W + b
 Var linear(const Var& x, const Var& W, const Var* b) {
     const int in = W.dim(0), out = W.dim(1);

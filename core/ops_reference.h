@@ -29,6 +29,8 @@ Var softmax_cross_entropy_rows(const Var& logits, const Ids& targets, int ignore
 // softmax_cross_entropy_rows(h W^T + b, targets): the output layer, then its loss.
 Var linear_softmax_cross_entropy_rows(const Var& h, const Var& W, const Var& b, const Ids& targets,
                                       int ignore_index);
+// sum_i w_bi x_bi: w (B, E), x (B, E, h) -> (B, h).
+Var weighted_sum(const Var& w, const Var& x);
 // Adam's step, one parameter at a time (see adam_update in ops.h).
 void adam_update(Tensor& p, Tensor& m, Tensor& v, const Tensor& g, const AdamStep& s);
 

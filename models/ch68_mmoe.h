@@ -123,8 +123,10 @@ struct Gate {
 };
 
 // The mixture of eq. 5 and eq. 7: sum_i g(x)_i f_i(x).  g (B, E), f (B, E, h) -> (B, h).
+// core's weighted_sum is one node with the same bits as sum(unsqueeze(g, 2) * f, 1), the formula
+// written with broadcasting (reference::weighted_sum), which makes three (B, E, h) tensors.
 inline Var mix_experts(const Var& g, const Var& f) {
-    return sum(unsqueeze(g, 2) * f, 1);                           // (B, E, 1) * (B, E, h), sum over E
+    return weighted_sum(g, f);
 }
 
 // ---- OMoE (eq. 5 inside eq. 1): one gate shared by every task -----------------------------------

@@ -188,6 +188,20 @@ TEST_CASE("softmax_cross_entropy_rows and linear_softmax_cross_entropy_rows equa
                     ShapeError);
 }
 
+TEST_CASE("weighted_sum equals sum(unsqueeze(w, 2) * x, 1) bit for bit, values and gradients") {
+    int seed = 300;
+    for (int B : {0, 1, 5, 33})
+        for (int E : {1, 3, 8})
+            for (int h : {1, 2, 16, 17}) {
+                const std::string what = "B " + std::to_string(B) + " E " + std::to_string(E) + " h " + std::to_string(h);
+                check_same([](const std::vector<Var>& v) { return weighted_sum(v[0], v[1]); },
+                           [](const std::vector<Var>& v) { return reference::weighted_sum(v[0], v[1]); },
+                           {rand_t({B, E}, ++seed), rand_t({B, E, h}, ++seed)}, 0.0f, "weighted_sum " + what);
+            }
+    CHECK(contains(message_of<ShapeError>([] { weighted_sum(parameter(rand_t({2, 3}, 1)), parameter(rand_t({2, 4, 5}, 2))); }),
+                   "weighted_sum"));
+}
+
 TEST_CASE("the fused ops' own backward passes against finite differences") {
     GradCheckOptions o;
     CHECK(grad_check([](const std::vector<Var>& v) { return linear(v[0], v[1], &v[2]); },
@@ -203,6 +217,8 @@ TEST_CASE("the fused ops' own backward passes against finite differences") {
     drop[5] = 0.0f, drop[17] = 2.0f;
     CHECK(grad_check([&](const std::vector<Var>& v) { return attention({v[0], 0}, {v[1], 0}, {v[1], 4}, 2, 2, keep, drop); },
                      {rand_t({2, 3, 4}, 15), rand_t({2, 4, 8}, 16)}, o, "attention") <= 1.0f);
+    CHECK(grad_check([](const std::vector<Var>& v) { return weighted_sum(v[0], v[1]); },
+                     {rand_t({3, 4}, 22), rand_t({3, 4, 5}, 23)}, o, "weighted_sum") <= 1.0f);
     const Tensor shift = rand_t({5}, 17);
     CHECK(grad_check([&](const std::vector<Var>& v) { return softmax_cross_entropy_rows(v[0], {1, -100, 4}, -100, 2.0f, &shift); },
                      {rand_t({3, 5}, 18)}, o, "softmax_cross_entropy_rows") <= 1.0f);
