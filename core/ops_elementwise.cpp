@@ -13,13 +13,23 @@ namespace minirec {
 
 namespace {
 
+// map, zip and zip3 below are the backward passes of most activations. At -O2, GCC's cheapest cost
+// model leaves a loop scalar when it would need a runtime check that y does not overlap x; the
+// dynamic model lets it vectorise them with that check (ReLU's backward was 7% of MMoE's step at
+// batch 4096). Each element is computed as before, so the results are the same bits.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
 // y_i = f(x_i): a one-pass map for the ops that have no SIMD kernel.
 template <class F>
 Tensor map(const Tensor& x, F f) {
     Tensor y = Tensor::uninitialized(x.shape());  // each helper here writes every element
     const float* px = x.data();
     float* py = y.data();
-    for (size_t i = 0; i < x.size(); ++i) py[i] = f(px[i]);
+    const size_t n = x.size();
+    for (size_t i = 0; i < n; ++i) py[i] = f(px[i]);
     return y;
 }
 
@@ -30,7 +40,8 @@ Tensor zip(const Tensor& a, const Tensor& b, F f) {
     const float* pa = a.data();
     const float* pb = b.data();
     float* py = y.data();
-    for (size_t i = 0; i < a.size(); ++i) py[i] = f(pa[i], pb[i]);
+    const size_t n = a.size();
+    for (size_t i = 0; i < n; ++i) py[i] = f(pa[i], pb[i]);
     return y;
 }
 
@@ -42,9 +53,14 @@ Tensor zip3(const Tensor& a, const Tensor& b, const Tensor& c, F f) {
     const float* pb = b.data();
     const float* pc = c.data();
     float* py = y.data();
-    for (size_t i = 0; i < a.size(); ++i) py[i] = f(pa[i], pb[i], pc[i]);
+    const size_t n = a.size();
+    for (size_t i = 0; i < n; ++i) py[i] = f(pa[i], pb[i], pc[i]);
     return y;
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 // y = kernel(x) through one of the SIMD elementwise kernels (exp, log, tanh, sigmoid, relu).
 Tensor apply(void (*kernel)(float*, const float*, size_t), const Tensor& x) {
