@@ -7,6 +7,7 @@
 // Deliberately left out: users, item features beyond the score, position bias in the logs.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -42,6 +43,12 @@ inline Request make_request(const CardWorldOptions& w, Rng& rng) {
             if (rng.uniform_double() < w.p_edge * (1.0 - w.clash * r.q[size_t(i)] * r.q[size_t(j)]))
                 r.adj[size_t(i) * w.N + size_t(j)] = r.adj[size_t(j) * w.N + size_t(i)] = 1.0f;
     return r;
+}
+
+inline std::vector<Request> make_requests(const CardWorldOptions& w, int n, Rng& rng) {
+    std::vector<Request> rs;
+    for (int i = 0; i < n; ++i) rs.push_back(make_request(w, rng));
+    return rs;
 }
 
 // The true card reward: clicked only if the K items are pairwise compatible (a K-clique), then
@@ -177,6 +184,17 @@ inline std::vector<int> greedy_card(const Request& r, int K) {
             if (j == best || r.adj[size_t(best) * N + size_t(j)] == 0.0f) ok[size_t(j)] = false;
     }
     return card;
+}
+
+// The baselines' cards for each test request, in the order random, random clique, top-K, greedy
+// (the random ones draw from rng request by request).
+inline std::array<std::vector<std::vector<int>>, 4> baseline_cards(const std::vector<Request>& test, int K, Rng& rng) {
+    std::array<std::vector<std::vector<int>>, 4> cards;
+    for (const Request& r : test) {
+        cards[0].push_back(random_card(r, K, rng)), cards[1].push_back(random_clique_card(r, K, rng));
+        cards[2].push_back(topk_card(r, K)), cards[3].push_back(greedy_card(r, K));
+    }
+    return cards;
 }
 
 // The logged feedback: request i was shown cards[i] and clicked (1) or not (0), a draw with

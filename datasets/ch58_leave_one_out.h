@@ -2,7 +2,9 @@
 // transition before it trains (S-BPR examples), and the test item is scored by AUC and rank against
 // the items the user never touched - on the synthetic walks (datasets/translation_walks.h), and the
 // training transitions of a real split (datasets/next_item.h; its own metrics score the test item).
+// Also the oracle's scores and the real split's scorer that the evaluation ranks by.
 #pragma once
+#include <algorithm>
 #include <vector>
 
 #include "core/tensor.h"
@@ -60,18 +62,40 @@ inline void evaluate_user(const std::vector<float>& score, const Ids& seq, doubl
 }
 
 // Mean AUC, Hit@10, Hit@50 over users for a scorer f(user, prev) -> (N) scores.
+struct HeldOutQuality {
+    double auc = 0.0, hit10 = 0.0, hit50 = 0.0;
+};
 template <class Scorer>
-void evaluate(const datasets::TranslationWalkData& d, Scorer f, double* auc, double* hit10, double* hit50) {
-    *auc = *hit10 = *hit50 = 0.0;
+HeldOutQuality evaluate(const datasets::TranslationWalkData& d, Scorer f) {
+    HeldOutQuality q;
     for (int u = 0; u < d.num_users; ++u) {
         const Ids& s = d.sequences[size_t(u)];
         double a = 0.0;
         int rank = 0;
         evaluate_user(f(u, s[s.size() - 2]), s, &a, &rank);
-        *auc += a / d.num_users;
-        *hit10 += (rank < 10 ? 1.0 : 0.0) / d.num_users;
-        *hit50 += (rank < 50 ? 1.0 : 0.0) / d.num_users;
+        q.auc += a / d.num_users;
+        q.hit10 += (rank < 10 ? 1.0 : 0.0) / d.num_users;
+        q.hit50 += (rank < 50 ? 1.0 : 0.0) / d.num_users;
     }
+    return q;
+}
+
+// The oracle's scores: the world's true next-item distribution (as floats, like a model's).
+inline std::vector<float> oracle_scores(const datasets::TranslationWalkData& d, int user, int prev) {
+    const std::vector<double> p = datasets::true_next_distribution(d, user, prev);
+    return std::vector<float>(p.begin(), p.end());
+}
+
+// A real split's scorer (datasets::UserScores) from f(user, prev) -> (N) scores: each user is
+// scored from her validation item, the one just before her test item.
+template <class Scorer>
+datasets::UserScores from_validation_item(const datasets::NextItemSplit& s, Scorer f) {
+    return [&s, f](size_t first, int count, std::vector<float>& z) {
+        for (int b = 0; b < count; ++b) {
+            const std::vector<float> v = f(int(first) + b, s.users[first + size_t(b)].valid);
+            std::copy(v.begin(), v.end(), z.begin() + std::ptrdiff_t(b) * s.num_items);
+        }
+    };
 }
 
 }  // namespace ch58

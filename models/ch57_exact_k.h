@@ -4,8 +4,8 @@
 // the graph) and a pointer-network decoder (a GRU that points at one candidate per step, masking
 // the chosen ones and every candidate that is not compatible with all of them), beam-search
 // decoding, and the reward estimator the policy is trained against (a small network fitted to
-// logged card clicks). Training loops (demonstrations, REINFORCE, hill-climbing) live in the
-// tutorial (tutorials/ch57_exact_k.h).
+// logged card clicks), with the estimator's fit and the losses GAttN is trained on (SL, RL + HC);
+// the loops that take Adam steps on those losses live in the tutorial (tutorials/ch57_exact_k.h).
 // Deliberately left out: the user features x_u (each card request here is one candidate set),
 // the paper's "policy-sampling" in the supervised decoder, an LSTM decoder (a GRU here).
 //
@@ -30,7 +30,11 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/ch57_card_requests.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch57 {
@@ -263,6 +267,120 @@ struct RewardEstimator {
         return p;
     }
 };
+
+// ---- Training: the estimator's fit, and GAttN's losses --------------------------------------------
+using datasets::Request;
+using RequestList = std::vector<const Request*>;
+using Cards = std::vector<std::vector<int>>;
+
+// One step of either training stage: Adam on the loss, the gradient's norm clipped at 5; a
+// non-finite loss stops the run.
+inline void adam_step(const GAttN& m, Adam& adam, const Var& loss, int step) {
+    adam.zero_grad();
+    backward(loss);
+    clip_grad_norm(vars_of(m.named_parameters()), 5.0f);
+    adam.step();
+    check_finite(loss.item(), step);
+}
+
+// The reward a card earns in training: R^ (true_reward: the true R, for the ablation); card i
+// belongs to request rs[i], and a card with a missing item (-1) earns 0.
+inline std::vector<double> rewards(const RewardEstimator& est, bool true_reward, const RequestList& rs, const Cards& cards) {
+    std::vector<double> out = est.predict(datasets::card_rows(rs, cards));
+    for (size_t i = 0; i < cards.size(); ++i)
+        out[i] = true_reward ? datasets::card_reward(*rs[i], cards[i]) : datasets::complete(cards[i]) ? out[i] : 0.0;
+    return out;
+}
+
+// The estimator's error on cards: mean |R^ - R|.
+inline double estimator_error(const RewardEstimator& est, const RequestList& rs, const Cards& cards) {
+    const std::vector<double> est_r = rewards(est, false, rs, cards);
+    double err = 0.0;
+    for (size_t i = 0; i < rs.size(); ++i) err += std::abs(est_r[i] - datasets::card_reward(*rs[i], cards[i])) / double(rs.size());
+    return err;
+}
+
+// G7 fitted by log loss to the logged complete cards and their clicks (Adam, batches of 64).
+inline RewardEstimator train_estimator(const datasets::Logs& logs, int K, int hidden, int epochs, Rng& rng) {
+    std::vector<int> rows;
+    for (int i = 0; i < int(logs.cards.size()); ++i)
+        if (datasets::complete(logs.cards[size_t(i)])) rows.push_back(i);
+    RewardEstimator est(datasets::card_feature_count(K), hidden, rng);
+    Adam adam(vars_of(est.named_parameters()), 5e-3);
+    for (int epoch = 0; epoch < epochs; ++epoch)
+        for (const std::vector<int>& b : make_batches(rows, 64, rng)) {
+            RequestList rs;
+            Cards cards;
+            Tensor y({int(b.size()), 1});
+            for (size_t i = 0; i < b.size(); ++i)
+                rs.push_back(&logs.requests[size_t(b[i])]), cards.push_back(logs.cards[size_t(b[i])]), y[i] = logs.clicks[size_t(b[i])];
+            const Var loss = bce_with_logits(est.logits(constant(datasets::card_rows(rs, cards))), y);
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+        }
+    return est;
+}
+
+// The demonstrations (SL): the high-reward cliques of the logs, the clicked cards whose R^ is in
+// the top `share` of the clicked ones (a clicked card is a clique, so complete).
+struct Demonstrations {
+    RequestList requests;
+    Cards cards;
+};
+inline Demonstrations demonstrations(const datasets::Logs& logs, const RewardEstimator& est, double share) {
+    Demonstrations clicked, top;
+    for (size_t i = 0; i < logs.clicks.size(); ++i)
+        if (logs.clicks[i] > 0.0f) clicked.requests.push_back(&logs.requests[i]), clicked.cards.push_back(logs.cards[i]);
+    if (clicked.cards.empty()) return top;
+    for (int i : datasets::top_share(est.predict(datasets::card_rows(clicked.requests, clicked.cards)), share))
+        top.requests.push_back(clicked.requests[size_t(i)]), top.cards.push_back(clicked.cards[size_t(i)]);
+    return top;
+}
+// A batch of n demonstrations drawn with replacement.
+inline Demonstrations sample(const Demonstrations& demos, int n, Rng& rng) {
+    Demonstrations batch;
+    for (int b = 0; b < n; ++b) {
+        const size_t i = size_t(rng.randint(int(demos.cards.size())));
+        batch.requests.push_back(demos.requests[i]), batch.cards.push_back(demos.cards[i]);
+    }
+    return batch;
+}
+
+// SL: L_sl = -mean log P(A_demo | S) over a batch of demonstrations (teacher forcing).
+inline Var sl_loss(GAttN& m, const Demonstrations& batch, Rng& rng) {
+    std::vector<float> adj;
+    return -mean(m.decode(constant(datasets::request_rows(batch.requests, 1, &adj)), adj, false, rng, batch.cards).log_prob);
+}
+
+// RL + HC on a batch of B requests: M cards sampled per request (G3), each log-probability weighted
+// by its reward minus the request's mean sampled reward (REINFORCE with a baseline), minus
+// hc_weight times the mean log-probability of each request's best sampled card (hill-climbing).
+inline Var rl_hc_loss(GAttN& m, const RewardEstimator& est, bool true_reward, const std::vector<Request>& batch, int M,
+                      double hc_weight, Rng& rng) {
+    const int B = int(batch.size());
+    RequestList rs, rows;
+    for (const Request& r : batch) rs.push_back(&r);
+    for (int r = 0; r < B * M; ++r) rows.push_back(rs[size_t(r / M)]);
+    std::vector<float> adj;
+    const Decoded dec = m.decode(constant(datasets::request_rows(rs, M, &adj)), adj, true, rng);   // (B M) sampled cards
+    const std::vector<double> rw = rewards(est, true_reward, rows, dec.cards);
+    Tensor adv({B * M, 1});
+    Cards best_cards;
+    for (int b = 0; b < B; ++b) {
+        double base = 0.0;
+        int top = b * M;
+        for (int c = b * M; c < (b + 1) * M; ++c) {
+            base += rw[size_t(c)] / M;
+            if (rw[size_t(c)] > rw[size_t(top)]) top = c;
+        }
+        best_cards.push_back(dec.cards[size_t(top)]);
+        for (int c = b * M; c < (b + 1) * M; ++c) adv[size_t(c)] = float(rw[size_t(c)] - base);
+    }
+    std::vector<float> adj1;
+    const Decoded hc = m.decode(constant(datasets::request_rows(rs, 1, &adj1)), adj1, false, rng, best_cards);
+    return -mean(constant(adv) * dec.log_prob) - float(hc_weight) * mean(hc.log_prob);
+}
 
 }  // namespace ch57
 }  // namespace minirec

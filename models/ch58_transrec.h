@@ -19,7 +19,11 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/ch58_leave_one_out.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch58 {
@@ -160,6 +164,79 @@ struct PopRec {
     void add(int item) { count[size_t(item)] += 1.0f; }
     std::vector<float> score_all(int /*user*/, int /*prev*/) const { return count; }
 };
+// PopRec on leave-one-out sequences: it counts every item but each sequence's held-out last one.
+inline PopRec pop_rec(int items, const std::vector<Ids>& sequences) {
+    PopRec pop(items);
+    for (const Ids& s : sequences)
+        for (size_t k = 0; k + 1 < s.size(); ++k) pop.add(s[k]);
+    return pop;
+}
+
+// ---- Table 4's comparison: the five S-BPR models side by side ---------------------------------------
+// BPR-MF, FMC, FPMC and TransRec (squared L2 and L1), held together so that one loop trains them on
+// the same batches and negatives, with one Adam over all their parameters (train_sbpr).
+struct SBPRModels {
+    FPMC bpr_mf, fmc, fpmc;
+    TransRec trans_l2, trans_l1;
+    SBPRModels(int users, int items, int dim, Rng& rng)
+        : bpr_mf(users, items, dim, true, false, rng), fmc(users, items, dim, false, true, rng),
+          fpmc(users, items, dim, true, true, rng), trans_l2(users, items, dim, Distance::l2_squared, rng),
+          trans_l1(users, items, dim, Distance::l1, rng) {}
+
+    // eq. (4) for every model: -mean ln sigmoid(p_uij - p_uij'); the sum has no cross terms.
+    Var loss(const Ids& u, const Ids& i, const Ids& j, const Ids& neg) const {
+        return bpr_loss(bpr_mf(u, i, j), bpr_mf(u, i, neg)) + bpr_loss(fmc(u, i, j), fmc(u, i, neg)) +
+               bpr_loss(fpmc(u, i, j), fpmc(u, i, neg)) + bpr_loss(trans_l2(u, i, j), trans_l2(u, i, neg)) +
+               bpr_loss(trans_l1(u, i, j), trans_l1(u, i, neg));
+    }
+    // p_uij for every item j of model k, counted in the order above (0 = BPR-MF, 4 = TransRec L1).
+    std::vector<float> score_all(int k, int user, int prev) const {
+        switch (k) {
+            case 0: return bpr_mf.score_all(user, prev);
+            case 1: return fmc.score_all(user, prev);
+            case 2: return fpmc.score_all(user, prev);
+            case 3: return trans_l2.score_all(user, prev);
+            default: return trans_l1.score_all(user, prev);
+        }
+    }
+    NamedParams named_parameters() const {
+        NamedParams p = bpr_mf.named_parameters("bpr_mf.");
+        append(p, fmc.named_parameters("fmc."));
+        append(p, fpmc.named_parameters("fpmc."));
+        append(p, trans_l2.named_parameters("trans_l2."));
+        append(p, trans_l1.named_parameters("trans_l1."));
+        return p;
+    }
+};
+
+// S-BPR, eq. (4), by Adam (weight_decay is Omega(Theta), an L2 penalty on every parameter) for
+// `epochs` passes over the transitions: the same batches and negatives for every model.
+inline SBPRModels train_sbpr(int users, int N, const Transitions& tr, int dim, int epochs, int batch, double lr,
+                             double weight_decay, Rng& rng) {
+    SBPRModels m(users, N, dim, rng);
+    AdamOptions ao;
+    ao.lr = lr;
+    ao.weight_decay = weight_decay;
+    Adam adam(vars_of(m.named_parameters()), ao);
+    long step = 0;
+    for (int epoch = 0; epoch < epochs; ++epoch)
+        for (const std::vector<int>& rows : make_batches(int(tr.user.size()), batch, rng)) {
+            Ids u, i, j, neg;
+            for (int r : rows) {
+                u.push_back(tr.user[size_t(r)]), i.push_back(tr.prev[size_t(r)]), j.push_back(tr.next[size_t(r)]);
+                int k = rng.randint(N - 1);                 // j' uniform over the other items
+                neg.push_back(k >= tr.next[size_t(r)] ? k + 1 : k);
+            }
+            const Var loss = m.loss(u, i, j, neg);
+            adam.zero_grad();
+            backward(loss);
+            adam.step();
+            m.trans_l2.project();                           // gamma back into the unit ball
+            m.trans_l1.project();
+            if (++step % 100 == 0) check_finite(loss.item(), step);
+        }
+    return m;
+}
 
 }  // namespace ch58
 }  // namespace minirec

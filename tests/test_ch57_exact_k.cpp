@@ -79,9 +79,8 @@ TEST_CASE("logs: the click rate of logged cards is their mean true reward; the e
     double clicks = 0.0, reward = 0.0;
     for (size_t i = 0; i < logs.cards.size(); ++i) clicks += logs.clicks[i], reward += card_reward(logs.requests[i], logs.cards[i]);
     CHECK(std::abs(clicks - reward) / 3000.0 < 0.02);   // a Bernoulli draw per card; sd of the mean ~0.008
-    Options o;
-    o.logs = 3000;
-    const RewardEstimator est = train_estimator(logs, o, rng);
+    const Options o;
+    const RewardEstimator est = train_estimator(logs, w.K, o.est_hidden, o.est_epochs, rng);
     std::vector<Request> reqs;
     std::vector<const Request*> rs;
     std::vector<std::vector<int>> cards;

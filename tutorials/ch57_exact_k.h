@@ -1,23 +1,16 @@
 // Chapter 57's experiment as functions: in independent worlds of card requests (datasets/
 // ch57_card_requests.h) random, top-K, random-clique and the paper's greedy clique builder against
-// GAttN (graph-attention encoder, pointer decoder). GAttN learns from logs only: a reward
-// estimator fitted to logged clicks, supervised pre-training on the clicked cards of highest
-// R^ (demonstrations), then REINFORCE + hill-climbing against the estimator; decoded greedily and by
-// beam search, evaluated on the true reward. Ablations: no demonstrations; the true reward in
-// place of the estimator. Main world (popular items clash) and control (clash 0).
-// Printing lives in ch57_exact_k.cpp. Deliberately left out: user features, policy-sampling.
+// GAttN (models/ch57_exact_k.h), which learns from logs only: a reward estimator fitted to logged
+// clicks, demonstrations (SL), then REINFORCE + hill-climbing against the estimator; evaluated on
+// the true reward. Ablations: no demonstrations; the true reward in place of the estimator. Main
+// world (popular items clash) and control (clash 0). Printing lives in ch57_exact_k.cpp.
 #pragma once
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "datasets/ch57_card_requests.h"
 #include "models/ch57_exact_k.h"
-#include "nn/losses.h"
-#include "nn/optim.h"
-#include "nn/train.h"
 #include "tutorials/common/claims.h"
 
 namespace minirec {
@@ -68,96 +61,21 @@ struct World {
 };
 struct Results { std::vector<World> cell[2]; };   // [main, control]
 
-// R^ for each card (true_reward: R itself); a card with a missing item (-1) earns 0.
-inline std::vector<double> rewards(const RewardEstimator& est, bool true_reward,
-                                   const std::vector<const Request*>& rs, const std::vector<std::vector<int>>& cards) {
-    std::vector<double> out = est.predict(card_rows(rs, cards));
-    for (size_t i = 0; i < cards.size(); ++i) out[i] = true_reward ? card_reward(*rs[i], cards[i]) : complete(cards[i]) ? out[i] : 0.0;
-    return out;
-}
-
-// G7 fitted by log loss to the logged complete cards and their clicks.
-inline RewardEstimator train_estimator(const Logs& logs, const Options& o, Rng& rng) {
-    std::vector<int> rows;
-    for (int i = 0; i < int(logs.cards.size()); ++i)
-        if (complete(logs.cards[size_t(i)])) rows.push_back(i);
-    RewardEstimator est(card_feature_count(o.world.K), o.est_hidden, rng);
-    Adam adam(vars_of(est.named_parameters()), 5e-3);
-    for (int epoch = 0; epoch < o.est_epochs; ++epoch)
-        for (const std::vector<int>& b : make_batches(rows, 64, rng)) {
-            std::vector<const Request*> rs;
-            std::vector<std::vector<int>> cards;
-            Tensor y({int(b.size()), 1});
-            for (size_t i = 0; i < b.size(); ++i)
-                rs.push_back(&logs.requests[size_t(b[i])]), cards.push_back(logs.cards[size_t(b[i])]), y[i] = logs.clicks[size_t(b[i])];
-            const Var loss = bce_with_logits(est.logits(constant(card_rows(rs, cards))), y);
-            adam.zero_grad();
-            backward(loss);
-            adam.step();
-        }
-    return est;
-}
-
-inline void update(GAttN& m, Adam& adam, const Var& loss, int step) {
-    adam.zero_grad();
-    backward(loss);
-    clip_grad_norm(vars_of(m.named_parameters()), 5.0f);
-    adam.step();
-    check_finite(loss.item(), step);
-}
-
-// Learning from demonstrations: cross-entropy (teacher forcing) of the high-reward cliques of the
-// logs, the clicked cards whose R^ is in the top share o.demo_share of the clicked ones. SL.
+// Learning from demonstrations (SL): the clicked logged cards of highest R^.
 inline void pretrain(GAttN& m, const Logs& logs, const RewardEstimator& est, const Options& o, Rng& rng) {
-    std::vector<const Request*> rs;
-    std::vector<std::vector<int>> cards;
-    for (size_t i = 0; i < logs.clicks.size(); ++i)
-        if (logs.clicks[i] > 0.0f) rs.push_back(&logs.requests[i]), cards.push_back(logs.cards[i]);
-    if (rs.empty()) return;
-    const std::vector<int> demos = top_share(est.predict(card_rows(rs, cards)), o.demo_share);   // clicked: complete
+    const Demonstrations demos = demonstrations(logs, est, o.demo_share);
+    if (demos.cards.empty()) return;
     Adam adam(vars_of(m.named_parameters()), o.lr);
-    for (int step = 1; step <= o.pretrain; ++step) {
-        std::vector<const Request*> brs;
-        std::vector<std::vector<int>> bcards;
-        for (int b = 0; b < o.batch; ++b) {
-            const size_t i = size_t(demos[size_t(rng.randint(int(demos.size())))]);
-            brs.push_back(rs[i]), bcards.push_back(cards[i]);
-        }
-        std::vector<float> adj;
-        update(m, adam, -mean(m.decode(constant(request_rows(brs, 1, &adj)), adj, false, rng, bcards).log_prob), step);
-    }
+    for (int step = 1; step <= o.pretrain; ++step)
+        adam_step(m, adam, sl_loss(m, sample(demos, o.batch, rng), rng), step);
 }
 
-// RL: each step samples M cards per fresh request (G3) and weighs their log-probability by reward
-// minus the request's mean sampled reward (REINFORCE with a baseline), plus hill-climbing: the
-// log-probability of the best sampled card. The reward is R^ (or the true R, for the ablation).
+// RL + hill-climbing on fresh requests each step, against R^ (or the true R, for the ablation).
 inline void reinforce(GAttN& m, const RewardEstimator& est, bool true_reward, const Options& o, const WorldOptions& w, Rng& rng) {
     Adam adam(vars_of(m.named_parameters()), o.lr);
-    const int M = o.samples;
     for (int step = 1; step <= o.steps; ++step) {
-        std::vector<Request> batch;
-        for (int b = 0; b < o.batch; ++b) batch.push_back(make_request(w, rng));
-        std::vector<const Request*> rs, rows;
-        for (const Request& r : batch) rs.push_back(&r);
-        for (int r = 0; r < o.batch * M; ++r) rows.push_back(rs[size_t(r / M)]);
-        std::vector<float> adj;
-        const Decoded dec = m.decode(constant(request_rows(rs, M, &adj)), adj, true, rng);       // (B M) sampled cards
-        const std::vector<double> rw = rewards(est, true_reward, rows, dec.cards);
-        Tensor adv({o.batch * M, 1});
-        std::vector<std::vector<int>> best_cards;
-        for (int b = 0; b < o.batch; ++b) {
-            double base = 0.0;
-            int top = b * M;
-            for (int c = b * M; c < (b + 1) * M; ++c) {
-                base += rw[size_t(c)] / M;
-                if (rw[size_t(c)] > rw[size_t(top)]) top = c;
-            }
-            best_cards.push_back(dec.cards[size_t(top)]);
-            for (int c = b * M; c < (b + 1) * M; ++c) adv[size_t(c)] = float(rw[size_t(c)] - base);
-        }
-        std::vector<float> adj1;
-        const Decoded hc = m.decode(constant(request_rows(rs, 1, &adj1)), adj1, false, rng, best_cards);
-        update(m, adam, -mean(constant(adv) * dec.log_prob) - float(o.hc_weight) * mean(hc.log_prob), step);
+        const std::vector<Request> batch = make_requests(w, o.batch, rng);
+        adam_step(m, adam, rl_hc_loss(m, est, true_reward, batch, o.samples, o.hc_weight, rng), step);
     }
 }
 
@@ -167,17 +85,13 @@ inline World run_world(const Options& o, bool control, uint64_t seed) {
     if (control) w.clash = 0.0;
     World res;
     Rng world_rng(splitmix64(seed * 7919 + 1)), rng(splitmix64(seed * 7919 + 2));
-    std::vector<Request> test;
-    for (int i = 0; i < o.test_requests; ++i) test.push_back(make_request(w, world_rng));
-    std::vector<const Request*> rs;
+    const std::vector<Request> test = make_requests(w, o.test_requests, world_rng);
+    RequestList rs;
     std::vector<double> best;
-    std::vector<std::vector<int>> cards[4];
-    for (const Request& r : test) {
+    for (const Request& r : test)
         rs.push_back(&r), best.push_back(best_reward(r, w.K)), res.best += best.back() / o.test_requests;
-        cards[kRandom].push_back(random_card(r, w.K, rng)), cards[kRandomClique].push_back(random_clique_card(r, w.K, rng));
-        cards[kTopK].push_back(topk_card(r, w.K)), cards[kGreedy].push_back(greedy_card(r, w.K));
-    }
-    for (int m = 0; m < 4; ++m) res.score[m] = score_cards(cards[m], test, best);
+    const auto baselines = baseline_cards(test, w.K, rng);                    // kRandom .. kGreedy
+    for (int m = 0; m < 4; ++m) res.score[m] = score_cards(baselines[size_t(m)], test, best);
     std::vector<float> adj;
     const Tensor x = request_rows(rs, 1, &adj);
     auto beam = [&](GAttN& m, int width) { return score_cards(beam_cards(m, x, adj, width), test, best); };
@@ -185,7 +99,7 @@ inline World run_world(const Options& o, bool control, uint64_t seed) {
     const Logs logs = make_logs(w, o.logs, o.explore, world_rng);               // all GAttN learns from
     const uint64_t s = seed * 7919 + 3;
     Rng est_rng(splitmix64(s));
-    const RewardEstimator est = train_estimator(logs, o, est_rng);
+    const RewardEstimator est = train_estimator(logs, w.K, o.est_hidden, o.est_epochs, est_rng);
     Rng init(splitmix64(s + 1));
     GAttN m(kFeatures, o.dim, o.heads, o.layers, w.K, init);
     const std::vector<Tensor> start = values_of(m);                             // every variant starts here
@@ -203,10 +117,9 @@ inline World run_world(const Options& o, bool control, uint64_t seed) {
     Rng r3(splitmix64(s + 4));
     reinforce(m, est, false, o, w, r3);
     res.score[kFull] = beam(m, 1);
-    const std::vector<std::vector<int>> full = beam_cards(m, x, adj, o.beam);
+    const Cards full = beam_cards(m, x, adj, o.beam);
     res.score[kFullBeam] = score_cards(full, test, best);
-    const std::vector<double> est_r = rewards(est, false, rs, full);
-    for (size_t i = 0; i < test.size(); ++i) res.est_error += std::abs(est_r[i] - card_reward(test[i], full[i])) / double(test.size());
+    res.est_error = estimator_error(est, rs, full);
     if (o.ablations) {
         load_values(m, pretrained);
         Rng r4(splitmix64(s + 4));                                              // the same requests as full
@@ -228,7 +141,7 @@ inline Results run_experiment(const Options& o) {
 
 // The paper's comparisons as paired differences of mean true card reward over worlds.
 inline Claims judge(const Options& o, const Results& r) {
-    struct Row { const char* claim; const char* paper; int a, b; };
+    struct Row { std::string claim; const char* paper; int a, b; };
     const Row rows[] = {
         {"GAttN (full) above the greedy clique builder (headline)", "Table 1: +11.0% P@4 over Listwise-MHSA + greedy, ML(4,20)", kFullBeam, kGreedy},
         {"GAttN (full) above top-K by score", "- (every baseline of the paper uses greedy)", kFullBeam, kTopK},
@@ -236,15 +149,14 @@ inline Claims judge(const Options& o, const Results& r) {
         {"demonstrations help: full above RL alone", "Table 2: P@4 0.4743 vs 0.3573 (rows 7, 2)", kFullBeam, kNoDemo},
         {"RL on R^ helps: full above demonstrations alone", "Table 2: P@4 0.4743 vs 0.4095 (rows 7, 3)", kFullBeam, kSL},
         {"the estimator costs reward: true reward above R^", "not reported (every RL run uses the estimator)", kTrue, kFullBeam},
-        {"beam search above greedy decoding", "Fig. 5: P@4 about 0.474 vs 0.446 [read off the figure]", kFullBeam, kFull}};
-    const std::string beam_claim = "beam search (" + std::to_string(o.beam) + ") above greedy decoding";
+        {"beam search (" + std::to_string(o.beam) + ") above greedy decoding",   // names the width used
+         "Fig. 5: P@4 about 0.474 vs 0.446 [read off the figure]", kFullBeam, kFull}};
     Claims claims;
     claims.quick = o.quick;
     for (int c = 0; c < 2; ++c)
         for (const Row& row : rows) {
             if (!o.ablations && (row.a == kTrue || row.b == kNoDemo)) continue;
-            const bool is_beam = row.a == kFullBeam && row.b == kFull;   // the claim names the width
-            Claim cl{is_beam ? beam_claim : row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
+            Claim cl{row.claim, kWorlds[c], c == 0 ? row.paper : "-", {}, o.margin, 4};
             for (const World& w : r.cell[c]) cl.diffs.push_back(w.score[row.a].reward - w.score[row.b].reward);
             claims.add(cl);
         }
