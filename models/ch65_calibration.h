@@ -1,6 +1,6 @@
 // Chapter 65: correcting predicted CTRs after negative down-sampling. The correction
 // q = p / (p + (1 - p) / w) and its inverse, and the two CTR models the chapter trains on sampled
-// data: a logistic regression on one-hot features and a small DNN over embeddings.
+// data: a logistic regression on one-hot features and a small DNN over embeddings, and their training.
 // Deliberately left out: re-weighting the loss instead of correcting (see the book's exercises),
 // position or time features, and any learned recalibration (Platt scaling, isotonic regression).
 #pragma once
@@ -11,8 +11,11 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
-#include "datasets/ad_impressions.h"
+#include "datasets/ch65_sampled_logs.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch65 {  // each chapter's model in its own namespace: ch64 and ch65 both have a LogisticRegression
@@ -202,6 +205,30 @@ std::vector<float> predict(Model& model, const Impressions& d, const std::vector
         for (size_t i = 0; i < z.size(); ++i) p.push_back(z[i]);
     }
     return p;
+}
+
+// ---- Training on the sampled log -----------------------------------------------------------------
+// The method trains on the sampled log as on any log: the plain loss, no re-weighting; the
+// correction comes afterwards. Shuffled batches, forward, loss, backward, Adam step. The learning
+// rate decays to 0 on a cosine, so the final bias does not jitter with the last batches (calibration
+// is a statement about averages, and a noisy bias moves every prediction).
+template <class Model>
+void train_on_sampled_log(Model& model, const Impressions& d, const std::vector<int>& rows, int epochs, int batch, double lr,
+                          Rng& rng) {
+    Adam adam(vars_of(model.named_parameters()), lr);
+    const long steps_per_epoch = (long(rows.size()) + batch - 1) / batch;
+    const LrSchedule schedule = LrSchedule::cosine(lr, steps_per_epoch * epochs);
+    long step = 0;
+    for (int epoch = 0; epoch < epochs; ++epoch)
+        for (const std::vector<int>& batch_rows : make_batches(rows, batch, rng)) {
+            const Tensor y({int(batch_rows.size()), 1}, datasets::labels_of(d, batch_rows));
+            const Var loss = bce_with_logits(model.forward(make_batch(d, batch_rows)), y);  // the plain loss
+            adam.zero_grad();
+            backward(loss);
+            adam.lr = schedule.at(step);
+            adam.step();
+            check_finite(loss.item(), ++step);
+        }
 }
 
 // Negative down-sampling: every positive of `rows` is kept, each negative of ad k with probability
