@@ -29,7 +29,7 @@ static void print_example(Report& report, const WorkedExample& ex) {
 // Ranking, calibration and revenue per w (means over worlds, raw -> corrected): the correction leaves
 // AUC alone and repairs logloss, ECE, the mean pCTR and the revenue of each ad.
 static void print_model(Report& report, const Options& o, const Results& rep, size_t m) {
-    using S = datasets::AdScores;
+    using S = AdScores;
     const std::vector<Cell>& row = rep.cells[m];
     Table t("results_" + rep.models[m], {"w", "train rows", "AUC", "AUC - AUC(w=1)", "logloss", "ECE",
                                          "mean pCTR / CTR", "revenue A", "revenue B", "revenue C", "perfect sampled model"});
@@ -57,7 +57,7 @@ static void charts(Report& report, const Results& rep) {
     for (size_t m = 0; m < rep.models.size(); ++m) {
         for (bool corrected : {false, true}) {
             Series s{rep.models[m] + (corrected ? " corrected" : " raw"), {}, {}};
-            for (const Cell& c : rep.cells[m]) s.x.push_back(1.0 / c.w), s.y.push_back(c.mean(&datasets::AdScores::ece, corrected));
+            for (const Cell& c : rep.cells[m]) s.x.push_back(1.0 / c.w), s.y.push_back(c.mean(&AdScores::ece, corrected));
             ece.series.push_back(s);
         }
         // The reliability diagram of world 0: w = 1, and the smallest w before and after the correction.

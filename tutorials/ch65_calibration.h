@@ -43,22 +43,22 @@ inline Options quick_options() {
 // What one (model, w) cell measured on the unsampled test set, one entry per world.
 struct Cell {
     double w = 1.0;
-    std::vector<datasets::AdScores> raw, cal;                 // [world] pCTR as it comes out; after calibrate_ctr(p, w)
+    std::vector<AdScores> raw, cal;                 // [world] pCTR as it comes out; after calibrate_ctr(p, w)
     std::vector<double> oracle_ad_ctr;                        // perfect_sampled_ad_ctr, mean over worlds
     double train_rows = 0.0;                                  // mean kept rows
     // One score's mean over the worlds (nn/train.h), raw or corrected: c.mean(&AdScores::ece, true).
-    double mean(double datasets::AdScores::*x, bool corrected = false) const {
-        return mean_over(corrected ? cal : raw, [x](const datasets::AdScores& s) { return s.*x; });
+    double mean(double AdScores::*x, bool corrected = false) const {
+        return mean_over(corrected ? cal : raw, [x](const AdScores& s) { return s.*x; });
     }
 };
 // Expected revenue per impression of ad k, pCTR x CPC, from one world's scores (raw or corrected).
-inline double revenue(const datasets::AdScores& s, size_t k, const Ads& ads) { return s.ad_ctr[k] * ads.cpc[k]; }
+inline double revenue(const AdScores& s, size_t k, const Ads& ads) { return s.ad_ctr[k] * ads.cpc[k]; }
 
 struct Results {
     std::vector<std::string> models = {"LR", "DNN"};
     std::vector<std::vector<Cell>> cells;      // [model][rate]
     std::vector<Cell> control;                 // [model]: the smallest w, negatives kept unevenly by ad
-    datasets::TruthMeans truth;                // the data, and the truth on the test sets: the best any model can do
+    TruthMeans truth;                         // the data, and the truth on the test sets: the best any model can do
 };
 
 // World r: its own data; model m's init and batch order are the same for every w (so the comparison
@@ -73,8 +73,8 @@ inline Results run_experiment(const Options& o) {
     for (int world = 0; world < o.worlds; ++world) {
         const uint64_t seed = replicate_seed(o.seed, world);
         const Impressions d = make_impressions(o.n_train + o.n_test, o.ads, seed);
-        const datasets::AdWorld s = datasets::split_world(d, o.n_train, o.bins);
-        rep.truth.add(d, s, W);
+        const datasets::AdWorld s = datasets::split_world(d, o.n_train);
+        rep.truth.add(d, s, o.bins, W);
         const std::vector<double> uneven = uneven_rates(d, s.train, o.rates.back(), o.control_ad_weights);
         for (size_t m = 0; m < rep.models.size(); ++m)
             for (size_t i = 0; i <= o.rates.size(); ++i) {   // i = rates.size(): the control
@@ -89,8 +89,8 @@ inline Results run_experiment(const Options& o) {
                 auto fit = [&](auto model, double lr) {
                     train_on_sampled_log(model, d, kept, o.epochs, o.batch, lr, init);
                     const std::vector<float> p = predict(model, d, s.test);
-                    c.raw.push_back(datasets::score(d, s.test, s.test_labels, p, o.bins));
-                    c.cal.push_back(datasets::score(d, s.test, s.test_labels, calibrate_ctr(p, c.w), o.bins));
+                    c.raw.push_back(score(d, s.test, s.test_labels, p, o.bins));
+                    c.cal.push_back(score(d, s.test, s.test_labels, calibrate_ctr(p, c.w), o.bins));
                 };
                 if (m == 0) fit(LogisticRegression(d.num_ids, d.ctx.num_tags, init), o.lr_logreg);
                 else fit(SmallDNN(d.num_ids, d.ctx.num_tags, d.fields, o.dim, init), o.lr_dnn);
@@ -128,8 +128,8 @@ inline Claims judge(const Options& o, const Results& rep) {
             if (main && row.size() > 1)
                 claims.add({M + ": keeping negatives at w = 1/" + num("%.3g", 1.0 / row[1].w) + " costs no AUC (AUC(w) - AUC(1))", kind, "seed: ranking (AUC) almost unchanged", auc_gap, 0.0});
         }
-        claims.add_sanity(M + " at w = 1 scores below the true CTRs' AUC", row[0].mean(&datasets::AdScores::auc) < rep.truth.auc,
-                          num("AUC %.4f < ", row[0].mean(&datasets::AdScores::auc)) + num("%.4f", rep.truth.auc));
+        claims.add_sanity(M + " at w = 1 scores below the true CTRs' AUC", row[0].mean(&AdScores::auc) < rep.truth.auc,
+                          num("AUC %.4f < ", row[0].mean(&AdScores::auc)) + num("%.4f", rep.truth.auc));
     }
     return claims;
 }
