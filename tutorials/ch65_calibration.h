@@ -43,9 +43,9 @@ inline Options quick_options() {
 // What one (model, w) cell measured on the unsampled test set, one entry per world.
 struct Cell {
     double w = 1.0;
-    std::vector<AdScores> raw, cal;                 // [world] pCTR as it comes out; after calibrate_ctr(p, w)
-    std::vector<double> oracle_ad_ctr;                        // perfect_sampled_ad_ctr, mean over worlds
-    double train_rows = 0.0;                                  // mean kept rows
+    std::vector<AdScores> raw, cal;       // [world] pCTR as it comes out; after calibrate_ctr(p, w)
+    std::vector<double> oracle_ad_ctr;    // perfect_sampled_ad_ctr, mean over worlds
+    double train_rows = 0.0;              // mean kept rows
     // One score's mean over the worlds (nn/train.h), raw or corrected: c.mean(&AdScores::ece, true).
     double mean(double AdScores::*x, bool corrected = false) const {
         return mean_over(corrected ? cal : raw, [x](const AdScores& s) { return s.*x; });
@@ -58,7 +58,7 @@ struct Results {
     std::vector<std::string> models = {"LR", "DNN"};
     std::vector<std::vector<Cell>> cells;      // [model][rate]
     std::vector<Cell> control;                 // [model]: the smallest w, negatives kept unevenly by ad
-    TruthMeans truth;                         // the data, and the truth on the test sets: the best any model can do
+    TruthMeans truth;                          // the data, and the truth on the test sets: the best any model can do
 };
 
 // World r: its own data; model m's init and batch order are the same for every w (so the comparison
