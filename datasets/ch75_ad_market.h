@@ -49,6 +49,13 @@ struct World {
 
 World make_world(const WorldOptions& o);
 
+// World w of a cell: o with its own seed, the v_H taste by bid (main) or by a random share (control).
+inline WorldOptions world_of(WorldOptions o, uint64_t seed, bool taste_by_bid) {
+    o.seed = seed;
+    o.taste_by_bid = taste_by_bid;
+    return o;
+}
+
 // A noisy oracle, the family of models graded by the chapter: logit p_i + sigma_i eps_i, eps_i ~ N(0, 1),
 // sigma_i = sigma_high on v_H ads, else sigma_low; returns the noisy click probabilities.
 std::vector<float> noisy_oracle(const Samples& s, double sigma_low, double sigma_high, uint64_t seed);

@@ -44,6 +44,13 @@ struct MultiInterestData {
 
 MultiInterestData multi_interest(const MultiInterestOptions& opts);
 
+// One world of chapter 74's cells: opts with its own seed; the control gives every user one interest.
+inline MultiInterestOptions multi_interest_cell(MultiInterestOptions opts, uint64_t seed, bool control) {
+    opts.seed = seed;
+    if (control) opts.min_interests = opts.max_interests = 1;
+    return opts;
+}
+
 // The histories of users rows (indices into users), in that order: a batch's behaviours; and
 // their next items (targets[0], the one target of a training user).
 std::vector<Ids> histories(const std::vector<MultiInterestUser>& users, const std::vector<int>& rows);

@@ -1,18 +1,24 @@
 // Chapter 65: correcting predicted CTRs after negative down-sampling. The correction
 // q = p / (p + (1 - p) / w) and its inverse, and the two CTR models the chapter trains on sampled
-// data: a logistic regression on one-hot features and a small DNN over embeddings.
+// data: a logistic regression on one-hot features and a small DNN over embeddings, their training and scores.
 // Deliberately left out: re-weighting the loss instead of correcting (see the book's exercises),
 // position or time features, and any learned recalibration (Platt scaling, isotonic regression).
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/ops.h"
 #include "core/rng.h"
-#include "datasets/ad_impressions.h"
+#include "datasets/ch65_sampled_logs.h"
+#include "nn/calibration.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch65 {  // each chapter's model in its own namespace: ch64 and ch65 both have a LogisticRegression
@@ -204,6 +210,30 @@ std::vector<float> predict(Model& model, const Impressions& d, const std::vector
     return p;
 }
 
+// ---- Training on the sampled log -----------------------------------------------------------------
+// The method trains on the sampled log as on any log: the plain loss, no re-weighting; the
+// correction comes afterwards. Shuffled batches, forward, loss, backward, Adam step. The learning
+// rate decays to 0 on a cosine, so the final bias does not jitter with the last batches (calibration
+// is a statement about averages, and a noisy bias moves every prediction).
+template <class Model>
+void train_on_sampled_log(Model& model, const Impressions& d, const std::vector<int>& rows, int epochs, int batch, double lr,
+                          Rng& rng) {
+    Adam adam(vars_of(model.named_parameters()), lr);
+    const long steps_per_epoch = (long(rows.size()) + batch - 1) / batch;
+    const LrSchedule schedule = LrSchedule::cosine(lr, steps_per_epoch * epochs);
+    long step = 0;
+    for (int epoch = 0; epoch < epochs; ++epoch)
+        for (const std::vector<int>& batch_rows : make_batches(rows, batch, rng)) {
+            const Tensor y({int(batch_rows.size()), 1}, datasets::labels_of(d, batch_rows));
+            const Var loss = bce_with_logits(model.forward(make_batch(d, batch_rows)), y);  // the plain loss
+            adam.zero_grad();
+            backward(loss);
+            adam.lr = schedule.at(step);
+            adam.step();
+            check_finite(loss.item(), ++step);
+        }
+}
+
 // Negative down-sampling: every positive of `rows` is kept, each negative of ad k with probability
 // w_k: one rate w for every ad (uniform, what the correction assumes), or one per ad (the control).
 inline std::vector<int> downsample_negatives(const Impressions& d, const std::vector<int>& rows,
@@ -243,6 +273,43 @@ inline std::vector<double> uneven_rates(const Impressions& d, const std::vector<
     for (double x : weights) rates.push_back(std::min(1.0, w * x * all / weighted));
     return rates;
 }
+
+// ---- Scores on the unsampled test set ----------------------------------------------------------
+// What predictions p of the test rows score against their clicks y: ranking, calibration, and the
+// mean prediction overall and per ad (the ads' pCTR, which prices their revenue).
+struct AdScores {
+    double auc = 0.0, logloss = 0.0, ece = 0.0;
+    double ratio = 0.0;                  // mean prediction / observed CTR
+    std::vector<double> ad_ctr;          // mean prediction per ad
+    std::vector<ReliabilityBin> bins;    // the reliability diagram, `bins` equal-width bins
+};
+inline AdScores score(const Impressions& d, const std::vector<int>& test, const std::vector<float>& y,
+                      const std::vector<float>& p, int bins) {
+    AdScores s;
+    s.auc = auc(p, y), s.logloss = logloss(p, y), s.ece = expected_calibration_error(p, y, bins);
+    const double clicks = std::accumulate(y.begin(), y.end(), 0.0);   // mean pCTR / CTR = sum of pCTR / clicks
+    s.ratio = std::accumulate(p.begin(), p.end(), 0.0) / clicks;
+    s.ad_ctr = datasets::mean_by_ad(d, test, p);
+    s.bins = reliability_bins(p, y, bins);
+    return s;
+}
+
+// The data and the truth on the test sets as means over the worlds: the CTR before sampling, the
+// observed CTR per ad, and what the true CTRs score (the best any model can do).
+struct TruthMeans {
+    double train_ctr = 0.0, test_ctr = 0.0;
+    std::vector<double> test_ad_ctr;
+    double auc = 0.0, logloss = 0.0, ece = 0.0;
+    // Adds one world's share (1 / worlds) to every number; ECE over `bins` equal-width bins.
+    void add(const Impressions& d, const datasets::AdWorld& s, int bins, double worlds) {
+        const int n_train = int(s.train.size()), n_test = int(s.test.size());
+        for (int r : s.train) train_ctr += d.labels[size_t(r)] / n_train / worlds;
+        for (int r : s.test) test_ctr += d.labels[size_t(r)] / n_test / worlds;
+        datasets::add_share(test_ad_ctr, datasets::mean_by_ad(d, s.test, s.test_labels), worlds);
+        const AdScores oracle = score(d, s.test, s.test_labels, s.test_prob, bins);
+        auc += oracle.auc / worlds, logloss += oracle.logloss / worlds, ece += oracle.ece / worlds;
+    }
+};
 
 }  // namespace ch65
 }  // namespace minirec

@@ -1,7 +1,8 @@
 // The three multi-task models of Ma et al. (KDD 2018), "Modeling Task Relationships in Multi-task
 // Learning with Multi-gate Mixture-of-Experts": Shared-Bottom, OMoE (one gate) and MMoE (one gate
-// per task), plain structs whose forward follows the paper's equations. Deliberately left out:
-// gate noise or sparsity, expert dropout, multi-layer experts, classification heads.
+// per task), plain structs whose forward follows the paper's equations, and one training run of the
+// paper's synthetic study (train_run). Deliberately left out: gate noise or sparsity, expert dropout,
+// multi-layer experts, classification heads.
 //
 // Sizes as in the paper's synthetic experiment, for input size d:
 //   experts:  E = 8 single-layer ReLU networks of h = 16 units,  f_i(x) = relu(x W_i + b_i)
@@ -18,8 +19,11 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/mmoe_synthetic.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 
 namespace minirec {
 namespace ch68 {
@@ -223,6 +227,16 @@ Evaluation evaluate(Model& model, const Tensor& x, const Tensor& y) {   // x (B,
     return ev;
 }
 
+// The paper's Figure 2: the Pearson correlation of the two labels at weight cosine rho, averaged
+// over 5 draws of w1, w2 (seeded from `seed`, apart from the worlds) of `rows` samples each.
+inline double label_pearson(double rho, int input, double alpha_scale, int rows, uint64_t seed) {
+    double sum = 0.0;
+    for (int s = 0; s < 5; ++s)
+        sum += datasets::MMoEStream(datasets::mmoe_world(rho, input, alpha_scale, replicate_seed(seed ^ 0x5eedull, s)))
+                   .next(rows).label_pearson;
+    return sum / 5;
+}
+
 // The MSE of the constant predictor y_k = mean(y_k): the loss of a model that learned nothing.
 inline double mean_predictor_loss(const Tensor& y) {
     const int n = y.dim(0), k = y.dim(1);
@@ -234,6 +248,57 @@ inline double mean_predictor_loss(const Tensor& y) {
         total += var;
     }
     return total / k;
+}
+
+// ---- One run of the paper's synthetic study (chapter 68's experiment) ---------------------------
+// The loss the paper trains on, L = sum_k MSE_k: the mean over the (B, K) errors, times K.
+inline Var multi_task_loss(const MultiTaskOutput& out, const Tensor& y) {   // y (B, K)
+    return mse_loss(concat(out.y, 1), y) * float(out.y.size());
+}
+
+struct RunOptions {
+    int steps = 2000;           // Adam steps, each on a fresh batch of the stream
+    int batch = 64;
+    double lr = 3e-3;
+    int eval_every = 100;       // steps between test-loss points (and the last step)
+    int test_rows = 1000;       // the test set, drawn from the stream before training
+    bool is_eval_step(int step) const { return step % eval_every == 0 || step == steps; }
+};
+
+struct Run {
+    std::vector<int> steps;     // the evaluation steps
+    std::vector<double> curve;  // the test loss at each of them
+    Evaluation last;            // the trained model on the test set
+    double baseline = 0.0;      // the test loss of predicting each label's mean (mean_predictor_loss)
+    long parameters = 0;
+};
+
+// One run: the world's stream, a fresh model from model_seed, ro.steps Adam steps on fresh batches.
+template <class Model>
+Run train_run(const MultiTaskOptions& mo, const RunOptions& ro, const datasets::MMoEOptions& world, uint64_t model_seed) {
+    datasets::MMoEStream stream(world);
+    const datasets::MMoEData test = stream.next(ro.test_rows);   // held out: drawn before training
+    Rng init(model_seed);
+    Model model(mo, init);
+    const NamedParams params = model.named_parameters();
+    Adam adam(vars_of(params), ro.lr);
+    Run run;
+    for (int step = 1; step <= ro.steps; ++step) {
+        const datasets::MMoEData batch = stream.next(ro.batch);  // x (B, d), y (B, K)
+        const Var loss = multi_task_loss(model.forward(constant(batch.x)), batch.y);
+        adam.zero_grad();
+        backward(loss);
+        adam.step();
+        if (ro.is_eval_step(step)) {
+            check_finite(loss.item(), step);
+            run.steps.push_back(step);
+            run.curve.push_back(evaluate(model, test.x, test.y).loss);
+        }
+    }
+    run.last = evaluate(model, test.x, test.y);
+    run.baseline = mean_predictor_loss(test.y);
+    run.parameters = count_parameters(params);
+    return run;
 }
 
 }  // namespace ch68

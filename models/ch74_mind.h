@@ -29,6 +29,7 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/multi_interest.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
@@ -243,6 +244,16 @@ struct ModelSpec {
     bool pools = false;        // K independent attention poolings instead of the routing
 };
 
+// The variants chapter 74 compares: the paper's single-vector baseline and MIND (Table 2), its ablations
+// of label-aware attention (p, Fig. 3) and of the routing iterations r, and ours, K independent poolings.
+inline std::vector<ModelSpec> default_specs() {
+    return {{"mean pooling (YouTube DNN)", false, 1, 0.0f, 3}, {"MIND, K = 1", true, 1, 0.0f, 3},
+            {"MIND, K = 4, p = 0", true, 4, 0.0f, 3}, {"MIND, K = 4, p = 2", true, 4, 2.0f, 3},
+            {"MIND, K = 4, hard (p = inf)", true, 4, -1.0f, 3}, {"MIND, K = 4, p = 2, r = 1", true, 4, 2.0f, 1},
+            {"K = 4 independent poolings, p = 2", true, 4, 2.0f, 3, true}};
+}
+enum { kMean = 0, kMind1 = 1, kP0 = 2, kP2 = 3, kHard = 4, kR1 = 5, kPools = 6 };   // their places in default_specs()
+
 // Either model behind one interface: user vectors (B, K, D) with an active-capsule mask (B, 1, K).
 // loss, catalogue_scores and capsules take a batch's histories as lists of item ids and pad them.
 struct AnyModel {
@@ -305,6 +316,15 @@ struct AnyModel {
                 cap[size_t(b)].push_back(int(std::max_element(row, row + K) - row));
             }
         return cap;
+    }
+
+    // The same two as datasets/multi_interest.h takes them, for users rows of `users`: the mean Rand index
+    // of the capsules against the planted clusters (over users with m >= 2), and the catalogue's scores.
+    double rand_index(const std::vector<datasets::MultiInterestUser>& users) {
+        return datasets::mean_rand_index(users, [&](const std::vector<int>& rows) { return capsules(datasets::histories(users, rows)); });
+    }
+    datasets::BlockScores block_scores(const std::vector<datasets::MultiInterestUser>& users) {
+        return [this, &users](const std::vector<int>& rows, std::vector<float>& best) { catalogue_scores(datasets::histories(users, rows), best); };
     }
 };
 

@@ -29,22 +29,20 @@ static void print_example(Report& report, const WorkedExample& ex) {
 // Ranking, calibration and revenue per w (means over worlds, raw -> corrected): the correction leaves
 // AUC alone and repairs logloss, ECE, the mean pCTR and the revenue of each ad.
 static void print_model(Report& report, const Options& o, const Results& rep, size_t m) {
+    using S = AdScores;
     const std::vector<Cell>& row = rep.cells[m];
     Table t("results_" + rep.models[m], {"w", "train rows", "AUC", "AUC - AUC(w=1)", "logloss", "ECE",
                                          "mean pCTR / CTR", "revenue A", "revenue B", "revenue C", "perfect sampled model"});
     for (size_t i = 0; i <= row.size(); ++i) {   // the rates, then the control
         const Cell& c = i < row.size() ? row[i] : rep.control[m];
+        auto arrow = [&](const char* f, double S::*x) { return num(f, c.mean(x)) + " -> " + num(f, c.mean(x, true)); };
         std::vector<std::string> cells = {rate_name(c.w) + (i < row.size() ? "" : " overall, by ad (control)"), num("%.0f", c.train_rows),
-            num("%.4f", mean_of(c.auc)) + " ± " + num("%.4f", std_of(c.auc)), num("%+.4f", mean_of(c.auc) - mean_of(row[0].auc)),
-            num("%.4f", mean_of(c.logloss_raw)) + " -> " + num("%.4f", mean_of(c.logloss_cal)),
-            num("%.4f", mean_of(c.ece_raw)) + " -> " + num("%.4f", mean_of(c.ece_cal)),
-            num("%.3f", mean_of(c.ratio_raw)) + " -> " + num("%.3f", mean_of(c.ratio_cal))};
+            num("%.4f", c.mean(&S::auc)) + " ± " + num("%.4f", stdev_over(c.raw, [](const S& s) { return s.auc; })),
+            num("%+.4f", c.mean(&S::auc) - row[0].mean(&S::auc)), arrow("%.4f", &S::logloss), arrow("%.4f", &S::ece), arrow("%.3f", &S::ratio)};
         std::string perfect;
         for (size_t k = 0; k < o.ads.cpc.size(); ++k) {   // the revenue of ad k, mean over worlds
-            double raw = 0, cal = 0;
-            for (size_t r = 0; r < c.auc.size(); ++r)
-                raw += c.revenue(r, k, false, o.ads) / double(c.auc.size()), cal += c.revenue(r, k, true, o.ads) / double(c.auc.size());
-            cells.push_back(num("%.2f", raw) + " -> " + num("%.2f", cal));
+            auto rev = [&](const S& s) { return revenue(s, k, o.ads); };
+            cells.push_back(num("%.2f", mean_over(c.raw, rev)) + " -> " + num("%.2f", mean_over(c.cal, rev)));
             perfect += (k ? ", " : "") + num("%.2f", c.oracle_ad_ctr[k] * o.ads.cpc[k]);
         }
         cells.push_back(perfect);
@@ -57,16 +55,17 @@ static void print_model(Report& report, const Options& o, const Results& rep, si
 static void charts(Report& report, const Results& rep) {
     LineChart ece{"ECE on unsampled test data", "1/w (negatives kept: one in 1/w)", "expected calibration error", {}, true};
     for (size_t m = 0; m < rep.models.size(); ++m) {
-        Series raw{rep.models[m] + " raw", {}, {}}, cal{rep.models[m] + " corrected", {}, {}};
-        for (const Cell& c : rep.cells[m])
-            raw.x.push_back(1.0 / c.w), raw.y.push_back(mean_of(c.ece_raw)), cal.x.push_back(1.0 / c.w), cal.y.push_back(mean_of(c.ece_cal));
-        ece.series.push_back(raw), ece.series.push_back(cal);
+        for (bool corrected : {false, true}) {
+            Series s{rep.models[m] + (corrected ? " corrected" : " raw"), {}, {}};
+            for (const Cell& c : rep.cells[m]) s.x.push_back(1.0 / c.w), s.y.push_back(c.mean(&AdScores::ece, corrected));
+            ece.series.push_back(s);
+        }
         // The reliability diagram of world 0: w = 1, and the smallest w before and after the correction.
-        const Cell &full = rep.cells[m].front(), &low = rep.cells[m].back();
+        const Cell &w1 = rep.cells[m].front(), &low = rep.cells[m].back();
         LineChart diagram{rep.models[m] + ": reliability diagram (test set, world 1)", "mean pCTR in bin", "observed CTR in bin",
                           {{"perfect", {0, 1}, {0, 1}}}, false};
-        for (auto [label, bins] : {std::pair{std::string("w = 1"), &full.bins_raw}, std::pair{"w = " + rate_name(low.w) + " raw", &low.bins_raw},
-                                   std::pair{"w = " + rate_name(low.w) + " corrected", &low.bins_cal}}) {
+        for (auto [label, bins] : {std::pair{std::string("w = 1"), &w1.raw[0].bins}, std::pair{"w = " + rate_name(low.w) + " raw", &low.raw[0].bins},
+                                   std::pair{"w = " + rate_name(low.w) + " corrected", &low.cal[0].bins}}) {
             Series s{label, {}, {}};
             for (const ReliabilityBin& b : *bins)
                 if (b.count >= 20) s.x.push_back(b.mean_pred), s.y.push_back(b.mean_label);
@@ -95,18 +94,18 @@ int main(int argc, char** argv) {
         Report report(flags);
         report.heading("Chapter 65: CTR calibration after negative down-sampling");
         const Results rep = run_experiment(o);
-        print_example(report, rep.example);
+        print_example(report, worked_example(o.ads));
         std::string ads;
-        for (double c : rep.test_ad_ctr) ads += (ads.empty() ? "" : ", ") + num("%.4f", c);
+        for (double c : rep.truth.test_ad_ctr) ads += (ads.empty() ? "" : ", ") + num("%.4f", c);
         report.text("The simulation: " + std::to_string(o.n_train) + " training impressions per world (CTR " +
-                    num("%.4f", rep.train_ctr) + ") before sampling, " + std::to_string(o.n_test) + " unsampled test "
-                    "impressions (CTR " + num("%.4f", rep.test_ctr) + "; ads A, B, C: " + ads + "); " + std::to_string(o.worlds) + " worlds, " +
+                    num("%.4f", rep.truth.train_ctr) + ") before sampling, " + std::to_string(o.n_test) + " unsampled test "
+                    "impressions (CTR " + num("%.4f", rep.truth.test_ctr) + "; ads A, B, C: " + ads + "); " + std::to_string(o.worlds) + " worlds, " +
                     std::to_string(o.epochs) + " epochs, batch " + std::to_string(o.batch) + "; seed " +
-                    std::to_string(o.seed) + ". The true CTRs score AUC " + num("%.4f", rep.oracle_auc) + ", logloss " +
-                    num("%.4f", rep.oracle_logloss) + ", ECE " + num("%.4f", rep.oracle_ece) + ". The main world "
+                    std::to_string(o.seed) + ". The true CTRs score AUC " + num("%.4f", rep.truth.auc) + ", logloss " +
+                    num("%.4f", rep.truth.logloss) + ", ECE " + num("%.4f", rep.truth.ece) + ". The main world "
                     "builds in negatives kept uniformly at a known rate w (what the correction undoes); the control "
                     "world keeps the same fraction w of the negatives, but ad A's at 4 times the rate of B's and C's, "
-                    "and the correction still uses w. The unsampled truth orders the ads " + rep.true_order +
+                    "and the correction still uses w. The unsampled truth orders the ads " + revenue_order(o.ads.ctr, o.ads.cpc) +
                     " (revenue 1.80, 1.60, 0.60).");
         for (size_t m = 0; m < rep.models.size(); ++m) print_model(report, o, rep, m);
         charts(report, rep);

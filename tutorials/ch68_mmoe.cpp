@@ -20,8 +20,7 @@ static std::string rho_text(double rho) { return num("%.1f", rho); }
 static void print_results(const Options& o, const Results& r, Report& report) {
     Table pearson("pearson", {"rho (cosine of w1, w2)", "Pearson(y1, y2)"});
     for (size_t i = 0; i < r.pearson.size(); ++i) pearson.add({rho_text(kPearsonRhos[i]), num("%.2f", r.pearson[i])});
-    report.table(pearson, "The label correlation as rho varies (the paper's Figure 2; alpha_i = " +
-                              num("%g", o.alpha_scale) + " i)");
+    report.table(pearson, "The label correlation as rho varies (the paper's Figure 2; alpha_i = " + num("%g", o.alpha_scale) + " i)");
     Table losses("final_loss", {"rho", "model", "params", "median", "IQR (q25 - q75)", "median spread", "MMoE gate TV"});
     Heatmap map{"MMoE mean gates (world 1)", "expert", "rho, task", 0, 0, {}, {}, {}, 28};   // a row per (rho, task)
     for (size_t i = 0; i < o.rhos.size(); ++i) {
@@ -29,33 +28,31 @@ static void print_results(const Options& o, const Results& r, Report& report) {
         LineChart sorted{"Final loss of every run, rho = " + rho_text(o.rhos[i]), "run (sorted)", "final test loss", {}, true};
         for (int m = 0; m < kNumModels; ++m) {
             const Cell& c = r.cells[i][size_t(m)];
-            losses.add({rho_text(o.rhos[i]), kModels[m], std::to_string(c.parameters), num("%.4f", quantile(c.final_loss, 0.5)),
+            losses.add({rho_text(o.rhos[i]), kModels[m], std::to_string(c.runs[0].parameters), num("%.4f", quantile(c.final_loss, 0.5)),
                         num("%.4f", quantile(c.final_loss, 0.25)) + " - " + num("%.4f", quantile(c.final_loss, 0.75)),
-                        num("%.4f", quantile(c.spread, 0.5)),
-                        m == kMMoE ? num("%.3f", quantile(c.gate_tv, 0.5)) : ""});
-            Series med{kModels[m], {}, {}}, fin{kModels[m], {}, {}};
-            for (size_t e = 0; e < r.eval_steps.size(); ++e) {
+                        num("%.4f", quantile(c.spread, 0.5)), m == kMMoE ? num("%.3f", quantile(c.gate_tv, 0.5)) : ""});
+            const std::vector<int>& steps = c.runs[0].steps;   // every run evaluates at the same steps
+            Series med{kModels[m], {steps.begin(), steps.end()}, {}}, fin{kModels[m], {}, {}};
+            for (size_t e = 0; e < steps.size(); ++e) {   // the median over the runs at each evaluation step
                 std::vector<double> at_e;
-                for (const auto& curve : c.curves) at_e.push_back(curve[e]);
-                med.x.push_back(r.eval_steps[e]);
+                for (const Run& run : c.runs) at_e.push_back(run.curve[e]);
                 med.y.push_back(quantile(at_e, 0.5));
             }
-            std::vector<double> f;
-            for (const auto& curve : c.curves) f.push_back(curve.back());
-            std::sort(f.begin(), f.end());
-            for (size_t w = 0; w < f.size(); ++w) fin.x.push_back(double(w + 1)), fin.y.push_back(f[w]);
+            for (const Run& run : c.runs) fin.y.push_back(run.curve.back());
+            std::sort(fin.y.begin(), fin.y.end());
+            for (size_t w = 0; w < fin.y.size(); ++w) fin.x.push_back(double(w + 1));
             median.series.push_back(med);
             sorted.series.push_back(fin);
         }
         report.chart(median, "loss_curves_rho" + rho_text(o.rhos[i]));
         report.chart(sorted, "final_losses_rho" + rho_text(o.rhos[i]));
-        for (size_t g = 0; g < r.cells[i][kMMoE].mean_gate.size(); ++g) {
-            for (double w : r.cells[i][kMMoE].mean_gate[g]) map.values.push_back(float(w));
+        for (size_t g = 0; g < r.cells[i][kMMoE].runs[0].last.mean_gate.size(); ++g) {   // world 1's gates
+            for (double w : r.cells[i][kMMoE].runs[0].last.mean_gate[g]) map.values.push_back(float(w));
             map.row_labels.push_back("rho " + rho_text(o.rhos[i]) + " task " + std::to_string(g + 1));
             map.rows++;
         }
     }
-    report.table(losses, "Final test loss (mean per-task MSE after " + std::to_string(o.steps) + " steps, " +
+    report.table(losses, "Final test loss (mean per-task MSE after " + std::to_string(o.run.steps) + " steps, " +
                              std::to_string(o.worlds) + " worlds per cell)");
     report.text("A world's loss is the mean over its " + std::to_string(o.restarts) + " restarts (initialisations); "
                 "its spread is max - min over them. Gate TV: median over worlds of the mean total-variation "
@@ -74,27 +71,25 @@ int main(int argc, char** argv) {
         flags.add("worlds", &o.worlds, "independent worlds per (rho, model) (--paper: 100, x 2 restarts = the paper's 200 runs)",
                   at_least(2));
         flags.add("restarts", &o.restarts, "initialisations per world and model", at_least(2));
-        flags.add("steps", &o.steps, "Adam steps per run, one fresh batch each (--paper: 10000)", at_least(1));
+        flags.add("steps", &o.run.steps, "Adam steps per run, one fresh batch each (--paper: 10000)", at_least(1));
         flags.add("paper", &paper, "closer to the paper: input size 100, 10000 steps, 100 worlds x 2 restarts (hours)");
-        flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
-        flags.add("batch", &o.batch, "batch size", at_least(1));
+        flags.add("lr", &o.run.lr, "Adam learning rate", above(0.0));
+        flags.add("batch", &o.run.batch, "batch size", at_least(1));
         flags.on_quick([&] { o = quick_options(); });
-        flags.check([&] {
-            if (paper && flags.quick) throw FlagError("--paper and --quick: choose one");
-        });
+        flags.check([&] { if (paper && flags.quick) throw FlagError("--paper and --quick: choose one"); });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
         if (paper) {   // what the user typed still wins
             o.model.input = 100;
-            if (!flags.given("steps")) o.steps = 10000;
+            if (!flags.given("steps")) o.run.steps = 10000;
             if (!flags.given("worlds")) o.worlds = 100;
         }
         const auto start = std::chrono::steady_clock::now();
         Report report(flags);
         report.heading("Chapter 68: MMoE and the task-correlation study");
         report.text("input d = " + std::to_string(o.model.input) + ", experts E = 8 x 16 units, towers 8 units, Shared-Bottom bottom " +
-                    std::to_string(matched_bottom_hidden(o.model)) + " units; batch " + std::to_string(o.batch) + ", Adam lr " +
-                    num("%g", o.lr) + ", " + std::to_string(o.steps) + " steps, " + std::to_string(o.worlds) +
+                    std::to_string(matched_bottom_hidden(o.model)) + " units; batch " + std::to_string(o.run.batch) + ", Adam lr " +
+                    num("%g", o.run.lr) + ", " + std::to_string(o.run.steps) + " steps, " + std::to_string(o.worlds) +
                     " worlds per rho x " + std::to_string(o.restarts) + " restarts, seed " + std::to_string(o.seed));
         const Results r = run_experiment(o);
         print_results(o, r, report);

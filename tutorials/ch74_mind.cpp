@@ -1,6 +1,8 @@
 // Chapter 74: MIND (Li et al., CIKM 2019), multi-interest retrieval with B2I dynamic routing and label-
 // aware attention, against mean pooling and K independent poolings; claims judged over worlds, or the
 // same models on MovieLens-100k (--data).
+#include <chrono>
+
 #include "tutorials/ch74_mind.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/next_item_report.h"
@@ -16,7 +18,7 @@ static Table models_table(const Options& o, const std::vector<Results>& cell, co
     cols.push_back("Rand index (untrained -> trained)");
     Table t(name, cols);
     for (size_t m = 0; m < cell[0].results.size(); ++m) {
-        std::vector<std::string> row = {cell[0].results[m].spec.name};
+        std::vector<std::string> row = {o.specs[m].name};
         for (auto metric : {&Result::hit, &Result::recall})
             for (size_t i = 0; i < o.Ns.size(); ++i) row.push_back(num("%.4f", mean_over(cell, [&](const Results& w) { return (w.results[m].*metric)[i]; })));
         const double ri0 = mean_over(cell, [&](const Results& w) { return w.results[m].rand_index_untrained; });
@@ -36,7 +38,7 @@ static Table by_m_table(const Options& o, const std::vector<Results>& cell) {
     Table t("recall_by_interests", cols);
     for (size_t k = 0; k <= cell[0].results.size(); ++k) {
         const bool oracle = k == cell[0].results.size();
-        std::vector<std::string> row = {oracle ? "(planted oracle)" : cell[0].results[k].spec.name};
+        std::vector<std::string> row = {oracle ? "(planted oracle)" : o.specs[k].name};
         for (size_t mi = 0; mi + 1 < cols.size(); ++mi)
             row.push_back(num("%.4f", mean_over(cell, [&](const Results& w) { return oracle ? datasets::multi_interest_oracle_recall(
                 o.world, o.world.min_interests + int(mi), o.Ns.back()) : w.results[k].recall_by_m[mi].back(); })));
@@ -92,14 +94,13 @@ int main(int argc, char** argv) {
         });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
+        const auto start = std::chrono::steady_clock::now();
         Report report(flags);
         report.heading("Chapter 74: MIND, multi-interest retrieval");
         const Experiment e = run_experiment(o, data.empty() ? nullptr : &real);
         data.empty() ? print_synthetic(report, o, e) : print_real(report, o, e, data);
-        Claims claims = judge(o, e);
-        claims.quick = claims.quick || flags.quick;
-        claims.print(report);
-        report.finish(e.seconds);
+        judge(o, e, flags.quick).print(report);
+        report.finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         return 0;
     });
 }

@@ -5,7 +5,6 @@
 // control (one interest each); or MovieLens-100k's next item (--data). Left out: side info, ANN.
 #pragma once
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -24,15 +23,7 @@ namespace ch74 {
 using WorldOptions = datasets::MultiInterestOptions;
 using World = datasets::MultiInterestData;
 
-// ---- The models compared (ModelSpec and AnyModel: models/ch74_mind.h) ----------------------------
-inline std::vector<ModelSpec> default_specs() {
-    return {{"mean pooling (YouTube DNN)", false, 1, 0.0f, 3}, {"MIND, K = 1", true, 1, 0.0f, 3},
-            {"MIND, K = 4, p = 0", true, 4, 0.0f, 3}, {"MIND, K = 4, p = 2", true, 4, 2.0f, 3},
-            {"MIND, K = 4, hard (p = inf)", true, 4, -1.0f, 3}, {"MIND, K = 4, p = 2, r = 1", true, 4, 2.0f, 1},
-            {"K = 4 independent poolings, p = 2", true, 4, 2.0f, 3, true}};
-}
-enum { kMean = 0, kMind1 = 1, kP0 = 2, kP2 = 3, kHard = 4, kR1 = 5, kPools = 6 };
-
+// ---- The models compared (default_specs, kMean .. kPools, ModelSpec and AnyModel: models/ch74_mind.h) ----
 struct Options {
     WorldOptions world;
     std::vector<ModelSpec> specs = default_specs();
@@ -50,7 +41,6 @@ inline Options quick_options() { Options o; o.worlds = 3, o.world.train_users = 
 
 // One trained model's scores: hit, recall [N index], recall_by_m [m - min_interests][N index].
 struct Result : datasets::MultiInterestRecall {
-    ModelSpec spec;
     double rand_index = NAN, rand_index_untrained = NAN;   // K > 1 only
     datasets::NextItemQuality q;                           // --data
 };
@@ -60,55 +50,43 @@ using RealData = datasets::NextItemWorld;   // the item at each of a user's last
 
 struct Results { std::vector<Result> results; std::vector<double> oracle; };   // oracle: [N] averaged over test users
 
-// One model: the training loop written out, then the evaluation: retrieval over the whole catalogue (eq. 3,
-// AnyModel::catalogue_scores: score_i = max over active interests of v_k^T e_i); with real data, each user's
-// test item ranked by datasets/next_item.h instead. For K > 1, before and after training, the mean Rand index
-// (datasets/multi_interest.h) of the capsules (AnyModel::capsules: argmax_j w_ij of the last routing weights)
-// against the planted clusters, over test users with m >= 2.
+// One model: the training loop written out, then retrieval over the whole catalogue (eq. 3), or with real
+// data each user's test item ranked by datasets/next_item.h; for K > 1, before and after training, how well
+// the capsules recover the planted clusters (Rand index).
 inline Result train_and_evaluate(const ModelSpec& spec, const World& w, const Options& o, uint64_t seed, const RealData* real) {
     Rng rng(splitmix64(seed + 11));
     AnyModel m(spec, o.world.items(), o.dim, o.hidden, o.world.max_history, rng);
     Result r;
-    r.spec = spec;
     const bool routing = spec.mind && spec.interests > 1 && !real;
-    auto capsules = [&](const std::vector<int>& rows) { return m.capsules(datasets::histories(w.test, rows)); };
-    if (routing) r.rand_index_untrained = datasets::mean_rand_index(w.test, capsules);
+    if (routing) r.rand_index_untrained = m.rand_index(w.test);
     Adam adam(vars_of(m.named_parameters()), o.lr);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
             Ids negatives;   // uniform, shared by the batch
             for (int k = 0; k < o.negatives; ++k) negatives.push_back(rng.randint(w.opt.items()));
-            // Eqs. 10-11: the label picks among the interests (label-aware attention), then sampled softmax.
             const Var loss = m.loss(datasets::histories(w.train, rows), datasets::next_items(w.train, rows), negatives);
             adam.zero_grad(), backward(loss), adam.step();
             if (++step % 50 == 0) check_finite(loss.item(), step);
         }
-    auto scores = [&](const std::vector<int>& rows, std::vector<float>& best) {
-        m.catalogue_scores(datasets::histories(w.test, rows), best);
-    };
-    if (!real) static_cast<datasets::MultiInterestRecall&>(r) = datasets::multi_interest_recall(w, o.Ns, scores);
-    else r.q = datasets::next_item_quality(*real, scores);
-    if (routing) r.rand_index = datasets::mean_rand_index(w.test, capsules);
+    if (!real) static_cast<datasets::MultiInterestRecall&>(r) = datasets::multi_interest_recall(w, o.Ns, m.block_scores(w.test));
+    else r.q = datasets::next_item_quality(*real, m.block_scores(w.test));
+    if (routing) r.rand_index = m.rand_index(w.test);
     return r;
 }
 
 struct Experiment {
     std::vector<Results> main, control;   // [world]; world w of both cells shares its seed; --data: main only
     datasets::NextItemQuality popularity; // --data (users > 0 then)
-    double seconds = 0;
 };
 
 inline Experiment run_experiment(const Options& o, const RealData* real = nullptr) {
-    const auto start = std::chrono::steady_clock::now();
     Experiment e;
     if (real) e.popularity = evaluate_next_item(real->split, real->negatives, datasets::Target::test, 10, datasets::popularity_scorer(real->split));
     for (int w = 0; w < o.worlds; ++w)
         for (bool main : {true, false}) {
             if (!main && (!o.control || real)) continue;
-            WorldOptions wo = o.world;
-            wo.seed = replicate_seed(o.seed, w);
-            if (!main) wo.min_interests = wo.max_interests = 1;   // the control: one interest per user
+            const WorldOptions wo = datasets::multi_interest_cell(o.world, replicate_seed(o.seed, w), !main);
             // One world: the planted oracle and every model, on the same data (real: the same data, a new seed).
             const World world = real ? real->data : datasets::multi_interest(wo);
             Results& rep = (main ? e.main : e.control).emplace_back();
@@ -120,15 +98,14 @@ inline Experiment run_experiment(const Options& o, const RealData* real = nullpt
             for (const Result& r : rep.results) std::fprintf(stderr, " %.4f", real ? r.q.hr_full : r.hit.back());
             std::fprintf(stderr, "\n");
         }
-    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return e;
 }
 
 // Margin: 0.005 of Recall@N, N = the first of Ns (HitRate saturates: a test user has 5 targets).
-inline Claims judge(const Options& o, const Experiment& e) {
+inline Claims judge(const Options& o, const Experiment& e, bool quick = false) {
     Claims c;
     const bool real = e.popularity.users > 0;   // --data: full-ranking HR@10, no verdicts
-    c.quick = o.worlds < 5, c.one_dataset = real;
+    c.quick = quick || o.worlds < 5, c.one_dataset = real;
     const std::string hr = real ? "HR@10 (full ranking)" : "Recall@" + std::to_string(o.Ns.front());
     struct Row { const char* claim; int a, b; const char* paper; };
     const Row rows[] = {
@@ -153,8 +130,7 @@ inline Claims judge(const Options& o, const Experiment& e) {
     double worst = 1.0;   // no model recalls more than the planted oracle
     for (const Results& w : e.main)
         for (const Result& r : w.results) worst = std::min(worst, w.oracle.back() - r.recall.back());
-    c.add_sanity("every model's Recall@" + std::to_string(o.Ns.back()) + " is at most the planted oracle's", worst >= -0.01,
-                 num("%+.4f", worst));
+    c.add_sanity("every model's Recall@" + std::to_string(o.Ns.back()) + " is at most the planted oracle's", worst >= -0.01, num("%+.4f", worst));
     return c;
 }
 

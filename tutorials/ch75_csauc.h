@@ -1,11 +1,8 @@
-// Chapter 75's experiment as functions: a family of CTR models of varying quality, each graded by
-// AUC, by csAUC and by the revenue it earns when an auction ranks ads by pCTR x bid, in the main
-// world (datasets/ch75_ad_market.h: the highest bidders have a taste of their own) and in a control
-// world (that taste goes to a random share of ads). Printing lives in ch75_csauc.cpp.
-// The models: 16 "noisy oracles" (datasets/ch75_ad_market.h) and a logistic regression trained with and
-// without bid weights (models/ch75_csauc.h, with the auction and the worked example).
+// Chapter 75's experiment: a family of CTR models (16 "noisy oracles", datasets/ch75_ad_market.h, and a
+// logistic regression trained with and without bid weights, models/ch75_csauc.h), each graded by AUC, by
+// csAUC and by the revenue it earns when an auction ranks ads by pCTR x bid, in the main world (the highest
+// bidders have a taste of their own) and in a control world (that taste goes to a random share of ads).
 #pragma once
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -95,32 +92,27 @@ inline WorldResult run_world(const Options& o, const WorldOptions& wo) {
 
 struct Results {
     std::vector<WorldResult> main, control;   // world w of both cells shares its seed
-    double seconds = 0.0;
 };
 
 // Fresh world, oracle noise and LR initialisation per world; seeds from replicate_seed(seed, w).
 inline Results run_experiment(const Options& o) {
     Results r;
-    const auto start = std::chrono::steady_clock::now();
     for (int w = 0; w < o.worlds; ++w)
         for (bool by_bid : {true, false}) {
-            WorldOptions wo = o.world;
-            wo.seed = replicate_seed(o.seed, w);
-            wo.taste_by_bid = by_bid;
+            const WorldOptions wo = world_of(o.world, replicate_seed(o.seed, w), by_bid);
             const WorldResult& res = (by_bid ? r.main : r.control).emplace_back(run_world(o, wo));
             if (o.verbose)
                 std::fprintf(stderr, "%s world %d/%d  tau(AUC, revenue) %.3f  tau(csAUC, revenue) %.3f\n",
                              by_bid ? "main" : "control", w + 1, o.worlds, res.tau_auc, res.tau_cs_auc);
         }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
 
 // Margins: tau 0.05 (about one model pair in 40 ranked differently); revenue 0.003 of the
 // oracle's; csAUC 0.002; AUC 0.005.
-inline Claims judge(const Options& o, const Results& r) {
+inline Claims judge(const Options& o, const Results& r, bool quick = false) {
     Claims c;
-    c.quick = o.worlds < 5;   // fewer than 5 worlds: intervals only
+    c.quick = quick || o.worlds < 5;   // --quick, or fewer than 5 worlds: intervals only
     const char* seed = "the seed: online ranking uses CTR x bid, AUC ignores the bid; no numbers";
     for (const char* world : {"main", "control"}) {
         Claim tau{"tau(csAUC, revenue) above tau(AUC, revenue) over the models", world, seed, {}, 0.05, 3};
