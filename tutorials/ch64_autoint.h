@@ -5,7 +5,6 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
-#include <stdexcept>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -149,25 +148,21 @@ inline Results run_experiment(const Options& o) {
     return rep;
 }
 
-inline const Result& find_result(const DataReport& d, const std::string& model) {
-    for (const Result& r : d.results)
-        if (r.model == model) return r;
-    throw std::invalid_argument("ch64: no result for " + model);
-}
-
 // The claims per setting, each a per-world AUC difference (AutoInt = the second depth trained).
 inline Claims judge(const Options& o, const Results& rep) {
     Claims claims;
     const std::string deep = "AutoInt L=" + std::to_string(o.layers.size() > 1 ? o.layers[1] : o.layers[0]);
     const std::string shallow = "AutoInt L=" + std::to_string(o.layers.front());
+    const size_t kLR = 0, kFM = 1, kDeep = o.layers.size() > 1 ? 3 : 2, kShallow = 2;   // results: LR, FM, AutoInt per depth
     for (size_t s = 0; s < rep.data.size(); ++s) {
         const std::string world = rep.real ? "real data" : setting_name(o.three_way_stds[s]);
-        auto diff = [&](const std::string& a, const std::string& b) {
-            return per_world(rep.data[s], [&](const DataReport& w) { return find_result(w, a).auc - find_result(w, b).auc; });
+        auto diff = [&](size_t a, size_t b) {   // per world: model a's test AUC - model b's
+            return per_world(rep.data[s], [&](const DataReport& w) { return w.results[a].auc - w.results[b].auc; });
         };
-        claims.add({deep + " beats FM (test AUC)", world, "Table 2: +0.0225 AUC on Criteo (0.8061 vs 0.7836), +0.0046 to +0.0204 elsewhere", diff(deep, "FM"), 0.001});
-        claims.add({deep + " beats LR (test AUC)", world, "Table 2: +0.0241 AUC on Criteo (0.8061 vs 0.7820)", diff(deep, "LR"), 0.001});
-        claims.add({deep + " beats " + shallow + " (test AUC)", world, "Fig. 5: AUC rises from 1 to 2-3 layers (plot only, numbers not found)", diff(deep, shallow), 0.001});
+        claims.add({deep + " beats FM (test AUC)", world, "Table 2: +0.0225 AUC on Criteo (0.8061 vs 0.7836), +0.0046 to +0.0204 elsewhere", diff(kDeep, kFM), 0.001});
+        claims.add({deep + " beats LR (test AUC)", world, "Table 2: +0.0241 AUC on Criteo (0.8061 vs 0.7820)", diff(kDeep, kLR), 0.001});
+        claims.add({deep + " beats " + shallow + " (test AUC)", world, "Fig. 5: AUC rises from 1 to 2-3 layers (plot only, numbers not found)",
+                    diff(kDeep, kShallow), 0.001});
         if (!rep.real)
             claims.add({"layer-1 attention higher on planted pairs than on unrelated ones", world, "attention maps shown qualitatively (figure and numbers "
                         "not in our anchors)", per_world(rep.data[s], [](const DataReport& w) { return w.planted.planted - w.planted.unrelated; }), 0.002});
