@@ -96,21 +96,20 @@ inline Results run_experiment(const Options& o, const datasets::AliCcp* real = n
         rep.cells[kind].assign(o.buy_scales.size(), std::vector<Cell>(kNumModels));
         rep.stats[kind].assign(o.buy_scales.size(), datasets::FunnelCounts{});
         for (size_t i = 0; i < o.buy_scales.size(); ++i) {
+            std::vector<Cell>& cells = rep.cells[kind][i];
             for (int r = 0; r < o.worlds; ++r) {
                 const uint64_t world = replicate_seed(o.seed, r);
                 const datasets::FunnelData f = real ? real->f : datasets::funnel(funnel_options(o, o.buy_scales[i], kind == 1, sub_seed(world, int(i), 0)));
                 const auto [train, test] = real ? datasets::funnel_rows(f, real->n_train, real->n_valid)
                                                 : datasets::funnel_rows(f, o.train_rows, o.train_rows);
                 datasets::add_counts(rep.stats[kind][i], f, train, o.worlds);
-                std::vector<Cell>& cells = rep.cells[kind][i];
                 train_run<NaiveCVR>(o, f, train, test, sub_seed(world, int(i), 1), cells[0]);
                 train_run<ESMM>(o, f, train, test, sub_seed(world, int(i), 2), cells[1]);
                 if (!real) train_run<ESM2>(o, f, train, test, sub_seed(world, int(i), 3), cells[2]);   // Ali-CCP has no D-Action label
             }
             if (o.verbose)
-                std::fprintf(stderr, "%s buy scale %.2f  CVR AUC naive %.4f  ESMM %.4f  ESM2 %.4f\n", kind ? "control" : "main",
-                             o.buy_scales[i], rep.cells[kind][i][0].mean(&Evaluation::cvr_auc),
-                             rep.cells[kind][i][1].mean(&Evaluation::cvr_auc), rep.cells[kind][i][2].mean(&Evaluation::cvr_auc));
+                std::fprintf(stderr, "%s buy scale %.2f  CVR AUC naive %.4f  ESMM %.4f  ESM2 %.4f\n", kind ? "control" : "main", o.buy_scales[i],
+                             cells[0].mean(&Evaluation::cvr_auc), cells[1].mean(&Evaluation::cvr_auc), cells[2].mean(&Evaluation::cvr_auc));
         }
     }
     return rep;
