@@ -1,6 +1,8 @@
 #include "datasets/ch63_sessions.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 
@@ -105,14 +107,14 @@ SessionBatch session_batch(const std::vector<SessionUser>& users, const std::vec
     return b;
 }
 
-SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const SessionScores& scores) {
+SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const UserScores& scores) {
     SessionHits h;
     const int n = int(w.test.size()), N = int(w.category.size());
     for (int start = 0; start < n; start += batch) {
         std::vector<int> rows;
         for (int i = start; i < std::min(n, start + batch); ++i) rows.push_back(i);
         std::vector<float> z(rows.size() * size_t(N));
-        scores(rows, z);
+        scores(size_t(start), int(rows.size()), z);
         for (size_t j = 0; j < rows.size(); ++j) {
             const SessionUser& u = w.test[size_t(rows[j])];
             const Ids ranked = top_k(std::vector<float>(z.begin() + long(j * N), z.begin() + long((j + 1) * N)), K);
@@ -124,6 +126,33 @@ SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const Ses
     }
     h.loyal /= std::max(1, h.loyal_users), h.drifter /= std::max(1, h.drifters);
     return h;
+}
+
+std::string describe(const SessionOptions& o) {
+    char b[512];
+    std::snprintf(b, sizeof b, "%d items (%d categories of %d, %d shops); %d favourite shops per user, loyalty %g; sessions of %d to %d "
+                  "items, category switch probability %g; %d training and %d test users", o.items(), o.categories, o.items_per_category,
+                  o.shops, o.favourite_shops, o.loyalty, o.min_session, o.max_session, o.switch_prob, o.train_users, o.test_users);
+    return b;
+}
+
+std::pair<double, double> mean_by_kind(const SessionWorld& w, const std::vector<double>& values) {
+    if (values.size() != w.test.size()) arg_fail("mean_by_kind", "one value per test user");
+    double sum[2] = {0, 0};
+    int n[2] = {0, 0};
+    for (size_t u = 0; u < values.size(); ++u) {
+        sum[w.test[u].drifter] += values[u];
+        ++n[w.test[u].drifter];
+    }
+    return {sum[0] / std::max(1, n[0]), n[1] ? sum[1] / n[1] : NAN};
+}
+
+MovieLensSessions movielens_sessions(const MovieLens100k& ml, int64_t gap, int max_session, int max_past) {
+    MovieLensSessions m;
+    m.histories = user_histories(ml.ratings.rows, ml.ratings.num_users);
+    m.split = next_item_split(item_sequences(m.histories), int(ml.movies.size()));
+    m.world = movielens_sessions(ml, m.split, gap, max_session, max_past);
+    return m;
 }
 
 SessionLengths session_lengths(const std::vector<std::vector<TimedItem>>& histories, int64_t gap) {

@@ -13,7 +13,8 @@
 // probability `loyalty` (otherwise any item of that category).
 #pragma once
 #include <cstdint>
-#include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -54,6 +55,9 @@ struct SessionWorld {
 };
 
 SessionWorld session_world(const SessionOptions& o);
+// The world's options in words, for a report: "200 items (10 categories of 20, 10 shops); 2 favourite
+// shops per user, loyalty 0.9; sessions of 2 to 5 items, ...; 3000 training and 1000 test users".
+std::string describe(const SessionOptions& o);
 // The true probability of every item being the user's next one (what the generator draws).
 std::vector<double> next_item_probabilities(const SessionWorld& w, const SessionUser& u);
 // The oracle's HitRate@K: ranking by the true probabilities, its expected hit for a user is the sum of
@@ -69,14 +73,17 @@ struct SessionBatch {
 SessionBatch session_batch(const std::vector<SessionUser>& users, const std::vector<int>& rows);
 
 // HitRate@K over the whole catalogue: is a test user's next item among the K items a scorer ranks
-// highest? scores(rows, z) fills z (rows.size() x N, row-major) for the test users `rows`, asked in
-// consecutive batches of `batch`. The mean over all test users, and over loyal users and drifters apart.
+// highest? scores(first, count, z) fills z (count x N, row-major) for the test users first ..
+// first + count - 1 (next_item.h's UserScores), asked in consecutive batches of `batch`. The mean over
+// all test users, and over loyal users and drifters apart.
 struct SessionHits {
     double all = 0.0, loyal = 0.0, drifter = 0.0;
     int loyal_users = 0, drifters = 0;
 };
-using SessionScores = std::function<void(const std::vector<int>& rows, std::vector<float>& z)>;
-SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const SessionScores& scores);
+SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const UserScores& scores);
+// The mean of a number per test user (values[u] for w.test[u]) over loyal users and over drifters:
+// {loyal, drifters}; 0 for loyal users and NAN for drifters when there are none.
+std::pair<double, double> mean_by_kind(const SessionWorld& w, const std::vector<double>& values);
 
 // MovieLens-100k as SDM's input, under datasets/next_item.h's split `s` (made from ml's ratings).
 // Sessions: a new one starts after more than `gap` seconds without a rating. Items: category = the
@@ -88,6 +95,14 @@ SessionHits session_hit_rates(const SessionWorld& w, int K, int batch, const Ses
 // session (the short-term items when there are none). Test: one example per user of s, in s's
 // order, for her test item. opt.items() is not the catalogue size here: use category.size().
 SessionWorld movielens_sessions(const MovieLens100k& ml, const NextItemSplit& s, int64_t gap, int max_session, int max_past);
+// The same from the folder alone: its users' histories (user_histories), their split (next_item_split)
+// and the sessions above.
+struct MovieLensSessions {
+    std::vector<std::vector<TimedItem>> histories;
+    NextItemSplit split;
+    SessionWorld world;
+};
+MovieLensSessions movielens_sessions(const MovieLens100k& ml, int64_t gap, int max_session, int max_past);
 
 // The lengths of all sessions of all histories, cut where the gap between ratings exceeds `gap`
 // seconds, summarised: how many, mean, median, 90th percentile, the share of one-rating sessions.

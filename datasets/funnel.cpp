@@ -129,5 +129,27 @@ FunnelScores score_funnel(const FunnelData& f, const std::vector<int>& rows, con
     return s;
 }
 
+FunnelRows funnel_rows(const FunnelData& f, int n_train, int first_test) {
+    FunnelRows r;
+    for (int k = 0; k < int(f.click.size()); ++k) (k < n_train ? r.train : r.test).push_back(k);
+    r.test.erase(r.test.begin(), r.test.begin() + (first_test - n_train));
+    return r;
+}
+
+std::vector<int> training_rows(const FunnelData& f, const std::vector<int>& rows, bool clicked_only) {
+    std::vector<int> out;
+    for (int r : rows)
+        if (!clicked_only || f.click[size_t(r)] > 0.5f) out.push_back(r);
+    return out;
+}
+
+void add_counts(FunnelCounts& c, const FunnelData& f, const std::vector<int>& rows, int worlds) {
+    for (int k : rows) {
+        c.clicks += f.click[size_t(k)] / double(worlds);
+        c.dactions += f.daction[size_t(k)] / double(worlds);
+        c.purchases += f.purchase[size_t(k)] / double(worlds);
+    }
+}
+
 }  // namespace datasets
 }  // namespace minirec

@@ -73,5 +73,20 @@ struct FunnelScores {
 FunnelScores score_funnel(const FunnelData& f, const std::vector<int>& rows, const std::vector<float>& p_cvr,
                           const std::vector<float>& p_ctcvr, const std::vector<float>& p_ctr);
 
+// Rows 0 .. n_train - 1 to train and first_test .. the last to test (the rows between, a validation
+// set, are not used).
+struct FunnelRows {
+    std::vector<int> train, test;
+};
+FunnelRows funnel_rows(const FunnelData& f, int n_train, int first_test);
+// The rows a model trains on: `rows`, or only the clicked ones (clicked_only: the naive CVR model).
+std::vector<int> training_rows(const FunnelData& f, const std::vector<int>& rows, bool clicked_only);
+
+// The labels of `rows` summed, each divided by `worlds`, into c: over the worlds, the mean funnel.
+struct FunnelCounts {
+    double clicks = 0, dactions = 0, purchases = 0;
+};
+void add_counts(FunnelCounts& c, const FunnelData& f, const std::vector<int>& rows, int worlds);
+
 }  // namespace datasets
 }  // namespace minirec

@@ -25,6 +25,12 @@ private:
     std::vector<double> cdf_;          // cdf_[i] = (w_0 + ... + w_i) / total
 };
 
+// The seed of part a of a world (a cell, a model) with a salt (0: its data, 1...: its inits), from
+// the world's seed (nn/train.h's replicate_seed): independent streams that can be rerun alone.
+inline uint64_t sub_seed(uint64_t world, int a, int salt) {
+    return splitmix64(world ^ splitmix64(1000003ull * (uint64_t(a) + 1) + uint64_t(salt)));
+}
+
 // Zipf weights 1 / (r + 1)^exponent for ranks r = 0..n-1 (rank 0 is the most frequent value).
 std::vector<double> zipf_weights(int n, double exponent);
 

@@ -15,6 +15,7 @@
 //   eq. 10  G = sigmoid(W^1 e_u + W^2 s^u + W^3 p^u + b)
 //   eq. 11  o^u = (1 - G) * p^u + G * s^u               scored against items by o^T e_i
 #pragma once
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -22,8 +23,10 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/ch63_sessions.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
 #include "nn/rnn.h"
 
 namespace minirec {
@@ -168,6 +171,17 @@ struct SDM {
         return user(profiles, pad(sessions), pad(pasts), gate_out);
     }
 
+    // The training loss of a batch, the paper's sampled softmax: each user's next item against
+    // `negatives` items drawn uniformly from rng and shared by the batch, all scored by o^T e_i.
+    Var loss(const datasets::SessionBatch& b, int n_negatives, Rng& rng) {
+        Ids negatives;
+        for (int k = 0; k < n_negatives; ++k) negatives.push_back(rng.randint(opt.items));
+        const Var o_u = user(b.profiles, b.sessions, b.pasts);              // (B, D)
+        const Var pos = sum(o_u * items(b.target), 1);                      // (B)
+        const Var neg = matmul(o_u, items(negatives), false, true);         // (B, negatives)
+        return sampled_softmax_loss(pos, neg);
+    }
+
     // Only the parts this fusion uses (a short-term-only model has no long-term encoder to train).
     NamedParams named_parameters() const {
         NamedParams p = item_id.named_parameters("item_id.");
@@ -189,6 +203,36 @@ struct SDM {
         return p;
     }
 };
+
+// SDM's vocabularies from a world (datasets/ch63_sessions.h): every item of its catalogue, its
+// categories, shops and profiles.
+inline SdmOptions sdm_options(const datasets::SessionWorld& w, int field_dim, int heads, Fusion fusion) {
+    SdmOptions so;
+    so.items = int(w.category.size()), so.categories = w.opt.categories, so.shops = w.opt.shops, so.profiles = w.opt.profiles;
+    so.field_dim = field_dim, so.heads = heads, so.fusion = fusion;
+    return so;
+}
+
+// Serving, as datasets/next_item.h's UserScores: users first .. first + count - 1 of `users` scored
+// against every item (E = all_items(), taken once, (N, D)), o^T e_i, into z (count x N, row-major).
+// `gate`, when given, receives each user's G (eq. 10) averaged over its D dimensions (gated fusion only).
+// Call it and score under NoGrad; m and users must outlive the scorer.
+inline datasets::UserScores user_scores(SDM& m, const std::vector<datasets::SessionUser>& users, std::vector<double>* gate = nullptr) {
+    return [&m, &users, gate, E = m.all_items()](size_t first, int count, std::vector<float>& z) {
+        std::vector<int> rows(static_cast<size_t>(count));
+        std::iota(rows.begin(), rows.end(), int(first));
+        const datasets::SessionBatch b = datasets::session_batch(users, rows);
+        Var G;
+        const Tensor s = matmul(m.user(b.profiles, b.sessions, b.pasts, &G), E, false, true).value();   // (B, N)
+        std::copy(s.data(), s.data() + z.size(), z.begin());
+        const int D = E.dim(1);
+        for (int j = 0; j < count && gate && G.rank() == 2; ++j) {   // the gated model set G
+            double g = 0;
+            for (int d = 0; d < D; ++d) g += G.value()[size_t(j) * size_t(D) + size_t(d)] / D;
+            gate->push_back(g);
+        }
+    };
+}
 
 }  // namespace ch63
 }  // namespace minirec

@@ -14,6 +14,7 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "datasets/funnel.h"
 #include "nn/layers.h"
 
 namespace minirec {
@@ -164,6 +165,18 @@ struct ESM2 {
         return p;
     }
 };
+
+// A trained model's outputs on the funnel rows `test`, judged by datasets::score_funnel (the naive
+// model has no pCTR or pCTCVR).
+template <class Model>
+datasets::FunnelScores score_model(Model& model, const datasets::FunnelData& f, const std::vector<int>& test) {
+    NoGrad no_grad;
+    const datasets::FunnelBatch b = datasets::funnel_batch(f, test);
+    const ConversionOutput out = model.forward(b.x, b.item);
+    auto values = [](const Var& p) { return std::vector<float>(p.value().data(), p.value().data() + p.value().size()); };
+    if (Model::clicked_only) return datasets::score_funnel(f, test, values(out.p_cvr), {}, {});
+    return datasets::score_funnel(f, test, values(out.p_cvr), values(out.p_ctcvr), values(out.p_ctr));
+}
 
 }  // namespace ch66
 }  // namespace minirec

@@ -6,6 +6,7 @@
 // does not beat ESMM in the default run (book/ch66_esm2.md), so its claims are asserted as bounds.
 #include <doctest/doctest.h>
 
+#include "core/metrics.h"
 #include "tests/ctr_fixtures.h"
 #include "tutorials/ch66_esm2.h"
 

@@ -3,18 +3,14 @@
 // (datasets/ch63_sessions.h). SDM's gate against s + p, W [s, p] and s alone, by HitRate@K over the whole catalogue,
 // in a main world (drifters) and a control world (none); or (run_real) MovieLens-100k cut into sessions by a time gap.
 #pragma once
-#include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "datasets/ch63_sessions.h"
 #include "models/ch63_sdm.h"
-#include "nn/losses.h"
-#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
@@ -22,14 +18,16 @@
 namespace minirec {
 namespace ch63 {
 
-struct ModelSpec { const char* name; Fusion fusion; };
-const ModelSpec kModels[] = {{"SDM, gated fusion (eq. 11)", Fusion::gated}, {"add (o = s + p)", Fusion::add},
-                             {"concat (o = W [s, p])", Fusion::concat}, {"short-term only (o = s)", Fusion::short_only}};
+// The fusions compared (then, with --data, popularity) and what each makes o^u from.
+const char* const kNames[] = {"SDM, gated fusion (eq. 11)", "add (o = s + p)", "concat (o = W [s, p])", "short-term only (o = s)", "popularity"};
+const Fusion kFusions[] = {Fusion::gated, Fusion::add, Fusion::concat, Fusion::short_only};
 constexpr int kNumModels = 4;
-// Paper numbers, the gate against model b: Table 4 (fusion ablation, Taobao offline, HR@100) and
-// Table 2 (PSDMMAL against PSDMMA, the short-term-only model), arXiv v1.
-const char* const kPaper[] = {"", "Table 4: HR@100 70.72% vs 70.24% (+0.48 pp)", "Table 4: HR@100 70.72% vs 69.74% (+0.98 pp)",
-                              "Table 2: PSDMMAL 70.72% vs PSDMMA 69.43% HR@100 (+1.29 pp)"};
+// The gate against fusion b: the claim, and the paper's number (Table 4: fusion ablation, Taobao offline, HR@100;
+// Table 2: PSDMMAL against PSDMMA, the short-term-only model; arXiv v1).
+const char* const kVersus[][2] = {{"", ""}, {"the gated fusion's HR@10 above add's", "Table 4: HR@100 70.72% vs 70.24% (+0.48 pp)"},
+                                  {"the gated fusion's HR@10 above concat's", "Table 4: HR@100 70.72% vs 69.74% (+0.98 pp)"},
+                                  {"long-term preference helps: gated above short-term only",
+                                   "Table 2: PSDMMAL 70.72% vs PSDMMA 69.43% HR@100 (+1.29 pp)"}};
 
 struct Options {
     datasets::SessionOptions world;   // drifters is set per cell: true main, false control
@@ -52,61 +50,22 @@ inline Options quick_options() {
     return o;
 }
 
-// One world: HR@K per model (all users, and loyal users and drifters apart), the oracle's, and the
-// gated model's mean G for loyal users and for drifters.
+// One world: HR@K per model (all users, loyal users, drifters), the oracle's, the gated model's mean G by kind.
 struct WorldRun {
-    double hit[kNumModels] = {}, hit_loyal[kNumModels] = {}, hit_drifter[kNumModels] = {};
+    datasets::SessionHits hit[kNumModels];
     double oracle = 0.0, gate_loyal = 0.0, gate_drifter = 0.0;
 };
 struct Results { std::vector<WorldRun> main, control; };
 
-// o^T e_i of users `rows` of `users` against every item E (N, D), into z (B x N, row-major); G, when
-// given, receives the gated model's G (B, D).
-inline void score_users(SDM& m, const Var& E, const std::vector<datasets::SessionUser>& users, const std::vector<int>& rows,
-                        std::vector<float>& z, Var* G = nullptr) {
-    const datasets::SessionBatch b = datasets::session_batch(users, rows);
-    const Tensor s = matmul(m.user(b.profiles, b.sessions, b.pasts, G), E, false, true).value();   // (B, N)
-    std::copy(s.data(), s.data() + z.size(), z.begin());
-}
-
-// HitRate@K over the whole catalogue (datasets::session_hit_rates), and the gated model's mean G
-// for loyal users and for drifters.
-inline void evaluate(SDM& m, const datasets::SessionWorld& w, const Options& o, int model, WorldRun& run) {
-    NoGrad no_grad;
-    const Var E = m.all_items();                                         // (N, D)
-    double g_loyal = 0, g_drifter = 0;
-    const datasets::SessionHits h = datasets::session_hit_rates(w, o.K, 256, [&](const std::vector<int>& rows, std::vector<float>& z) {
-        Var G;
-        score_users(m, E, w.test, rows, z, &G);
-        const int D = E.dim(1);
-        for (size_t j = 0; j < rows.size() && G.rank() == 2; ++j) {     // the gated model set G
-            double g = 0;
-            for (int d = 0; d < D; ++d) g += G.value()[j * size_t(D) + size_t(d)] / D;
-            (w.test[size_t(rows[j])].drifter ? g_drifter : g_loyal) += g;
-        }
-    });
-    run.hit[model] = h.all, run.hit_loyal[model] = h.loyal, run.hit_drifter[model] = h.drifter;
-    if (model == 0) run.gate_loyal = g_loyal / std::max(1, h.loyal_users), run.gate_drifter = h.drifters ? g_drifter / h.drifters : NAN;
-}
-
 // One model: the training loop written out (sampled softmax over shared uniform negatives).
 inline SDM train(int model, const datasets::SessionWorld& w, const Options& o, uint64_t seed) {
     Rng rng(seed);
-    SdmOptions so;
-    so.items = int(w.category.size()), so.categories = w.opt.categories, so.shops = w.opt.shops, so.profiles = w.opt.profiles;
-    so.field_dim = o.field_dim, so.heads = o.heads, so.fusion = kModels[model].fusion;
-    SDM m(so, Catalogue{w.category, w.shop}, rng);
+    SDM m(sdm_options(w, o.field_dim, o.heads, kFusions[model]), Catalogue{w.category, w.shop}, rng);
     Adam adam(vars_of(m.named_parameters()), o.lr);
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
-            const datasets::SessionBatch b = datasets::session_batch(w.train, rows);
-            Ids negatives;
-            for (int k = 0; k < o.negatives; ++k) negatives.push_back(rng.randint(so.items));
-            const Var user = m.user(b.profiles, b.sessions, b.pasts);        // (B, D) o^u
-            const Var pos = sum(user * m.items(b.target), 1);                // (B)
-            const Var neg = matmul(user, m.items(negatives), false, true);  // (B, negatives)
-            const Var loss = sampled_softmax_loss(pos, neg);
+            const Var loss = m.loss(datasets::session_batch(w.train, rows), o.negatives, rng);
             adam.zero_grad();
             backward(loss);
             adam.step();
@@ -115,16 +74,21 @@ inline SDM train(int model, const datasets::SessionWorld& w, const Options& o, u
     return m;
 }
 
+// One world: the oracle, then each fusion trained from the same initialisation stream and judged by HitRate@K
+// over the whole catalogue (datasets::session_hit_rates); the gated model's mean G for loyal users and drifters.
 inline WorldRun run_world(const Options& o, bool drifters, uint64_t seed) {
     datasets::SessionOptions wo = o.world;
     wo.drifters = drifters, wo.seed = seed;
     const datasets::SessionWorld w = datasets::session_world(wo);
     WorldRun run;
     run.oracle = datasets::oracle_hit_rate(w, o.K);                      // the K most likely items
-    for (int m = 0; m < kNumModels; ++m) {   // the same init stream for every model
+    std::vector<double> gate;                                            // per test user; only the gated model sets it
+    for (int m = 0; m < kNumModels; ++m) {
         SDM model = train(m, w, o, splitmix64(seed + 5));
-        evaluate(model, w, o, m, run);
+        NoGrad no_grad;
+        run.hit[m] = datasets::session_hit_rates(w, o.K, 256, user_scores(model, w.test, &gate));
     }
+    std::tie(run.gate_loyal, run.gate_drifter) = datasets::mean_by_kind(w, gate);
     return run;
 }
 
@@ -139,9 +103,8 @@ inline Results run_experiment(const Options& o) {
     return r;
 }
 
-// Real data (--data): MovieLens-100k as sessions (datasets::movielens_sessions) under
-// datasets/next_item.h's protocol; o.worlds fresh initialisations of one data set, the negatives
-// drawn once (seed o.seed). [model], then [kNumModels] = popularity.
+// Real data (--data): MovieLens-100k as sessions (datasets::movielens_sessions) under datasets/next_item.h's protocol;
+// o.worlds fresh initialisations of one data set, the negatives drawn once (seed o.seed). [model], [kNumModels] = popularity.
 using RealRun = std::array<datasets::NextItemQuality, kNumModels + 1>;
 inline std::vector<RealRun> run_real(const Options& o, const datasets::SessionWorld& w, const datasets::NextItemSplit& s) {
     const std::vector<Ids> negatives = datasets::popularity_negatives(s, 100, o.seed);
@@ -151,12 +114,7 @@ inline std::vector<RealRun> run_real(const Options& o, const datasets::SessionWo
         for (int model = 0; model < kNumModels; ++model) {
             SDM m = train(model, w, o, splitmix64(replicate_seed(o.seed, r) + 5));
             NoGrad no_grad;
-            const Var E = m.all_items();                                     // (N, D)
-            out[size_t(r)][size_t(model)] = quality([&](size_t first, int count, std::vector<float>& z) {
-                std::vector<int> rows(static_cast<size_t>(count));
-                std::iota(rows.begin(), rows.end(), int(first));
-                score_users(m, E, w.test, rows, z);
-            });
+            out[size_t(r)][size_t(model)] = quality(user_scores(m, w.test));
         }
         out[size_t(r)][kNumModels] = quality(popularity_scorer(s));
         if (o.verbose) std::fprintf(stderr, "seed %d/%d done\n", r + 1, o.worlds);
@@ -168,11 +126,9 @@ inline std::vector<RealRun> run_real(const Options& o, const datasets::SessionWo
 inline Claims judge_real(const std::vector<RealRun>& runs) {
     Claims c;
     c.one_dataset = true;
-    for (int b = 1; b < kNumModels; ++b) {
-        Claim x{"the gated fusion's NDCG@10 above " + std::string(kModels[b].name) + "'s", "MovieLens-100k", kPaper[b], {}, 0.005};
-        for (const RealRun& r : runs) x.diffs.push_back(r[0].ndcg - r[size_t(b)].ndcg);
-        c.add(x);
-    }
+    for (int b = 1; b < kNumModels; ++b)
+        c.add({"the gated fusion's NDCG@10 above " + std::string(kNames[b]) + "'s", "MovieLens-100k", kVersus[b][1],
+               per_world(runs, [b](const RealRun& r) { return r[0].ndcg - r[size_t(b)].ndcg; }), 0.005});
     return c;
 }
 
@@ -182,19 +138,15 @@ inline Claims judge(const Options&, const Results& r) {
         const std::vector<WorldRun>& runs = cell == 0 ? r.main : r.control;
         const std::string world = cell == 0 ? "main" : "control";
         if (runs.empty()) continue;
-        const char* claim[] = {"", "the gated fusion's HR@10 above add's", "the gated fusion's HR@10 above concat's",
-                               "long-term preference helps: gated above short-term only"};
-        for (int b = 1; b < kNumModels; ++b) {
-            Claim x{claim[b], world, cell == 0 ? kPaper[b] : "—", {}, 0.005};
-            for (const WorldRun& w : runs) x.diffs.push_back(w.hit[0] - w.hit[b]);
-            c.add(x);
-        }
-        std::vector<double> d;   // the gate's reading of the profile (main world only: no drifters in the control)
-        for (const WorldRun& x : runs) d.push_back(x.gate_drifter - x.gate_loyal);
-        if (cell == 0) c.add({"the gate leans on the session (larger G) for drifters than for loyal users", world, "not reported", d, 0.02, 3});
+        for (int b = 1; b < kNumModels; ++b)
+            c.add({kVersus[b][0], world, cell == 0 ? kVersus[b][1] : "—",
+                   per_world(runs, [b](const WorldRun& x) { return x.hit[0].all - x.hit[b].all; }), 0.005});
+        if (cell == 0)   // the gate's reading of the profile (no drifters in the control)
+            c.add({"the gate leans on the session (larger G) for drifters than for loyal users", world, "not reported",
+                   per_world(runs, [](const WorldRun& x) { return x.gate_drifter - x.gate_loyal; }), 0.02, 3});
         bool below = true;
         for (const WorldRun& x : runs)
-            for (double h : x.hit) below = below && h <= x.oracle;
+            for (const datasets::SessionHits& h : x.hit) below = below && h.all <= x.oracle;
         c.add_sanity("every model's HR@10 at most the oracle's (" + world + ")", below, "");
     }
     return c;

@@ -1,9 +1,7 @@
-// Chapter 64: AutoInt (Song et al., CIKM 2019), as a lab. Trains LR, FM and AutoInt with 1..L
-// interacting layers on synthetic CTR data in independent worlds, with a boosted 3-field term, the
-// generator's default one and none (the control); prints the results, the layer-1 attention and the
-// claims table, and writes CSV and an SVG attention heatmap under --out; with --data, the models on a
-// Criteo log. The experiment: ch64_autoint.h.
+// Chapter 64: AutoInt (Song et al., CIKM 2019), as a lab: the experiment of ch64_autoint.h, its results, the layer-1
+// attention (table and SVG heatmap) and the claims; with --data, the models on a Criteo log.
 #include <chrono>
+#include <numeric>
 
 #include "datasets/ctr_logs.h"
 #include "tutorials/ch64_autoint.h"
@@ -38,19 +36,15 @@ static void print_attention(Report& report, const Options& o, const Results& rep
     const DataReport& d = rep.data[0][0];
     const int M = int(rep.fields.size());
     std::vector<std::string> cols = {"m \\ k"};
-    for (const std::string& f : rep.fields) cols.push_back(f);
+    cols.insert(cols.end(), rep.fields.begin(), rep.fields.end());
     Table t("attention", cols);
     for (int m = 0; m < M; ++m) {
         std::vector<std::string> row = {rep.fields[size_t(m)]};
-        for (int k = 0; k < M; ++k) {
-            const bool planted = datasets::is_planted(d.planted, m, k);
-            row.push_back(num("%.3f", d.attention[size_t(m * M + k)]) + (planted ? "*" : ""));
-        }
+        for (int k = 0; k < M; ++k) row.push_back(num("%.3f", d.attention[size_t(m * M + k)]) + (datasets::is_planted(d.planted.pairs, m, k) ? "*" : ""));
         t.add(row);
     }
-    const std::vector<float> values(d.attention.begin(), d.attention.end());
     Heatmap map{"AutoInt layer-1 attention (" + setting_name(o.three_way_stds[0]) + ", world 1)", "key field k",
-                "query field m", M, M, values, rep.fields, rep.fields, 32};
+                "query field m", M, M, {d.attention.begin(), d.attention.end()}, rep.fields, rep.fields, 32};
     report.table(t, "Layer-1 attention alpha_{m,k} (" + setting_name(o.three_way_stds[0]) +
                         ", world 1; mean over heads and test rows; * = planted pair)");
     report.heatmap(map, "attention");   // the paper's kind of attention map, on our data
@@ -66,19 +60,13 @@ int main(int argc, char** argv) {
         flags.add("layers", &max_layers, "AutoInt depths 1..L", between(1, 6));
         flags.add("worlds", &o.worlds, "independent worlds per setting", at_least(2));
         std::string data_path;
-        flags.add("data", &data_path, "a Criteo log (TSV as published, or CSV with a label,I1..C26 header) instead of the synthetic worlds");
+        datasets::HashedCriteo real;   // read while the flags are checked: a bad file stops the run before any training
+        add_data_flag(flags, &data_path, "a Criteo log (TSV as published, or CSV with a label,I1..C26 header) instead of the synthetic worlds",
+                      [&](const std::string& p) { real = datasets::load_criteo_hashed(p, {flags.given("rows") ? o.train_rows : 0}); });
         flags.add("rows", &o.train_rows, "training rows per world; with --data, read at most this many rows", at_least(1000));
         flags.add("lr", &o.lr, "Adam learning rate", above(0.0));
         flags.add("batch", &o.batch, "batch size", at_least(1));
         flags.on_quick([&] { o = quick_options(); });
-        datasets::HashedCriteo real;   // read while the flags are checked: a bad file stops the run before any training
-        flags.check([&] {
-            try {
-                if (!data_path.empty()) real = datasets::load_criteo_hashed(data_path, {flags.given("rows") ? o.train_rows : 0});
-            } catch (const std::exception& e) {
-                throw FlagError("--data " + data_path + ": " + e.what());
-            }
-        });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
         o.layers.resize(size_t(max_layers)), std::iota(o.layers.begin(), o.layers.end(), 1);   // depths 1..L

@@ -5,17 +5,13 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
-#include <stdexcept>
 #include <cstdio>
-#include <numeric>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "datasets/ch64_planted_ctr.h"
 #include "models/ch64_autoint.h"
 #include "nn/losses.h"
-#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
@@ -58,12 +54,10 @@ struct Result {
 
 // One world of one setting and every model trained on it.
 struct DataReport {
-    datasets::OracleScores oracle;                // the true p's test AUC and logloss
+    datasets::ClickScores oracle;                 // the true p's test AUC and logloss
     std::vector<Result> results;                  // LR, FM, AutoInt L = layers[0], ...
-    std::vector<double> attention;                // (M, M): the deepest AutoInt's layer-1 alpha,
-                                                  // averaged over heads and test rows
-    std::vector<std::pair<int, int>> planted;     // interacting field pairs (0-based, m < k)
-    double planted_attention = 0.0, other_attention = 0.0;  // means over planted / unrelated pairs
+    std::vector<double> attention;                // (M, M): the deepest AutoInt's layer-1 alpha, mean over heads and test rows
+    datasets::PlantedAttention planted;           // the interacting pairs; mean attention over them / unrelated pairs
 };
 
 struct Results {
@@ -85,7 +79,7 @@ Result train_and_test(Model& model, const std::string& name, const Options& o,
     Adam adam(vars_of(params), o.lr);
     Rng shuffle(seed);
     long step = 0;
-    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(train, o.batch, shuffle)) {
             const CtrBatch b = make_ctr_batch(d, rows);
             const Var loss = bce_with_logits(model.logits(b), b.labels);   // mean over the batch
@@ -94,11 +88,8 @@ Result train_and_test(Model& model, const std::string& name, const Options& o,
             adam.step();
             if (++step % 100 == 0) check_finite(loss.item(), step);
         }
-    }
-    std::vector<float> labels;
-    for (int r : test) labels.push_back(d.labels[size_t(r)]);
-    const std::vector<float> p = predict(model, d, test, attention);
-    Result res{name, auc(p, labels), logloss(p, labels), seconds_since(start), 0};
+    const datasets::ClickScores s = datasets::click_scores(d, test, predict(model, d, test, attention));
+    Result res{name, s.auc, s.logloss, seconds_since(start), 0};
     for (const auto& np : params) res.parameters += long(np.second.size());
     if (o.verbose)
         std::fprintf(stderr, "  %-12s AUC %.4f  logloss %.4f  %.1f s\n", name.c_str(), res.auc, res.logloss, res.seconds);
@@ -118,9 +109,8 @@ inline void train_all(const Options& o, const datasets::CtrData& d, const std::v
         ao.layers = o.layers[i];   // the same initial embeddings at every depth:
         Rng r_ai(ms + 3);
         AutoInt model(d, ao, r_ai);
-        const bool deepest = i + 1 == o.layers.size();
         dr.results.push_back(train_and_test(model, "AutoInt L=" + std::to_string(ao.layers), o, d, train, test,
-                                            ms + 13, deepest ? &dr.attention : nullptr));
+                                            ms + 13, i + 1 == o.layers.size() ? &dr.attention : nullptr));   // the deepest's
     }
 }
 
@@ -128,16 +118,14 @@ inline void train_all(const Options& o, const datasets::CtrData& d, const std::v
 // settings differ only by the 3-field term), then LR, FM and AutoInt at each depth.
 inline DataReport run_one(const Options& o, double three_way_std, uint64_t world, Results& rep) {
     const datasets::CtrData d = datasets::planted_ctr(o.train_rows + o.test_rows, three_way_std, world);
-    std::vector<int> train(size_t(o.train_rows)), test(size_t(o.test_rows));
-    std::iota(train.begin(), train.end(), 0), std::iota(test.begin(), test.end(), o.train_rows);
+    const std::vector<int> train = datasets::rows_between(0, o.train_rows), test = datasets::rows_between(o.train_rows, o.train_rows + o.test_rows);
     DataReport dr;
     dr.oracle = datasets::oracle_scores(d, test);
     if (o.verbose) std::fprintf(stderr, "%s: oracle AUC %.4f\n", setting_name(three_way_std).c_str(), dr.oracle.auc);
     train_all(o, d, train, test, splitmix64(world + (three_way_std > 0.0 ? 1 : 2)), dr);   // model and shuffle seeds
     // Planted vs unrelated pairs, symmetrised: (alpha_mk + alpha_km) / 2 over the pairs m < k.
     rep.fields = field_names(d);
-    dr.planted = datasets::planted_pairs(d);
-    std::tie(dr.planted_attention, dr.other_attention) = datasets::planted_vs_unrelated(dr.planted, dr.attention, int(rep.fields.size()));
+    dr.planted = datasets::planted_attention(d, dr.attention, int(rep.fields.size()));
     return dr;
 }
 
@@ -145,8 +133,7 @@ inline DataReport run_one(const Options& o, double three_way_std, uint64_t world
 // the first rows, test on the last (validation rows unused: no early stopping); no oracle, no planted pairs.
 inline Results run_real(const Options& o, const datasets::CtrData& d, int n_train, int n_valid) {
     Results rep;
-    std::vector<int> train(static_cast<size_t>(n_train)), test(d.labels.size() - size_t(n_valid));
-    std::iota(train.begin(), train.end(), 0), std::iota(test.begin(), test.end(), n_valid);
+    const std::vector<int> train = datasets::rows_between(0, n_train), test = datasets::rows_between(n_valid, int(d.labels.size()));
     rep.real = true, rep.data.emplace_back(size_t(o.worlds));
     for (int s = 0; s < o.worlds; ++s) train_all(o, d, train, test, splitmix64(replicate_seed(o.seed, s)), rep.data[0][size_t(s)]);
     return rep;
@@ -161,30 +148,24 @@ inline Results run_experiment(const Options& o) {
     return rep;
 }
 
-inline const Result& find_result(const DataReport& d, const std::string& model) {
-    for (const Result& r : d.results)
-        if (r.model == model) return r;
-    throw std::invalid_argument("ch64: no result for " + model);
-}
-
 // The claims per setting, each a per-world AUC difference (AutoInt = the second depth trained).
 inline Claims judge(const Options& o, const Results& rep) {
     Claims claims;
     const std::string deep = "AutoInt L=" + std::to_string(o.layers.size() > 1 ? o.layers[1] : o.layers[0]);
     const std::string shallow = "AutoInt L=" + std::to_string(o.layers.front());
+    const size_t kLR = 0, kFM = 1, kDeep = o.layers.size() > 1 ? 3 : 2, kShallow = 2;   // results: LR, FM, AutoInt per depth
     for (size_t s = 0; s < rep.data.size(); ++s) {
         const std::string world = rep.real ? "real data" : setting_name(o.three_way_stds[s]);
-        auto diff = [&](const std::string& a, const std::string& b) {
-            std::vector<double> d;
-            for (const DataReport& w : rep.data[s]) d.push_back(find_result(w, a).auc - find_result(w, b).auc);
-            return d;
+        auto diff = [&](size_t a, size_t b) {   // per world: model a's test AUC - model b's
+            return per_world(rep.data[s], [&](const DataReport& w) { return w.results[a].auc - w.results[b].auc; });
         };
-        std::vector<double> att;   // per world: planted - unrelated attention
-        for (const DataReport& w : rep.data[s]) att.push_back(w.planted_attention - w.other_attention);
-        claims.add({deep + " beats FM (test AUC)", world, "Table 2: +0.0225 AUC on Criteo (0.8061 vs 0.7836), +0.0046 to +0.0204 elsewhere", diff(deep, "FM"), 0.001});
-        claims.add({deep + " beats LR (test AUC)", world, "Table 2: +0.0241 AUC on Criteo (0.8061 vs 0.7820)", diff(deep, "LR"), 0.001});
-        claims.add({deep + " beats " + shallow + " (test AUC)", world, "Fig. 5: AUC rises from 1 to 2-3 layers (plot only, numbers not found)", diff(deep, shallow), 0.001});
-        if (!rep.real) claims.add({"layer-1 attention higher on planted pairs than on unrelated ones", world, "attention maps shown qualitatively (figure and numbers not in our anchors)", att, 0.002});
+        claims.add({deep + " beats FM (test AUC)", world, "Table 2: +0.0225 AUC on Criteo (0.8061 vs 0.7836), +0.0046 to +0.0204 elsewhere", diff(kDeep, kFM), 0.001});
+        claims.add({deep + " beats LR (test AUC)", world, "Table 2: +0.0241 AUC on Criteo (0.8061 vs 0.7820)", diff(kDeep, kLR), 0.001});
+        claims.add({deep + " beats " + shallow + " (test AUC)", world, "Fig. 5: AUC rises from 1 to 2-3 layers (plot only, numbers not found)",
+                    diff(kDeep, kShallow), 0.001});
+        if (!rep.real)
+            claims.add({"layer-1 attention higher on planted pairs than on unrelated ones", world, "attention maps shown qualitatively (figure and numbers "
+                        "not in our anchors)", per_world(rep.data[s], [](const DataReport& w) { return w.planted.planted - w.planted.unrelated; }), 0.002});
     }
     if (rep.real) return claims;
     bool below = true;

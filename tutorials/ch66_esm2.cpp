@@ -1,6 +1,5 @@
-// Chapter 66: ESM2 vs ESMM vs a naive click-space CVR model (Wen et al., SIGIR 2020), as a lab: the
-// experiment of ch66_esm2.h (three models, several purchase rates, independent worlds, a control world
-// where the D-Action says nothing about the purchase, or --data Ali-CCP), its tables, claims, CSV and SVG.
+// Chapter 66: ESM2 vs ESMM vs a naive click-space CVR model (Wen et al., SIGIR 2020), as a lab: the experiment of
+// ch66_esm2.h (main and control world, several purchase rates, or --data Ali-CCP), its tables, claims, CSV and SVG.
 #include <chrono>
 
 #include "tutorials/ch66_esm2.h"
@@ -22,8 +21,7 @@ static void print_funnel(Report& report, const Options& o, const Results& rep) {
                    num("%.0f", rep.stats[kind][i].clicks), num("%.0f", rep.stats[kind][i].dactions),
                    num("%.0f", rep.stats[kind][i].purchases)});
         }
-    report.table(t, "The training funnel (" + std::to_string(o.train_rows) + " impressions, mean over " +
-                        std::to_string(o.worlds) + " worlds)");
+    report.table(t, "The training funnel (" + std::to_string(o.train_rows) + " impressions, mean over " + std::to_string(o.worlds) + " worlds)");
 }
 
 // The main result: each model's pCVR judged against the true pCVR on every test impression.
@@ -44,8 +42,7 @@ static void print_results(Report& report, const Options& o, const Results& rep) 
             }
             if (kind == 0) chart.series.push_back(s);
         }
-    report.table(t, "Test results on all " + std::to_string(o.test_rows) + " test impressions (mean over " +
-                        std::to_string(o.worlds) + " worlds)");
+    report.table(t, "Test results on all " + std::to_string(o.test_rows) + " test impressions (mean over " + std::to_string(o.worlds) + " worlds)");
     report.text("AUCs are expected AUCs against the generator's true probabilities (no label noise): CVR AUC ranks "
                 "pCVR against p(purchase | click, x) over every impression, clicked or not.");
     report.chart(chart, "cvr_auc");
@@ -75,16 +72,10 @@ int main(int argc, char** argv) {
         flags.add("batch", &o.batch, "batch size", at_least(1));
         flags.add("ctr", &o.ctr, "mean click probability of the funnel", between(0.01, 0.5));
         std::string data_path;
-        flags.add("data", &data_path, "a folder with Ali-CCP's ali_ccp_{train,val,test}_sample.csv instead of the synthetic funnel");
-        flags.on_quick([&] { o = quick_options(); });
         datasets::AliCcp real;   // read while the flags are checked: a bad file stops the run before any training
-        flags.check([&] {
-            try {
-                if (!data_path.empty()) real = datasets::load_ali_ccp(data_path);
-            } catch (const std::exception& e) {
-                throw FlagError("--data " + data_path + ": " + e.what());
-            }
-        });
+        add_data_flag(flags, &data_path, "a folder with Ali-CCP's ali_ccp_{train,val,test}_sample.csv instead of the synthetic funnel",
+                      [&](const std::string& p) { real = datasets::load_ali_ccp(p); });
+        flags.on_quick([&] { o = quick_options(); });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
         if (!data_path.empty()) o.buy_scales = {1.0};   // one cell: the file as it is

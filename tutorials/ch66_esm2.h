@@ -1,10 +1,8 @@
-// Chapter 66's experiment as functions: the naive click-space CVR model, ESMM and ESM2 trained on the
-// synthetic purchase funnel (datasets/funnel.h) at several purchase rates, in independent worlds, judged
-// by how well their pCVR ranks every test impression against the TRUE p(purchase | click, x); then the
-// claims. The control world's D-Action is uninformative. --data: the naive model and ESMM on Ali-CCP
-// files. Printing: ch66_esm2.cpp. Left out: the paper's Taobao logs, GMV, A/B numbers.
+// Chapter 66's experiment as functions: the naive click-space CVR model, ESMM and ESM2 trained on the synthetic
+// purchase funnel (datasets/funnel.h) at several purchase rates, in independent worlds, judged by how well their pCVR
+// ranks every test impression against the TRUE p(purchase | click, x); then the claims. The control world's D-Action is
+// uninformative. --data: the naive model and ESMM on Ali-CCP files. Left out: the paper's Taobao logs, GMV, A/B numbers.
 #pragma once
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -12,14 +10,15 @@
 
 #include "datasets/ctr_logs.h"
 #include "datasets/funnel.h"
+#include "datasets/sampling.h"
 #include "models/ch66_esm2.h"
-#include "core/metrics.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
 
 namespace minirec {
 namespace ch66 {
+using datasets::sub_seed;   // world r at scale i: its funnel sub_seed(world, i, 0), model m's init sub_seed(world, i, 1 + m)
 
 struct Options {
     // The sparsity knob: both purchase rates (default 15% after a D-Action, 1% after another action) times each scale.
@@ -59,26 +58,10 @@ struct Cell {
     double mean(double Evaluation::*field) const { return mean_over(runs, [&](const Evaluation& e) { return e.*field; }); }
 };
 
-struct FunnelStats { double clicks = 0, dactions = 0, purchases = 0; };   // training rows, mean over worlds
-
 struct Results {
     std::vector<std::vector<Cell>> cells[2];   // [main, control][scale][model]; runs[r] = world r
-    std::vector<FunnelStats> stats[2];         // [main, control][scale]
+    std::vector<datasets::FunnelCounts> stats[2];   // [main, control][scale]: training rows, mean over worlds
 };
-
-using Batch = datasets::FunnelBatch;   // x (B, d), item (B), click, daction, purchase (B, 1)
-
-// The model's outputs on every test impression, judged by datasets::score_funnel (the naive model has no
-// pCTR or pCTCVR).
-template <class Model>
-Evaluation evaluate(Model& model, const datasets::FunnelData& f, const std::vector<int>& test) {
-    NoGrad no_grad;
-    const Batch b = datasets::funnel_batch(f, test);
-    const ConversionOutput out = model.forward(b.x, b.item);
-    auto values = [](const Var& p) { return std::vector<float>(p.value().data(), p.value().data() + p.value().size()); };
-    if (Model::clicked_only) return datasets::score_funnel(f, test, values(out.p_cvr), {}, {});
-    return datasets::score_funnel(f, test, values(out.p_cvr), values(out.p_ctcvr), values(out.p_ctr));
-}
 
 // One run: a fresh model trained for `epochs` passes over its training rows, then evaluated.
 template <class Model>
@@ -88,13 +71,11 @@ void train_run(const Options& o, const datasets::FunnelData& f, const std::vecto
     Model model(ConversionOptions{.input = f.x.dim(1)}, rng);
     const NamedParams params = model.named_parameters();
     Adam adam(vars_of(params), o.lr);
-    std::vector<int> rows;                                    // the naive model: clicked rows only
-    for (int r : train)
-        if (!Model::clicked_only || f.click[size_t(r)] > 0.5f) rows.push_back(r);
+    const std::vector<int> rows = datasets::training_rows(f, train, Model::clicked_only);   // the naive model: clicked rows only
     long step = 0;
-    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& idx : make_batches(rows, o.batch, rng)) {
-            const Batch b = datasets::funnel_batch(f, idx);
+            const datasets::FunnelBatch b = datasets::funnel_batch(f, idx);   // x (B, d), item (B), labels (B, 1)
             const ConversionOutput out = model.forward(b.x, b.item);
             const Var loss = model.loss(out, b.click, b.daction, b.purchase);
             adam.zero_grad();
@@ -102,15 +83,9 @@ void train_run(const Options& o, const datasets::FunnelData& f, const std::vecto
             adam.step();
             if (++step % 100 == 0) check_finite(loss.item(), step);
         }
-    }
-    cell.runs.push_back(evaluate(model, f, test));
+    cell.runs.push_back(score_model(model, f, test));
     cell.parameters = 0;
     for (const auto& p : params) cell.parameters += long(p.second.size());
-}
-
-// World r at scale i: its funnel and each model's init derive from replicate_seed(seed, r).
-inline uint64_t sub_seed(uint64_t world, int i, int salt) {
-    return splitmix64(world ^ splitmix64(1000003ull * (uint64_t(i) + 1) + uint64_t(salt)));
 }
 
 // With --data (real: Ali-CCP, datasets/ctr_logs.h), one cell: its train file to train, its test file to
@@ -119,28 +94,22 @@ inline Results run_experiment(const Options& o, const datasets::AliCcp* real = n
     Results rep;
     for (int kind = 0; kind < (real ? 1 : 2); ++kind) {
         rep.cells[kind].assign(o.buy_scales.size(), std::vector<Cell>(kNumModels));
-        rep.stats[kind].assign(o.buy_scales.size(), FunnelStats{});
+        rep.stats[kind].assign(o.buy_scales.size(), datasets::FunnelCounts{});
         for (size_t i = 0; i < o.buy_scales.size(); ++i) {
+            std::vector<Cell>& cells = rep.cells[kind][i];
             for (int r = 0; r < o.worlds; ++r) {
                 const uint64_t world = replicate_seed(o.seed, r);
                 const datasets::FunnelData f = real ? real->f : datasets::funnel(funnel_options(o, o.buy_scales[i], kind == 1, sub_seed(world, int(i), 0)));
-                const int n_train = real ? real->n_train : o.train_rows, first_test = real ? real->n_valid : o.train_rows;
-                std::vector<int> train, test;
-                for (int k = 0; k < int(f.click.size()); ++k) (k < n_train ? train : test).push_back(k);
-                test.erase(test.begin(), test.begin() + (first_test - n_train));
-                FunnelStats& stats = rep.stats[kind][i];
-                for (int k : train)
-                    stats.clicks += f.click[size_t(k)] / double(o.worlds), stats.dactions += f.daction[size_t(k)] / double(o.worlds),
-                    stats.purchases += f.purchase[size_t(k)] / double(o.worlds);
-                std::vector<Cell>& cells = rep.cells[kind][i];   // model m's init: sub_seed(world, i, 1 + m)
+                const auto [train, test] = real ? datasets::funnel_rows(f, real->n_train, real->n_valid)
+                                                : datasets::funnel_rows(f, o.train_rows, o.train_rows);
+                datasets::add_counts(rep.stats[kind][i], f, train, o.worlds);
                 train_run<NaiveCVR>(o, f, train, test, sub_seed(world, int(i), 1), cells[0]);
                 train_run<ESMM>(o, f, train, test, sub_seed(world, int(i), 2), cells[1]);
                 if (!real) train_run<ESM2>(o, f, train, test, sub_seed(world, int(i), 3), cells[2]);   // Ali-CCP has no D-Action label
             }
             if (o.verbose)
-                std::fprintf(stderr, "%s buy scale %.2f  CVR AUC naive %.4f  ESMM %.4f  ESM2 %.4f\n", kind ? "control" : "main",
-                             o.buy_scales[i], rep.cells[kind][i][0].mean(&Evaluation::cvr_auc),
-                             rep.cells[kind][i][1].mean(&Evaluation::cvr_auc), rep.cells[kind][i][2].mean(&Evaluation::cvr_auc));
+                std::fprintf(stderr, "%s buy scale %.2f  CVR AUC naive %.4f  ESMM %.4f  ESM2 %.4f\n", kind ? "control" : "main", o.buy_scales[i],
+                             cells[0].mean(&Evaluation::cvr_auc), cells[1].mean(&Evaluation::cvr_auc), cells[2].mean(&Evaluation::cvr_auc));
         }
     }
     return rep;

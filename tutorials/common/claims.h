@@ -42,6 +42,13 @@ struct Claim {
     Verdict verdict() const { return judge(interval(), margin); }
 };
 
+// One number per world, f(run) for each run in order: a Claim's diffs.
+template <class T, class F> std::vector<double> per_world(const std::vector<T>& runs, F f) {
+    std::vector<double> d;
+    for (const T& x : runs) d.push_back(f(x));
+    return d;
+}
+
 // The chapter's claims, and its sanity checks (checks that cannot fail by construction, shown
 // apart so they are never mistaken for evidence). A quick run prints the intervals but no
 // verdicts: "quick run: too short for verdicts"; so does a run on one real data set, whose n runs

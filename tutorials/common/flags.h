@@ -5,6 +5,7 @@
 // Deliberately left out: short options, positional arguments, config files.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <stdexcept>
@@ -86,6 +87,19 @@ private:
     std::vector<Flag> flags_;
     std::vector<std::function<void()>> on_quick_, checks_;
 };
+
+// Registers --data PATH; when given, load(PATH) runs among the checks and whatever it throws becomes
+// FlagError("--data PATH: <what>"), so a bad file stops the run before any work.
+inline void add_data_flag(Flags& flags, std::string* path, const std::string& help, std::function<void(const std::string&)> load) {
+    flags.add("data", path, help);
+    flags.check([path, load] {
+        try {
+            if (!path->empty()) load(*path);
+        } catch (const std::exception& e) {
+            throw FlagError("--data " + *path + ": " + e.what());
+        }
+    });
+}
 
 // Creates `dir` (and its parents) and proves it writable by creating and removing a file in it;
 // throws FlagError("--out DIR: ...") otherwise. Flags::parse calls it for --out.

@@ -2,7 +2,6 @@
 // checked (a bad folder or file: one line naming it, exit 2, before any work), and the table of
 // datasets/next_item.h's protocol, HR@10, NDCG@10 and MRR sampled and full, mean over seeds.
 #pragma once
-#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,21 +17,16 @@ namespace minirec {
 
 // Registers --data PATH; when given, `use` receives the loaded folder during the flags' checks.
 inline void add_movielens_flag(Flags& flags, std::string* path, std::function<void(const datasets::MovieLens100k&)> use) {
-    flags.add("data", path, "MovieLens-100k folder (u.data, u.item, u.user): run on it instead of the synthetic worlds");
-    flags.check([path, use] {
-        if (path->empty()) return;
-        try {
-            use(datasets::load_movielens_100k(*path));
-        } catch (const std::exception& e) {
-            throw FlagError("--data " + *path + ": " + e.what());
-        }
-    });
+    add_data_flag(flags, path, "MovieLens-100k folder (u.data, u.item, u.user): run on it instead of the synthetic worlds",
+                  [use](const std::string& p) { use(datasets::load_movielens_100k(p)); });
 }
 
-// One row per model: quality[m][s] is model m's result with seed s.
-inline Table next_item_table(const std::vector<std::string>& models, const std::vector<std::vector<datasets::NextItemQuality>>& quality) {
+// One row per model: quality[m][s] is model m's result with seed s. `name` is the CSV's stem, `full`
+// names the full-ranking columns.
+inline Table next_item_table(const std::vector<std::string>& models, const std::vector<std::vector<datasets::NextItemQuality>>& quality,
+                             const std::string& name = "ml100k", const std::string& full = "full") {
     using Q = datasets::NextItemQuality;
-    Table t("ml100k", {"model", "HR@10", "NDCG@10", "MRR", "HR@10 (full)", "NDCG@10 (full)", "MRR (full)"});
+    Table t(name, {"model", "HR@10", "NDCG@10", "MRR", "HR@10 (" + full + ")", "NDCG@10 (" + full + ")", "MRR (" + full + ")"});
     for (size_t m = 0; m < models.size(); ++m) {
         std::vector<std::string> row = {models[m]};
         for (auto f : {&Q::hr, &Q::ndcg, &Q::mrr, &Q::hr_full, &Q::ndcg_full, &Q::mrr_full})
@@ -44,11 +38,12 @@ inline Table next_item_table(const std::vector<std::string>& models, const std::
 
 // The same from a getter: quality(m, s) is model m's result with seed s, for `seeds` seeds.
 inline Table next_item_table(const std::vector<std::string>& models, size_t seeds,
-                             const std::function<datasets::NextItemQuality(size_t, size_t)>& quality) {
+                             const std::function<datasets::NextItemQuality(size_t, size_t)>& quality,
+                             const std::string& name = "ml100k", const std::string& full = "full") {
     std::vector<std::vector<datasets::NextItemQuality>> q(models.size());
     for (size_t m = 0; m < models.size(); ++m)
         for (size_t s = 0; s < seeds; ++s) q[m].push_back(quality(m, s));
-    return next_item_table(models, q);
+    return next_item_table(models, q, name, full);
 }
 
 }  // namespace minirec
