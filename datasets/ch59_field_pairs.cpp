@@ -72,6 +72,11 @@ FieldPairWorld field_pair_clicks(const FieldPairOptions& o) {
     return w;
 }
 
+FieldPairWorld field_pair_clicks(FieldPairOptions o, bool field_aware, uint64_t seed) {
+    o.field_aware = field_aware, o.seed = seed;
+    return field_pair_clicks(o);
+}
+
 std::string describe(const FieldPairOptions& o) {
     return std::to_string(o.n) + " rows per world (70% train, 10% validation, 20% test), " + std::to_string(o.signal_fields) +
            " signal fields + " + std::to_string(o.noise_fields) + " noise fields of " + std::to_string(o.values) + " values";

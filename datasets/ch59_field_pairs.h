@@ -51,6 +51,8 @@ struct FieldPairWorld {
 };
 
 FieldPairWorld field_pair_clicks(const FieldPairOptions& o);
+// The chapter's two cells on one seed: `o` with field_aware (main) or an FM truth (control) and `seed`.
+FieldPairWorld field_pair_clicks(FieldPairOptions o, bool field_aware, uint64_t seed);
 
 // The data in the report's words: "20000 rows per world (70% train, 10% validation, 20% test), 4
 // signal fields + 4 noise fields of 20 values"; or, for a log read from `path` (datasets/ctr_logs.h's

@@ -109,13 +109,6 @@ inline WorldRun run_world(const Options& o, const datasets::FieldPairWorld& w, u
     return run;
 }
 
-// The world of one cell: field-pair-specific interactions (main) or an FM truth (control).
-inline datasets::FieldPairWorld world(const Options& o, bool field_aware, uint64_t seed) {
-    datasets::FieldPairOptions wo = o.world;
-    wo.field_aware = field_aware, wo.seed = seed;
-    return datasets::field_pair_clicks(wo);
-}
-
 // Both cells on the same world seeds. With `real` (--data: one log, datasets/ctr_logs.h) the
 // "worlds" differ only in initialisation and batch order; no truth, so no oracle. The runs go to
 // `main`, `control` stays empty.
@@ -128,8 +121,8 @@ inline Results run_experiment(const Options& o, const datasets::FieldPairWorld* 
             if (o.verbose) std::fprintf(stderr, "init %d/%d: FAT-DeepFFM AUC %.4f\n", w + 1, o.worlds, r.main.back().m[kFAT].es_auc);
             continue;
         }
-        const WorldRun& main_run = r.main.emplace_back(run_world(o, world(o, true, seed), seed));
-        const WorldRun& control_run = r.control.emplace_back(run_world(o, world(o, false, seed), seed));
+        const WorldRun& main_run = r.main.emplace_back(run_world(o, datasets::field_pair_clicks(o.world, true, seed), seed));
+        const WorldRun& control_run = r.control.emplace_back(run_world(o, datasets::field_pair_clicks(o.world, false, seed), seed));
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d: early-stopped AUC, main / control: DeepFFM %.4f / %.4f  MLP- %.4f / %.4f  FAT %.4f / %.4f\n",
                          w + 1, o.worlds, main_run.m[kDeepFFM].es_auc, control_run.m[kDeepFFM].es_auc, main_run.m[kAfter].es_auc,
