@@ -193,12 +193,12 @@ struct Protocol {
     std::optional<Scores> oracle;
 };
 
-// A synthetic world (drawn from `world`, its seed included) under the paper's protocol: each user's
-// last item held out, `n` popularity negatives per user, HR@k / NDCG@k / MRR; the oracle is the
-// generator's next-item distribution.
-inline Protocol world_protocol(const datasets::SequenceOptions& world, int n, int k) {
+// A synthetic world (drawn from `world` with order strength `order` and seed `seed`) under the
+// paper's protocol: each user's last item held out, `n` popularity negatives per user, HR@k /
+// NDCG@k / MRR; the oracle is the generator's next-item distribution.
+inline Protocol world_protocol(datasets::SequenceOptions world, double order, uint64_t seed, int n, int k) {
+    world.order_strength = order, world.seed = seed;
     const datasets::SequenceData d = datasets::sequences(world);
-    const uint64_t seed = world.seed;
     Protocol p;
     p.num_items = d.num_items;
     const std::vector<UserSeq> users = split_users(d);

@@ -121,10 +121,9 @@ inline Results run_experiment(const Options& o, const datasets::NextItemSplit* r
     for (int cell = 0; cell < (o.control && !real ? 2 : 1); ++cell)
         for (int w = 0; w < o.worlds; ++w) {
             const uint64_t seed = replicate_seed(o.seed, w);
-            datasets::SequenceOptions world = o.data;   // the control world: order carries no signal
-            if (cell) world.order_strength = o.control_order;
-            world.seed = seed;
-            const Protocol p = real ? real_protocol(*real, o.model.max_len, o.negatives, o.k, o.seed) : world_protocol(world, o.negatives, o.k);
+            const double order = cell ? o.control_order : o.data.order_strength;   // the control world: order carries no signal
+            const Protocol p = real ? real_protocol(*real, o.model.max_len, o.negatives, o.k, o.seed)
+                                    : world_protocol(o.data, order, seed, o.negatives, o.k);
             (cell ? r.control : r.main).push_back(run_world(o, p, cell == 1, seed));
             if (o.verbose) std::fprintf(stderr, "%s %d/%d done\n", real ? "seed" : cell ? "control world" : "main world", w + 1, o.worlds);
         }
