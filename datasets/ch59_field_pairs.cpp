@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
 #include "core/metrics.h"
 #include "core/rng.h"
@@ -69,6 +70,22 @@ FieldPairWorld field_pair_clicks(const FieldPairOptions& o) {
         w.labels.push_back(rng.bernoulli(float(p)) ? 1.0f : 0.0f);
     }
     return w;
+}
+
+FieldPairWorld field_pair_clicks(FieldPairOptions o, bool field_aware, uint64_t seed) {
+    o.field_aware = field_aware, o.seed = seed;
+    return field_pair_clicks(o);
+}
+
+std::string describe(const FieldPairOptions& o) {
+    return std::to_string(o.n) + " rows per world (70% train, 10% validation, 20% test), " + std::to_string(o.signal_fields) +
+           " signal fields + " + std::to_string(o.noise_fields) + " noise fields of " + std::to_string(o.values) + " values";
+}
+
+std::string describe(const FieldPairWorld& w, const std::string& path) {
+    return path + ": " + std::to_string(w.n) + " rows in file order, " + std::to_string(w.n_train) + " train, " +
+           std::to_string(w.n_valid - w.n_train) + " validation, " + std::to_string(w.n - w.n_valid) + " test; " +
+           std::to_string(w.fields) + " fields hashed into " + std::to_string(w.values) + " ids each (datasets/ctr_logs.h)";
 }
 
 ClickQuality click_quality(const FieldPairWorld& w, const std::vector<int>& rows, const std::vector<float>& logits) {

@@ -12,6 +12,7 @@
 //   click ~ Bernoulli(sigmoid(logit)).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -50,6 +51,14 @@ struct FieldPairWorld {
 };
 
 FieldPairWorld field_pair_clicks(const FieldPairOptions& o);
+// The chapter's two cells on one seed: `o` with field_aware (main) or an FM truth (control) and `seed`.
+FieldPairWorld field_pair_clicks(FieldPairOptions o, bool field_aware, uint64_t seed);
+
+// The data in the report's words: "20000 rows per world (70% train, 10% validation, 20% test), 4
+// signal fields + 4 noise fields of 20 values"; or, for a log read from `path` (datasets/ctr_logs.h's
+// to_field_pairs), its rows by split and its hashed fields.
+std::string describe(const FieldPairOptions& o);
+std::string describe(const FieldPairWorld& w, const std::string& path);
 
 struct ClickQuality {
     double auc = 0, logloss = 0;

@@ -2,9 +2,14 @@
 // leave-one-out split (each user's last item is the test target), 100 negatives per user sampled by
 // popularity among items the user never touched, and HR@k / NDCG@k / MRR against them and over all
 // items. Items are tokens as in models/ch61_bert4rec.h: item i is token i + 1 (0 is [pad], N + 1
-// is [mask]). Deliberately left out: a validation item (fixed epochs, no early stopping).
+// is [mask]). world_protocol / real_protocol bundle a synthetic world or MovieLens-100k for the
+// experiment. Deliberately left out: a validation item (fixed epochs, no early stopping).
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "datasets/next_item.h"
@@ -15,6 +20,29 @@
 
 namespace minirec {
 namespace ch61 {
+
+// The chapter's synthetic world (datasets/sequences.h): 400 users, 400 items in 20 interests, 4
+// sessions of 3-7 items each, half of the steps along the planted successor graph, item events only.
+inline datasets::SequenceOptions world_options() {
+    datasets::SequenceOptions d;
+    d.num_users = 400, d.num_items = 400, d.num_interests = 20, d.sessions_per_user = 4;
+    d.min_session_length = 3, d.max_session_length = 7, d.order_strength = 0.5;
+    d.search_prob = d.coupon_prob = 0.0;
+    return d;
+}
+
+// The data in the report's words: "400 users, 400 items in 20 interests, 4 sessions of 3-7 items; ",
+// or MovieLens-100k's users and items and how they are used.
+inline std::string describe(const datasets::SequenceOptions& d) {
+    using std::to_string;
+    return to_string(d.num_users) + " users, " + to_string(d.num_items) + " items in " + to_string(d.num_interests) + " interests, " +
+           to_string(d.sessions_per_user) + " sessions of " + to_string(d.min_session_length) + "-" + to_string(d.max_session_length) +
+           " items; ";
+}
+inline std::string describe(const datasets::NextItemSplit& s, const std::string& path) {
+    return "MovieLens-100k from " + path + ": " + std::to_string(s.users.size()) + " users, " + std::to_string(s.num_items) +
+           " items, the protocol of book/05_datasets.md (100 popularity negatives drawn once); training windows of T + 1 items; ";
+}
 
 // Ranking quality of one model in one world (means over users).
 struct Scores {
@@ -148,6 +176,61 @@ inline std::vector<std::vector<float>> rows_of(const Tensor& t) {
     const size_t V = size_t(t.dim(1));
     for (int r = 0; r < t.dim(0); ++r) out.emplace_back(t.data() + size_t(r) * V, t.data() + size_t(r + 1) * V);
     return out;
+}
+
+// ---- One data set as the experiment sees it ----------------------------------------------------------
+// A model's next-item logits over the vocabulary, (S, V), for S input sequences
+// (models/ch61_bert4rec.h: Bert4Rec::next_item_logits).
+using LogitsOf = std::function<Tensor(const std::vector<Ids>&)>;
+
+// What the models train on, how one is scored from its logits, and the references, scored once:
+// popularity and (synthetic worlds only) the oracle.
+struct Protocol {
+    int num_items = 0;                              // N
+    std::vector<Ids> train;                         // training sequences (users; windows on real data)
+    std::function<Scores(const LogitsOf&)> evaluate;
+    Scores popularity;
+    std::optional<Scores> oracle;
+};
+
+// A synthetic world (drawn from `world` with order strength `order` and seed `seed`) under the
+// paper's protocol: each user's last item held out, `n` popularity negatives per user, HR@k /
+// NDCG@k / MRR; the oracle is the generator's next-item distribution.
+inline Protocol world_protocol(datasets::SequenceOptions world, double order, uint64_t seed, int n, int k) {
+    world.order_strength = order, world.seed = seed;
+    const datasets::SequenceData d = datasets::sequences(world);
+    Protocol p;
+    p.num_items = d.num_items;
+    const std::vector<UserSeq> users = split_users(d);
+    p.train = train_sequences(users);                            // also the input when a model ranks the held-out item
+    std::vector<double> count;                                   // popularity = training counts
+    const std::vector<Ids> negatives = popularity_negatives(users, d.num_items + 2, n, seed, &count);
+    p.evaluate = [users, inputs = p.train, negatives, k](const LogitsOf& logits) {
+        return score(users, negatives, k, rows_of(logits(inputs)));   // BERT4Rec appends [mask] to each input
+    };
+    p.popularity = score(users, negatives, k, popularity_logits(users, count));
+    p.oracle = score(users, negatives, k, oracle_logits(d, users));
+    return p;
+}
+
+// Real data under datasets/next_item.h's protocol: the models train on windows of T + 1 items
+// (token_split) and rank each user's test item against `n` popularity negatives drawn once with
+// `seed`. No oracle. The protocol reads `s`, which must outlive it.
+inline Protocol real_protocol(const datasets::NextItemSplit& s, int T, int n, int k, uint64_t seed) {
+    const int N = s.num_items, V = N + 2;
+    const std::vector<Ids> negatives = datasets::popularity_negatives(s, n, seed);
+    const TokenSplit t = token_split(s, T);
+    Protocol p;
+    p.num_items = N;
+    p.train = train_sequences(t.windows);
+    p.evaluate = [&s, negatives, inputs = train_sequences(t.seen), N, V, k](const LogitsOf& logits) {
+        return Scores(evaluate_next_item(s, negatives, datasets::Target::test, k, [&](size_t first, int count, std::vector<float>& z) {
+            const Tensor y = logits({inputs.begin() + long(first), inputs.begin() + long(first) + count});
+            for (int b = 0; b < count; ++b) std::copy_n(y.data() + b * V + 1, N, z.begin() + b * N);   // item i is token i + 1
+        }));
+    };
+    p.popularity = evaluate_next_item(s, negatives, datasets::Target::test, k, datasets::popularity_scorer(s));
+    return p;
 }
 
 }  // namespace ch61

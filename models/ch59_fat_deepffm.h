@@ -254,5 +254,20 @@ struct FATDeepFFM {
     }
 };
 
+// ---- The ladder, one of each ------------------------------------------------------------------
+// The five models the chapter compares on the same data, initialised from `init` in this order:
+// FM (eq. 1), FFM (eq. 2), DeepFFM (eqs. 4-7), MLP-DeepFFM (attention after the interactions) and
+// FAT-DeepFFM (attention before them).
+struct Ladder {
+    FM fm;
+    FFM ffm;
+    DeepFFM deep;
+    MLPDeepFFM after;
+    FATDeepFFM fat;
+    Ladder(int vocabulary, const DeepFFMOptions& o, int attention_size, int reduction, Rng& init)
+        : fm(vocabulary, o.dim, init), ffm(vocabulary, o.fields, o.dim, init), deep(vocabulary, o, init),
+          after(vocabulary, o, attention_size, init), fat(vocabulary, o, reduction, init) {}
+};
+
 }  // namespace ch59
 }  // namespace minirec

@@ -14,6 +14,7 @@
 //   eq. 8        L = 1/|S_m| sum_{v_m in S_m} -log P(v_m = v*_m | S'_u)  (masked positions only)
 //   inference    append [mask] to the sequence and read eq. 7 at that position
 //   training     Cloze samples (Sec. 3.6): mask a share rho of the items, predict them (eq. 8)
+//                (training_loss: one step's batch and loss for each way the chapter trains it)
 #pragma once
 #include <algorithm>
 #include <string>
@@ -219,6 +220,25 @@ inline Var sasrec_loss(Bert4Rec& model, const Ids& tokens, const Ids& flat_posit
     const Var neg = model.item_scores(h, flat_positions, negatives);     // (M, 1)
     const int M = int(positives.size());
     return bce_with_logits(pos, Tensor::ones({M, 1})) + bce_with_logits(neg, Tensor::zeros({M, 1}));
+}
+
+// ---- One training step ---------------------------------------------------------------------------
+// The ways the chapter trains the network: BERT4Rec's Cloze task (Sec. 3.6); the Cloze task masking
+// only the last item (Table 3's "1 mask"); left to right (a causal network) with eq. 8's softmax over
+// the next item, or with SASRec's loss.
+enum class Task { cloze, last_only, next_item, sasrec };
+
+// A batch of the sequences seqs[rows] for `task` (rho, last_only: the Cloze task's masking) and its loss.
+inline Var training_loss(Bert4Rec& m, Task task, const std::vector<Ids>& seqs, const std::vector<int>& rows, double rho,
+                         double last_only, Rng& rng) {
+    const int T = m.options.max_len;
+    Batch b;
+    for (int r : rows)
+        if (task == Task::next_item || task == Task::sasrec) add_next_item_sample(b, seqs[size_t(r)], m.vocab, T, task == Task::sasrec, rng);
+        else if (task == Task::last_only) add_cloze_sample(b, seqs[size_t(r)], m.vocab, T, 0.0, 1.0, rng);
+        else add_cloze_sample(b, seqs[size_t(r)], m.vocab, T, rho, last_only, rng);
+    return task == Task::sasrec ? sasrec_loss(m, b.tokens, b.positions, b.labels, b.negatives)
+                                : cloze_loss(m, b.tokens, b.positions, b.labels);   // eq. 8
 }
 
 }  // namespace ch61

@@ -16,6 +16,7 @@
 #pragma once
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/ops.h"
 #include "core/rng.h"
@@ -118,6 +119,59 @@ inline Var student_loss(const Var& student_logit, const Var& teacher_logit, cons
 inline Var pfd_loss(const Var& student_logit, const Var& teacher_logit, const Tensor& y, double lambda) {
     return student_loss(student_logit, teacher_logit, y, lambda) + bce_with_logits(teacher_logit, y);
 }
+
+// ---- Everything chapter 62 trains, in one synchronous objective --------------------------------
+// One teacher f(X, X*; Wt) and a student per lambda schedule; a second pair whose FM factors are
+// shared; MD's bigger teacher (the student's features) and PFD+MD's (with X*), each with its own
+// student. The teacher's output is detached inside L_d and the pairs share nothing else, so one
+// summed loss trains every student exactly as separate runs would.
+struct Models {
+    Teacher teacher;
+    std::vector<Student> students;          // one per lambda schedule
+    Student shared_student;                 // its FM factors are shared_teacher's
+    Teacher shared_teacher;
+    DeepTeacher md_teacher, both_teacher;   // MD (P = 0) and PFD+MD (P = 1): FM size big_dim, MLP width big_hidden
+    Student md_student, both_student;
+
+    // rng draws the teacher, the students and the shared pair; big_rng the MD and PFD+MD pairs.
+    Models(int vocab, int num_students, int dim, int tower_hidden, int big_dim, int big_hidden, Rng& rng, Rng& big_rng)
+        : teacher(vocab, dim, 1, tower_hidden, rng) {
+        for (int k = 0; k < num_students; ++k) students.emplace_back(vocab, dim, rng);
+        shared_student = Student(vocab, dim, rng);
+        shared_teacher = Teacher(vocab, dim, 1, tower_hidden, rng);
+        share_factors(shared_teacher, shared_student);
+        md_teacher = DeepTeacher(vocab, big_dim, 0, big_hidden, big_rng);
+        both_teacher = DeepTeacher(vocab, big_dim, 1, big_hidden, big_rng);
+        md_student = Student(vocab, dim, big_rng);
+        both_student = Student(vocab, dim, big_rng);
+    }
+
+    NamedParams named_parameters() const {
+        NamedParams p = teacher.named_parameters("teacher.");
+        for (size_t k = 0; k < students.size(); ++k) append(p, students[k].named_parameters("s" + std::to_string(k) + "."));
+        append(p, shared_pair_parameters(shared_student, shared_teacher));
+        for (const NamedParams& q : {md_teacher.named_parameters("md_teacher."), both_teacher.named_parameters("both_teacher."),
+                                     md_student.named_parameters("md_student."), both_student.named_parameters("both_student.")})
+            append(p, q);
+        return p;
+    }
+
+    // Synchronous PFD on one batch, ids (B, 2), X* (B, 1), y (B, 1): L_t, plus each student's part
+    // at its own lambda (student_lambdas[k]), plus the whole objective of the shared, MD and PFD+MD
+    // pairs at `lambda`.
+    Var loss(const Ids& user_item, const Tensor& privileged, const Tensor& y, const std::vector<double>& student_lambdas,
+             double lambda) {
+        const Var x_star = constant(privileged);
+        const Var t = teacher(user_item, x_star);                         // f(X, X*; Wt)
+        Var loss = bce_with_logits(t, y);                                 // L_t
+        for (size_t k = 0; k < students.size(); ++k)                      // each student's part
+            loss = loss + student_loss(students[k](user_item), t, y, student_lambdas[k]);
+        loss = loss + pfd_loss(shared_student(user_item), shared_teacher(user_item, x_star), y, lambda) +
+               pfd_loss(md_student(user_item), md_teacher(user_item), y, lambda) +        // MD
+               pfd_loss(both_student(user_item), both_teacher(user_item, &x_star), y, lambda);  // PFD+MD
+        return loss;
+    }
+};
 
 }  // namespace ch62
 }  // namespace minirec

@@ -1,12 +1,12 @@
 // Chapter 59: FM -> FFM -> DeepFFM -> FAT-DeepFFM, and attention before vs after the interactions,
 // as a lab: the five models on the same batches of a main and a control world, judged early-stopped.
 // Markdown on stdout; CSV under --out. --data: the five models on a Criteo log.
+#include <chrono>
 #include <cmath>
 #include <string>
 
 #include "datasets/ctr_logs.h"
 #include "tutorials/ch59_fat_deepffm.h"
-#include "tutorials/common/claims.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/report.h"
 
@@ -72,20 +72,16 @@ int main(int argc, char** argv) {
                                      std::to_string(o.batch) + ", " + std::to_string(o.epochs) + " epochs" +
                                      (on_real ? " (early-stopped)" : "") + ", CENet r = " + std::to_string(o.reduction);
         if (on_real) {
-            report.text(data_path + ": " + std::to_string(real.n) + " rows in file order, " + std::to_string(real.n_train) + " train, " +
-                        std::to_string(real.n_valid - real.n_train) + " validation, " + std::to_string(real.n - real.n_valid) +
-                        " test; 39 fields hashed into " + std::to_string(real.values) + " ids each (datasets/ctr_logs.h); " + training +
-                        "; " + std::to_string(o.worlds) + " initialisations; seed " + std::to_string(o.seed) + ".");
+            report.text(datasets::describe(real, data_path) + "; " + training + "; " + std::to_string(o.worlds) +
+                        " initialisations; seed " + std::to_string(o.seed) + ".");
         } else {
-            report.text(std::to_string(o.world.n) + " rows per world (70% train, 10% validation, 20% test), " +
-                        std::to_string(o.world.signal_fields) + " signal fields + " + std::to_string(o.world.noise_fields) +
-                        " noise fields of " + std::to_string(o.world.values) + " values; " + training + ", " +
-                        (o.interaction == Interaction::hadamard ? "Hadamard" : "inner-product") + " interactions; " +
-                        std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed) + ".");
+            report.text(datasets::describe(o.world) + "; " + training + ", " + (o.interaction == Interaction::hadamard ? "Hadamard" :
+                        "inner-product") + " interactions; " + std::to_string(o.worlds) + " worlds per cell; seed " + std::to_string(o.seed) + ".");
             report.text("What the main world builds in: every pair of signal fields interacts through its own latent "
                         "vectors (FFM's assumption), and the noise fields carry nothing. The control world plants an FM "
                         "instead (one vector per value for all of its pairs), with the same noise fields.");
         }
+        const auto start = std::chrono::steady_clock::now();
         const Results r = run_experiment(o, on_real ? &real : nullptr);
         report.table(model_table(r), on_real ? "Test AUC and log loss on the file's test rows, mean over initialisations"
                                              : "Test AUC and log loss, mean over worlds (early-stopped: the epoch with the best "
@@ -95,7 +91,7 @@ int main(int argc, char** argv) {
         claims.one_dataset = on_real;   // one data set: n counts initialisations, not worlds
         if (on_real) report.text("With --data the runs share one data set and differ only in initialisation: no verdicts.");
         claims.print(report);
-        report.finish(r.seconds);
+        report.finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         return 0;
     });
 }

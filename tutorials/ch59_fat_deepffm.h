@@ -1,12 +1,9 @@
-// Chapter 59's experiment as functions: FM, FFM, DeepFFM, MLP-DeepFFM (attention after the
-// interactions) and FAT-DeepFFM (CENet attention on the embeddings, before them), trained on the
-// same batches of datasets/ch59_field_pairs.h in a main world (field-pair-specific interactions and
-// noise fields) and a control world (an FM truth, the same noise fields). Every model is judged
-// early-stopped: at the epoch with the best validation log loss. Printing lives in the .cpp.
-// With --data, the same five models on a Criteo log. Deliberately left out: numeric fields,
-// dropout and L2.
+// Chapter 59's experiment as functions: the ladder of models/ch59_fat_deepffm.h (FM, FFM, DeepFFM,
+// attention after the interactions, FAT-DeepFFM) trained on the same batches of a main world
+// (field-pair-specific interactions, noise fields) and a control world (an FM truth), or of a Criteo
+// log (--data), and judged early-stopped (the epoch with the best validation log loss).
+// Deliberately left out: numeric fields, dropout and L2.
 #pragma once
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -60,7 +57,6 @@ struct WorldRun {
 };
 struct Results {
     std::vector<WorldRun> main, control;   // one entry per world
-    double seconds = 0;
 };
 
 // The same loop for every model: Adam on the cross-entropy, the same batches (same seed). After
@@ -91,37 +87,25 @@ Fit train(Model&& model, const NamedParams& params, const datasets::FieldPairWor
     return r;
 }
 
-// The five models on one data set, from fresh initialisations drawn from `seed`.
-inline WorldRun train_models(const Options& o, const datasets::FieldPairWorld& w, uint64_t seed) {
-    WorldRun run;
-    const int N = w.vocabulary(), F = w.fields;
+// The five models on one data set (a world, or the --data log), from fresh initialisations drawn
+// from `seed`, on the same batches; then FAT-DeepFFM's attention, and the oracle where the truth is known.
+inline WorldRun run_world(const Options& o, const datasets::FieldPairWorld& w, uint64_t seed) {
     DeepFFMOptions d;
-    d.fields = F, d.dim = o.dim, d.hidden = o.hidden, d.interaction = o.interaction;
+    d.fields = w.fields, d.dim = o.dim, d.hidden = o.hidden, d.interaction = o.interaction;
     const uint64_t batches = splitmix64(seed + 1);   // fresh initialisation per world, the same batches per model
     Rng init(splitmix64(seed + 2));
-    FM fm(N, o.dim, init);
-    run.m[kFM] = train([&](const Ids& ids) { return fm(ids, F); }, fm.named_parameters(), w, o, batches);
-    FFM ffm(N, F, o.dim, init);
-    run.m[kFFM] = train(ffm, ffm.named_parameters(), w, o, batches);
-    DeepFFM deep(N, d, init);
-    run.m[kDeepFFM] = train(deep, deep.named_parameters(), w, o, batches);
-    MLPDeepFFM after(N, d, o.attention_size, init);
-    run.m[kAfter] = train(after, after.named_parameters(), w, o, batches);
-    FATDeepFFM fat(N, d, o.reduction, init);
-    run.m[kFAT] = train([&](const Ids& ids) { return fat(ids); }, fat.named_parameters(), w, o, batches);
+    Ladder m(w.vocabulary(), d, o.attention_size, o.reduction, init);
+    WorldRun run;
+    run.m[kFM] = train([&](const Ids& ids) { return m.fm(ids, w.fields); }, m.fm.named_parameters(), w, o, batches);
+    run.m[kFFM] = train(m.ffm, m.ffm.named_parameters(), w, o, batches);
+    run.m[kDeepFFM] = train(m.deep, m.deep.named_parameters(), w, o, batches);
+    run.m[kAfter] = train(m.after, m.after.named_parameters(), w, o, batches);
+    run.m[kFAT] = train([&](const Ids& ids) { return m.fat(ids); }, m.fat.named_parameters(), w, o, batches);
     NoGrad no_grad;   // FAT-DeepFFM's attention S (B, F, F) on the test rows, by the kind of field i
     Var S;
-    fat(w.ids(w.test_rows()), &S);
+    m.fat(w.ids(w.test_rows()), &S);
     datasets::mean_weight_by_field_kind(w, S.value(), &run.attention_signal, &run.attention_noise);
-    return run;
-}
-
-inline WorldRun run_world(const Options& o, bool field_aware, uint64_t seed) {
-    datasets::FieldPairOptions wo = o.world;
-    wo.field_aware = field_aware, wo.seed = seed;
-    const datasets::FieldPairWorld w = datasets::field_pair_clicks(wo);
-    WorldRun run = train_models(o, w, seed);
-    run.oracle = datasets::oracle_quality(w);
+    if (!w.true_prob.empty()) run.oracle = datasets::oracle_quality(w);   // synthetic worlds only
     return run;
 }
 
@@ -129,23 +113,21 @@ inline WorldRun run_world(const Options& o, bool field_aware, uint64_t seed) {
 // "worlds" differ only in initialisation and batch order; no truth, so no oracle. The runs go to
 // `main`, `control` stays empty.
 inline Results run_experiment(const Options& o, const datasets::FieldPairWorld* real = nullptr) {
-    const auto start = std::chrono::steady_clock::now();
     Results r;
     for (int w = 0; w < o.worlds; ++w) {
         const uint64_t seed = replicate_seed(o.seed, w);   // the same draws in both cells
         if (real) {
-            r.main.push_back(train_models(o, *real, seed));
+            r.main.push_back(run_world(o, *real, seed));
             if (o.verbose) std::fprintf(stderr, "init %d/%d: FAT-DeepFFM AUC %.4f\n", w + 1, o.worlds, r.main.back().m[kFAT].es_auc);
             continue;
         }
-        const WorldRun& main_run = r.main.emplace_back(run_world(o, true, seed));
-        const WorldRun& control_run = r.control.emplace_back(run_world(o, false, seed));
+        const WorldRun& main_run = r.main.emplace_back(run_world(o, datasets::field_pair_clicks(o.world, true, seed), seed));
+        const WorldRun& control_run = r.control.emplace_back(run_world(o, datasets::field_pair_clicks(o.world, false, seed), seed));
         if (o.verbose)
             std::fprintf(stderr, "world %d/%d: early-stopped AUC, main / control: DeepFFM %.4f / %.4f  MLP- %.4f / %.4f  FAT %.4f / %.4f\n",
                          w + 1, o.worlds, main_run.m[kDeepFFM].es_auc, control_run.m[kDeepFFM].es_auc, main_run.m[kAfter].es_auc,
                          control_run.m[kAfter].es_auc, main_run.m[kFAT].es_auc, control_run.m[kFAT].es_auc);
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
 

@@ -3,16 +3,15 @@
 // worlds or on MovieLens-100k (--data). Markdown on stdout; CSV under --out.
 #include <chrono>
 #include <string>
-#include <vector>
 
 #include "tutorials/ch61_bert4rec.h"
-#include "tutorials/common/claims.h"
 #include "tutorials/common/flags.h"
 #include "tutorials/common/next_item_report.h"
 #include "tutorials/common/report.h"
 
 using namespace minirec;
 using namespace minirec::ch61;
+using std::to_string;
 
 // The next-item table; on real data (r.real) with the full-ranking MRR and without the oracle.
 static Table results_table(const Options& o, const Results& r, const std::vector<WorldRun>& runs, const std::string& name) {
@@ -29,17 +28,11 @@ static Table results_table(const Options& o, const Results& r, const std::vector
         if (runs.empty() || runs[0].at[m].empty()) continue;
         auto mean = [&](size_t i, double Scores::*f) { return num("%.4f", mean_over(runs, [&](const WorldRun& x) { return x.at[m][i].*f; })); };
         std::vector<std::string> row = {kModelNames[m]};
-        for (size_t i = 0; i < o.budgets().size(); ++i) row.push_back(mean(i, &Scores::ndcg));
+        for (size_t i = 0; i <= last; ++i) row.push_back(m != kOracle || i == last ? mean(i, &Scores::ndcg) : "");   // the oracle: no budgets
         for (double Scores::*f : last_cols) row.push_back(mean(last, f));
         row.push_back(m < kNumTrained ? num("%.1f", mean_over(runs, [&](const WorldRun& x) { return x.train_seconds[m]; })) : "");
         t.add(row);
     }
-    if (r.real) return t;
-    auto oracle = [&](double Scores::*f) { return num("%.4f", mean_over(runs, [&](const WorldRun& x) { return x.oracle.*f; })); };
-    std::vector<std::string> row = {"(oracle: the generator's next-item distribution)"};
-    for (size_t i = 0; i < o.budgets().size(); ++i) row.push_back(i == last ? oracle(&Scores::ndcg) : "");
-    for (double Scores::*f : last_cols) row.push_back(oracle(f));
-    t.add((row.push_back(""), row));
     return t;
 }
 
@@ -76,17 +69,12 @@ int main(int argc, char** argv) {
         Report report(flags);
         report.heading("Chapter 61: BERT4Rec");
         std::string budgets;
-        for (int e : o.budgets()) budgets += (budgets.empty() ? "" : ", ") + std::to_string(e);
-        report.text((!real ? std::to_string(o.data.num_users) + " users, " + std::to_string(o.data.num_items) + " items in " +
-                    std::to_string(o.data.num_interests) + " interests, " + std::to_string(o.data.sessions_per_user) + " sessions of " +
-                    std::to_string(o.data.min_session_length) + "-" + std::to_string(o.data.max_session_length) + " items; "
-                    : "MovieLens-100k from " + data_path + ": " + std::to_string(split.users.size()) + " users, " +
-                    std::to_string(split.num_items) + " items, the protocol of book/05_datasets.md (100 popularity negatives "
-                    "drawn once); training windows of T + 1 items; ") + "T = " + std::to_string(o.model.max_len) + ", d = " +
-                    std::to_string(o.model.dim) + ", " + std::to_string(o.model.layers) + " layers, " + std::to_string(o.model.heads) +
-                    " heads, dropout " + num("%.2f", o.model.dropout) + "; rho = " + num("%.2f", o.mask_prob) + "; Adam lr " +
-                    num("%g", o.lr) + ", batch " + std::to_string(o.batch) + "; budgets " + budgets + " epochs; " +
-                    std::to_string(o.worlds) + (real ? " seeds" : " worlds per cell") + "; seed " + std::to_string(o.seed) + ".");
+        for (int e : o.budgets()) budgets += (budgets.empty() ? "" : ", ") + to_string(e);
+        report.text((real ? describe(split, data_path) : describe(o.data)) + "T = " + to_string(o.model.max_len) + ", d = " +
+                    to_string(o.model.dim) + ", " + to_string(o.model.layers) + " layers, " + to_string(o.model.heads) + " heads, dropout " +
+                    num("%.2f", o.model.dropout) + "; rho = " + num("%.2f", o.mask_prob) + "; Adam lr " + num("%g", o.lr) + ", batch " +
+                    to_string(o.batch) + "; budgets " + budgets + " epochs; " + to_string(o.worlds) + (real ? " seeds" : " worlds per cell") +
+                    "; seed " + to_string(o.seed) + ".");
         if (!real)
             report.text("What the main world builds in: with probability " + num("%.2f", o.data.order_strength) +
                         " the next item is a planted successor of the previous one, so order carries signal; in the control "
@@ -94,15 +82,11 @@ int main(int argc, char** argv) {
                         ") items in a session are drawn independently from its interest, so order carries none.");
         const auto start = std::chrono::steady_clock::now();
         const Results r = run_experiment(o, real ? &split : nullptr);
-        if (real) {
-            report.table(results_table(o, r, r.main, "movielens"), "Next-item ranking of each user's last item, MovieLens-100k "
-                         "(mean over seeds; sampled negatives unless marked; HR and MRR at the largest budget)");
-            report.text("One data set: the seeds differ only in initialisation and training order, so no verdicts.");
-        } else {
-            report.table(results_table(o, r, r.main, "main"), "Next-item ranking, main world (mean over worlds; sampled "
-                                                               "negatives unless marked; HR and MRR at the largest budget)");
-            report.table(results_table(o, r, r.control, "control"), "Next-item ranking, control world (mean over worlds)");
-        }
+        const std::string marked = "; sampled negatives unless marked; HR and MRR at the largest budget)";
+        report.table(results_table(o, r, r.main, real ? "movielens" : "main"), real ? "Next-item ranking of each user's last item, "
+                     "MovieLens-100k (mean over seeds" + marked : "Next-item ranking, main world (mean over worlds" + marked);
+        if (real) report.text("One data set: the seeds differ only in initialisation and training order, so no verdicts.");
+        else report.table(results_table(o, r, r.control, "control"), "Next-item ranking, control world (mean over worlds)");
         Claims claims = judge(o, r);
         claims.quick = flags.quick, claims.one_dataset = real;
         claims.print(report);

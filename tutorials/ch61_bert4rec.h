@@ -2,13 +2,12 @@
 // by BERT4Rec (bidirectional, Cloze); the same network left to right (causal mask) with SASRec's loss
 // or the full softmax; BERT4Rec trained on the last position only; popularity. HR@10 / NDCG@10 / MRR
 // against 100 popularity negatives (as the paper) and over all items, after several budgets (epochs),
-// in synthetic main (a planted successor graph) and control (no order) worlds, or on MovieLens-100k
-// (real_world). judge() makes the claims. Deliberately left out: early stopping (fixed epochs).
+// in synthetic main (a planted successor graph) and control (no order) worlds, or on MovieLens-100k.
+// judge() makes the claims. Deliberately left out: early stopping (fixed epochs).
 #pragma once
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,13 +22,15 @@
 namespace minirec {
 namespace ch61 {
 
-enum Model { kBert4Rec, kSASRec, kCausal, kLastOnly, kPopularity, kNumModels };
+enum Model { kBert4Rec, kSASRec, kCausal, kLastOnly, kPopularity, kOracle, kNumModels };
 const int kNumTrained = 4;   // every model before kPopularity is a trained transformer
 const char* const kModelNames[] = {"BERT4Rec (bidirectional, Cloze)", "left-to-right, SASRec loss (1 negative)",
-                                   "left-to-right, full softmax", "BERT4Rec, last item masked only", "popularity"};
+                                   "left-to-right, full softmax", "BERT4Rec, last item masked only", "popularity",
+                                   "(oracle: the generator's next-item distribution)"};
+const Task kTask[kNumTrained] = {Task::cloze, Task::sasrec, Task::next_item, Task::last_only};   // how each is trained
 
 struct Options {
-    datasets::SequenceOptions data;     // the main world; its seed is set per world
+    datasets::SequenceOptions data = world_options();   // the main world; its seed is set per world
     double control_order = 0.0;         // the control world's order strength: order carries no signal
     int worlds = 5;                     // independent worlds per cell, seeds from replicate_seed(seed, w)
     int epochs = 40;                    // the largest budget; every model is also scored at epochs/4 and epochs/2
@@ -51,12 +52,7 @@ struct Options {
             if (e >= 1 && (b.empty() || e > b.back())) b.push_back(e);
         return b;
     }
-    Options() {
-        data.num_users = 400, data.num_items = 400, data.num_interests = 20, data.sessions_per_user = 4;
-        data.min_session_length = 3, data.max_session_length = 7, data.order_strength = 0.5;
-        data.search_prob = data.coupon_prob = 0.0;
-        model.max_len = 20, model.dim = 32, model.heads = 2, model.layers = 2, model.dropout = 0.1f;
-    }
+    Options() { model.max_len = 20, model.dim = 32, model.heads = 2, model.layers = 2, model.dropout = 0.1f; }
 };
 
 // The quick configuration, in one place: 2 worlds per cell of 300 users, budgets 4, 8, 16 epochs.
@@ -67,8 +63,7 @@ inline Options quick_options() {
 }
 
 struct WorldRun {
-    std::vector<Scores> at[kNumModels];          // at[model][b]: scores after budgets[b] epochs
-    Scores oracle;                               // the generator's true next-item distribution
+    std::vector<Scores> at[kNumModels];          // at[model][b]: scores after budgets[b] epochs (kOracle: synthetic only)
     double train_seconds[kNumTrained] = {};      // processor seconds, training (with its evaluations)
 };
 
@@ -77,74 +72,35 @@ struct Results {
     bool real = false;                           // --data: no oracle, no control
 };
 
-// Each selected transformer from its own initialisation (the control cell: only BERT4Rec and the
-// headline's left-to-right model, for time), trained on `users` for the largest budget and scored by
-// `eval` after each budget's epoch. The loop is written out.
-inline void train_models(const Options& o, int num_items, const std::vector<UserSeq>& users, bool control, uint64_t seed,
-                         const std::function<Scores(Bert4Rec&)>& eval, WorldRun& rep) {
+// One world (with --data, one seed): each transformer from its own initialisation (the control cell: only
+// the headline's two, for time), trained for the largest budget and scored after each budget's epoch.
+inline WorldRun run_world(const Options& o, const Protocol& p, bool control, uint64_t seed) {
     const std::vector<int> budgets = o.budgets();
+    WorldRun rep;
     for (int model = 0; model < kNumTrained; ++model) {
         if (!o.train[model] || (control && model != kBert4Rec && model != kSASRec)) continue;
         Bert4RecOptions mo = o.model;
-        mo.num_items = num_items, mo.causal = model == kCausal || model == kSASRec;
+        mo.num_items = p.num_items, mo.causal = model == kCausal || model == kSASRec;
         Rng rng(splitmix64(seed + 100 + uint64_t(model)));
         Bert4Rec m(mo, rng);
         Adam adam(vars_of(m.named_parameters()), o.lr);
         const std::clock_t start = std::clock();   // processor time: the machine may be shared
         long step = 0;
         for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-            for (const std::vector<int>& rows : make_batches(int(users.size()), o.batch, rng)) {
-                Batch b;   // Cloze samples (Sec. 3.6; the last item only for kLastOnly), or next-item samples
-                for (int r : rows)
-                    if (mo.causal) add_next_item_sample(b, users[size_t(r)].train, m.vocab, mo.max_len, model == kSASRec, rng);
-                    else if (model == kLastOnly) add_cloze_sample(b, users[size_t(r)].train, m.vocab, mo.max_len, 0.0, 1.0, rng);
-                    else add_cloze_sample(b, users[size_t(r)].train, m.vocab, mo.max_len, o.mask_prob, o.last_only_prob, rng);
-                const Var loss = model == kSASRec ? sasrec_loss(m, b.tokens, b.positions, b.labels, b.negatives)
-                                                  : cloze_loss(m, b.tokens, b.positions, b.labels);   // eq. 8
+            for (const std::vector<int>& rows : make_batches(int(p.train.size()), o.batch, rng)) {
+                const Var loss = training_loss(m, kTask[model], p.train, rows, o.mask_prob, o.last_only_prob, rng);
                 adam.zero_grad();
                 backward(loss);
                 adam.step();
                 check_finite(loss.item(), ++step);
             }
-            if (std::count(budgets.begin(), budgets.end(), epoch)) rep.at[model].push_back(eval(m));
+            if (std::count(budgets.begin(), budgets.end(), epoch))
+                rep.at[model].push_back(p.evaluate([&](const std::vector<Ids>& s) { return m.next_item_logits(s); }));
         }
         rep.train_seconds[model] = double(std::clock() - start) / CLOCKS_PER_SEC;
     }
-}
-
-inline WorldRun run_world(const Options& o, bool control, uint64_t seed) {
-    datasets::SequenceOptions dopt = o.data;
-    if (control) dopt.order_strength = o.control_order;
-    dopt.seed = seed;
-    const datasets::SequenceData d = datasets::sequences(dopt);
-    const std::vector<UserSeq> users = split_users(d);
-    const std::vector<Ids> inputs = train_sequences(users);     // BERT4Rec appends [mask] (models/ch61_bert4rec.h)
-    std::vector<double> count;                                  // popularity = training counts
-    const std::vector<Ids> negatives = popularity_negatives(users, d.num_items + 2, o.negatives, seed, &count);
-    WorldRun rep;
-    train_models(o, d.num_items, users, control, seed,
-                 [&](Bert4Rec& m) { return score(users, negatives, o.k, rows_of(m.next_item_logits(inputs))); }, rep);
-    rep.at[kPopularity].assign(o.budgets().size(), score(users, negatives, o.k, popularity_logits(users, count)));
-    rep.oracle = score(users, negatives, o.k, oracle_logits(d, users));
-    return rep;
-}
-
-// Real data (--data) under datasets/next_item.h's protocol: one data set, so a "world" is a fresh
-// initialisation (and training order); the negatives are drawn with seed o.seed, the same for every world.
-inline WorldRun real_world(const Options& o, const datasets::NextItemSplit& s, uint64_t seed) {
-    const int N = s.num_items, V = N + 2;
-    const std::vector<Ids> negatives = datasets::popularity_negatives(s, o.negatives, o.seed);
-    const TokenSplit t = token_split(s, o.model.max_len);
-    const std::vector<Ids> inputs = train_sequences(t.seen);
-    auto quality = [&](const datasets::UserScores& f) { return Scores(evaluate_next_item(s, negatives, datasets::Target::test, o.k, f)); };
-    WorldRun rep;
-    train_models(o, N, t.windows, false, seed, [&](Bert4Rec& m) {
-        return quality([&](size_t first, int count, std::vector<float>& z) {   // item i is token i + 1
-            const Tensor y = m.next_item_logits({inputs.begin() + long(first), inputs.begin() + long(first) + count});
-            for (int b = 0; b < count; ++b) std::copy_n(y.data() + b * V + 1, N, z.begin() + b * N);
-        });
-    }, rep);
-    rep.at[kPopularity].assign(o.budgets().size(), quality(popularity_scorer(s)));
+    rep.at[kPopularity].assign(budgets.size(), p.popularity);
+    if (p.oracle) rep.at[kOracle].assign(budgets.size(), *p.oracle);
     return rep;
 }
 
@@ -157,7 +113,7 @@ inline void check_options(const Options& o) {   // clear errors for impossible s
 }
 
 // Main and control cells on the same world seeds: fresh data and initialisation per world; with
-// `real` (--data) the main cell only, on that data set (real_world).
+// `real` (--data) the main cell only, on that data set, a "world" being a fresh initialisation.
 inline Results run_experiment(const Options& o, const datasets::NextItemSplit* real = nullptr) {
     check_options(o);
     Results r;
@@ -165,7 +121,10 @@ inline Results run_experiment(const Options& o, const datasets::NextItemSplit* r
     for (int cell = 0; cell < (o.control && !real ? 2 : 1); ++cell)
         for (int w = 0; w < o.worlds; ++w) {
             const uint64_t seed = replicate_seed(o.seed, w);
-            (cell ? r.control : r.main).push_back(real ? real_world(o, *real, seed) : run_world(o, cell == 1, seed));
+            const double order = cell ? o.control_order : o.data.order_strength;   // the control world: order carries no signal
+            const Protocol p = real ? real_protocol(*real, o.model.max_len, o.negatives, o.k, o.seed)
+                                    : world_protocol(o.data, order, seed, o.negatives, o.k);
+            (cell ? r.control : r.main).push_back(run_world(o, p, cell == 1, seed));
             if (o.verbose) std::fprintf(stderr, "%s %d/%d done\n", real ? "seed" : cell ? "control world" : "main world", w + 1, o.worlds);
         }
     return r;
@@ -203,10 +162,10 @@ inline Claims judge(const Options& o, const Results& r) {
     }
     if (r.real) return c;
     bool below = true;
-    for (const WorldRun& x : r.main) below = below && x.at[kBert4Rec][last].ndcg <= x.oracle.ndcg;
+    for (const WorldRun& x : r.main) below = below && x.at[kBert4Rec][last].ndcg <= x.at[kOracle][last].ndcg;
+    auto ndcg = [&](int m) { return num("%.4f", mean_over(r.main, [&](const WorldRun& x) { return x.at[m][last].ndcg; })); };
     c.add_sanity("BERT4Rec below the oracle (the generator's distribution) in every main world", below,
-                 "NDCG@" + k + " " + num("%.4f", mean_over(r.main, [&](const WorldRun& x) { return x.at[kBert4Rec][last].ndcg; })) +
-                     " vs " + num("%.4f", mean_over(r.main, [](const WorldRun& x) { return x.oracle.ndcg; })));
+                 "NDCG@" + k + " " + ndcg(kBert4Rec) + " vs " + ndcg(kOracle));
     return c;
 }
 

@@ -1,14 +1,10 @@
-// Chapter 62's experiment as functions: one teacher sees the privileged feature X*; students see
-// user and item only and learn from labels, from the teacher (PFD) at several lambdas, without the
-// lambda warm-up, or with their FM factors shared with the teacher; two more students learn from
-// bigger teachers (models/ch62_pfd.h's DeepTeacher): MD (same features) and PFD+MD (with X*). All
-// train in one synchronous loop, in a main world (X* almost reads the label's logit) and a control
-// world (X* weakly informative). Printing lives in ch62_pfd.cpp. Deliberately left out: the paper's
+// Chapter 62's experiment as functions: the students (models/ch62_pfd.h's Models) learn from labels,
+// from a teacher that sees X* (PFD) at several lambdas, without the warm-up, with shared factors, or
+// from bigger teachers (MD, PFD+MD), all in one synchronous loop, in a main world (X* almost reads the
+// label's logit) and a control world (X* weakly informative). Deliberately left out: the paper's
 // asynchronous (teacher first) training, its deep and two-tower student networks.
 #pragma once
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -68,7 +64,7 @@ struct WorldRun {
 struct Results {
     std::vector<StudentSpec> students;
     std::vector<WorldRun> main, control;
-    double click_rate = 0.0, seconds = 0.0;
+    double click_rate = 0.0;
     int index_of(double lambda, bool warm) const {
         for (size_t k = 0; k < students.size(); ++k)
             if (students[k].lambda == lambda && (students[k].warmup > 0 || lambda == 0.0) == warm) return int(k);
@@ -89,38 +85,17 @@ inline WorldRun run_world(const Options& o, const datasets::PrivilegedOptions& w
                           uint64_t seed, double* click_rate) {
     const datasets::PrivilegedWorld w = datasets::privileged_events(wo, seed);
     *click_rate = w.click_rate;
-    const int vocab = w.users + w.items;
-    Rng rng(splitmix64(seed + 11));
-    Teacher teacher(vocab, o.dim, 1, o.tower_hidden, rng);
-    std::vector<Student> students;
-    for (size_t k = 0; k < specs.size(); ++k) students.emplace_back(vocab, o.dim, rng);
-    Student shared_student(vocab, o.dim, rng);             // a second pair whose FM factors are shared
-    Teacher shared_teacher(vocab, o.dim, 1, o.tower_hidden, rng);
-    share_factors(shared_teacher, shared_student);
-    Rng big_rng(splitmix64(seed + 12));                    // MD and PFD+MD: teachers bigger than the student
-    DeepTeacher md_teacher(vocab, o.big_dim, 0, o.big_hidden, big_rng), both_teacher(vocab, o.big_dim, 1, o.big_hidden, big_rng);
-    Student md_student(vocab, o.dim, big_rng), both_student(vocab, o.dim, big_rng);
-    NamedParams params = teacher.named_parameters("teacher.");
-    for (size_t k = 0; k < students.size(); ++k) append(params, students[k].named_parameters("s" + std::to_string(k) + "."));
-    append(params, shared_pair_parameters(shared_student, shared_teacher));
-    for (const NamedParams& p : {md_teacher.named_parameters("md_teacher."), both_teacher.named_parameters("both_teacher."),
-                                 md_student.named_parameters("md_student."), both_student.named_parameters("both_student.")})
-        append(params, p);
-    Adam adam(vars_of(params), o.lr);
+    Rng rng(splitmix64(seed + 11)), big_rng(splitmix64(seed + 12));   // MD and PFD+MD draw from a stream of their own
+    Models m(w.users + w.items, int(specs.size()), o.dim, o.tower_hidden, o.big_dim, o.big_hidden, rng, big_rng);
+    Adam adam(vars_of(m.named_parameters()), o.lr);
     const long warmup = long(o.warmup_epochs * double((long(w.train.size()) + o.batch - 1) / o.batch));
     long step = 0;
     for (int epoch = 0; epoch < o.epochs; ++epoch)
         for (const std::vector<int>& rows : make_batches(int(w.train.size()), o.batch, rng)) {
             const datasets::PrivilegedBatch b = datasets::gather(w, w.train, rows);
-            const Var x_star = constant(b.privileged);
-            const Var t = teacher(b.user_item, x_star);                       // f(X, X*; Wt)
-            Var loss = bce_with_logits(t, b.label);                           // L_t
-            for (size_t k = 0; k < students.size(); ++k)                      // each student's part
-                loss = loss + student_loss(students[k](b.user_item), t, b.label, lambda_at(specs[k].lambda, step, specs[k].warmup));
-            const double lambda = lambda_at(o.lambda, step, warmup);
-            loss = loss + pfd_loss(shared_student(b.user_item), shared_teacher(b.user_item, x_star), b.label, lambda) +
-                   pfd_loss(md_student(b.user_item), md_teacher(b.user_item), b.label, lambda) +        // MD
-                   pfd_loss(both_student(b.user_item), both_teacher(b.user_item, &x_star), b.label, lambda);  // PFD+MD
+            std::vector<double> lambdas;   // each student's lambda at this step
+            for (const StudentSpec& s : specs) lambdas.push_back(lambda_at(s.lambda, step, s.warmup));
+            const Var loss = m.loss(b.user_item, b.privileged, b.label, lambdas, lambda_at(o.lambda, step, warmup));
             adam.zero_grad();
             backward(loss);
             adam.step();
@@ -128,22 +103,22 @@ inline WorldRun run_world(const Options& o, const datasets::PrivilegedOptions& w
         }
     NoGrad no_grad;
     const datasets::PrivilegedBatch test = datasets::gather_all(w, w.test);
-    const std::vector<float> y = test.label.vec();
-    WorldRun run;
-    for (const Student& s : students) run.auc.push_back(auc(s(test.user_item).value().vec(), y));
-    run.shared_auc = auc(shared_student(test.user_item).value().vec(), y);
-    run.teacher_auc = auc(teacher(test.user_item, constant(test.privileged)).value().vec(), y);
-    run.md_auc = auc(md_student(test.user_item).value().vec(), y);
-    run.both_auc = auc(both_student(test.user_item).value().vec(), y);
-    run.md_teacher_auc = auc(md_teacher(test.user_item).value().vec(), y);
     const Var x_test = constant(test.privileged);
-    run.both_teacher_auc = auc(both_teacher(test.user_item, &x_test).value().vec(), y);
+    const std::vector<float> y = test.label.vec();
+    auto serving_auc = [&](const Var& logits) { return auc(logits.value().vec(), y); };
+    WorldRun run;
+    for (const Student& s : m.students) run.auc.push_back(serving_auc(s(test.user_item)));
+    run.shared_auc = serving_auc(m.shared_student(test.user_item));
+    run.teacher_auc = serving_auc(m.teacher(test.user_item, x_test));
+    run.md_auc = serving_auc(m.md_student(test.user_item));
+    run.both_auc = serving_auc(m.both_student(test.user_item));
+    run.md_teacher_auc = serving_auc(m.md_teacher(test.user_item));
+    run.both_teacher_auc = serving_auc(m.both_teacher(test.user_item, &x_test));
     run.truth_auc = auc(datasets::truth_scores(w, w.test), y);
     return run;
 }
 
 inline Results run_experiment(const Options& o) {
-    const auto start = std::chrono::steady_clock::now();
     Results r;
     r.students = student_specs(o);
     datasets::PrivilegedOptions control = o.world;
@@ -159,7 +134,6 @@ inline Results run_experiment(const Options& o) {
                          o.worlds, r.main.back().auc[0], r.main.back().auc[size_t(r.index_of(o.lambda, true))],
                          r.control.back().auc[size_t(r.index_of(o.lambda, true))]);
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
 
