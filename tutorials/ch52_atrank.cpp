@@ -55,7 +55,8 @@ static void print_real(Report& report, const Options& o, const Results& r, const
                 "Training: the log before each of a user's last " + n(lo.cuts) + " training items, that item against " + n(lo.negatives) +
                 " unrated ones; d = " + n(o.sizes.space) + ", K = " + n(o.sizes.spaces) + "; Adam lr " + num("%g", o.lr) + ", " +
                 n(o.epochs) + " epochs; " + n(o.worlds) + " seeds; seed " + std::to_string(o.seed) + ".");
-    report.table(next_item_table({kModelNames[0], kModelNames[1], kModelNames[2], kModelNames[3], "popularity"}, r.real),
+    report.table(next_item_table({kModelNames[0], kModelNames[1], kModelNames[2], kModelNames[3], "popularity"}, r.real[0].size(),
+                                 [&](size_t m, size_t s) { return r.real[m][s]; }),
                  "Test item of " + n(r.real[kNumModels][0].users) + " users: among 100 popularity-drawn negatives, then (full) "
                  "among every unseen item; mean over " + n(o.worlds) + " seeds");
     report.text("One data set: the seeds differ only in initialisation and batch order, so no verdicts.");

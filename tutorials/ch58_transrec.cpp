@@ -47,16 +47,10 @@ static int run_main(int argc, char** argv) {
     flags.add("step", &o.data.step, "length of the planted user translations", between(0.0, 1.0));
     flags.add("width", &o.data.width, "kernel width of the planted next-item choice", above(0.0));
     std::string data_path;
-    flags.add("data", &data_path, "MovieLens-100k folder (u.data, u.item, u.user): the headline on real data");
-    flags.on_quick([&] { o = quick_options(); });
     datasets::NextItemSplit split;   // loaded while the flags are checked: a bad file fails before any training
-    flags.check([&] {
-        try {
-            if (!data_path.empty()) split = datasets::movielens_next_item(data_path);
-        } catch (const std::exception& e) {
-            throw FlagError("--data " + data_path + ": " + e.what());
-        }
-    });
+    add_data_flag(flags, &data_path, "MovieLens-100k folder (u.data, u.item, u.user): the headline on real data",
+                  [&](const std::string& p) { split = datasets::movielens_next_item(p); });
+    flags.on_quick([&] { o = quick_options(); });
     flags.parse_or_exit(argc, argv);
     o.seed = flags.seed;
     Report report(flags);

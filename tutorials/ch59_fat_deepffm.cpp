@@ -41,7 +41,11 @@ int main(int argc, char** argv) {
         flags.add("epochs", &o.epochs, "passes over the training data (the best by validation log loss is judged)", at_least(1));
         flags.add("worlds", &o.worlds, "independent worlds per cell (main, control)", at_least(1));
         std::string data_path;
-        flags.add("data", &data_path, "a Criteo log (TSV as published, or CSV with a label,I1..C26 header) instead of the synthetic worlds");
+        datasets::FieldPairWorld real;   // read while the flags are checked: a bad file stops the run before any training
+        add_data_flag(flags, &data_path, "a Criteo log (TSV as published, or CSV with a label,I1..C26 header) instead of the synthetic worlds",
+                      [&](const std::string& p) {   // --rows caps the rows read (CtrLogOptions::max_rows)
+                          real = datasets::to_field_pairs(datasets::load_criteo_hashed(p, {flags.given("rows") ? o.world.n : 0}));
+                      });
         flags.add("rows", &o.world.n, "rows per world (70% train, 10% validation, 20% test); with --data, read at most this many rows", at_least(1000));
         flags.add("noise-fields", &o.world.noise_fields, "fields that carry no signal", between(0, 32));
         flags.add("signal-fields", &o.world.signal_fields, "fields whose pairs interact", between(2, 16));
@@ -52,15 +56,6 @@ int main(int argc, char** argv) {
         bool inner = false;
         flags.add("inner", &inner, "DeepFFM and its variants use inner products (eq. 4) instead of Hadamard products (eq. 5)");
         flags.on_quick([&] { o = quick_options(); });
-        datasets::FieldPairWorld real;   // read while the flags are checked: a bad file stops the run before any training
-        flags.check([&] {
-            if (data_path.empty()) return;
-            try {   // --rows caps the rows read (CtrLogOptions::max_rows)
-                real = datasets::to_field_pairs(datasets::load_criteo_hashed(data_path, {flags.given("rows") ? o.world.n : 0}));
-            } catch (const std::exception& e) {
-                throw FlagError("--data " + data_path + ": " + e.what());
-            }
-        });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
         if (inner) o.interaction = Interaction::inner;

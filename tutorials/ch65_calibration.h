@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "datasets/ch65_sampled_logs.h"
+#include "datasets/sampling.h"
 #include "models/ch65_calibration.h"
 #include "nn/train.h"
 #include "tutorials/common/claims.h"
@@ -63,8 +64,6 @@ struct Results {
 
 // World r: its own data; model m's init and batch order are the same for every w (so the comparison
 // across rates is paired), and the negatives kept differ per rate.
-inline uint64_t sub_seed(uint64_t world, int a, int salt) { return splitmix64(world ^ splitmix64(1000003ull * uint64_t(a + 1) + uint64_t(salt))); }
-
 inline Results run_experiment(const Options& o) {
     Results rep;
     const double W = o.worlds;
@@ -83,7 +82,7 @@ inline Results run_experiment(const Options& o) {
                 c.w = control ? o.rates.back() : o.rates[i];
                 const std::vector<double> w_by_ad = control ? uneven : std::vector<double>(o.ads.ctr.size(), c.w);
                 datasets::add_share(c.oracle_ad_ctr, perfect_sampled_ad_ctr(d, s.test, w_by_ad), W);
-                Rng sampler(sub_seed(seed, int(i), 0)), init(sub_seed(seed, int(m), 1));
+                Rng sampler(datasets::sub_seed(seed, int(i), 0)), init(datasets::sub_seed(seed, int(m), 1));
                 const std::vector<int> kept = downsample_negatives(d, s.train, w_by_ad, sampler);
                 c.train_rows += double(kept.size()) / W;
                 auto fit = [&](auto model, double lr) {

@@ -33,11 +33,8 @@ static void print_results(const Options& o, const Results& r, Report& report) {
                         num("%.4f", quantile(c.spread, 0.5)), m == kMMoE ? num("%.3f", quantile(c.gate_tv, 0.5)) : ""});
             const std::vector<int>& steps = c.runs[0].steps;   // every run evaluates at the same steps
             Series med{kModels[m], {steps.begin(), steps.end()}, {}}, fin{kModels[m], {}, {}};
-            for (size_t e = 0; e < steps.size(); ++e) {   // the median over the runs at each evaluation step
-                std::vector<double> at_e;
-                for (const Run& run : c.runs) at_e.push_back(run.curve[e]);
-                med.y.push_back(quantile(at_e, 0.5));
-            }
+            for (size_t e = 0; e < steps.size(); ++e)   // the median over the runs at each evaluation step
+                med.y.push_back(quantile(per_world(c.runs, [&](const Run& run) { return run.curve[e]; }), 0.5));
             for (const Run& run : c.runs) fin.y.push_back(run.curve.back());
             std::sort(fin.y.begin(), fin.y.end());
             for (size_t w = 0; w < fin.y.size(); ++w) fin.x.push_back(double(w + 1));

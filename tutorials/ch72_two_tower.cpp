@@ -47,8 +47,15 @@ int main(int argc, char** argv) {
         Flags flags("ch72_two_tower", "Streaming frequency estimation and the sampling-bias-corrected two-tower model (Yi et al., "
                                       "RecSys 2019), over independent worlds with a control world (synthetic, or --data ml-100k "
                                       "for the retrieval part).");
+        flags.check([&] {   // registered first: it runs before --data is read
+            if (o.frequency.recovery_window * 2 > o.frequency.steps_per_phase)
+                throw FlagError("--steps-per-phase: at least " + std::to_string(2 * o.frequency.recovery_window) +
+                                " (twice the recovery window)");
+        });
         std::string data_path;
-        flags.add("data", &data_path, "path to the MovieLens-100k folder (u.data, u.item) instead of the synthetic catalogue");
+        datasets::RetrievalData real;   // loaded while the flags are checked, so a bad path fails before any work
+        add_data_flag(flags, &data_path, "path to the MovieLens-100k folder (u.data, u.item) instead of the synthetic catalogue",
+                      [&](const std::string& p) { real = datasets::movielens_retrieval(p); });
         flags.add("epochs", &o.retrieval.train.epochs, "passes over the retrieval training data", at_least(1));
         flags.add("worlds", &o.worlds, "independent worlds per cell", at_least(1));
         flags.add("alpha", &o.retrieval.train.estimator.alpha, "alpha of the estimator used in training", between(1e-4, 1.0));
@@ -58,18 +65,6 @@ int main(int argc, char** argv) {
         flags.add("noise", &o.retrieval.catalogue.query_noise, "synthetic query noise (std per coordinate)", above(0.0));
         flags.add("steps-per-phase", &o.frequency.steps_per_phase, "stream steps before (and after) the switch", at_least(1000));
         flags.on_quick([&] { o = quick_options(); });
-        datasets::RetrievalData real;   // loaded while the flags are checked, so a bad path fails before any work
-        flags.check([&] {
-            if (o.frequency.recovery_window * 2 > o.frequency.steps_per_phase)
-                throw FlagError("--steps-per-phase: at least " + std::to_string(2 * o.frequency.recovery_window) +
-                                " (twice the recovery window)");
-            if (data_path.empty()) return;
-            try {
-                real = datasets::movielens_retrieval(data_path);
-            } catch (const std::exception& e) {
-                throw FlagError("--data " + data_path + ": " + e.what());
-            }
-        });
         flags.parse_or_exit(argc, argv);
         o.seed = flags.seed;
 

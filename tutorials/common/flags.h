@@ -69,7 +69,6 @@ public:
     // True when the user typed --name (after parse).
     bool given(const std::string& name) const;
     std::string help() const;
-    const std::string& program() const { return program_; }
 
 private:
     enum class Type { i32, i64, u64, f32, f64, boolean, text };

@@ -21,29 +21,22 @@ inline void add_movielens_flag(Flags& flags, std::string* path, std::function<vo
                   [use](const std::string& p) { use(datasets::load_movielens_100k(p)); });
 }
 
-// One row per model: quality[m][s] is model m's result with seed s. `name` is the CSV's stem, `full`
-// names the full-ranking columns.
-inline Table next_item_table(const std::vector<std::string>& models, const std::vector<std::vector<datasets::NextItemQuality>>& quality,
+// One row per model: quality(m, s) is model m's result with seed s, for `seeds` seeds. `name` is the
+// CSV's stem, `full` names the full-ranking columns.
+inline Table next_item_table(const std::vector<std::string>& models, size_t seeds,
+                             const std::function<datasets::NextItemQuality(size_t, size_t)>& quality,
                              const std::string& name = "ml100k", const std::string& full = "full") {
     using Q = datasets::NextItemQuality;
     Table t(name, {"model", "HR@10", "NDCG@10", "MRR", "HR@10 (" + full + ")", "NDCG@10 (" + full + ")", "MRR (" + full + ")"});
     for (size_t m = 0; m < models.size(); ++m) {
+        std::vector<Q> q;
+        for (size_t s = 0; s < seeds; ++s) q.push_back(quality(m, s));
         std::vector<std::string> row = {models[m]};
         for (auto f : {&Q::hr, &Q::ndcg, &Q::mrr, &Q::hr_full, &Q::ndcg_full, &Q::mrr_full})
-            row.push_back(num("%.4f", mean_over(quality[m], [&](const Q& q) { return q.*f; })));
+            row.push_back(num("%.4f", mean_over(q, [&](const Q& x) { return x.*f; })));
         t.add(row);
     }
     return t;
-}
-
-// The same from a getter: quality(m, s) is model m's result with seed s, for `seeds` seeds.
-inline Table next_item_table(const std::vector<std::string>& models, size_t seeds,
-                             const std::function<datasets::NextItemQuality(size_t, size_t)>& quality,
-                             const std::string& name = "ml100k", const std::string& full = "full") {
-    std::vector<std::vector<datasets::NextItemQuality>> q(models.size());
-    for (size_t m = 0; m < models.size(); ++m)
-        for (size_t s = 0; s < seeds; ++s) q[m].push_back(quality(m, s));
-    return next_item_table(models, q, name, full);
 }
 
 }  // namespace minirec

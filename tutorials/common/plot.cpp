@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/atomic_file.h"
+#include "tutorials/common/report.h"
 
 #if __has_include(<stb/stb_image_write.h>)
 #define MINIREC_HAVE_STB_WRITE 1
@@ -47,17 +48,8 @@ std::string esc(const std::string& s) {
     return o;
 }
 
-std::string num(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.4g", v);
-    return b;
-}
-
-std::string px(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.1f", v);
-    return b;
-}
+std::string num(double v) { return minirec::num("%.4g", v); }   // a tick or cell value
+std::string px(double v) { return minirec::num("%.1f", v); }     // a coordinate in pixels
 
 // The 1-2-5 rule: a step of 1, 2 or 5 times a power of ten giving about `target` ticks.
 std::vector<double> nice_ticks(double lo, double hi, int target = 6) {

@@ -44,8 +44,6 @@ public:
     void heatmap(const Heatmap& map, const std::string& file_stem);     // <out>/<stem>.svg
     // "(12.3 s)" on stdout, then "wrote N files to DIR" on stderr when --out was given.
     void finish(double seconds);
-    const std::string& out_dir() const { return out_; }
-    std::FILE* stream() const { return stream_; }
     // Writes <out>/<name> when --out was given (no-op otherwise).
     void write(const std::string& name, const std::string& text);
 
