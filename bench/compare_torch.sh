@@ -120,23 +120,33 @@ for b in batches:
         a, t = statistics.median(ours), statistics.median(theirs)
         name = m if b != "ref" else f"{m} (batch {batch})"
         print(f"| {name} | {a:.2f} | {t:.2f} | {t / a:.2f}x |")
-# Where minirec's step goes at the largest batch of the sweep: the GEMM counters bench_train_step
-# takes over a few extra steps (its GEMM entry points wrapped to add up FLOPs and time).
-numeric = [b for b in batches if b != "ref"]
-last = max(numeric, key=int) if numeric else "ref"
-print(f"\n**minirec's GEMMs at batch {last}**" if last != "ref" else "\n**minirec's GEMMs at each configuration's own batch**")
-print("\n| config | step ms | GEMM GFLOP/step | GEMM ms/step | GEMM GFLOP/s | step / GEMM time |")
-print("|---|---:|---:|---:|---:|---:|")
-rows = {}
-for path in sorted(glob.glob(os.path.join(out, f"minirec_{last}_*.csv"))):
-    lines = open(path).read().splitlines()
-    start = next(i for i, l in enumerate(lines) if l.startswith("name,"))
-    for row in csv.DictReader(lines[start:]):
-        rows.setdefault(row["name"].split("/")[0], []).append(row)
-for m in (m for m in models if m in rows):
-    med = lambda k: statistics.median(float(r[k]) for r in rows[m])
+# Where minirec's step goes at its largest batch of the sweep (bert4rec's stops at 512): the GEMM
+# counters bench_train_step takes over a few extra steps (its GEMM entry points wrapped to add up
+# FLOPs and time).
+def counter_rows(b):
+    """{config: [CSV rows of minirec's rounds at batch b]}"""
+    rows = {}
+    for path in sorted(glob.glob(os.path.join(out, f"minirec_{b}_*.csv"))):
+        lines = open(path).read().splitlines()
+        start = next(i for i, l in enumerate(lines) if l.startswith("name,"))
+        for row in csv.DictReader(lines[start:]):
+            rows.setdefault(row["name"].split("/")[0], []).append(row)
+    return rows
+
+numeric = sorted((b for b in batches if b != "ref"), key=int, reverse=True) or ["ref"]
+print("\n**minirec's GEMMs at each configuration's largest batch**" if numeric != ["ref"]
+      else "\n**minirec's GEMMs at each configuration's own batch**")
+print("\n| config | batch | step ms | GEMM GFLOP/step | GEMM ms/step | GEMM GFLOP/s | step / GEMM time |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+by_batch = {b: counter_rows(b) for b in numeric}
+for m in models:
+    b = next((b for b in numeric if m in by_batch[b]), None)
+    if b is None:
+        continue
+    rows = by_batch[b][m]
+    med = lambda k: statistics.median(float(r[k]) for r in rows)
     step, gemm, gflop = med("step_ms"), med("gemm_ms"), med("gemm_gflop")
-    print(f"| {m} | {step:.2f} | {gflop:.3f} | {gemm:.2f} | {gflop / gemm * 1e3:.0f} | {step / gemm:.2f}x |")
+    print(f"| {m} | {int(float(rows[0]['batch']))} | {step:.2f} | {gflop:.3f} | {gemm:.2f} | {gflop / gemm * 1e3:.0f} | {step / gemm:.2f}x |")
 print(f"\nmedians over {rounds} interleaved rounds, one thread each; "
       f"load average {load_before} before, {load_after} after; torch's OpenBLAS core: {', '.join(sorted(cores))}")
 EOF
