@@ -93,15 +93,21 @@ models = ["ctr_mlp", "mmoe", "autoint", "bert4rec", "two_tower"]
 cores = set()
 
 
-def medians(b):
-    """{config: ([minirec median_ms per round], [torch median_step_ms per round], batch)}"""
-    got = {}
+def minirec_rows(b):
+    """{config: [bench_train_step's CSV row of each round at batch b]}"""
+    rows = {}
     for path in sorted(glob.glob(os.path.join(out, f"minirec_{b}_*.csv"))):
         lines = open(path).read().splitlines()
         start = next(i for i, l in enumerate(lines) if l.startswith("name,"))
         for row in csv.DictReader(lines[start:]):
-            m = row["name"].split("/")[0]
-            got.setdefault(m, ([], [], int(float(row["batch"]))))[0].append(float(row["median_ms"]))
+            rows.setdefault(row["name"].split("/")[0], []).append(row)
+    return rows
+
+
+def medians(b):
+    """{config: ([minirec median_ms per round], [torch median_step_ms per round], batch)}"""
+    got = {m: ([float(r["median_ms"]) for r in rows], [], int(float(rows[0]["batch"])))
+           for m, rows in minirec_rows(b).items()}
     for row in csv.DictReader(open(os.path.join(out, f"torch_{b}.csv"))):
         got[row["model"]][1].append(float(row["median_step_ms"]))
         cores.add(row["openblas_core"])
@@ -123,22 +129,12 @@ for b in batches:
 # Where minirec's step goes at its largest batch of the sweep (bert4rec's stops at 512): the GEMM
 # counters bench_train_step takes over a few extra steps (its GEMM entry points wrapped to add up
 # FLOPs and time).
-def counter_rows(b):
-    """{config: [CSV rows of minirec's rounds at batch b]}"""
-    rows = {}
-    for path in sorted(glob.glob(os.path.join(out, f"minirec_{b}_*.csv"))):
-        lines = open(path).read().splitlines()
-        start = next(i for i, l in enumerate(lines) if l.startswith("name,"))
-        for row in csv.DictReader(lines[start:]):
-            rows.setdefault(row["name"].split("/")[0], []).append(row)
-    return rows
-
 numeric = sorted((b for b in batches if b != "ref"), key=int, reverse=True) or ["ref"]
 print("\n**minirec's GEMMs at each configuration's largest batch**" if numeric != ["ref"]
       else "\n**minirec's GEMMs at each configuration's own batch**")
 print("\n| config | batch | step ms | GEMM GFLOP/step | GEMM ms/step | GEMM GFLOP/s | step / GEMM time |")
 print("|---|---:|---:|---:|---:|---:|---:|")
-by_batch = {b: counter_rows(b) for b in numeric}
+by_batch = {b: minirec_rows(b) for b in numeric}
 for m in models:
     b = next((b for b in numeric if m in by_batch[b]), None)
     if b is None:
