@@ -10,6 +10,7 @@
 
 namespace minirec {
 namespace kernels {
+struct GemmBlocking;  // core/kernels_gemm.h
 // A named namespace (not only an anonymous one) so that our add, exp, ... do not clash with the
 // dispatching wrappers of the same names in kernels.h.
 namespace avx2 {
@@ -42,6 +43,8 @@ TARGET_AVX2 inline void store_part(float* p, long left, __m256 v) {
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc);
 void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out);
+// The blocked GEMM's tile, block sizes, micro-kernel and packing, for the tests (kernels_gemm.h).
+const GemmBlocking& gemm_blocking();
 
 }  // namespace avx2
 }  // namespace kernels

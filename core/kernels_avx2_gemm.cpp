@@ -71,7 +71,8 @@ TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C
 
 // Block sizes (see kernels_gemm.cpp): the kc x 16 sliver of B (kc = 256: 16 KiB) stays in L1,
 // the mc x kc block of A (mc = 144: 144 KiB) in L2; measured with bench/bench_gemm.
-constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, micro_kernel};
+constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, micro_kernel,
+                                pack_a_reference, pack_b_reference};
 
 // The small-product path (see use_small_gemm in kernels_gemm.h), as in kernels_avx512.cpp: no
 // packing; an R x (8 NV) tile of C from op(A) read in place with strides (a_i to the next row,
@@ -180,6 +181,8 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, in
 }
 
 }  // namespace
+
+const GemmBlocking& gemm_blocking() { return kBlocking; }
 
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {

@@ -23,6 +23,7 @@
 
 namespace minirec {
 namespace kernels {
+struct GemmBlocking;  // core/kernels_gemm.h
 // A named namespace (not only an anonymous one) so that our add, exp, ... do not clash with the
 // dispatching wrappers of the same names in kernels.h.
 namespace avx512 {
@@ -38,6 +39,8 @@ TARGET_AVX512 inline __mmask16 tail_mask(size_t n) {
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc);
 void linear_forward(float* y, const float* x, const float* w, const float* b, int n, int in, int out);
+// The blocked GEMM's tile, block sizes, micro-kernel and packing, for the tests (kernels_gemm.h).
+const GemmBlocking& gemm_blocking();
 
 }  // namespace avx512
 }  // namespace kernels

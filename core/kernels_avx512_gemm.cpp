@@ -71,10 +71,106 @@ TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float*
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Packing (the plain loops are kernels::pack_a_reference and pack_b_reference). Two of the four
+// cases are a strided copy: op(A) = A^T gives 12 contiguous floats per k, op(B) = B 32 per k.
+// The other two are a transpose: the 12 rows of an A sliver (or 32 rows of B^T) each run along k,
+// and the panel wants them across k. Element by element that is one scalar store per float,
+// which made packing 30% of a 256^3 product; instead we load 16 rows of 16 k values into
+// registers, transpose the 16 x 16 block there (transpose16) and store 16 rows at once.
+
+// r[0..15] are the rows of a 16 x 16 block; on return r[j] is its column j. Three rounds:
+// interleave floats of row pairs, then pairs of floats of row quads (within each 128-bit lane),
+// then move 128-bit lanes, so that column c + 4 L collects lane L of the quads holding column c.
+TARGET_AVX512 inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {  // t[i] = a0 b0 a1 b1, t[i+1] = a2 b2 a3 b3 (per lane)
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    __m512 u[16];  // u[4q + c] = rows 4q..4q+3 at columns c, c + 4, c + 8, c + 12 (lanes 0..3)
+    for (int q = 0; q < 4; ++q) {
+        const __m512d t0 = _mm512_castps_pd(t[4 * q]), t1 = _mm512_castps_pd(t[4 * q + 1]);
+        const __m512d t2 = _mm512_castps_pd(t[4 * q + 2]), t3 = _mm512_castps_pd(t[4 * q + 3]);
+        u[4 * q + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    for (int c = 0; c < 4; ++c) {  // 0x88 takes lanes 0 and 2 of each source, 0xDD lanes 1 and 3
+        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+        const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        const __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        r[c + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        r[c + 8] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        r[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
+// Transposes `rows` (<= 16) rows of kc floats, row i at src + i * ld, into kc rows of `width`
+// floats starting at dst (dst[k * dst_ld + i] = src[i * ld + k]); rows past `rows` give zeros.
+// Only the first `width` lanes of each output row are stored.
+TARGET_AVX512 void transpose_rows(float* dst, int dst_ld, int width, const float* src, size_t ld,
+                                  int rows, int kc) {
+    const __mmask16 out = tail_mask(static_cast<size_t>(width));  // width <= 16
+    for (int k0 = 0; k0 < kc; k0 += W) {
+        const int kn = std::min(W, kc - k0);
+        const __mmask16 in = kn == W ? __mmask16(0xFFFF) : tail_mask(static_cast<size_t>(kn));
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i)
+            r[i] = i < rows ? _mm512_maskz_loadu_ps(in, src + i * ld + k0) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int k = 0; k < kn; ++k)
+            _mm512_mask_storeu_ps(dst + static_cast<size_t>(k0 + k) * dst_ld, out, r[k]);
+    }
+}
+
+// kernels::pack_a_reference for mr = MR = 12.
+TARGET_AVX512 void pack_a(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int /*mr*/) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        const int rows = std::min(MR, mc - i0);
+        if (trans) {  // op(A)[i, k] = A[k, i]: the 12 values of column k are contiguous
+            const __mmask16 in = tail_mask(static_cast<size_t>(rows)), out = tail_mask(MR);
+            for (int k = 0; k < kc; ++k)
+                _mm512_mask_storeu_ps(Ap + static_cast<size_t>(k) * MR, out,
+                                      _mm512_maskz_loadu_ps(in, A + static_cast<size_t>(k) * lda + i0));
+        } else {
+            transpose_rows(Ap, MR, MR, A + static_cast<size_t>(i0) * lda, static_cast<size_t>(lda), rows, kc);
+        }
+        Ap += static_cast<size_t>(MR) * kc;
+    }
+}
+
+// kernels::pack_b_reference for nr = NR = 32.
+TARGET_AVX512 void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int /*nr*/) {
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+        const int cols = std::min(NR, nc - j0);
+        if (trans) {  // op(B)[k, j] = B[j, k]: each of the 32 columns is a row of B, along k
+            for (int h = 0; h < NR; h += W)
+                transpose_rows(Bp + h, NR, W, B + static_cast<size_t>(j0 + h) * ldb,
+                               static_cast<size_t>(ldb), std::max(0, std::min(W, cols - h)), kc);
+        } else {      // op(B)[k, j] = B[k, j]: a copy of 32 floats per k, zeros past nc
+            const __mmask16 m0 = cols >= W ? __mmask16(0xFFFF) : tail_mask(static_cast<size_t>(cols));
+            const __mmask16 m1 = cols >= NR ? __mmask16(0xFFFF)
+                                 : cols > W ? tail_mask(static_cast<size_t>(cols - W)) : __mmask16(0);
+            for (int k = 0; k < kc; ++k) {
+                const float* src = B + static_cast<size_t>(k) * ldb + j0;
+                float* dst = Bp + static_cast<size_t>(k) * NR;
+                _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_storeu_ps(dst + W, _mm512_maskz_loadu_ps(m1, src + W));
+            }
+        }
+        Bp += static_cast<size_t>(NR) * kc;
+    }
+}
+
 // Block sizes for a core with 48 KiB L1d and 2 MiB L2 (Sapphire Rapids), measured with
 // bench/bench_gemm: a kc x 32 sliver of B (kc = 256: 32 KiB) fills most of L1, an mc x kc block
 // of A (mc = 192: 192 KiB) sits comfortably in L2 next to the kc x nc panel of B.
-constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/192, /*kc=*/256, /*nc=*/2048, micro_kernel};
+constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/192, /*kc=*/256, /*nc=*/2048, micro_kernel,
+                                pack_a, pack_b};
 
 // The small-product path (see use_small_gemm in kernels_gemm.h): no packing. One call computes
 // an R x (16 NV) tile of C straight from op(A), read in place with strides (a_i to the next row,
@@ -177,6 +273,8 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, in
 }
 
 }  // namespace
+
+const GemmBlocking& gemm_blocking() { return kBlocking; }
 
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {

@@ -62,10 +62,14 @@ inline const float* elem(const float* X, int ld, bool trans, int i, int j) {
     return trans ? X + static_cast<size_t>(j) * ld + i : X + static_cast<size_t>(i) * ld + j;
 }
 
+inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+}  // namespace
+
 // Packs rows [0, mc) x columns [0, kc) of op(A) (already offset to the block's corner) into
 // slivers of mr rows: sliver s holds, for each k, the mr values op(A)[s*mr + 0..mr-1, k].
 // Rows past mc are zero so the micro-kernel can always compute a full tile.
-void pack_a(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int mr) {
+void pack_a_reference(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int mr) {
     for (int i0 = 0; i0 < mc; i0 += mr) {
         const int rows = std::min(mr, mc - i0);
         if (trans) {
@@ -91,7 +95,7 @@ void pack_a(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int 
 
 // Packs rows [0, kc) x columns [0, nc) of op(B) into slivers of nr columns: sliver s holds, for
 // each k, the nr values op(B)[k, s*nr + 0..nr-1]. Columns past nc are zero.
-void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int nr) {
+void pack_b_reference(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int nr) {
     for (int j0 = 0; j0 < nc; j0 += nr) {
         const int cols = std::min(nr, nc - j0);
         if (trans) {
@@ -115,6 +119,8 @@ void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int 
     }
 }
 
+namespace {
+
 // C = beta * C (+ bias), the whole answer when K == 0 or alpha == 0 (beta == 0 clears, even NaN).
 void scale_c(float* C, int ldc, int M, int N, float beta, const float* bias) {
     for (int i = 0; i < M; ++i) {
@@ -122,8 +128,6 @@ void scale_c(float* C, int ldc, int M, int N, float beta, const float* bias) {
         for (int j = 0; j < N; ++j) c[j] = ((beta == 0.0f) ? 0.0f : beta * c[j]) + (bias ? bias[j] : 0.0f);
     }
 }
-
-inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 }  // namespace
 
@@ -149,14 +153,14 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
         const int nc = std::min(blk.nc, N - jc);
         for (int pc = 0; pc < K; pc += blk.kc) {                               // loop 4
             const int kc = std::min(blk.kc, K - pc);
-            pack_b(Bp, elem(B, ldb, trans_b, pc, jc), ldb, trans_b, kc, nc, nr);
+            blk.pack_b(Bp, elem(B, ldb, trans_b, pc, jc), ldb, trans_b, kc, nc, nr);
             // Only the first rank-kc update applies the caller's beta and the bias; later ones
             // accumulate.
             const float beta_pc = (pc == 0) ? beta : 1.0f;
             const float* bias_pc = (pc == 0 && bias) ? bias + jc : nullptr;
             for (int ic = 0; ic < M; ic += blk.mc) {                           // loop 3
                 const int mc = std::min(blk.mc, M - ic);
-                pack_a(Ap, elem(A, lda, trans_a, ic, pc), lda, trans_a, mc, kc, mr);
+                blk.pack_a(Ap, elem(A, lda, trans_a, ic, pc), lda, trans_a, mc, kc, mr);
                 for (int jr = 0; jr < nc; jr += nr) {                          // loop 2
                     const float* b_sliver = Bp + static_cast<size_t>(jr) * kc;
                     for (int ir = 0; ir < mc; ir += mr) {                      // loop 1

@@ -16,7 +16,18 @@ namespace kernels {
 using MicroKernel = void (*)(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m,
                              int n, float alpha, float beta, const float* bias);
 
-// The register tile (mr x nr) and the cache blocks (see kernels_gemm.cpp for the picture):
+// Packing copies a block of op(A) or op(B) into the order the micro-kernel reads (see
+// kernels_gemm.cpp): Ap as slivers of mr rows, kc groups of mr floats each; Bp as slivers of nr
+// columns, kc groups of nr floats each; rows or columns past the block are zero. The plain loops
+// pack_a_reference and pack_b_reference define it; an ISA file may supply a faster copy (AVX-512
+// transposes 16 x 16 blocks in registers), tested to give the same floats.
+using PackA = void (*)(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int mr);
+using PackB = void (*)(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int nr);
+void pack_a_reference(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int mr);
+void pack_b_reference(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int nr);
+
+// The register tile (mr x nr), the cache blocks (see kernels_gemm.cpp for the picture) and the
+// functions that do the work:
 //   kc: depth of one rank-kc update; a kc x nr sliver of B should stay in L1,
 //   mc: rows of A packed at once; an mc x kc block of A should stay in L2,
 //   nc: columns of B packed at once; a kc x nc panel of B should stay in L3 (or L2).
@@ -24,6 +35,8 @@ struct GemmBlocking {
     int mr, nr;
     int mc, kc, nc;
     MicroKernel kernel;
+    PackA pack_a;  // pack_a_reference, or the ISA's own (called with this mr)
+    PackB pack_b;  // pack_b_reference, or the ISA's own (called with this nr)
 };
 
 // C (MxN) = alpha * op(A) (MxK) * op(B) (KxN) + beta * C (+ bias, N floats added to every row,

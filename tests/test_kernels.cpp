@@ -11,6 +11,11 @@
 #include <vector>
 
 #include "core/kernels.h"
+#include "core/kernels_gemm.h"
+#if defined(__x86_64__)
+#include "core/kernels_avx2.h"
+#include "core/kernels_avx512.h"
+#endif
 #include "core/rng.h"
 
 using namespace minirec;
@@ -234,6 +239,49 @@ TEST_CASE("linear_forward: x W + b agrees with the scalar path on both GEMM path
                 CHECK(bad == 0);
             }
 }
+
+#if defined(__x86_64__)
+// The blocked GEMM's packing (core/kernels_gemm.h) copies blocks of op(A) and op(B) into panels;
+// an ISA may replace the plain loops with its own (AVX-512 transposes 16 x 16 blocks in
+// registers). Both must give the same floats, bit for bit, for both transposes, blocks of every
+// size around the tile (mr, nr) and the 16-wide transpose, and leading dimensions with padding
+// (which holds NaN: a copy that reads it puts NaN in the panel). The buffers are one tile longer
+// than the panel and start filled with a marker, so a copy that writes past it differs too.
+TEST_CASE("GEMM packing: every ISA's pack_a and pack_b give the reference's floats") {
+    Rng rng(21);
+    for (const KernelTable* t : simd_paths()) {
+        const GemmBlocking& blk = t->isa == Isa::avx512 ? avx512::gemm_blocking() : avx2::gemm_blocking();
+        CAPTURE(t->name);
+        const int edges[] = {1, 3, 5, 7, 8, 11, 12, 13, 15, 16, 17, 31, 32, 33, 50};
+        const int depths[] = {1, 7, 15, 16, 17, 33, 256};
+        for (int trans = 0; trans < 2; ++trans)
+            for (int n : edges)
+                for (int kc : depths)
+                    for (int which = 0; which < 2; ++which) {  // 0: pack_a (n = mc), 1: pack_b (n = nc)
+                        CAPTURE(trans); CAPTURE(n); CAPTURE(kc); CAPTURE(which);
+                        const int tile = which == 0 ? blk.mr : blk.nr;
+                        // pack_a reads op(A), n x kc: stored kc x n when transposed. pack_b reads
+                        // op(B), kc x n: stored n x kc when transposed.
+                        const bool rows_along_n = (which == 0) != (trans == 1);
+                        const int rows = rows_along_n ? n : kc, cols = rows_along_n ? kc : n;
+                        const int ld = cols + 3;
+                        std::vector<float> src(static_cast<size_t>(rows) * ld, kNaN);
+                        for (int i = 0; i < rows; ++i)
+                            for (int j = 0; j < cols; ++j) src[static_cast<size_t>(i) * ld + j] = rng.uniform(-1, 1);
+                        const size_t panel = static_cast<size_t>((n + tile - 1) / tile * tile) * kc;
+                        std::vector<float> want(panel + tile * kc, 12345.0f), got = want;
+                        if (which == 0) {
+                            pack_a_reference(want.data(), src.data(), ld, trans, n, kc, blk.mr);
+                            blk.pack_a(got.data(), src.data(), ld, trans, n, kc, blk.mr);
+                        } else {
+                            pack_b_reference(want.data(), src.data(), ld, trans, kc, n, blk.nr);
+                            blk.pack_b(got.data(), src.data(), ld, trans, kc, n, blk.nr);
+                        }
+                        CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+                    }
+    }
+}
+#endif
 
 TEST_CASE("sgemm: empty sizes, K = 0 and alpha = 0 only scale C") {
     for (const KernelTable* t : simd_paths()) {
