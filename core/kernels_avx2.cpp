@@ -94,6 +94,11 @@ TARGET_AVX2 float sum(const float* x, size_t n) {
     return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
+// One call for many rows; sum inlines here, so each row is summed exactly as sum sums it.
+TARGET_AVX2 void sum_rows(float* y, const float* x, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; ++r) y[r] = sum(x + r * n, n);
+}
+
 TARGET_AVX2 float dot(const float* a, const float* b, size_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     size_t i = 0;
@@ -466,7 +471,7 @@ TARGET_AVX2 void adam(float* p, float* m, float* v, const float* g, size_t n, co
 const KernelTable* avx2_table() {
     static const KernelTable t{Isa::avx2,       "avx2",      avx2::sgemm,   avx2::add,
                                avx2::sub,       avx2::mul,   avx2::div,     avx2::add_scalar,
-                               avx2::mul_scalar, avx2::axpy, avx2::sum,     avx2::max,
+                               avx2::mul_scalar, avx2::axpy, avx2::sum, avx2::sum_rows, avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
                                avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::softmax_rows_backward, avx2::adam,
                                avx2::erf, avx2::gelu, avx2::gelu_backward,

@@ -79,6 +79,11 @@ TARGET_AVX512 float sum(const float* x, size_t n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+// One call for many rows; sum inlines here, so each row is summed exactly as sum sums it.
+TARGET_AVX512 void sum_rows(float* y, const float* x, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; ++r) y[r] = sum(x + r * n, n);
+}
+
 TARGET_AVX512 float dot(const float* a, const float* b, size_t n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     size_t i = 0;
@@ -447,7 +452,7 @@ TARGET_AVX512 void adam(float* p, float* m, float* v, const float* g, size_t n, 
 const KernelTable* avx512_table() {
     static const KernelTable t{Isa::avx512,      "avx512",      avx512::sgemm,   avx512::add,
                                avx512::sub,      avx512::mul,   avx512::div,     avx512::add_scalar,
-                               avx512::mul_scalar, avx512::axpy, avx512::sum,    avx512::max,
+                               avx512::mul_scalar, avx512::axpy, avx512::sum, avx512::sum_rows, avx512::max,
                                avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
                                avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::softmax_rows_backward, avx512::adam,
                                avx512::erf, avx512::gelu, avx512::gelu_backward,

@@ -96,6 +96,11 @@ float sum(const float* x, size_t n) {
     return static_cast<float>(s);
 }
 
+// One call for many rows; sum inlines here, so each row is summed exactly as sum sums it.
+void sum_rows(float* y, const float* x, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; ++r) y[r] = sum(x + r * n, n);
+}
+
 float max(const float* x, size_t n) {
     float m = x[0];
     for (size_t i = 1; i < n; ++i) m = (x[i] > m || std::isnan(x[i])) ? x[i] : m;
@@ -181,7 +186,7 @@ void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoef
 const KernelTable& scalar_table() {
     static const KernelTable t{Isa::scalar, "scalar", scalar::sgemm, scalar::add, scalar::sub,
                                scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
-                               scalar::axpy, scalar::sum, scalar::max, scalar::dot, scalar::exp,
+                               scalar::axpy, scalar::sum, scalar::sum_rows, scalar::max, scalar::dot, scalar::exp,
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
                                scalar::softmax_rows, scalar::softmax_rows_backward, scalar::adam, scalar::erf,
                                scalar::gelu, scalar::gelu_backward, scalar::linear_forward,

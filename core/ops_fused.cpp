@@ -390,15 +390,27 @@ Var weighted_sum(const Var& w, const Var& x) {
         const float* X = x.value().data();
         const float* G = gy.data();
         if (w.requires_grad()) {
+            // dw_bi = sum_j gy_bj x_bij: the products q for a block of rows b, then each (b, i)'s
+            // h products summed as the reference's sum_to sums them (kernels::sum, plus 0).
             Tensor dw = Tensor::uninitialized(w.shape());
-            std::vector<float> q(h);   // gy_b * x_bi, summed as the reference's sum_to sums it
-            for (size_t b = 0; b < B; ++b)
-                for (size_t i = 0; i < E; ++i) {
-                    const float* xr = X + (b * E + i) * h;
-                    for (size_t j = 0; j < h; ++j) q[j] = G[b * h + j] * xr[j];
-                    // (with h = 1 the reference's sum_to has nothing to sum: dw is the product itself)
-                    dw.data()[b * E + i] = h == 1 ? q[0] : 0.0f + kernels::sum(q.data(), h);
+            constexpr size_t kRows = 64;  // rows b per block: q is at most 64 E h floats
+            std::vector<float> q(std::min(B, kRows) * E * h);
+            for (size_t b0 = 0; b0 < B; b0 += kRows) {
+                const size_t nb = std::min(kRows, B - b0);
+                for (size_t b = b0; b < b0 + nb; ++b)
+                    for (size_t i = 0; i < E; ++i) {
+                        const float* xr = X + (b * E + i) * h;
+                        float* qr = q.data() + ((b - b0) * E + i) * h;
+                        for (size_t j = 0; j < h; ++j) qr[j] = G[b * h + j] * xr[j];
+                    }
+                float* d = dw.data() + b0 * E;
+                if (h == 1) {  // the reference's sum_to has nothing to sum: dw is the product itself
+                    std::copy(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(nb * E), d);
+                } else {
+                    kernels::sum_rows(d, q.data(), nb * E, h);
+                    for (size_t r = 0; r < nb * E; ++r) d[r] = 0.0f + d[r];
                 }
+            }
             w.accumulate_grad(std::move(dw));
         }
         if (x.requires_grad()) {

@@ -43,14 +43,14 @@ Tensor spread(const Tensor& gy, const Shape& x_shape, int axis) {
 // ys (outer, inner) = sum over n of xs (outer, n, inner).
 Tensor sum_axis(const Tensor& x, const AxisView& v, const Shape& out_shape) {
     Tensor y(out_shape);
+    if (v.inner == 1) {  // contiguous rows of n: y[o] = kernels::sum of row o
+        kernels::sum_rows(y.data(), x.data(), v.outer, v.n);
+        return y;
+    }
     for (size_t o = 0; o < v.outer; ++o) {
         const float* px = x.data() + o * v.n * v.inner;
         float* py = y.data() + o * v.inner;
-        if (v.inner == 1) {
-            py[0] = kernels::sum(px, v.n);  // a contiguous row
-        } else {
-            for (size_t j = 0; j < v.n; ++j) kernels::add(py, py, px + j * v.inner, v.inner);
-        }
+        for (size_t j = 0; j < v.n; ++j) kernels::add(py, py, px + j * v.inner, v.inner);
     }
     return y;
 }

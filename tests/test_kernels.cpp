@@ -342,6 +342,22 @@ TEST_CASE("elementwise kernels agree with the scalar reference at every tail len
     }
 }
 
+// sum_rows is sum applied to each row in one call: on every path it must give sum's bits exactly
+// (weighted_sum and sum over a last axis rely on that to match the composed ops bit for bit).
+TEST_CASE("sum_rows: each row's sum, the same bits as sum on every path") {
+    Rng rng(11);
+    for (const KernelTable* t : all_paths())
+        for (size_t n : {0, 1, 7, 16, 17, 64, 100})
+            for (size_t rows : {0, 1, 5, 33}) {
+                CAPTURE(t->name); CAPTURE(n); CAPTURE(rows);
+                const std::vector<float> x = uniform_vec(rows * n, rng, -3.0f, 3.0f);
+                std::vector<float> got(rows + 1, 12345.0f), want(rows + 1, 12345.0f);
+                t->sum_rows(got.data(), x.data(), rows, n);
+                for (size_t r = 0; r < rows; ++r) want[r] = t->sum(x.data() + r * n, n);
+                CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+            }
+}
+
 TEST_CASE("reductions: sum, dot and max agree with the scalar reference") {
     Rng rng(10);
     const KernelTable& s = table(Isa::scalar);
