@@ -69,10 +69,101 @@ TARGET_AVX2 void micro_kernel(int kc, const float* Ap, const float* Bp, float* C
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Packing (the plain loops are kernels::pack_a_reference and pack_b_reference), as the AVX-512
+// file does it with 8 x 8 blocks: op(A) = A^T and op(B) = B are strided copies; op(A) = A and
+// op(B) = B^T are transposes, done 8 rows of 8 k values at a time in registers.
+
+// r[0..7] are the rows of an 8 x 8 block; on return r[j] is its column j. Interleave floats of
+// row pairs, then pairs of floats of row quads (within each 128-bit half), then swap halves.
+TARGET_AVX2 inline void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 2) {  // t[i] = a0 b0 a1 b1 | a4 b4 a5 b5, t[i+1] = a2 b2 a3 b3 | ...
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 2
+    for (int q = 0; q < 8; q += 4) {  // u[q + c] = rows q..q+3 at columns c | c + 4
+        u[q + 0] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
+        u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xEE);
+        u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+        u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {     // low halves give column c, high halves column c + 4
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[c + 4] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+// Writes the first `width` floats of v at p. A full register when the caller allows it
+// (`spill`: the floats past width belong to a slot written later), else masked.
+TARGET_AVX2 inline void store_width(float* p, int width, bool spill, __m256 v) {
+    if (width >= W || spill)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, lanes_below(width), v);
+}
+
+// Transposes `rows` (<= 8) rows of kc floats, row i at src + i * ld, into kc rows of `width`
+// (<= 8) floats starting at dst (dst[k * dst_ld + i] = src[i * ld + k]); rows past `rows` give
+// zeros. Rows of dst are written in order, so each may spill into the next (AMD's Zen 3 is slow
+// at masked stores); only the last is masked.
+TARGET_AVX2 void transpose_rows(float* dst, int dst_ld, int width, const float* src, size_t ld,
+                                int rows, int kc) {
+    for (int k0 = 0; k0 < kc; k0 += W) {
+        const int kn = std::min(W, kc - k0);
+        __m256 r[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i)
+            r[i] = i < rows ? load_part(src + i * ld + k0, kn) : _mm256_setzero_ps();
+        transpose8(r);
+#pragma GCC unroll 8
+        for (int k = 0; k < kn; ++k)
+            store_width(dst + static_cast<size_t>(k0 + k) * dst_ld, width, k0 + k + 1 < kc, r[k]);
+    }
+}
+
+// kernels::pack_a_reference for mr = MR = 6.
+TARGET_AVX2 void pack_a(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int /*mr*/) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        const int rows = std::min(MR, mc - i0);
+        if (trans) {  // op(A)[i, k] = A[k, i]: the 6 values of column k are contiguous
+            for (int k = 0; k < kc; ++k)
+                store_width(Ap + static_cast<size_t>(k) * MR, MR, k + 1 < kc,
+                            load_part(A + static_cast<size_t>(k) * lda + i0, rows));
+        } else {
+            transpose_rows(Ap, MR, MR, A + static_cast<size_t>(i0) * lda, static_cast<size_t>(lda), rows, kc);
+        }
+        Ap += static_cast<size_t>(MR) * kc;
+    }
+}
+
+// kernels::pack_b_reference for nr = NR = 16.
+TARGET_AVX2 void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int /*nr*/) {
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+        const int cols = std::min(NR, nc - j0);
+        if (trans) {  // op(B)[k, j] = B[j, k]: each of the 16 columns is a row of B, along k
+            for (int h = 0; h < NR; h += W)
+                transpose_rows(Bp + h, NR, W, B + static_cast<size_t>(j0 + h) * ldb,
+                               static_cast<size_t>(ldb), std::max(0, std::min(W, cols - h)), kc);
+        } else {      // op(B)[k, j] = B[k, j]: a copy of 16 floats per k, zeros past nc
+            for (int k = 0; k < kc; ++k) {
+                const float* src = B + static_cast<size_t>(k) * ldb + j0;
+                float* dst = Bp + static_cast<size_t>(k) * NR;
+                _mm256_storeu_ps(dst, cols > 0 ? load_part(src, cols) : _mm256_setzero_ps());
+                _mm256_storeu_ps(dst + W, cols > W ? load_part(src + W, cols - W) : _mm256_setzero_ps());
+            }
+        }
+        Bp += static_cast<size_t>(NR) * kc;
+    }
+}
+
 // Block sizes (see kernels_gemm.cpp): the kc x 16 sliver of B (kc = 256: 16 KiB) stays in L1,
 // the mc x kc block of A (mc = 144: 144 KiB) in L2; measured with bench/bench_gemm.
 constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, micro_kernel,
-                                pack_a_reference, pack_b_reference};
+                                pack_a, pack_b};
 
 // The small-product path (see use_small_gemm in kernels_gemm.h), as in kernels_avx512.cpp: no
 // packing; an R x (8 NV) tile of C from op(A) read in place with strides (a_i to the next row,

@@ -84,11 +84,13 @@ TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float*
 // then move 128-bit lanes, so that column c + 4 L collects lane L of the quads holding column c.
 TARGET_AVX512 inline void transpose16(__m512 r[16]) {
     __m512 t[16];
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 2) {  // t[i] = a0 b0 a1 b1, t[i+1] = a2 b2 a3 b3 (per lane)
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
     __m512 u[16];  // u[4q + c] = rows 4q..4q+3 at columns c, c + 4, c + 8, c + 12 (lanes 0..3)
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) {
         const __m512d t0 = _mm512_castps_pd(t[4 * q]), t1 = _mm512_castps_pd(t[4 * q + 1]);
         const __m512d t2 = _mm512_castps_pd(t[4 * q + 2]), t3 = _mm512_castps_pd(t[4 * q + 3]);
@@ -97,6 +99,7 @@ TARGET_AVX512 inline void transpose16(__m512 r[16]) {
         u[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
         u[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
     }
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {  // 0x88 takes lanes 0 and 2 of each source, 0xDD lanes 1 and 3
         const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
         const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
@@ -119,9 +122,11 @@ TARGET_AVX512 void transpose_rows(float* dst, int dst_ld, int width, const float
         const int kn = std::min(W, kc - k0);
         const __mmask16 in = kn == W ? __mmask16(0xFFFF) : tail_mask(static_cast<size_t>(kn));
         __m512 r[16];
+#pragma GCC unroll 16
         for (int i = 0; i < 16; ++i)
             r[i] = i < rows ? _mm512_maskz_loadu_ps(in, src + i * ld + k0) : _mm512_setzero_ps();
         transpose16(r);
+#pragma GCC unroll 16
         for (int k = 0; k < kn; ++k)
             _mm512_mask_storeu_ps(dst + static_cast<size_t>(k0 + k) * dst_ld, out, r[k]);
     }
