@@ -125,7 +125,8 @@ struct MmoeBench {
         return o;
     }();
     ch68::MMoE model{opt, rng};
-    std::vector<Tensor> x, y1, y2;
+    std::vector<Var> x;            // the inputs as constants, made once (as torch_ref.py's tensors)
+    std::vector<Tensor> y1, y2;
 
     explicit MmoeBench(int batch) : B(batch) {
         datasets::MMoEOptions d;
@@ -138,7 +139,7 @@ struct MmoeBench {
                 t1[static_cast<size_t>(i)] = batch.y[static_cast<size_t>(i) * 2];
                 t2[static_cast<size_t>(i)] = batch.y[static_cast<size_t>(i) * 2 + 1];
             }
-            x.push_back(batch.x);
+            x.push_back(constant(std::move(batch.x)));
             y1.push_back(std::move(t1));
             y2.push_back(std::move(t2));
         }
@@ -146,7 +147,7 @@ struct MmoeBench {
     std::vector<Var> parameters() const { return vars_of(model.named_parameters()); }
     Var loss(size_t i) {
         const size_t k = i % x.size();
-        ch68::MultiTaskOutput out = model.forward(constant(x[k]));  // two (B, 1) predictions
+        ch68::MultiTaskOutput out = model.forward(x[k]);  // two (B, 1) predictions
         return mse_loss(out.y[0], y1[k]) + mse_loss(out.y[1], y2[k]);
     }
 };

@@ -79,6 +79,14 @@ struct KernelTable {
     void (*layer_norm_backward)(float* dx, float* dgamma, float* dbeta, const float* gy,
                                 const float* xhat, const float* rstd, const float* gamma, size_t rows,
                                 size_t d);
+    // A mixture of experts' weighted sum (core's weighted_sum op), w (B x E), x (B x E x h), h > 1:
+    //   forward:  y_b = sum_i w_bi x_bi, each product rounded, added to 0 in the order of i
+    //   backward: dw_bi = 0 + sum(gy_b * x_bi, h) with this table's sum; dx_bi = gy_b w_bi
+    // (dw or dx may be null), with no fused multiply-add: every path gives the bits of the
+    // composed ops sum(unsqueeze(w, 2) * x, 1) run on the same path.
+    void (*weighted_sum)(float* y, const float* w, const float* x, size_t B, size_t E, size_t h);
+    void (*weighted_sum_backward)(float* dw, float* dx, const float* gy, const float* w, const float* x,
+                                  size_t B, size_t E, size_t h);
 };
 
 // The scalar table always exists; the others exist when compiled in.
@@ -136,6 +144,13 @@ inline void gelu_backward(float* dx, float* y, const float* x, const float* dy, 
 }
 inline void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
     active().adam(p, m, v, g, n, c);
+}
+inline void weighted_sum(float* y, const float* w, const float* x, size_t B, size_t E, size_t h) {
+    active().weighted_sum(y, w, x, B, E, h);
+}
+inline void weighted_sum_backward(float* dw, float* dx, const float* gy, const float* w, const float* x,
+                                  size_t B, size_t E, size_t h) {
+    active().weighted_sum_backward(dw, dx, gy, w, x, B, E, h);
 }
 
 }  // namespace kernels

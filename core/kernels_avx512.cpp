@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace minirec {
 namespace kernels {
@@ -65,7 +66,7 @@ TARGET_AVX512 void relu(float* y, const float* x, size_t n) { map_unary(y, x, n,
 // Reductions. Four independent accumulators hide the 4-cycle latency of the adds; the result
 // therefore sums in a different order than the scalar loop and may differ in the last bits.
 
-TARGET_AVX512 float sum(const float* x, size_t n) {
+TARGET_AVX512 inline float sum(const float* x, size_t n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     size_t i = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
@@ -423,6 +424,37 @@ TARGET_AVX512 inline void adam_lanes(__m512& p, __m512& m, __m512& v, __m512 g, 
     p = _mm512_add_ps(p, _mm512_div_ps(_mm512_mul_ps(_mm512_set1_ps(c.neg_step), m), denom));
 }
 
+// weighted_sum, 16 floats of h per register; in this no-FMA region for the same reason as Adam.
+TARGET_AVX512 void weighted_sum(float* y, const float* w, const float* x, size_t B, size_t E, size_t h) {
+    for (size_t b = 0; b < B; ++b)
+        for (size_t j = 0; j < h; j += W) {
+            const __mmask16 t = h - j >= W ? __mmask16(0xFFFF) : tail_mask(h - j);
+            __m512 acc = _mm512_setzero_ps();
+            for (size_t i = 0; i < E; ++i) {
+                const __m512 xi = _mm512_maskz_loadu_ps(t, x + (b * E + i) * h + j);
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(w[b * E + i]), xi));
+            }
+            _mm512_mask_storeu_ps(y + b * h + j, t, acc);
+        }
+}
+
+TARGET_AVX512 void weighted_sum_backward(float* dw, float* dx, const float* gy, const float* w,
+                                         const float* x, size_t B, size_t E, size_t h) {
+    std::vector<float> q(h);  // gy_b * x_bi, then summed by sum (inlined here) for its bits
+    for (size_t b = 0; b < B; ++b)
+        for (size_t i = 0; i < E; ++i) {
+            const size_t row = (b * E + i) * h;
+            const __m512 wi = _mm512_set1_ps(w[b * E + i]);
+            for (size_t j = 0; j < h; j += W) {
+                const __mmask16 t = h - j >= W ? __mmask16(0xFFFF) : tail_mask(h - j);
+                const __m512 g = _mm512_maskz_loadu_ps(t, gy + b * h + j);
+                if (dw) _mm512_mask_storeu_ps(q.data() + j, t, _mm512_mul_ps(g, _mm512_maskz_loadu_ps(t, x + row + j)));
+                if (dx) _mm512_mask_storeu_ps(dx + row + j, t, _mm512_mul_ps(g, wi));
+            }
+            if (dw) dw[b * E + i] = 0.0f + sum(q.data(), h);
+        }
+}
+
 TARGET_AVX512 void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoefs& c) {
     size_t k = 0;
     for (; k + W <= n; k += W) {
@@ -457,7 +489,8 @@ const KernelTable* avx512_table() {
                                avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::softmax_rows_backward, avx512::adam,
                                avx512::erf, avx512::gelu, avx512::gelu_backward,
                                avx512::linear_forward,
-                               avx512::layer_norm_forward, avx512::layer_norm_backward};
+                               avx512::layer_norm_forward, avx512::layer_norm_backward,
+                               avx512::weighted_sum, avx512::weighted_sum_backward};
     return &t;
 }
 

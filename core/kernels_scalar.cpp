@@ -3,6 +3,7 @@
 // Deliberately left out: any cleverness. The GEMM here is the textbook triple loop (i, k, j order
 // so the inner loop walks rows of B and C contiguously).
 #include <cmath>
+#include <vector>
 
 #include "core/kernels_isa.h"
 
@@ -181,6 +182,45 @@ void adam(float* p, float* m, float* v, const float* g, size_t n, const AdamCoef
     }
 }
 
+// weighted_sum: the loops of the composed ops. Plain float arithmetic; baseline x86-64 has no FMA
+// instruction to contract into, and other targets are told not to.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+void weighted_sum(float* y, const float* w, const float* x, size_t B, size_t E, size_t h) {
+    for (size_t b = 0; b < B; ++b) {
+        float* yb = y + b * h;
+        for (size_t j = 0; j < h; ++j) yb[j] = 0.0f;
+        for (size_t i = 0; i < E; ++i) {
+            const float wi = w[b * E + i];
+            const float* xr = x + (b * E + i) * h;
+            for (size_t j = 0; j < h; ++j) {
+                const float product = wi * xr[j];
+                yb[j] += product;
+            }
+        }
+    }
+}
+
+void weighted_sum_backward(float* dw, float* dx, const float* gy, const float* w, const float* x,
+                           size_t B, size_t E, size_t h) {
+    std::vector<float> q(h);
+    for (size_t b = 0; b < B; ++b)
+        for (size_t i = 0; i < E; ++i) {
+            const float* xr = x + (b * E + i) * h;
+            if (dw) {
+                for (size_t j = 0; j < h; ++j) q[j] = gy[b * h + j] * xr[j];
+                dw[b * E + i] = 0.0f + sum(q.data(), h);
+            }
+            if (dx)
+                for (size_t j = 0; j < h; ++j) dx[(b * E + i) * h + j] = gy[b * h + j] * w[b * E + i];
+        }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 }  // namespace scalar
 
 const KernelTable& scalar_table() {
@@ -190,7 +230,8 @@ const KernelTable& scalar_table() {
                                scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
                                scalar::softmax_rows, scalar::softmax_rows_backward, scalar::adam, scalar::erf,
                                scalar::gelu, scalar::gelu_backward, scalar::linear_forward,
-                               scalar::layer_norm_forward, scalar::layer_norm_backward};
+                               scalar::layer_norm_forward, scalar::layer_norm_backward,
+                               scalar::weighted_sum, scalar::weighted_sum_backward};
     return t;
 }
 

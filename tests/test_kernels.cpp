@@ -358,6 +358,55 @@ TEST_CASE("sum_rows: each row's sum, the same bits as sum on every path") {
             }
 }
 
+// The mixture kernels (core's weighted_sum op) against the loops of the composed ops, on each path
+// with that path's sum, bit for bit: y_b = 0 + w_b0 x_b0 + w_b1 x_b1 + ..., dw_bi = 0 +
+// sum(gy_b * x_bi), dx_bi = gy_b w_bi. Widths h on both sides of the registers (8, 16) and the
+// null outputs (only dw, only dx).
+TEST_CASE("weighted_sum kernels: each path gives the bits of the composed ops on that path") {
+    Rng rng(12);
+    for (const KernelTable* t : all_paths())
+        for (size_t B : {0, 1, 5})
+            for (size_t E : {1, 3, 8})
+                for (size_t h : {2, 7, 8, 9, 16, 17, 40}) {
+                    CAPTURE(t->name); CAPTURE(B); CAPTURE(E); CAPTURE(h);
+                    const std::vector<float> w = uniform_vec(B * E, rng), x = uniform_vec(B * E * h, rng);
+                    const std::vector<float> gy = uniform_vec(B * h, rng);
+                    std::vector<float> y(B * h + 1, 7.0f), y_want = y;
+                    std::vector<float> dw(B * E + 1, 7.0f), dw_want = dw, dx(B * E * h + 1, 7.0f), dx_want = dx;
+                    std::vector<float> q(h);
+                    for (size_t b = 0; b < B; ++b) {
+                        for (size_t j = 0; j < h; ++j) {
+                            float acc = 0.0f;
+                            for (size_t i = 0; i < E; ++i) {
+                                const float product = w[b * E + i] * x[(b * E + i) * h + j];
+                                acc += product;
+                            }
+                            y_want[b * h + j] = acc;
+                        }
+                        for (size_t i = 0; i < E; ++i) {
+                            for (size_t j = 0; j < h; ++j) {
+                                q[j] = gy[b * h + j] * x[(b * E + i) * h + j];
+                                dx_want[(b * E + i) * h + j] = gy[b * h + j] * w[b * E + i];
+                            }
+                            dw_want[b * E + i] = 0.0f + t->sum(q.data(), h);
+                        }
+                    }
+                    auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+                        return std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+                    };
+                    t->weighted_sum(y.data(), w.data(), x.data(), B, E, h);
+                    CHECK(same(y, y_want));
+                    t->weighted_sum_backward(dw.data(), dx.data(), gy.data(), w.data(), x.data(), B, E, h);
+                    CHECK(same(dw, dw_want));
+                    CHECK(same(dx, dx_want));
+                    std::vector<float> dw2(dw.size(), 7.0f), dx2(dx.size(), 7.0f);
+                    t->weighted_sum_backward(dw2.data(), nullptr, gy.data(), w.data(), x.data(), B, E, h);
+                    t->weighted_sum_backward(nullptr, dx2.data(), gy.data(), w.data(), x.data(), B, E, h);
+                    CHECK(same(dw2, dw_want));
+                    CHECK(same(dx2, dx_want));
+                }
+}
+
 TEST_CASE("reductions: sum, dot and max agree with the scalar reference") {
     Rng rng(10);
     const KernelTable& s = table(Isa::scalar);
