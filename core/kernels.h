@@ -47,6 +47,7 @@ struct KernelTable {
     void (*tanh)(float* y, const float* x, size_t n);
     void (*sigmoid)(float* y, const float* x, size_t n);
     void (*relu)(float* y, const float* x, size_t n);
+    void (*relu_backward)(float* dx, const float* gy, const float* x, size_t n);  // gy where x > 0, else 0
     // Row-wise numerically stable softmax of a (rows x cols) matrix: y_ij = e^(x_ij - m_i) / Z_i.
     void (*softmax_rows)(float* y, const float* x, int rows, int cols);
     // Its backward, row by row: dx_ij = y_ij (gy_ij - sum_k gy_ik y_ik). dx may be gy.
@@ -120,6 +121,7 @@ inline void log(float* y, const float* x, size_t n) { active().log(y, x, n); }
 inline void tanh(float* y, const float* x, size_t n) { active().tanh(y, x, n); }
 inline void sigmoid(float* y, const float* x, size_t n) { active().sigmoid(y, x, n); }
 inline void relu(float* y, const float* x, size_t n) { active().relu(y, x, n); }
+inline void relu_backward(float* dx, const float* gy, const float* x, size_t n) { active().relu_backward(dx, gy, x, n); }
 inline void softmax_rows(float* y, const float* x, int rows, int cols) {
     active().softmax_rows(y, x, rows, cols);
 }

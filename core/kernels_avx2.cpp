@@ -76,6 +76,13 @@ TARGET_AVX2 void add_scalar(float* y, const float* x, float s, size_t n) { map_u
 TARGET_AVX2 void mul_scalar(float* y, const float* x, float s, size_t n) { map_unary(y, x, n, MulS{_mm256_set1_ps(s)}); }
 TARGET_AVX2 void axpy(float* y, float alpha, const float* x, size_t n) { map_binary(y, y, x, n, Axpy{_mm256_set1_ps(alpha)}); }
 TARGET_AVX2 void relu(float* y, const float* x, size_t n) { map_unary(y, x, n, Relu{}); }
+// ReLU's derivative applied to gy: gy where x > 0, else 0 (and 0 where x is NaN, as the scalar path).
+struct ReluGrad {
+    TARGET_AVX2 __m256 operator()(__m256 g, __m256 x) const {
+        return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), g);
+    }
+};
+TARGET_AVX2 void relu_backward(float* dx, const float* gy, const float* x, size_t n) { map_binary(dx, gy, x, n, ReluGrad{}); }
 
 // ---------------------------------------------------------------------------------------------
 // Reductions. Four independent accumulators hide the latency of the adds; the result therefore
@@ -505,7 +512,7 @@ const KernelTable* avx2_table() {
                                avx2::sub,       avx2::mul,   avx2::div,     avx2::add_scalar,
                                avx2::mul_scalar, avx2::axpy, avx2::sum, avx2::sum_rows, avx2::max,
                                avx2::dot,       avx2::exp,   avx2::log,     avx2::tanh,
-                               avx2::sigmoid,   avx2::relu,  avx2::softmax_rows, avx2::softmax_rows_backward, avx2::adam,
+                               avx2::sigmoid,   avx2::relu, avx2::relu_backward, avx2::softmax_rows, avx2::softmax_rows_backward, avx2::adam,
                                avx2::erf, avx2::gelu, avx2::gelu_backward,
                                avx2::linear_forward,
                                avx2::layer_norm_forward, avx2::layer_norm_backward,

@@ -61,6 +61,13 @@ TARGET_AVX512 void add_scalar(float* y, const float* x, float s, size_t n) { map
 TARGET_AVX512 void mul_scalar(float* y, const float* x, float s, size_t n) { map_unary(y, x, n, MulS{_mm512_set1_ps(s)}); }
 TARGET_AVX512 void axpy(float* y, float alpha, const float* x, size_t n) { map_binary(y, y, x, n, Axpy{_mm512_set1_ps(alpha)}); }
 TARGET_AVX512 void relu(float* y, const float* x, size_t n) { map_unary(y, x, n, Relu{}); }
+// ReLU's derivative applied to gy: gy where x > 0, else 0 (and 0 where x is NaN, as the scalar path).
+struct ReluGrad {
+    TARGET_AVX512 __m512 operator()(__m512 g, __m512 x) const {
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+    }
+};
+TARGET_AVX512 void relu_backward(float* dx, const float* gy, const float* x, size_t n) { map_binary(dx, gy, x, n, ReluGrad{}); }
 
 // ---------------------------------------------------------------------------------------------
 // Reductions. Four independent accumulators hide the 4-cycle latency of the adds; the result
@@ -486,7 +493,7 @@ const KernelTable* avx512_table() {
                                avx512::sub,      avx512::mul,   avx512::div,     avx512::add_scalar,
                                avx512::mul_scalar, avx512::axpy, avx512::sum, avx512::sum_rows, avx512::max,
                                avx512::dot,      avx512::exp,   avx512::log,     avx512::tanh,
-                               avx512::sigmoid,  avx512::relu,  avx512::softmax_rows, avx512::softmax_rows_backward, avx512::adam,
+                               avx512::sigmoid,  avx512::relu, avx512::relu_backward, avx512::softmax_rows, avx512::softmax_rows_backward, avx512::adam,
                                avx512::erf, avx512::gelu, avx512::gelu_backward,
                                avx512::linear_forward,
                                avx512::layer_norm_forward, avx512::layer_norm_backward,

@@ -149,6 +149,9 @@ void sigmoid(float* y, const float* x, size_t n) {
 }
 
 void relu(float* y, const float* x, size_t n) { for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f; }
+void relu_backward(float* dx, const float* gy, const float* x, size_t n) {
+    for (size_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? gy[i] : 0.0f;
+}
 
 void softmax_rows(float* y, const float* x, int rows, int cols) {
     for (int r = 0; r < rows; ++r) {
@@ -227,7 +230,7 @@ const KernelTable& scalar_table() {
     static const KernelTable t{Isa::scalar, "scalar", scalar::sgemm, scalar::add, scalar::sub,
                                scalar::mul, scalar::div, scalar::add_scalar, scalar::mul_scalar,
                                scalar::axpy, scalar::sum, scalar::sum_rows, scalar::max, scalar::dot, scalar::exp,
-                               scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu,
+                               scalar::log, scalar::tanh, scalar::sigmoid, scalar::relu, scalar::relu_backward,
                                scalar::softmax_rows, scalar::softmax_rows_backward, scalar::adam, scalar::erf,
                                scalar::gelu, scalar::gelu_backward, scalar::linear_forward,
                                scalar::layer_norm_forward, scalar::layer_norm_backward,

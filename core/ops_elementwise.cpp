@@ -245,7 +245,9 @@ Var clamp(const Var& x, float lo, float hi) {
 Var relu(const Var& x) {
     Var y = make_result(apply(k_relu, x.value()), {x}, "relu");
     y.set_backward([x](const Tensor& gy) {
-        x.accumulate_grad(zip(gy, x.value(), [](float g, float v) { return v > 0.0f ? g : 0.0f; }));
+        Tensor dx = Tensor::uninitialized(x.shape());  // gy where x > 0, else 0
+        kernels::relu_backward(dx.data(), gy.data(), x.value().data(), dx.size());
+        x.accumulate_grad(std::move(dx));
     });
     return y;
 }

@@ -324,6 +324,10 @@ TEST_CASE("elementwise kernels agree with the scalar reference at every tail len
             t->relu(y.data(), a.data(), n);
             s.relu(r.data(), a.data(), n);
             CHECK(y == r);
+            t->relu_backward(y.data(), b.data(), a.data(), n);  // b where a > 0, else 0
+            s.relu_backward(r.data(), b.data(), a.data(), n);
+            CHECK(y == r);
+            for (size_t i = 0; i < n; ++i) CHECK(r[i] == (a[i] > 0.0f ? b[i] : 0.0f));
             // axpy uses a fused multiply-add on the SIMD paths: equal up to one rounding.
             y = b;
             r = b;
@@ -339,6 +343,11 @@ TEST_CASE("elementwise kernels agree with the scalar reference at every tail len
         float nan_in[3] = {kNaN, -1.0f, 2.0f}, out[3];
         t->relu(out, nan_in, 3);
         CHECK(out[0] == 0.0f);  // relu(NaN) = 0, as the scalar path
+        const float g[3] = {5.0f, 5.0f, 5.0f};
+        t->relu_backward(out, g, nan_in, 3);
+        CHECK(out[0] == 0.0f);  // no gradient through NaN, as the scalar path
+        CHECK(out[1] == 0.0f);
+        CHECK(out[2] == 5.0f);
     }
 }
 
