@@ -148,7 +148,8 @@ void register_all() {
 #endif
     }
     // The products of one bert4rec training step (B T = 6400 tokens, D = 64, FFN 256, 1280 masked
-    // rows, 1702 logits): Linear forward x W, backward gy W^T and x^T gy, and the tied output layer.
+    // rows, 1702 logits): Linear forward x W, backward gy W^T and x^T gy, and the tied output layer;
+    // then two_tower's and ctr_mlp's.
     struct TShape { const char* what; bool ta, tb; int M, N, K; };
     const TShape tshapes[] = {
         {"linear64_fwd", false, false, 6400, 64, 64},   {"linear64_dx", false, true, 6400, 64, 64},
@@ -162,7 +163,11 @@ void register_all() {
         {"tt_user1_dx", false, true, 512, 160, 128},    {"tt_user1_dw", true, false, 160, 128, 512},
         {"tt_logits", false, true, 512, 512, 64},       {"ffnblk_fwd", false, false, 256, 256, 64},
         {"ffnblk_da", false, false, 256, 256, 64},      {"ffnblk_dw1", true, false, 64, 256, 256},       {"tt_logits_du", false, false, 512, 64, 512},        {"logits_fwd", false, true, 1280, 1702, 64},
-        {"logits_dh", false, false, 1280, 64, 1702},    {"logits_dE", true, false, 1702, 64, 1280}};
+        {"logits_dh", false, false, 1280, 64, 1702},    {"logits_dE", true, false, 1702, 64, 1280},
+        // ctr_mlp's two hidden layers at batch 4096 (160 -> 256 -> 128), the largest of its sweep
+        {"ctr1_fwd", false, false, 4096, 256, 160},     {"ctr1_dx", false, true, 4096, 160, 256},
+        {"ctr1_dw", true, false, 160, 256, 4096},       {"ctr2_fwd", false, false, 4096, 128, 256},
+        {"ctr2_dx", false, true, 4096, 256, 128},       {"ctr2_dw", true, false, 256, 128, 4096}};
     for (const TShape& s : tshapes) {
         benchmark::RegisterBenchmark((std::string("train/minirec/") + s.what).c_str(), bm_sgemm_t, s.ta,
                                      s.tb, s.M, s.N, s.K)->Unit(benchmark::kMicrosecond);
