@@ -34,6 +34,7 @@ TARGET_AVX512 void micro_kernel(int kc, const float* Ap, const float* Bp, float*
         _mm_prefetch(reinterpret_cast<const char*>(C + static_cast<size_t>(i) * ldc + NR - 1), _MM_HINT_T0);
     }
 
+#pragma GCC unroll 4
     for (int k = 0; k < kc; ++k) {
         const __m512 b0 = _mm512_loadu_ps(Bp);
         const __m512 b1 = _mm512_loadu_ps(Bp + W);
@@ -197,6 +198,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+#pragma GCC unroll 4
     for (int k = 0; k < K; ++k) {
         const float* b = B + static_cast<size_t>(k) * ldb;
         __m512 bv[NV];
