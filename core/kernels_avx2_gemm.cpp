@@ -163,7 +163,7 @@ TARGET_AVX2 void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc, 
 // Block sizes (see kernels_gemm.cpp): the kc x 16 sliver of B (kc = 256: 16 KiB) stays in L1,
 // the mc x kc block of A (mc = 144: 144 KiB) in L2; measured with bench/bench_gemm.
 constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/2048, micro_kernel,
-                                pack_a, pack_b};
+                                pack_a, pack_b, transpose_reference};
 
 // The small-product path (see use_small_gemm in kernels_gemm.h), as in kernels_avx512.cpp: no
 // packing; an R x (8 NV) tile of C from op(A) read in place with strides (a_i to the next row,
@@ -233,7 +233,7 @@ constexpr int kSmallRows = 96;
 TARGET_AVX2 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
                             int lda, const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
     int ldb_row = 0;
-    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
+    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row, kBlocking.transpose);  // op(B), row-major
     const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
     for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
         const int kc = std::min(kSmallKc, K - k0);

@@ -172,11 +172,19 @@ TARGET_AVX512 void pack_b(float* Bp, const float* B, int ldb, bool trans, int kc
     }
 }
 
+// kernels::transpose_reference: column blocks of 16 rows of src, each transposed in registers.
+TARGET_AVX512 void transpose(float* dst, const float* src, int ld, int rows, int cols) {
+    for (int j0 = 0; j0 < rows; j0 += W) {
+        const int n = std::min(W, rows - j0);
+        transpose_rows(dst + j0, rows, n, src + static_cast<size_t>(j0) * ld, static_cast<size_t>(ld), n, cols);
+    }
+}
+
 // Block sizes for a core with 48 KiB L1d and 2 MiB L2 (Sapphire Rapids), measured with
 // bench/bench_gemm: a kc x 32 sliver of B (kc = 256: 32 KiB) fills most of L1, an mc x kc block
 // of A (mc = 192: 192 KiB) sits comfortably in L2 next to the kc x nc panel of B.
 constexpr GemmBlocking kBlocking{MR, NR, /*mc=*/192, /*kc=*/256, /*nc=*/2048, micro_kernel,
-                                pack_a, pack_b};
+                                pack_a, pack_b, transpose};
 
 // The small-product path (see use_small_gemm in kernels_gemm.h): no packing. One call computes
 // an R x (16 NV) tile of C straight from op(A), read in place with strides (a_i to the next row,
@@ -225,7 +233,7 @@ TARGET_AVX512 void small_tile(int K, const float* A, size_t a_i, size_t a_k, con
         }
 }
 
-// All rows of one block of at most 16 NV columns: tiles of R rows, then of 4, then single rows.
+// All rows of one block of at most 16 NV columns: tiles of R rows, then of 4, of 2, then one row.
 template <int NV>
 TARGET_AVX512 void small_block(int M, int K, const float* A, size_t a_i, size_t a_k,
                                const float* B, int ldb, float* C, int ldc, int cols, float alpha,
@@ -239,6 +247,9 @@ TARGET_AVX512 void small_block(int M, int K, const float* A, size_t a_i, size_t 
     for (; i + 4 <= M; i += 4)
         small_tile<4, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
                           cols, alpha, beta, bias);
+    for (; i + 2 <= M; i += 2)
+        small_tile<2, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
+                          cols, alpha, beta, bias);
     for (; i < M; ++i)
         small_tile<1, NV>(K, A + i * a_i, a_i, a_k, B, ldb, C + static_cast<size_t>(i) * ldc, ldc,
                           cols, alpha, beta, bias);
@@ -247,7 +258,7 @@ TARGET_AVX512 void small_block(int M, int K, const float* A, size_t a_i, size_t 
 TARGET_AVX512 void gemm_small(bool ta, bool tb, int M, int N, int K, float alpha, const float* A,
                               int lda, const float* B, int ldb, float beta, const float* bias, float* C, int ldc) {
     int ldb_row = 0;
-    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row);  // op(B), row-major
+    const float* Brow = small_gemm_b(tb, K, N, B, ldb, &ldb_row, kBlocking.transpose);  // op(B), row-major
     const size_t a_i = ta ? 1 : static_cast<size_t>(lda), a_k = ta ? static_cast<size_t>(lda) : 1;
     for (int k0 = 0; k0 < K; k0 += kSmallKc) {  // chunks of K; later ones add to C (beta = 1)
         const int kc = std::min(kSmallKc, K - k0);

@@ -175,17 +175,21 @@ void gemm_blocked(const GemmBlocking& blk, bool trans_a, bool trans_b, int M, in
     }
 }
 
-const float* small_gemm_b(bool trans_b, int K, int N, const float* B, int ldb, int* ld) {
+void transpose_reference(float* dst, const float* src, int ld, int rows, int cols) {
+    for (int j = 0; j < rows; ++j) {          // row j of src is column j of dst
+        const float* s = src + static_cast<size_t>(j) * ld;
+        for (int k = 0; k < cols; ++k) dst[static_cast<size_t>(k) * rows + j] = s[k];
+    }
+}
+
+const float* small_gemm_b(bool trans_b, int K, int N, const float* B, int ldb, int* ld, Transpose transpose) {
     if (!trans_b) {
         *ld = ldb;
         return B;
     }
     thread_local Scratch bt_buf;
     float* Bt = bt_buf.get(static_cast<size_t>(K) * N);
-    for (int j = 0; j < N; ++j) {          // row j of B is column j of op(B)
-        const float* src = B + static_cast<size_t>(j) * ldb;
-        for (int k = 0; k < K; ++k) Bt[static_cast<size_t>(k) * N + j] = src[k];
-    }
+    transpose(Bt, B, ldb, N, K);  // B is N x K: its rows are the columns of op(B)
     *ld = N;
     return Bt;
 }

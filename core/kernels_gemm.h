@@ -26,6 +26,12 @@ using PackB = void (*)(float* Bp, const float* B, int ldb, bool trans, int kc, i
 void pack_a_reference(float* Ap, const float* A, int lda, bool trans, int mc, int kc, int mr);
 void pack_b_reference(float* Bp, const float* B, int ldb, bool trans, int kc, int nc, int nr);
 
+// dst (cols x rows, row-major, no padding) = src^T for a row-major src of rows x cols with leading
+// dimension ld: the small-product path's copy of B^T (small_gemm_b below). The plain loop is
+// transpose_reference; AVX-512 transposes 16 x 16 blocks in registers, tested to give its floats.
+using Transpose = void (*)(float* dst, const float* src, int ld, int rows, int cols);
+void transpose_reference(float* dst, const float* src, int ld, int rows, int cols);
+
 // The register tile (mr x nr), the cache blocks (see kernels_gemm.cpp for the picture) and the
 // functions that do the work:
 //   kc: depth of one rank-kc update; a kc x nr sliver of B should stay in L1,
@@ -37,6 +43,7 @@ struct GemmBlocking {
     MicroKernel kernel;
     PackA pack_a;  // pack_a_reference, or the ISA's own (called with this mr)
     PackB pack_b;  // pack_b_reference, or the ISA's own (called with this nr)
+    Transpose transpose;  // transpose_reference, or the ISA's own (small path, op(B) = B^T)
 };
 
 // C (MxN) = alpha * op(A) (MxK) * op(B) (KxN) + beta * C (+ bias, N floats added to every row,
@@ -64,8 +71,8 @@ inline bool use_small_gemm(int M, int N, int K) {
 }
 
 // op(B) as a row-major K x N matrix with leading dimension *ld: B itself when not transposed,
-// else B^T copied into a per-thread scratch buffer (K N floats, reused across calls).
-const float* small_gemm_b(bool trans_b, int K, int N, const float* B, int ldb, int* ld);
+// else B^T copied by `transpose` into a per-thread scratch buffer (K N floats, reused across calls).
+const float* small_gemm_b(bool trans_b, int K, int N, const float* B, int ldb, int* ld, Transpose transpose);
 
 }  // namespace kernels
 }  // namespace minirec

@@ -247,7 +247,7 @@ TEST_CASE("linear_forward: x W + b agrees with the scalar path on both GEMM path
 // size around the tile (mr, nr) and the 16-wide transpose, and leading dimensions with padding
 // (which holds NaN: a copy that reads it puts NaN in the panel). The buffers are one tile longer
 // than the panel and start filled with a marker, so a copy that writes past it differs too.
-TEST_CASE("GEMM packing: every ISA's pack_a and pack_b give the reference's floats") {
+TEST_CASE("GEMM packing: every ISA's pack_a, pack_b and transpose give the reference's floats") {
     Rng rng(21);
     for (const KernelTable* t : simd_paths()) {
         const GemmBlocking& blk = t->isa == Isa::avx512 ? avx512::gemm_blocking() : avx2::gemm_blocking();
@@ -279,6 +279,19 @@ TEST_CASE("GEMM packing: every ISA's pack_a and pack_b give the reference's floa
                         }
                         CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
                     }
+        // The small path's copy of B^T: src is rows x cols with padding (NaN), dst cols x rows.
+        for (int rows : edges)
+            for (int cols : depths) {
+                CAPTURE(rows); CAPTURE(cols);
+                const int ld = cols + 3;
+                std::vector<float> src(static_cast<size_t>(rows) * ld, kNaN);
+                for (int i = 0; i < rows; ++i)
+                    for (int j = 0; j < cols; ++j) src[static_cast<size_t>(i) * ld + j] = rng.uniform(-1, 1);
+                std::vector<float> want(static_cast<size_t>(rows) * cols + 16, 12345.0f), got = want;
+                transpose_reference(want.data(), src.data(), ld, rows, cols);
+                blk.transpose(got.data(), src.data(), ld, rows, cols);
+                CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+            }
     }
 }
 #endif
