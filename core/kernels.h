@@ -38,7 +38,7 @@ struct KernelTable {
     void (*axpy)(float* y, float alpha, const float* x, size_t n);     // y += alpha * x
     float (*sum)(const float* x, size_t n);
     // y[r] = sum(x + r n, n) for each of `rows` rows: the same bits as sum, row by row, without a
-    // call through the table for every row (MMoE's mixture sums 65,536 rows of 16 per step).
+    // call through the table for every row (sum over a last axis of many short rows).
     void (*sum_rows)(float* y, const float* x, size_t rows, size_t n);
     float (*max)(const float* x, size_t n);                           // n > 0
     float (*dot)(const float* a, const float* b, size_t n);

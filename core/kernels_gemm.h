@@ -1,6 +1,7 @@
 // Internal: the blocked GEMM driver shared by the AVX2 and AVX-512 paths (kernels_gemm.cpp).
-// Each ISA file supplies only a register-blocked micro-kernel and its block sizes; the loops,
-// the packing and the cache blocking are the same for every ISA. Nothing outside core/ includes this.
+// Each ISA file supplies a register-blocked micro-kernel, its block sizes and its packing (the
+// plain packing loops here are the reference); the loops and the cache blocking are the same for
+// every ISA. Nothing outside core/ and its tests includes this.
 #pragma once
 
 namespace minirec {

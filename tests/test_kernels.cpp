@@ -365,7 +365,7 @@ TEST_CASE("elementwise kernels agree with the scalar reference at every tail len
 }
 
 // sum_rows is sum applied to each row in one call: on every path it must give sum's bits exactly
-// (weighted_sum and sum over a last axis rely on that to match the composed ops bit for bit).
+// (sum over a last axis relies on that to give the bits it gave with one sum call per row).
 TEST_CASE("sum_rows: each row's sum, the same bits as sum on every path") {
     Rng rng(11);
     for (const KernelTable* t : all_paths())
